@@ -1,0 +1,367 @@
+"""Values the engine takes and gives: sessions, inbound events, outbound messages, turns.
+
+Everything here is a frozen dataclass that round-trips through plain JSON-able dicts
+(`to_dict` / `from_dict`), so storage can encrypt a session as one blob and the engine
+never sees a database, a clock or a channel.
+
+Answer statuses keep "skip", "I don't know" and "prefer not to say" apart:
+
+    answered    the person gave an answer (value holds it)
+    skip        /skip — moved on without answering
+    dont-know   "I don't know"
+    prefer-not  "Prefer not to say"
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+AnswerStatus = Literal["answered", "skip", "dont-know", "prefer-not"]
+ANSWER_STATUSES: tuple[str, ...] = ("answered", "skip", "dont-know", "prefer-not")
+
+# Reserved option values a choice answer may carry besides the step's own option ids.
+DONT_KNOW = "dont-know"
+PREFER_NOT = "prefer-not"
+DONE = "done"  # closes a multiple-choice selection made by toggling buttons
+
+EndReason = Literal[
+    "submitted",
+    "declined",
+    "not-safe",
+    "not-eligible",
+    "exited",
+    "paused",
+    "withdrawn",
+    "input-ended",
+]
+
+SessionStatus = Literal["active", "paused", "ended"]
+
+
+class Translator(Protocol):
+    """What the engine needs from i18n: gettext over English source strings."""
+
+    language: str
+
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One step's answer, with chain-of-custody data captured on receipt.
+
+    `value` is a str for single choice / yes-no (the option id), a tuple of option ids
+    for multiple choice, the text for free text, date and place; for multi-message free
+    text the parts are kept in `parts` and `value` is them joined by blank lines.
+    `sha256` is the hex digest of the canonical UTF-8 answer, `message_ids` the channel's
+    message ids that carried it, `files` the ids of encrypted files attached.
+    """
+
+    step: str
+    status: AnswerStatus
+    value: str | tuple[str, ...] | None = None
+    parts: tuple[str, ...] = ()
+    received_at: datetime | None = None
+    sha256: str | None = None
+    message_ids: tuple[int, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["value"] = list(self.value) if isinstance(self.value, tuple) else self.value
+        d["parts"] = list(self.parts)
+        d["received_at"] = _iso(self.received_at)
+        d["message_ids"] = list(self.message_ids)
+        d["files"] = list(self.files)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Answer:
+        value = d.get("value")
+        return cls(
+            step=d["step"],
+            status=d["status"],
+            value=tuple(value) if isinstance(value, list) else value,
+            parts=tuple(d.get("parts", ())),
+            received_at=_dt(d.get("received_at")),
+            sha256=d.get("sha256"),
+            message_ids=tuple(d.get("message_ids", ())),
+            files=tuple(d.get("files", ())),
+        )
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """What the person agreed to, in which words (hash of the consent texts) and when.
+
+    scopes: archive ("yes"/"no"), reports ("yes"/"no"), mechanisms
+    ("anonymised"/"named"/"no"), contact ("yes"/"no"), referral ("yes"/"no").
+    A skipped optional scope is recorded as "no".
+    """
+
+    text_version: str
+    language: str
+    given_at: datetime
+    scopes: dict[str, str]
+    affirmed_by_documenter: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text_version": self.text_version,
+            "language": self.language,
+            "given_at": _iso(self.given_at),
+            "scopes": dict(self.scopes),
+            "affirmed_by_documenter": self.affirmed_by_documenter,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ConsentRecord:
+        given = _dt(d["given_at"])
+        assert given is not None
+        return cls(
+            text_version=d["text_version"],
+            language=d["language"],
+            given_at=given,
+            scopes=dict(d["scopes"]),
+            affirmed_by_documenter=bool(d.get("affirmed_by_documenter", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Session:
+    """One person's conversation with one flow; the whole state the engine needs.
+
+    `state` is the id of the step waiting for an answer, or an engine state such as
+    "resume" or "withdraw-code". `history` lists the steps asked, in order, for /back.
+    `pending` holds a multiple-choice selection being toggled with buttons.
+    `return_to` is set while changing an answer from the review step.
+    `respondent` is an opaque pseudonym; the engine never sees a chat id.
+    """
+
+    respondent: str
+    flow: str
+    flow_version: str
+    language: str
+    state: str
+    status: SessionStatus = "active"
+    answers: dict[str, Answer] = field(default_factory=dict)
+    history: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+    return_to: str | None = None
+    flags: frozenset[str] = frozenset()
+    consent: ConsentRecord | None = None
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def evolve(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "respondent": self.respondent,
+            "flow": self.flow,
+            "flow_version": self.flow_version,
+            "language": self.language,
+            "state": self.state,
+            "status": self.status,
+            "answers": {k: a.to_dict() for k, a in self.answers.items()},
+            "history": list(self.history),
+            "pending": list(self.pending),
+            "return_to": self.return_to,
+            "flags": sorted(self.flags),
+            "consent": self.consent.to_dict() if self.consent else None,
+            "started_at": _iso(self.started_at),
+            "updated_at": _iso(self.updated_at),
+            "data": dict(self.data),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Session:
+        return cls(
+            respondent=d["respondent"],
+            flow=d["flow"],
+            flow_version=d["flow_version"],
+            language=d["language"],
+            state=d["state"],
+            status=d.get("status", "active"),
+            answers={k: Answer.from_dict(a) for k, a in d.get("answers", {}).items()},
+            history=tuple(d.get("history", ())),
+            pending=tuple(d.get("pending", ())),
+            return_to=d.get("return_to"),
+            flags=frozenset(d.get("flags", ())),
+            consent=ConsentRecord.from_dict(d["consent"]) if d.get("consent") else None,
+            started_at=_dt(d.get("started_at")),
+            updated_at=_dt(d.get("updated_at")),
+            data=dict(d.get("data", {})),
+        )
+
+
+InboundKind = Literal["start", "text", "choice", "command", "media"]
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A file a channel already hashed and encrypted; the engine only records it."""
+
+    file_id: str  # storage's id for the encrypted file
+    kind: str  # "voice", "photo", "document", ...
+    sha256: str
+    size: int
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What a person sent, converted at the channel's edge.
+
+    kind:
+      start    a new contact or /start (text may carry a deep-link language such as "ar")
+      text     typed text (may still be a number, a label or a bare command word)
+      choice   a button press; `choice` is an option id, DONE, DONT_KNOW or PREFER_NOT
+      command  /skip, /back, ... ; `command` is the word without the slash
+      media    a voice note or file, already encrypted by the channel
+    `entropy` is fresh randomness from the caller (the engine has no globals), used for
+    reference codes. `message_id` is the channel's id, kept for chain of custody.
+    """
+
+    kind: InboundKind
+    text: str = ""
+    choice: str | None = None
+    command: str | None = None
+    media: MediaRef | None = None
+    message_id: int | None = None
+    entropy: bytes = b""
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One button / numbered option of an ask."""
+
+    n: int
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A channel-neutral message. If `ask` is set, it waits for an answer to that step."""
+
+    text: str
+    ask: str | None = None  # step id (or engine state) this message asks
+    kind: str | None = None  # step kind of the ask
+    choices: tuple[Choice, ...] = ()
+    multi: bool = False  # multiple choice: buttons toggle, then DONE
+    selected: tuple[str, ...] = ()  # currently toggled option ids (multi)
+    allows_media: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """An answer as it travels inside a sealed account: with the question's source text."""
+
+    step: str
+    question: str  # English source text of the question
+    kind: str
+    status: AnswerStatus
+    value: str | tuple[str, ...] | None
+    labels: tuple[str, ...]  # English labels for chosen options
+    section: str | None
+    identifying: bool
+    elements: tuple[str, ...]
+    received_at: datetime | None
+    sha256: str | None
+    message_ids: tuple[int, ...]
+    files: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "question": self.question,
+            "kind": self.kind,
+            "status": self.status,
+            "value": list(self.value) if isinstance(self.value, tuple) else self.value,
+            "labels": list(self.labels),
+            "section": self.section,
+            "identifying": self.identifying,
+            "elements": list(self.elements),
+            "received_at": _iso(self.received_at),
+            "sha256": self.sha256,
+            "message_ids": list(self.message_ids),
+            "files": list(self.files),
+        }
+
+
+@dataclass(frozen=True)
+class FinishedAccount:
+    """A submitted interview, ready for storage to seal. Never stored in plaintext."""
+
+    flow: str
+    flow_version: str
+    language: str
+    mode: str  # "survivor" or "documenter"
+    urgent: bool
+    consent: ConsentRecord
+    answers: tuple[AnswerRecord, ...]
+    reference_code: str
+    started_at: datetime | None
+    submitted_at: datetime
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body storage seals (everything a reviewer reads)."""
+        return {
+            "flow": self.flow,
+            "flow_version": self.flow_version,
+            "language": self.language,
+            "mode": self.mode,
+            "urgent": self.urgent,
+            "consent": self.consent.to_dict(),
+            "answers": [a.to_dict() for a in self.answers],
+            "started_at": _iso(self.started_at),
+            "submitted_at": _iso(self.submitted_at),
+        }
+
+
+@dataclass(frozen=True)
+class EraseChat:
+    """Ask the channel to delete every message of the conversation it still can."""
+
+
+@dataclass(frozen=True)
+class ShredDraft:
+    """Ask storage to destroy the draft (its wrapped data key) now."""
+
+
+@dataclass(frozen=True)
+class RecordWithdrawal:
+    """Ask storage to record a withdrawal request for this reference code."""
+
+    reference_code: str
+
+
+Effect = EraseChat | ShredDraft | RecordWithdrawal
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one inbound event produced. `session` is None when nothing is to be kept."""
+
+    session: Session | None
+    messages: tuple[Outbound, ...]
+    account: FinishedAccount | None = None
+    effects: tuple[Effect, ...] = ()
+    end: EndReason | None = None
+    reference: str | None = None
