@@ -1,0 +1,84 @@
+"""What a deployment tells the flows: who runs it, how long things are kept, where to get help.
+
+Plain data. `bot/config.py` reads it from the settings file (`ATTEST_CONFIG`); tests build
+it directly. Texts here are written by the deployment in its own languages: a mapping of
+language code to text, with "en" as the fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LocalText = Mapping[str, str]
+
+
+def pick(text: LocalText, language: str) -> str:
+    """The text in `language`, else English, else any language present."""
+    if language in text:
+        return text[language]
+    if "en" in text:
+        return text["en"]
+    return next(iter(text.values()), "")
+
+
+@dataclass(frozen=True)
+class Referral:
+    """One support service of the referral directory."""
+
+    name: LocalText
+    kind: str  # medical | emergency | psychosocial | legal | shelter | child-protection | digital | other
+    region: str = "all"  # a region code from the settings, or "all"
+    phone: str = ""
+    contact: str = ""  # other safe contact, e.g. a Signal number or a website
+    hours: LocalText = field(default_factory=dict)
+    note: LocalText = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Settings the flow texts draw on."""
+
+    org_name: LocalText
+    org_contact: str
+    draft_days: int = 7
+    account_keep: LocalText = field(default_factory=lambda: {"en": "up to 10 years"})
+    neutral_line: LocalText = field(default_factory=lambda: {"en": "Thanks, all done."})
+    referrals: tuple[Referral, ...] = ()
+    reviewers_description: LocalText = field(default_factory=dict)
+    is_example: bool = False
+
+    def referrals_of(self, *kinds: str) -> tuple[Referral, ...]:
+        return tuple(r for r in self.referrals if not kinds or r.kind in kinds)
+
+
+def demo_deployment() -> Deployment:
+    """A clearly fictional deployment for tests and first local runs."""
+    return Deployment(
+        org_name={"en": "Example Documentation Project (demo)"},
+        org_contact="questions@example.org",
+        draft_days=7,
+        account_keep={"en": "up to 10 years, or until you withdraw it"},
+        neutral_line={"en": "Thanks, all done."},
+        referrals=(
+            Referral(
+                name={"en": "Example Clinic (demo)"},
+                kind="medical",
+                phone="+000 000 0000",
+                hours={"en": "every day, 24 hours"},
+            ),
+            Referral(
+                name={"en": "Example Helpline (demo)"},
+                kind="psychosocial",
+                phone="+000 000 0001",
+                hours={"en": "Monday to Friday, 9:00–17:00"},
+            ),
+            Referral(
+                name={"en": "Example Child Protection Line (demo)"},
+                kind="child-protection",
+                phone="+000 000 0002",
+                hours={"en": "every day, 24 hours"},
+            ),
+        ),
+        is_example=True,
+    )
