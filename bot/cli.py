@@ -1,0 +1,160 @@
+"""`attest`: one command with subcommands. `attest --help` lists them.
+
+Subcommands are imported lazily (click's documented LazyGroup pattern), so that
+`attest console` never loads Telegram or the reviewer tools, and a slow import in one
+corner does not slow the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.logs import configure_logging
+from bot.settings import SettingsError, load_settings
+
+SUBCOMMANDS = {
+    "console": ("bot.cli", "console", "Run an interview in this terminal."),
+    "run": ("bot.cli_run", "run", "Run the Telegram bot (token from ATTEST_TELEGRAM_TOKEN)."),
+    "flows": ("bot.cli", "flows", "Check flow definitions or draw one as a diagram."),
+    "keys": ("bot.cli_keys", "keys", "Node keys and reviewer keys."),
+    "sync": ("bot.cli_queue", "sync", "Move sealed accounts from this node to the queue."),
+    "queue": ("bot.cli_queue", "queue", "Create, migrate or import a reviewer queue."),
+    "review": ("review.cli", "review", "Reviewer commands: list, claim, show, triage, export."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in SUBCOMMANDS:
+            return None
+        module_name, attribute, _ = SUBCOMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise click.ClickException(f"{module_name}.{attribute} is not a command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUBCOMMANDS[name][2]) for name in sorted(SUBCOMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="attest")
+def main() -> None:
+    """Attest: consent-first documentation of gender persecution.
+
+    Settings come from ATTEST_* environment variables (see README). Everything the node
+    writes lives under ATTEST_DATA_DIR (default ./attest-data).
+    """
+
+
+def settings_or_exit() -> Any:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_logging(settings.log_level)
+    return settings
+
+
+@click.command()
+@click.option("--flow", default=None, help="Flow to run (default: survivor).")
+@click.option("--jsonl", is_flag=True, help="One answer per line in, one JSON event per line out.")
+@click.option(
+    "--respondent",
+    default=None,
+    help="Which local person this is (default: the system user).",
+)
+def console(flow: str | None, jsonl: bool, respondent: str | None) -> None:
+    """Run an interview in this terminal (the same flows as on Telegram)."""
+    from bot.config import ConfigError
+    from bot.console import run_console
+    from bot.node import NodeError, open_node
+    from flows.loader import FlowError
+
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        try:
+            node = await open_node(settings)
+        except (ConfigError, NodeError, FlowError) as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            if flow is not None and flow not in node.engines:
+                names = ", ".join(sorted(node.engines))
+                raise click.ClickException(f"No flow named {flow!r}. Flows here: {names}.")
+            await run_console(
+                node.dispatcher,
+                respondent_name=respondent or getpass.getuser(),
+                flow=flow,
+                jsonl=jsonl,
+            )
+        finally:
+            await node.close()
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        # Ctrl-C leaves the unfinished answers encrypted, like a pause.
+        sys.exit(130)
+
+
+@click.group()
+def flows() -> None:
+    """Check flow definitions or draw one as a diagram."""
+
+
+@flows.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def flows_check(paths: tuple[Path, ...]) -> None:
+    """Validate every flow (or the files given); exits non-zero on the first broken one."""
+    from flows.loader import FlowError, load_flow, load_flows
+
+    try:
+        if paths:
+            loaded = {p.stem: load_flow(p) for p in paths}
+        else:
+            loaded = load_flows()
+    except FlowError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, flow in sorted(loaded.items()):
+        click.echo(f"ok  {name} (version {flow.version}, {len(flow.steps)} steps)")
+
+
+@flows.command("diagram")
+@click.argument("name")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to a file.")
+def flows_diagram(name: str, out: Path | None) -> None:
+    """Write a Mermaid state diagram of flow NAME."""
+    from flows.diagram import mermaid
+    from flows.loader import FlowError, load_flows
+
+    try:
+        loaded = load_flows()
+    except FlowError as exc:
+        raise click.ClickException(str(exc)) from None
+    if name not in loaded:
+        raise click.ClickException(f"No flow named {name!r}. Flows: {', '.join(sorted(loaded))}.")
+    text = mermaid(loaded[name])
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The terminal channel: `attest console`, the same flows without Telegram.
+
+Three ways to talk to it:
+- at a terminal: messages are printed with numbered options and a prompt;
+- standard input not a terminal: one answer per line; each message is printed followed by
+  its numbered options (scriptable);
+- `--jsonl`: one answer per line in, one JSON object per line out:
+  {"type": "message", "text": T}
+  {"type": "ask", "step": S, "kind": K, "text": T, "options": [{"n", "value", "label"}]}
+  {"type": "end", "reason": R[, "reference": CODE]}
+
+An answer is an option's number, numbers separated by commas, free text, or a command
+(`/skip`, `/back`, `/exit`, ...). When input ends before the interview does, the
+unfinished answers stay (encrypted) and the end reason is `input-ended`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from bot.dispatcher import Dispatcher, Reply
+from flows.types import Inbound, Outbound
+
+CHANNEL = "console"
+
+
+def inbound_from_line(line: str) -> Inbound:
+    """A typed line as the engine expects it: `/word` is a command, the rest is text."""
+    text = line.rstrip("\r\n")
+    stripped = text.strip()
+    if stripped.startswith("/") and len(stripped) > 1 and " " not in stripped:
+        return Inbound(kind="command", command=stripped[1:].lower(), text=stripped)
+    return Inbound(kind="text", text=text)
+
+
+class Printer:
+    """Writes replies in one of the three output styles."""
+
+    def __init__(self, out: TextIO, *, jsonl: bool, interactive: bool) -> None:
+        self.out = out
+        self.jsonl = jsonl
+        self.interactive = interactive
+
+    def _json(self, event: dict[str, Any]) -> None:
+        self.out.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def message(self, message: Outbound) -> None:
+        if self.jsonl:
+            if message.ask is None:
+                self._json({"type": "message", "text": message.text})
+            else:
+                self._json(
+                    {
+                        "type": "ask",
+                        "step": message.ask,
+                        "kind": message.kind,
+                        "text": message.text,
+                        "options": [
+                            {"n": c.n, "value": c.value, "label": c.label}
+                            for c in message.choices
+                        ],
+                    }
+                )
+            return
+        self.out.write(message.text.rstrip() + "\n")
+        for choice in message.choices:
+            mark = "x" if choice.value in message.selected else " "
+            box = f"[{mark}] " if message.multi else ""
+            self.out.write(f"  {choice.n}. {box}{choice.label}\n")
+        self.out.write("\n")
+        self.out.flush()
+
+    def end(self, reason: str, reference: str | None) -> None:
+        if self.jsonl:
+            event: dict[str, Any] = {"type": "end", "reason": reason}
+            if reference:
+                event["reference"] = reference
+            self._json(event)
+
+    def prompt(self) -> None:
+        if self.interactive and not self.jsonl:
+            self.out.write("> ")
+            self.out.flush()
+
+
+async def run_console(
+    dispatcher: Dispatcher,
+    *,
+    respondent_name: str,
+    flow: str | None,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    jsonl: bool = False,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> str:
+    """Run one conversation until it ends or input runs out; returns the end reason."""
+    printer = Printer(stdout, jsonl=jsonl, interactive=stdin.isatty())
+
+    async def turn(inbound: Inbound) -> Reply:
+        reply = await dispatcher.handle(
+            CHANNEL, respondent_name, inbound, update_key=None, now=clock(), flow=flow
+        )
+        for message in reply.messages:
+            printer.message(message)
+        return reply
+
+    reply = await turn(Inbound(kind="start"))
+    while reply.end is None:
+        printer.prompt()
+        line = stdin.readline()
+        if not line:
+            printer.end("input-ended", None)
+            return "input-ended"
+        reply = await turn(inbound_from_line(line))
+    printer.end(reply.end, reply.reference)
+    return reply.end

@@ -1,0 +1,175 @@
+"""The one path every channel takes: inbound event -> engine -> durable turn -> reply.
+
+Channels convert their own events to `flows.types.Inbound` at the edge and call
+`Dispatcher.handle`. Per person, turns run one at a time (an in-process lock, plus the
+store's cross-process lock where it has one, e.g. a PostgreSQL advisory lock). A turn is
+committed before `handle` returns, so a channel only ever sends replies for saved turns;
+a repeated update key is recognised and produces nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+import weakref
+from asyncio import Lock
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO
+
+from flows.engine import Engine
+from flows.i18n import translator
+from flows.types import EndReason, EraseChat, Inbound, MediaRef, Outbound, Session, Translator
+
+log = logging.getLogger(__name__)
+
+ERASE_WINDOW = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a channel must do once a turn is saved."""
+
+    messages: tuple[Outbound, ...]
+    erase_chat: bool = False
+    end: EndReason | None = None
+    reference: str | None = None
+    applied: bool = True
+    language: str = "en"
+
+
+IGNORED = Reply(messages=(), applied=False)
+
+
+class Dispatcher:
+    """Runs turns for every channel against one store and a set of flows."""
+
+    def __init__(
+        self,
+        *,
+        engines: Mapping[str, Engine],
+        default_flow: str,
+        store: Any,
+        pseudonym: Callable[[str, str | int], str],
+        translations: Callable[[str], Translator] = translator,
+    ) -> None:
+        if default_flow not in engines:
+            raise ValueError(f"unknown default flow {default_flow!r}")
+        self._engines = dict(engines)
+        self._default_flow = default_flow
+        self._store = store
+        self._pseudonym = pseudonym
+        self._translations = translations
+        self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
+
+    @property
+    def store(self) -> Any:
+        return self._store
+
+    def respondent(self, channel: str, chat_id: str | int) -> str:
+        """The pseudonym a chat is stored under (HMAC of channel and chat id)."""
+        return self._pseudonym(channel, chat_id)
+
+    def translator_for(self, language: str) -> Translator:
+        return self._translations(language)
+
+    @asynccontextmanager
+    async def _turn_lock(self, respondent: str) -> AsyncIterator[None]:
+        lock = self._locks.get(respondent)
+        if lock is None:
+            lock = Lock()
+            self._locks[respondent] = lock
+        cross_process: Callable[[str], AbstractAsyncContextManager[Any]] | None = getattr(
+            self._store, "respondent_lock", None
+        )
+        async with lock:
+            async with cross_process(respondent) if cross_process else nullcontext():
+                yield
+
+    async def load_session(self, respondent: str) -> Session | None:
+        """The person's unfinished session, or None (also when it could not be read)."""
+        try:
+            session: Session | None = await self._store.load_session(respondent)
+        except Exception as exc:  # a corrupted draft must not stop the person
+            from storage.errors import StorageError
+
+            if not isinstance(exc, StorageError):
+                raise
+            log.warning("an unreadable draft was set aside (%s)", type(exc).__name__)
+            return None
+        return session
+
+    async def handle(
+        self,
+        channel: str,
+        chat_id: str | int,
+        inbound: Inbound,
+        *,
+        update_key: str | None,
+        now: datetime,
+        flow: str | None = None,
+    ) -> Reply:
+        """Run one inbound event as one durable turn and say what to send."""
+        respondent = self.respondent(channel, chat_id)
+        if not inbound.entropy:
+            inbound = dataclasses.replace(inbound, entropy=secrets.token_bytes(16))
+        async with self._turn_lock(respondent):
+            if update_key is not None and await self._store.already_processed(update_key):
+                return IGNORED
+            session = await self.load_session(respondent)
+            if session is None or session.status == "ended":
+                engine = self._engines[flow or self._default_flow]
+                language = inbound.language_hint or "en"
+                session = engine.new_session(respondent, now, language)
+                if inbound.kind not in {"start", "command"}:
+                    # Someone writing for the first time starts the interview; what they
+                    # wrote is not an answer to a question they have not seen yet.
+                    inbound = dataclasses.replace(inbound, kind="start", text="", choice=None)
+            engine = self._engines.get(session.flow) or self._engines[self._default_flow]
+            turn = engine.handle(session, inbound, now, self._translations(session.language))
+            applied = await self._store.commit_turn(
+                respondent, turn, update_key=update_key, channel=channel, now=now
+            )
+        if not applied:
+            return IGNORED
+        language = turn.session.language if turn.session else session.language
+        return Reply(
+            messages=turn.messages,
+            erase_chat=any(isinstance(e, EraseChat) for e in turn.effects),
+            end=turn.end,
+            reference=turn.reference,
+            applied=True,
+            language=language,
+        )
+
+    async def store_file(
+        self,
+        channel: str,
+        chat_id: str | int,
+        src: BinaryIO,
+        kind: str,
+        mime: str | None,
+        max_bytes: int,
+    ) -> MediaRef:
+        """Hash and encrypt an incoming file; FileTooLarge when over max_bytes."""
+        ref: MediaRef = await self._store.store_file(
+            self.respondent(channel, chat_id), src, kind, mime, max_bytes
+        )
+        return ref
+
+    async def remember_sent(
+        self, channel: str, chat_id: str | int, message_ids: Sequence[int], now: datetime
+    ) -> None:
+        """Keep message ids (encrypted) for up to 48 hours so quick exit can erase them."""
+        if message_ids:
+            await self._store.remember_messages(self.respondent(channel, chat_id), message_ids, now)
+
+    async def erase_targets(self, channel: str, chat_id: str | int, now: datetime) -> list[int]:
+        """Message ids of this chat, both sides, that are still young enough to delete."""
+        ids: list[int] = await self._store.chat_messages(
+            self.respondent(channel, chat_id), now - ERASE_WINDOW
+        )
+        return ids

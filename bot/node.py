@@ -1,0 +1,116 @@
+"""Opening a node: data directory, keys, reviewer keys, settings, flows, store, dispatcher.
+
+Everything a channel needs, put together in one place so that `attest console` and
+`attest run` start the same way. First run needs no setup: the data directory, the node
+key and (if no reviewer key is configured) a demo reviewer key pair are created, the
+latter with a loud warning on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.config import load_deployment
+from bot.dispatcher import Dispatcher
+from bot.settings import Settings, ensure_data_dir
+from flows.deployment import Deployment
+from flows.engine import Engine
+from flows.i18n import translator
+from flows.loader import load_flows
+from storage.crypto import NodeKeys
+from storage.intake import open_intake_store
+from storage.keyring import (
+    DEMO_WARNING,
+    ensure_demo_reviewer,
+    is_demo_only,
+    load_reviewer_keys,
+)
+
+DEFAULT_FLOW = "survivor"
+
+
+class NodeError(Exception):
+    """The node cannot start; the message says what to do."""
+
+
+@dataclass
+class Node:
+    settings: Settings
+    deployment: Deployment
+    keys: NodeKeys
+    reviewers: list[Any]
+    demo_only: bool
+    engines: dict[str, Engine]
+    store: Any
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def load_engines(deployment: Deployment, flows_dir: Path | None = None) -> dict[str, Engine]:
+    """One engine per flow definition (each with its one shared state machine)."""
+    flows = load_flows(flows_dir) if flows_dir else load_flows()
+    return {name: Engine(flow, deployment) for name, flow in flows.items()}
+
+
+async def open_node(
+    settings: Settings,
+    *,
+    allow_demo: bool = True,
+    env: Mapping[str, str] | None = None,
+    warn: Any = None,
+) -> Node:
+    """Open everything under the data directory; create what is missing on first run."""
+    env = os.environ if env is None else env
+    warn = warn or sys.stderr
+    data_dir = ensure_data_dir(settings)
+    deployment = load_deployment(settings.config_file)
+    if settings.draft_days:
+        from dataclasses import replace
+
+        deployment = replace(deployment, draft_days=settings.draft_days)
+    keys = NodeKeys.load_or_create(data_dir / "node.key")
+    reviewers = list(load_reviewer_keys(data_dir, env))
+    if not reviewers:
+        if not allow_demo:
+            raise NodeError(
+                translator("en").gettext(
+                    "No reviewer key is configured. Add one with "
+                    "'attest keys add-reviewer FILE' before starting the bot."
+                )
+            )
+        demo = ensure_demo_reviewer(data_dir)
+        if demo is not None:
+            reviewers = [demo]
+    demo_only = is_demo_only(reviewers)
+    if demo_only:
+        if not allow_demo:
+            raise NodeError(
+                translator("en").gettext(
+                    "Only the demo reviewer key is configured, so anyone with this machine "
+                    "could read the accounts. Add a real reviewer key with "
+                    "'attest keys add-reviewer FILE' first."
+                )
+            )
+        print(translator("en").gettext(DEMO_WARNING), file=warn)
+    engines = load_engines(deployment)
+    store = await open_intake_store(
+        settings.database_url or settings.intake_path,
+        keys,
+        reviewers,
+        data_dir=data_dir,
+        draft_days=deployment.draft_days,
+    )
+    dispatcher = Dispatcher(
+        engines=engines,
+        default_flow=DEFAULT_FLOW if DEFAULT_FLOW in engines else next(iter(engines)),
+        store=store,
+        pseudonym=keys.pseudonym,
+    )
+    return Node(settings, deployment, keys, reviewers, demo_only, engines, store, dispatcher)
