@@ -124,10 +124,7 @@ def flows_check(paths: tuple[Path, ...]) -> None:
     from flows.loader import FlowError, load_flow, load_flows
 
     try:
-        if paths:
-            loaded = {p.stem: load_flow(p) for p in paths}
-        else:
-            loaded = load_flows()
+        loaded = {p.stem: load_flow(p) for p in paths} if paths else load_flows()
     except FlowError as exc:
         raise click.ClickException(str(exc)) from None
     for name, flow in sorted(loaded.items()):

@@ -85,9 +85,8 @@ class Dispatcher:
         cross_process: Callable[[str], AbstractAsyncContextManager[Any]] | None = getattr(
             self._store, "respondent_lock", None
         )
-        async with lock:
-            async with cross_process(respondent) if cross_process else nullcontext():
-                yield
+        async with lock, cross_process(respondent) if cross_process else nullcontext():
+            yield
 
     async def load_session(self, respondent: str) -> Session | None:
         """The person's unfinished session, or None (also when it could not be read)."""

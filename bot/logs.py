@@ -66,7 +66,7 @@ class RedactingFormatter(logging.Formatter):
             line = f"{line} | {describe_exception(exc_info[1])}"
         return redact(line)
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+    def formatException(self, ei: Any) -> str:
         return describe_exception(ei[1]) if ei and ei[1] is not None else ""
 
 
