@@ -17,15 +17,22 @@ unfinished answers stay (encrypted) and the end reason is `input-ended`.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.dispatcher import Dispatcher, Reply
+from flows.i18n import N_, translator
 from flows.types import Inbound, Outbound
 
 CHANNEL = "console"
+TURN_FAILED = N_(
+    "Sorry, something went wrong on our side and your last message was not saved. "
+    "Everything before it is safe. Please send it again."
+)
+log = logging.getLogger(__name__)
 
 
 def inbound_from_line(line: str) -> Inbound:
@@ -102,9 +109,16 @@ async def run_console(
     printer = Printer(stdout, jsonl=jsonl, interactive=stdin.isatty())
 
     async def turn(inbound: Inbound) -> Reply:
-        reply = await dispatcher.handle(
-            CHANNEL, respondent_name, inbound, update_key=None, now=clock(), flow=flow
-        )
+        try:
+            reply = await dispatcher.handle(
+                CHANNEL, respondent_name, inbound, update_key=None, now=clock(), flow=flow
+            )
+        except Exception:
+            # Nothing of this turn was saved, so nothing is half-done: say so and let the
+            # person send it again. The log line carries no content (bot.logs).
+            log.exception("a console turn failed")
+            printer.message(Outbound(text=translator("en").gettext(TURN_FAILED)))
+            return Reply(messages=())
         for message in reply.messages:
             printer.message(message)
         return reply
