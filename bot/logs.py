@@ -27,7 +27,16 @@ _PATTERNS = (
     re.compile(r"(?<![\w.])-?\d{6,}(?![\w.])"),  # chat / user ids
     re.compile(r"[A-Za-z0-9+/=_-]{32,}"),  # keys, base64 or hex blobs
 )
-_CHATTY_LOGGERS = ("httpx", "httpcore", "telegram", "telegram.ext", "uvicorn.access", "hpack")
+_CHATTY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "telegram.ext",
+    "uvicorn.access",
+    "hpack",
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+)
 
 
 def register_secret(value: str | None) -> None:
