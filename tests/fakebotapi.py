@@ -417,8 +417,11 @@ class FakeBotAPI:
         return True
 
     def _on_getWebhookInfo(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"url": self.webhook_url, "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     def _on_getUpdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook_url:
@@ -486,8 +489,9 @@ class FakeBotAPI:
                 else {"message_id": message_id, "date": 0, "chat": _chat_json(chat_id)}
             )
         query = {
-            "id": hashlib.sha256(f"{chat_id}:{message_id}:{data}:{time.time_ns()}".encode())
-            .hexdigest()[:16],
+            "id": hashlib.sha256(
+                f"{chat_id}:{message_id}:{data}:{time.time_ns()}".encode()
+            ).hexdigest()[:16],
             "from": _user_json(chat_id),
             "chat_instance": str(chat_id),
             "message": message,
@@ -508,25 +512,49 @@ class FakeBotAPI:
 
     def voice(self, chat_id: int, data: bytes, *, duration: int = 5) -> dict[str, Any]:
         file_id = self.add_file(data)
-        voice = {"file_id": file_id, "file_unique_id": file_id[:16], "duration": duration,
-                 "mime_type": "audio/ogg", "file_size": len(data)}
+        voice = {
+            "file_id": file_id,
+            "file_unique_id": file_id[:16],
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(data),
+        }
         return self._update("message", self._incoming(chat_id, "private", None, voice=voice))
 
-    def document(self, chat_id: int, data: bytes, *, mime: str = "application/pdf") -> dict[str, Any]:
+    def document(
+        self, chat_id: int, data: bytes, *, mime: str = "application/pdf"
+    ) -> dict[str, Any]:
         file_id = self.add_file(data)
-        doc = {"file_id": file_id, "file_unique_id": file_id[:16], "file_name": "evidence",
-               "mime_type": mime, "file_size": len(data)}
+        doc = {
+            "file_id": file_id,
+            "file_unique_id": file_id[:16],
+            "file_name": "evidence",
+            "mime_type": mime,
+            "file_size": len(data),
+        }
         return self._update("message", self._incoming(chat_id, "private", None, document=doc))
 
     def photo(self, chat_id: int, data: bytes) -> dict[str, Any]:
         file_id = self.add_file(data)
-        size = {"file_id": file_id, "file_unique_id": file_id[:16], "width": 640,
-                "height": 480, "file_size": len(data)}
+        size = {
+            "file_id": file_id,
+            "file_unique_id": file_id[:16],
+            "width": 640,
+            "height": 480,
+            "file_size": len(data),
+        }
         return self._update("message", self._incoming(chat_id, "private", None, photo=[size]))
 
     def sticker(self, chat_id: int) -> dict[str, Any]:
-        sticker = {"file_id": "sticker1", "file_unique_id": "s1", "type": "regular",
-                   "width": 512, "height": 512, "is_animated": False, "is_video": False}
+        sticker = {
+            "file_id": "sticker1",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
         return self._update("message", self._incoming(chat_id, "private", None, sticker=sticker))
 
     def location(self, chat_id: int) -> dict[str, Any]:
@@ -538,8 +566,14 @@ class FakeBotAPI:
         return self._update("message", self._incoming(chat_id, "private", None, contact=card))
 
     def edited(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
-        message = {"message_id": message_id, "date": self.now() - 5, "edit_date": self.now(),
-                   "chat": _chat_json(chat_id), "from": _user_json(chat_id), "text": text}
+        message = {
+            "message_id": message_id,
+            "date": self.now() - 5,
+            "edit_date": self.now(),
+            "chat": _chat_json(chat_id),
+            "from": _user_json(chat_id),
+            "text": text,
+        }
         return self._update("edited_message", message)
 
     # -- what a person would see

@@ -44,7 +44,7 @@ async def test_counts_length_like_telegram_in_utf16(fake_bot: tuple[FakeBotAPI, 
 async def test_refuses_callback_data_over_64_bytes(fake_bot: tuple[FakeBotAPI, Bot]) -> None:
     _, bot = fake_bot
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("a", callback_data="é" * 33)]])
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(42, "q", reply_markup=markup)
 
 
