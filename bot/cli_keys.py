@@ -1,0 +1,216 @@
+"""`attest keys`: the node's signing key, and the reviewer keys accounts are sealed to.
+
+    attest keys node                      public signing key and fingerprint (reviewers pin it)
+    attest keys init-reviewer --out DIR   a new reviewer key pair (run on the reviewer's computer)
+    attest keys add-reviewer FILE         seal future accounts to this reviewer.pub too
+    attest keys remove-reviewer FPR       stop sealing to a key in the data directory
+    attest keys list                      fingerprint, suite, source, demo or not
+
+The passphrase of a new reviewer key is asked twice without echo, or read from
+ATTEST_REVIEWER_PASSPHRASE for automation. Texts go through gettext in the language named
+by ATTEST_LANGUAGE (English by default).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import click
+
+from bot.settings import SettingsError, ensure_data_dir, load_settings
+from flows.i18n import translator
+from storage.crypto import SUITES, NodeKeys, ReviewerPrivateKey, generate_reviewer_key
+from storage.errors import CryptoError, KeyFileMissing
+from storage.keyring import (
+    ENV_KEYS,
+    PRIVATE_FILE,
+    PUBLIC_FILE,
+    add_reviewer,
+    list_reviewer_keys,
+    node_key_path,
+    remove_reviewer,
+)
+
+PASSPHRASE_ENV = "ATTEST_REVIEWER_PASSPHRASE"
+MIN_PASSPHRASE_CHARS = 8
+
+
+def _(message: str) -> str:
+    return translator(os.environ.get("ATTEST_LANGUAGE", "en")).gettext(message)
+
+
+def _data_dir() -> Path:
+    try:
+        return ensure_data_dir(load_settings())
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _fail(error: CryptoError) -> click.ClickException:
+    if isinstance(error, KeyFileMissing):
+        return click.ClickException(_("There is no key file at {path}.").format(path=error.path))
+    return click.ClickException(_(str(error)))
+
+
+@click.group(help=_("Node keys and reviewer keys."))
+def keys() -> None:
+    pass
+
+
+@keys.command("node", help=_("Show this node's public signing key and fingerprint."))
+def node_command() -> None:
+    data_dir = _data_dir()
+    try:
+        node = NodeKeys.load_or_create(node_key_path(data_dir))
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _("Node public signing key (Ed25519, base64): {key}").format(
+            key=base64.b64encode(node.public_key_bytes).decode("ascii")
+        )
+    )
+    click.echo(_("Node fingerprint: {fingerprint}").format(fingerprint=node.fingerprint))
+    click.echo(
+        _("Reviewers pin this fingerprint: accounts signed by any other node key are refused.")
+    )
+
+
+def _new_passphrase() -> str:
+    from_env = os.environ.get(PASSPHRASE_ENV)
+    if from_env is not None:
+        passphrase = from_env
+    else:
+        passphrase = click.prompt(
+            _("Passphrase for the new reviewer key"),
+            hide_input=True,
+            confirmation_prompt=_("Type the passphrase again"),
+        )
+    if len(passphrase) < MIN_PASSPHRASE_CHARS:
+        raise click.ClickException(
+            _(
+                "The passphrase must be at least {n} characters. "
+                "A few unrelated words make a strong one that is easy to remember."
+            ).format(n=MIN_PASSPHRASE_CHARS)
+        )
+    return passphrase
+
+
+@keys.command(
+    "init-reviewer",
+    help=_(
+        "Create a reviewer key pair in DIR (reviewer.key, passphrase-protected, and "
+        "reviewer.pub). Run this on the reviewer's own computer."
+    ),
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help=_("Folder to write reviewer.key and reviewer.pub into."),
+)
+@click.option(
+    "--suite",
+    type=click.Choice(SUITES),
+    default="hybrid",
+    show_default=True,
+    help=_("hybrid = post-quantum ML-KEM-768 + X25519; x25519 = classic only."),
+)
+def init_reviewer(out_dir: Path, suite: str) -> None:
+    private_path, public_path = out_dir / PRIVATE_FILE, out_dir / PUBLIC_FILE
+    for existing in (private_path, public_path):
+        if existing.exists():
+            raise click.ClickException(
+                _(
+                    "{path} already exists. Choose another folder: a key is never overwritten."
+                ).format(path=existing)
+            )
+    passphrase = _new_passphrase()
+    key: ReviewerPrivateKey = generate_reviewer_key(suite)
+    key.save(private_path, passphrase)
+    key.public.save(public_path)
+    click.echo(_("Private key (keep it and its passphrase safe): {path}").format(path=private_path))
+    click.echo(_("Public key (give this to the node): {path}").format(path=public_path))
+    click.echo(_("Fingerprint: {fingerprint}").format(fingerprint=key.fingerprint))
+    click.echo(
+        _(
+            "Without both the private key and its passphrase, accounts sealed to this key "
+            "cannot be opened by anyone. Keep a backup somewhere safe."
+        )
+    )
+
+
+@keys.command("add-reviewer", help=_("Seal future accounts to the reviewer public key in FILE."))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def add_reviewer_command(file: Path) -> None:
+    data_dir = _data_dir()
+    try:
+        key = add_reviewer(data_dir, file)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _("Added reviewer key {fingerprint} ({suite}). New accounts are sealed to it.").format(
+            fingerprint=key.fingerprint, suite=key.suite
+        )
+    )
+
+
+@keys.command(
+    "remove-reviewer",
+    help=_(
+        "Stop sealing new accounts to the reviewer key FINGERPRINT (or its first 8+ characters)."
+    ),
+)
+@click.argument("fingerprint")
+def remove_reviewer_command(fingerprint: str) -> None:
+    data_dir = _data_dir()
+    try:
+        key = remove_reviewer(data_dir, fingerprint)
+        entries = list_reviewer_keys(data_dir, os.environ)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    if key is None:
+        from_env = [e for e in entries if e.source == "environment"]
+        if any(e.key.fingerprint.startswith(fingerprint.strip().lower()) for e in from_env):
+            raise click.ClickException(
+                _("That key comes from {variable}; remove it from there.").format(variable=ENV_KEYS)
+            )
+        raise click.ClickException(
+            _(
+                "No reviewer key in the data directory matches that fingerprint uniquely. "
+                "See 'attest keys list'."
+            )
+        )
+    click.echo(
+        _(
+            "Removed reviewer key {fingerprint}. Accounts already sealed to it are unchanged."
+        ).format(fingerprint=key.fingerprint)
+    )
+
+
+@keys.command("list", help=_("List the reviewer keys and whether accounts are sealed to them."))
+def list_command() -> None:
+    data_dir = _data_dir()
+    try:
+        entries = list_reviewer_keys(data_dir, os.environ)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    if not entries:
+        click.echo(_("No reviewer keys yet. Add one with 'attest keys add-reviewer FILE'."))
+        return
+    sources = {
+        "data-dir": _("data directory"),
+        "environment": ENV_KEYS,
+        "demo": _("demo (first run)"),
+    }
+    for entry in entries:
+        flags = []
+        if entry.key.demo:
+            flags.append(_("DEMO - for trying Attest only"))
+        if not entry.in_use:
+            flags.append(_("not sealed to"))
+        click.echo(
+            "  ".join([entry.key.fingerprint, entry.key.suite, sources[entry.source], *flags])
+        )
