@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 SQLITE_PRAGMAS: tuple[tuple[str, str], ...] = (
@@ -36,6 +36,7 @@ SQLITE_PRAGMAS: tuple[tuple[str, str], ...] = (
     # A writer waiting for another process's lock waits instead of failing at once.
     ("busy_timeout", "10000"),
 )
+READ_ONLY_OPTION = "attest_read_only"
 SHOWN_PRAGMAS = ("journal_mode", "synchronous", "secure_delete", "foreign_keys", "busy_timeout")
 
 
@@ -60,10 +61,12 @@ def create_store_engine(url_or_path: str | Path) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        # Connections move between the writer thread and the reader pool.
+        engine = create_engine(url, hide_parameters=True, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # hide_parameters: bound values (pseudonyms, ciphertext) stay out of logs and errors.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -80,14 +83,23 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers must not take the write lock: they ask for a deferred BEGIN.
+        deferred = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reads only (on SQLite its transactions do not take the write lock)."""
+    return engine.connect().execution_options(**{READ_ONLY_OPTION: True})
 
 
 def sqlite_pragmas(engine: Engine) -> dict[str, str]:
     """The PRAGMAs in force on a fresh connection (empty for other databases)."""
     if not is_sqlite(engine):
         return {}
-    return {name: _pragma_label(name, _raw_one(engine, f"PRAGMA {name}")[0]) for name in SHOWN_PRAGMAS}
+    return {
+        name: _pragma_label(name, _raw_one(engine, f"PRAGMA {name}")[0]) for name in SHOWN_PRAGMAS
+    }
 
 
 def _pragma_label(name: str, value: object) -> str:
@@ -126,7 +138,8 @@ def _raw_one(engine: Engine, sql: str) -> tuple[Any, ...]:
         cursor = raw.cursor()
         try:
             cursor.execute(sql)
-            return tuple(cursor.fetchone())
+            row = cursor.fetchone()
+            return tuple(row) if row is not None else ()
         finally:
             cursor.close()
     finally:

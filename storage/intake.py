@@ -1,0 +1,260 @@
+"""The intake store: encrypted drafts, idempotent turns, the outbox of sealed accounts.
+
+    store = await open_intake_store(None, node_keys, reviewers, data_dir=Path("attest-data"))
+    session = await store.load_session(respondent)          # None, or CorruptDraft
+    result = await store.commit_turn(respondent, turn, update_key=key, channel="telegram", now=now)
+    if not result: ...                                       # a repeated update: nothing applied
+
+SQLAlchemy Core on a *sync* engine. Writes go through one writer thread with group
+commit (`storage.writer`); reads run on a small thread pool with their own connections.
+`commit_turn` returns only once its transaction is durable (SQLite: WAL fsynced,
+`synchronous=FULL`), so a reply sent after it never announces something that a power cut
+could lose. Migrations (Alembic) run when the store opens.
+
+Shredding (quick exit, expiry, `turn.session is None`) deletes the wrapped data key, the
+state and the draft's files; on SQLite `secure_delete` overwrites the freed bytes and a
+WAL checkpoint(TRUNCATE) empties the WAL before `commit_turn` returns. PostgreSQL cannot
+promise that: see the README's storage section.
+
+A draft that cannot be opened gives `CorruptDraft` (no content in it). Committing a new
+session for that respondent replaces it with a fresh key: the caller may start over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine, select
+
+from flows.types import MediaRef, Session, Turn
+from storage import drafts, migrations
+from storage.crypto import NodeKeys, ReviewerPublicKey
+from storage.db import checkpoint_wal, create_store_engine, read_connection, sqlite_pragmas
+from storage.errors import CorruptDraft
+from storage.intake_rows import IntakeRows, TurnResult, WithdrawalOutcome
+from storage.tables import chat_messages, processed_updates, sessions
+from storage.vault import FileVault
+from storage.writer import AfterCommit, GroupCommitWriter
+
+__all__ = [
+    "IntakeStore",
+    "SqlIntakeStore",
+    "TurnResult",
+    "WithdrawalOutcome",
+    "open_intake_store",
+]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DATABASE_FILE = "intake.db"
+FILES_DIR = "files"
+
+
+class IntakeStore(Protocol):
+    """What bot/ needs from storage (docs/contracts.md); SqlIntakeStore and MemoryIntakeStore."""
+
+    async def load_session(self, respondent: str) -> Session | None: ...
+
+    async def already_processed(self, update_key: str) -> bool: ...
+
+    async def commit_turn(
+        self,
+        respondent: str,
+        turn: Turn,
+        *,
+        update_key: str | None,
+        channel: str,
+        now: datetime,
+    ) -> TurnResult: ...
+
+    async def store_file(
+        self, respondent: str, src: BinaryIO, kind: str, mime: str | None, max_bytes: int
+    ) -> MediaRef: ...
+
+    async def remember_messages(
+        self, respondent: str, message_ids: Sequence[int], now: datetime
+    ) -> None: ...
+
+    async def chat_messages(self, respondent: str, since: datetime) -> list[int]: ...
+
+    async def expire_drafts(self, now: datetime) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+class SqlIntakeStore:
+    """The intake store on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine, rows: IntakeRows) -> None:
+        self.engine = engine
+        self._rows = rows
+        self._writer = GroupCommitWriter(engine, self._after_commit)
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attest-read")
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with read_connection(self.engine) as conn:
+                return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    async def load_session(self, respondent: str) -> Session | None:
+        """The respondent's draft, or None; CorruptDraft when it cannot be opened."""
+
+        def read(conn: Connection) -> tuple[bytes, bytes | None] | None:
+            row = conn.execute(
+                select(sessions.c.wrapped_key, sessions.c.blob).where(
+                    sessions.c.respondent == respondent
+                )
+            ).one_or_none()
+            return None if row is None else (row.wrapped_key, row.blob)
+
+        found = await self._read(read)
+        if found is None or found[1] is None:
+            return None
+        key = drafts.open_draft_key(self._rows.node.master_key, respondent, found[0])
+        return drafts.decrypt_session(key, respondent, found[1])
+
+    async def already_processed(self, update_key: str) -> bool:
+        def read(conn: Connection) -> bool:
+            statement = select(processed_updates.c.update_key).where(
+                processed_updates.c.update_key == update_key
+            )
+            return conn.execute(statement).first() is not None
+
+        return await self._read(read)
+
+    async def chat_messages(self, respondent: str, since: datetime) -> list[int]:
+        """Message ids remembered for the respondent since `since` (at most 48 hours back)."""
+
+        def read(conn: Connection) -> list[tuple[bytes, bytes]]:
+            rows = conn.execute(
+                select(chat_messages.c.wrapped_key, chat_messages.c.blob)
+                .where(
+                    chat_messages.c.respondent == respondent, chat_messages.c.created_at >= since
+                )
+                .order_by(chat_messages.c.id)
+            ).all()
+            return [(row.wrapped_key, row.blob) for row in rows]
+
+        found: list[int] = []
+        damaged = 0
+        for wrapped, blob in await self._read(read):
+            try:
+                found.extend(
+                    drafts.decrypt_message_ids(
+                        self._rows.node.master_key, respondent, wrapped, blob
+                    )
+                )
+            except CorruptDraft:
+                damaged += 1
+        if damaged:
+            log.warning("%d damaged chat message record(s) skipped", damaged)
+        return sorted(set(found))
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def commit_turn(
+        self,
+        respondent: str,
+        turn: Turn,
+        *,
+        update_key: str | None,
+        channel: str,
+        now: datetime,
+    ) -> TurnResult:
+        """Save everything the turn changed in one transaction; returns once durable."""
+        job = functools.partial(
+            self._rows.apply_turn,
+            respondent=respondent,
+            turn=turn,
+            update_key=update_key,
+            channel=channel,
+            now=now,
+        )
+        return await self._writer.run(job)
+
+    async def store_file(
+        self, respondent: str, src: BinaryIO, kind: str, mime: str | None, max_bytes: int
+    ) -> MediaRef:
+        """Encrypt `src` into the vault under the respondent's draft; FileTooLarge when over."""
+        vault = self._rows.vault
+        written = await asyncio.to_thread(vault.write, src, max_bytes)
+        now = datetime.now(UTC)
+        job = functools.partial(
+            self._rows.register_file,
+            respondent=respondent,
+            written=written,
+            kind=kind,
+            mime_type=mime,
+            now=now,
+        )
+        try:
+            await self._writer.run(job)
+        except BaseException:
+            vault.remove([written.file_id])
+            raise
+        return MediaRef(written.file_id, kind, written.sha256, written.size, mime)
+
+    async def remember_messages(
+        self, respondent: str, message_ids: Sequence[int], now: datetime
+    ) -> None:
+        if not message_ids:
+            return
+        ids = tuple(message_ids)
+        await self._writer.run(
+            lambda conn, _after: self._rows.remember_messages(conn, respondent, ids, now)
+        )
+
+    async def expire_drafts(self, now: datetime) -> int:
+        """Shred drafts past their expiry; how many."""
+        return await self._writer.run(functools.partial(self._rows.expire, now=now))
+
+    def _after_commit(self, after: AfterCommit) -> None:
+        for path in after.unlink:
+            path.unlink(missing_ok=True)
+        if after.checkpoint and not checkpoint_wal(self.engine):
+            log.warning("WAL checkpoint after a shred was blocked by a reader; it will run later")
+
+    # -- the rest -----------------------------------------------------------------------------
+
+    def pragmas(self) -> dict[str, str]:
+        """SQLite PRAGMAs in force (empty on PostgreSQL)."""
+        return sqlite_pragmas(self.engine)
+
+    @property
+    def commit_stats(self) -> tuple[int, int]:
+        """(transactions, jobs) the writer has committed: jobs/transactions is the batching."""
+        return self._writer.batches, self._writer.jobs
+
+    async def close(self) -> None:
+        await self._writer.close()
+        self._readers.shutdown(wait=True)
+        self.engine.dispose()
+
+
+async def open_intake_store(
+    url_or_path: str | Path | None,
+    node_keys: NodeKeys,
+    reviewers: Sequence[ReviewerPublicKey],
+    *,
+    data_dir: Path,
+    draft_days: int = 7,
+) -> SqlIntakeStore:
+    """Open (creating and migrating) the store: SQLite `data_dir/intake.db` unless a URL is given."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = create_store_engine(url_or_path or data_dir / DATABASE_FILE)
+    await asyncio.to_thread(migrations.upgrade, engine)
+    vault = FileVault(data_dir / FILES_DIR)
+    vault.sweep_partials()
+    return SqlIntakeStore(engine, IntakeRows(node_keys, reviewers, vault, draft_days))

@@ -1,0 +1,398 @@
+"""The intake store's statements: what one turn, file, expiry or chat-id write does to the rows.
+
+Every method runs on the writer thread inside the transaction (and savepoint) that
+`storage.writer` opened, and records in `AfterCommit` what may only happen once that
+transaction is durable: unlinking files, checkpointing the WAL after a shred.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from flows.types import FinishedAccount, RecordWithdrawal, ShredDraft, Turn
+from storage import drafts
+from storage.crypto import NodeKeys, ReviewerPublicKey, SealedAccount, seal_account
+from storage.drafts import FileDetails
+from storage.errors import CorruptData, CorruptDraft
+from storage.tables import (
+    chat_messages,
+    files,
+    outbox,
+    processed_updates,
+    sessions,
+    withdrawal_attempts,
+    withdrawal_requests,
+)
+from storage.vault import FileVault, WrittenFile
+from storage.writer import AfterCommit
+
+log = logging.getLogger(__name__)
+
+WithdrawalOutcome = Literal["removed", "requested", "rate-limited"]
+WITHDRAWAL_LIMIT = 5  # attempts per respondent ...
+WITHDRAWAL_WINDOW = timedelta(hours=1)  # ... in this window
+CHAT_IDS_KEPT = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What commit_turn did. Truthy when the turn was applied (False: a repeated update).
+
+    `withdrawals` has one outcome per RecordWithdrawal effect, in order: "removed" (the
+    account was still in this node's outbox and is deleted; a request is kept for sync
+    too), "requested" (kept for sync), "rate-limited" (too many attempts: nothing recorded;
+    tell the person to try again later).
+    """
+
+    applied: bool
+    withdrawals: tuple[WithdrawalOutcome, ...] = ()
+    account_id: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.applied
+
+    @property
+    def withdrawal_limited(self) -> bool:
+        return "rate-limited" in self.withdrawals
+
+
+def _insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING; how many rows went in (0 or 1)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    return conn.execute(statement).rowcount
+
+
+class IntakeRows:
+    """Row-level operations of the intake store, for one node's keys and reviewers."""
+
+    def __init__(
+        self,
+        node: NodeKeys,
+        reviewers: Sequence[ReviewerPublicKey],
+        vault: FileVault,
+        draft_days: int,
+    ) -> None:
+        self.node = node
+        self.reviewers = tuple(reviewers)
+        self.vault = vault
+        self.draft_lifetime = timedelta(days=draft_days)
+
+    # -- one turn ---------------------------------------------------------------------
+
+    def apply_turn(
+        self,
+        conn: Connection,
+        after: AfterCommit,
+        respondent: str,
+        turn: Turn,
+        update_key: str | None,
+        channel: str,
+        now: datetime,
+    ) -> TurnResult:
+        """Everything a turn changes, or nothing when `update_key` was already applied."""
+        if update_key is not None:
+            fresh = _insert_ignore(
+                conn, processed_updates, {"update_key": update_key, "processed_at": now}
+            )
+            if not fresh:
+                return TurnResult(applied=False)
+        account_id = None
+        if turn.account is not None:
+            account_id = self._seal(conn, after, respondent, turn.account, channel, now)
+        outcomes = tuple(
+            self._withdraw(conn, after, respondent, effect.reference_code, now)
+            for effect in turn.effects
+            if isinstance(effect, RecordWithdrawal)
+        )
+        shred = turn.session is None or any(isinstance(e, ShredDraft) for e in turn.effects)
+        if shred:
+            self.shred(conn, after, respondent)
+        else:
+            assert turn.session is not None
+            key = self._draft_key(conn, after, respondent, now)
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.respondent == respondent)
+                .values(
+                    blob=drafts.encrypt_session(key, turn.session),
+                    updated_at=now,
+                    expires_at=now + self.draft_lifetime,
+                )
+            )
+        return TurnResult(applied=True, withdrawals=outcomes, account_id=account_id)
+
+    def _draft_key(
+        self, conn: Connection, after: AfterCommit, respondent: str, now: datetime
+    ) -> bytes:
+        """The draft's data key, creating the row (or replacing a corrupt one) if needed.
+
+        Replacing a corrupt draft is how a person "starts over": its files could not be
+        opened any more, so they go too.
+        """
+        wrapped = conn.execute(
+            select(sessions.c.wrapped_key).where(sessions.c.respondent == respondent)
+        ).scalar_one_or_none()
+        if wrapped is not None:
+            try:
+                return drafts.open_draft_key(self.node.master_key, respondent, wrapped)
+            except CorruptDraft:
+                log.warning("replacing a draft whose key could not be opened")
+                self.shred(conn, after, respondent)
+        key, wrapped = drafts.new_draft_key(self.node.master_key, respondent)
+        conn.execute(
+            insert(sessions).values(
+                respondent=respondent,
+                wrapped_key=wrapped,
+                blob=None,
+                updated_at=now,
+                expires_at=now + self.draft_lifetime,
+            )
+        )
+        return key
+
+    def shred(self, conn: Connection, after: AfterCommit, respondent: str) -> bool:
+        """Delete a draft's wrapped key, its state and its unsent files. True if it existed."""
+        draft_files = list(
+            conn.execute(
+                select(files.c.file_id).where(
+                    files.c.respondent == respondent, files.c.account_id.is_(None)
+                )
+            ).scalars()
+        )
+        if draft_files:
+            conn.execute(delete(files).where(files.c.file_id.in_(draft_files)))
+            after.unlink.extend(self.vault.path(f) for f in draft_files)
+        gone = conn.execute(delete(sessions).where(sessions.c.respondent == respondent)).rowcount
+        if gone or draft_files:
+            after.checkpoint = True
+        return bool(gone)
+
+    # -- sealing ------------------------------------------------------------------------
+
+    def _seal(
+        self,
+        conn: Connection,
+        after: AfterCommit,
+        respondent: str,
+        account: FinishedAccount,
+        channel: str,
+        now: datetime,
+    ) -> str:
+        """Seal the account (with its files' keys) into the outbox; drop unused draft files."""
+        wanted = {file_id for answer in account.answers for file_id in answer.files}
+        rows = conn.execute(
+            select(files.c.file_id, files.c.details).where(
+                files.c.respondent == respondent, files.c.account_id.is_(None)
+            )
+        ).all()
+        entries: list[dict[str, Any]] = []
+        attached: list[str] = []
+        unused: list[str] = []
+        if any(row.file_id in wanted for row in rows):
+            key = self._existing_key(conn, respondent)
+            for row in rows:
+                if row.file_id in wanted:
+                    details = drafts.decrypt_file_details(key, row.file_id, row.details)
+                    entries.append(details.sealed_entry())
+                    attached.append(row.file_id)
+                else:
+                    unused.append(row.file_id)
+        else:
+            unused = [row.file_id for row in rows]
+        if len(attached) < len(wanted):
+            log.warning(
+                "%d attached file(s) were not found in the draft", len(wanted) - len(attached)
+            )
+        body = {
+            **account.body(),
+            "custody": {
+                "channel": channel,
+                "sealed_at": now.isoformat(),
+                "node_fingerprint": self.node.fingerprint,
+                "files": entries,
+            },
+        }
+        sealed = seal_account(
+            body, self.account_metadata(account, channel), self.reviewers, self.node
+        )
+        conn.execute(insert(outbox).values(**outbox_row(sealed, now)))
+        if attached:
+            conn.execute(
+                update(files)
+                .where(files.c.file_id.in_(attached))
+                .values(respondent=None, details=None, account_id=sealed.account_id)
+            )
+        if unused:
+            conn.execute(delete(files).where(files.c.file_id.in_(unused)))
+            after.unlink.extend(self.vault.path(f) for f in unused)
+        return sealed.account_id
+
+    def _existing_key(self, conn: Connection, respondent: str) -> bytes:
+        wrapped = conn.execute(
+            select(sessions.c.wrapped_key).where(sessions.c.respondent == respondent)
+        ).scalar_one_or_none()
+        if wrapped is None:
+            raise CorruptDraft()
+        return drafts.open_draft_key(self.node.master_key, respondent, wrapped)
+
+    def account_metadata(self, account: FinishedAccount, channel: str) -> dict[str, Any]:
+        """The plaintext, signed metadata the queue shows before anyone opens the account."""
+        return {
+            "flow": account.flow,
+            "flow_version": account.flow_version,
+            "language": account.language,
+            "channel": channel,
+            "urgent": account.urgent,
+            "scopes": dict(account.consent.scopes),
+            "started_at": account.started_at.isoformat() if account.started_at else None,
+            "submitted_at": account.submitted_at.isoformat(),
+            "withdrawal_tag": self.node.withdrawal_tag(account.reference_code),
+        }
+
+    # -- withdrawals ----------------------------------------------------------------------
+
+    def _withdraw(
+        self, conn: Connection, after: AfterCommit, respondent: str, code: str, now: datetime
+    ) -> WithdrawalOutcome:
+        recent = conn.execute(
+            select(func.count())
+            .select_from(withdrawal_attempts)
+            .where(
+                withdrawal_attempts.c.respondent == respondent,
+                withdrawal_attempts.c.attempted_at > now - WITHDRAWAL_WINDOW,
+            )
+        ).scalar_one()
+        if recent >= WITHDRAWAL_LIMIT:
+            return "rate-limited"
+        conn.execute(insert(withdrawal_attempts).values(respondent=respondent, attempted_at=now))
+        tag = self.node.withdrawal_tag(code)
+        # Kept even when the account is deleted here: sync may already have copied it.
+        _insert_ignore(conn, withdrawal_requests, {"withdrawal_tag": tag, "created_at": now})
+        accounts = list(
+            conn.execute(
+                select(outbox.c.account_id).where(outbox.c.withdrawal_tag == tag)
+            ).scalars()
+        )
+        if not accounts:
+            return "requested"
+        account_files = list(
+            conn.execute(select(files.c.file_id).where(files.c.account_id.in_(accounts))).scalars()
+        )
+        conn.execute(delete(files).where(files.c.account_id.in_(accounts)))
+        conn.execute(delete(outbox).where(outbox.c.account_id.in_(accounts)))
+        after.unlink.extend(self.vault.path(f) for f in account_files)
+        after.checkpoint = True
+        return "removed"
+
+    # -- files, chat ids, expiry ----------------------------------------------------------
+
+    def register_file(
+        self,
+        conn: Connection,
+        after: AfterCommit,
+        respondent: str,
+        written: WrittenFile,
+        kind: str,
+        mime_type: str | None,
+        now: datetime,
+    ) -> None:
+        """Record a file written to the vault, its key encrypted under the draft's key."""
+        key = self._draft_key(conn, after, respondent, now)
+        details = FileDetails(
+            written.file_id, written.key, kind, mime_type, written.sha256, written.size
+        )
+        conn.execute(
+            insert(files).values(
+                file_id=written.file_id,
+                respondent=respondent,
+                account_id=None,
+                details=drafts.encrypt_file_details(key, details),
+                stored_size=written.stored_size,
+                created_at=now,
+            )
+        )
+
+    def remember_messages(
+        self, conn: Connection, respondent: str, message_ids: Sequence[int], now: datetime
+    ) -> None:
+        wrapped, blob = drafts.encrypt_message_ids(self.node.master_key, respondent, message_ids)
+        conn.execute(
+            insert(chat_messages).values(
+                respondent=respondent, wrapped_key=wrapped, blob=blob, created_at=now
+            )
+        )
+        self.forget_old_messages(conn, now)
+
+    def forget_old_messages(self, conn: Connection, now: datetime) -> int:
+        cutoff = now - CHAT_IDS_KEPT
+        return conn.execute(
+            delete(chat_messages).where(chat_messages.c.created_at < cutoff)
+        ).rowcount
+
+    def expire(self, conn: Connection, after: AfterCommit, now: datetime) -> int:
+        """Shred drafts past their expiry and drop bookkeeping nobody needs any more."""
+        due = list(
+            conn.execute(
+                select(sessions.c.respondent).where(sessions.c.expires_at <= now)
+            ).scalars()
+        )
+        for respondent in due:
+            self.shred(conn, after, respondent)
+        if self.forget_old_messages(conn, now):
+            after.checkpoint = True
+        conn.execute(
+            delete(processed_updates).where(
+                processed_updates.c.processed_at < now - self.draft_lifetime
+            )
+        )
+        conn.execute(
+            delete(withdrawal_attempts).where(
+                withdrawal_attempts.c.attempted_at <= now - WITHDRAWAL_WINDOW
+            )
+        )
+        return len(due)
+
+
+def outbox_row(sealed: SealedAccount, now: datetime) -> dict[str, Any]:
+    """An outbox row for a sealed account (see `sealed_from_row` for the way back)."""
+    document = sealed.to_dict()
+    return {
+        "account_id": sealed.account_id,
+        "node_fingerprint": sealed.node_fingerprint,
+        "metadata_json": json.dumps(document["metadata"], sort_keys=True, ensure_ascii=False),
+        "recipients_json": json.dumps(document["recipients"], sort_keys=True),
+        "body": sealed.body,
+        "signature": sealed.signature,
+        "withdrawal_tag": sealed.metadata.get("withdrawal_tag"),
+        "created_at": now,
+    }
+
+
+def sealed_from_row(row: Any) -> SealedAccount:
+    """The SealedAccount of an outbox row (for sync); CorruptData if the row is damaged."""
+    try:
+        metadata = json.loads(row.metadata_json)
+        recipients = json.loads(row.recipients_json)
+    except ValueError:
+        raise CorruptData("The outbox row's metadata or recipients are damaged.") from None
+    return SealedAccount.from_dict(
+        {
+            "version": 1,
+            "account_id": row.account_id,
+            "metadata": metadata,
+            "recipients": recipients,
+            "body": base64.b64encode(row.body).decode("ascii"),
+            "node_fingerprint": row.node_fingerprint,
+            "signature": base64.b64encode(row.signature).decode("ascii"),
+        }
+    )

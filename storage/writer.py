@@ -1,0 +1,160 @@
+"""One writer thread that commits every waiting change in one transaction (group commit).
+
+With `synchronous=FULL` each commit costs an fsync; committing the turns of everyone who
+is waiting together pays it once for all of them (PERFORMANCE.md). The thread takes the
+first job, then every job queued meanwhile, runs each in its own SAVEPOINT (so one job's
+failure undoes only that job), commits once, runs the after-commit work (unlinking files,
+checkpointing the WAL after a shred) and only then wakes each caller's future. A caller
+therefore never hears "saved" before the data is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_BATCH = 256
+
+
+@dataclass
+class AfterCommit:
+    """Work that may only happen once the transaction is durable."""
+
+    unlink: list[Path] = field(default_factory=list)
+    checkpoint: bool = False
+
+    def merge(self, other: AfterCommit) -> None:
+        self.unlink.extend(other.unlink)
+        self.checkpoint = self.checkpoint or other.checkpoint
+
+
+Job = Callable[[Connection, AfterCommit], T]
+
+
+@dataclass
+class _Pending(Generic[T]):
+    job: Job[T]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[T]
+
+
+class StoreClosed(StorageError):
+    """The store was closed; nothing more can be saved through it."""
+
+    default_message = "The store is closed."
+
+
+class GroupCommitWriter:
+    """Runs write jobs on one thread and connection, batching commits."""
+
+    def __init__(self, engine: Engine, after_commit: Callable[[AfterCommit], None]) -> None:
+        self._engine = engine
+        self._after_commit = after_commit
+        self._queue: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._closed = False
+        self.batches = 0
+        self.jobs = 0
+        self._thread = threading.Thread(target=self._run, name="attest-writer", daemon=True)
+        self._thread.start()
+
+    async def run(self, job: Job[T]) -> T:
+        """Run `job(conn, after)` inside a committed transaction; its result once durable."""
+        if self._closed:
+            raise StoreClosed()
+        loop = asyncio.get_running_loop()
+        pending = _Pending(job, loop, loop.create_future())
+        self._queue.put(pending)
+        # shield: a cancelled caller must not leave the job half-reported; the write
+        # still happens and its result is simply dropped.
+        return await asyncio.shield(pending.future)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        with self._engine.connect() as conn:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._commit(conn, batch)
+                if stop:
+                    return
+
+    def _commit(self, conn: Connection, batch: list[_Pending[Any]]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        after = AfterCommit()
+        savepoints = len(batch) > 1
+        try:
+            with conn.begin() as transaction:
+                for pending in batch:
+                    job_after = AfterCommit()
+                    savepoint = conn.begin_nested() if savepoints else None
+                    try:
+                        value = pending.job(conn, job_after)
+                    except Exception as error:
+                        if savepoint is not None:
+                            savepoint.rollback()
+                        else:
+                            transaction.rollback()
+                        outcomes.append((None, error))
+                        continue
+                    if savepoint is not None:
+                        savepoint.commit()
+                    after.merge(job_after)
+                    outcomes.append((value, None))
+        except Exception as error:
+            # The commit itself failed: nothing in this batch was saved.
+            log.error("intake store commit failed (%s)", type(error).__name__)
+            failed = StorageError("The answer could not be saved. Please try again.")
+            failed.__cause__ = error
+            outcomes = [(None, failed)] * len(batch)
+            after = AfterCommit()
+        try:
+            self._after_commit(after)
+        except Exception as cleanup_error:  # cleanup must not hide that the data is saved
+            log.error("after-commit cleanup failed (%s)", type(cleanup_error).__name__)
+        self.batches += 1
+        self.jobs += len(batch)
+        for pending, (value, job_error) in zip(batch, outcomes, strict=True):
+            try:
+                pending.loop.call_soon_threadsafe(_settle, pending.future, value, job_error)
+            except RuntimeError:  # the caller's event loop is already closed
+                continue
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
