@@ -1,0 +1,153 @@
+"""Translation catalogs: the template matches the sources and every language is complete.
+
+If the first test fails after you added or changed a text, run
+`python -m flows.catalogs update` and commit locales/.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flows import catalogs
+from flows.catalogs import ROOT, TEMPLATE_NAME, keys, read_catalog
+from flows.i18n import LOCALES_DIR, translator
+from flows.loader import load_flow
+
+DEFINITIONS = ROOT / "flows" / "definitions"
+PYBABEL = (sys.executable, "-m", "babel.messages.frontend")  # the `pybabel` command
+
+
+def pybabel_extract(tmp_path: Path) -> Path:
+    """Extract with the plain pybabel command and babel.cfg, as a translator would."""
+    out = tmp_path / "fresh.pot"
+    subprocess.run(
+        [*PYBABEL, "-q", "extract", "-F", "babel.cfg", "-o", str(out), "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def test_the_checked_in_template_has_exactly_the_messages_of_the_sources(tmp_path: Path) -> None:
+    fresh = keys(read_catalog(pybabel_extract(tmp_path)))
+    shipped = keys(read_catalog(LOCALES_DIR / TEMPLATE_NAME))
+    assert sorted(fresh - shipped, key=str) == [], "run `python -m flows.catalogs update`"
+    assert sorted(shipped - fresh, key=str) == [], "run `python -m flows.catalogs update`"
+
+
+def flow_texts(path: Path) -> set[str]:
+    flow = load_flow(path)
+    texts = {s.content_note for s in flow.sections if s.content_note}
+    for step in flow.steps:
+        texts.add(step.text)
+        texts.update(t for t in (step.explain,) if t)
+        for option in step.options:
+            texts.add(option.text)
+            texts.update(t for t in (option.reply,) if t)
+    return texts
+
+
+@pytest.mark.parametrize("path", sorted(DEFINITIONS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_text_of_every_flow_is_in_the_template_as_the_engine_looks_it_up(
+    path: Path,
+) -> None:
+    shipped = {k[0] for k in keys(read_catalog(LOCALES_DIR / TEMPLATE_NAME))}
+    assert sorted(flow_texts(path) - shipped) == []
+
+
+@pytest.mark.parametrize("language", catalogs.languages())
+def test_every_shipped_language_is_complete(language: str) -> None:
+    assert [str(p) for p in catalogs.incomplete(language)] == []
+
+
+def test_english_is_shipped_and_shows_the_source_text() -> None:
+    assert "en" in catalogs.languages()
+    question = "Are you somewhere you can write privately right now?"
+    assert translator("en").gettext(question) == question
+
+
+# A small project of its own, so the workflow can be shown end to end without touching
+# the real catalogs.
+SOURCE = 'def greet(t):\n    return t.gettext("Hello")\n'
+FLOW = textwrap.dedent(
+    """\
+    id: tiny
+    steps:
+      - id: ask
+        kind: yes-no
+        text: "Are you safe?"
+        options:
+          - id: "no"
+            text: "No"
+            reply: "Please come back later."
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "greeting.py").write_text(SOURCE)
+    (tmp_path / "flows" / "definitions").mkdir(parents=True)
+    (tmp_path / "flows" / "definitions" / "tiny.yaml").write_text(FLOW)
+    (tmp_path / "locales").mkdir()
+    return tmp_path
+
+
+def test_update_extracts_python_and_flow_texts(project: Path) -> None:
+    locales = project / "locales"
+    assert catalogs.update(project, locales) == [TEMPLATE_NAME]
+    found = {k[0] for k in keys(read_catalog(locales / TEMPLATE_NAME))}
+    assert found == {"Hello", "Are you safe?", "No", "Please come back later."}
+    assert catalogs.update(project, locales) == []  # nothing changed, nothing rewritten
+
+
+def test_check_fails_until_a_new_language_is_fully_translated(project: Path) -> None:
+    locales = project / "locales"
+    catalogs.update(project, locales)
+    catalogs.init_catalog("xx", locales)
+    problems = [str(p) for p in catalogs.check(project, locales)]
+    assert len(problems) == 4
+    assert all(p.startswith("xx/LC_MESSAGES/messages.po: untranslated") for p in problems)
+
+    path = catalogs.po_path("xx", locales)
+    catalog = read_catalog(path, "xx")
+    for message in catalog:
+        if message.id:
+            message.string = f"[xx] {message.id}"
+    next(m for m in catalog if m.id == "Hello").flags.add("fuzzy")
+    path.write_bytes(catalogs._render(catalog))
+    assert [str(p) for p in catalogs.check(project, locales)] == [
+        "xx/LC_MESSAGES/messages.po: fuzzy 'Hello'"
+    ]
+
+    next(m for m in catalog if m.id == "Hello").flags.discard("fuzzy")
+    path.write_bytes(catalogs._render(catalog))
+    assert catalogs.check(project, locales) == []
+
+
+def test_a_new_source_text_makes_the_template_stale_until_updated(project: Path) -> None:
+    locales = project / "locales"
+    catalogs.update(project, locales)
+    catalogs.init_catalog("en", locales)
+    (project / "bot" / "farewell.py").write_text('N_("Goodbye")\n')
+    assert [str(p) for p in catalogs.check(project, locales)] == ["messages.pot: missing 'Goodbye'"]
+    assert catalogs.update(project, locales) == [TEMPLATE_NAME, "en/LC_MESSAGES/messages.po"]
+    # English needs no translations: empty strings fall back to the source text.
+    assert catalogs.check(project, locales) == []
+
+
+def test_the_check_command_passes_on_the_shipped_catalogs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.catalogs", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
