@@ -110,8 +110,13 @@ class Dispatcher:
         update_key: str | None,
         now: datetime,
         flow: str | None = None,
+        ask_check: Callable[[str], bool] | None = None,
     ) -> Reply:
-        """Run one inbound event as one durable turn and say what to send."""
+        """Run one inbound event as one durable turn and say what to send.
+
+        `ask_check` (from a channel with buttons) says whether a pressed button belongs to
+        the state being asked now; if not, the press is no answer and the engine re-prompts.
+        """
         respondent = self.respondent(channel, chat_id)
         if not inbound.entropy:
             inbound = dataclasses.replace(inbound, entropy=secrets.token_bytes(16))
@@ -127,6 +132,9 @@ class Dispatcher:
                     # Someone writing for the first time starts the interview; what they
                     # wrote is not an answer to a question they have not seen yet.
                     inbound = dataclasses.replace(inbound, kind="start", text="", choice=None)
+            elif ask_check is not None and not ask_check(session.state):
+                # A button from an earlier question, or not made for this person.
+                inbound = dataclasses.replace(inbound, kind="choice", choice="", text="")
             engine = self._engines.get(session.flow) or self._engines[self._default_flow]
             turn = engine.handle(session, inbound, now, self._translations(session.language))
             applied = await self._store.commit_turn(
@@ -143,6 +151,17 @@ class Dispatcher:
             applied=True,
             language=language,
         )
+
+    async def asks_media(self, channel: str, chat_id: str | int) -> bool:
+        """Whether the step waiting for this person's answer takes files or voice notes."""
+        session = await self.load_session(self.respondent(channel, chat_id))
+        if session is None or session.status != "active":
+            return False
+        engine = self._engines.get(session.flow)
+        if engine is None or not engine.flow.has_step(session.state):
+            return False
+        step = engine.flow.step(session.state)
+        return bool(step.media or step.kind == "media")
 
     async def store_file(
         self,
