@@ -1,0 +1,112 @@
+"""Answers and finished accounts: hashing on receipt, and the account a submission yields."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from flows.spec import Flow, Step
+from flows.types import (
+    Answer,
+    AnswerRecord,
+    AnswerStatus,
+    ConsentRecord,
+    FinishedAccount,
+    Session,
+)
+
+_STATUS_LABELS = {"dont-know": "I don't know", "prefer-not": "Prefer not to say"}
+
+
+def answer_sha256(value: str | tuple[str, ...] | None) -> str | None:
+    """SHA-256 of the canonical UTF-8 answer: the text itself, or option ids as JSON."""
+    if value is None:
+        return None
+    canonical = value if isinstance(value, str) else json.dumps(list(value))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def make_answer(
+    step: str,
+    status: AnswerStatus,
+    now: datetime,
+    value: str | tuple[str, ...] | None = None,
+    parts: tuple[str, ...] = (),
+    message_ids: tuple[int, ...] = (),
+    files: tuple[str, ...] = (),
+) -> Answer:
+    return Answer(
+        step=step,
+        status=status,
+        value=value,
+        parts=parts,
+        received_at=now,
+        sha256=answer_sha256(value),
+        message_ids=message_ids,
+        files=files,
+    )
+
+
+def effective_answers(flow: Flow, session: Session) -> list[tuple[Step, Answer]]:
+    """The answers on the path actually taken (steps still in history), in flow order."""
+    asked = set(session.history)
+    return [
+        (step, session.answers[step.id])
+        for step in flow.steps
+        if step.id in session.answers and step.id in asked
+    ]
+
+
+def english_labels(step: Step, answer: Answer) -> tuple[str, ...]:
+    """The English source labels of the chosen options (what reviewers read)."""
+    if answer.status in _STATUS_LABELS:
+        return (_STATUS_LABELS[answer.status],)
+    if answer.status != "answered" or answer.value is None:
+        return ()
+    chosen = answer.value if isinstance(answer.value, tuple) else (answer.value,)
+    if step.kind == "yes-no" and not step.options:
+        return tuple({"yes": "Yes", "no": "No"}.get(v, v) for v in chosen)
+    if not step.options:
+        return ()
+    return tuple((step.option(v).text if step.option(v) else v) for v in chosen)  # type: ignore[union-attr]
+
+
+def build_account(
+    flow: Flow,
+    session: Session,
+    consent: ConsentRecord,
+    reference: str,
+    now: datetime,
+) -> FinishedAccount:
+    """The FinishedAccount of a submitted session, for storage to seal."""
+    records = tuple(
+        AnswerRecord(
+            step=step.id,
+            question=step.text,
+            kind=step.kind,
+            status=answer.status,
+            value=answer.value,
+            labels=english_labels(step, answer),
+            section=step.section,
+            identifying=step.identifying,
+            elements=step.elements,
+            received_at=answer.received_at,
+            sha256=answer.sha256,
+            message_ids=answer.message_ids,
+            files=answer.files,
+        )
+        for step, answer in effective_answers(flow, session)
+    )
+    return FinishedAccount(
+        flow=flow.id,
+        flow_version=flow.version,
+        language=session.language,
+        mode=flow.mode,
+        urgent="urgent" in session.flags,
+        consent=consent,
+        answers=records,
+        reference_code=reference,
+        started_at=session.started_at,
+        submitted_at=now,
+    )

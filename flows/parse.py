@@ -1,0 +1,118 @@
+"""Reading what a person typed: command words, option numbers and labels, long texts.
+
+Pure functions over strings; the engine decides what a reading means in its state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from flows.types import Choice, Inbound, Translator
+
+COMMANDS: tuple[str, ...] = (
+    "skip",
+    "back",
+    "pause",
+    "resume",
+    "help",
+    "language",
+    "exit",
+    "withdraw",
+)
+MAX_MESSAGE_CHARS = 4000
+_NUMBERS = re.compile(r"^\d+(?:\s*[,;]?\s*\d+)*$")
+
+
+def command_words(translator: Translator) -> dict[str, str]:
+    """Each command's word in the translator's language (for bare-word commands)."""
+    _ = translator.gettext
+    return {
+        "skip": _("skip"),
+        "back": _("back"),
+        "pause": _("pause"),
+        "resume": _("resume"),
+        "help": _("help"),
+        "language": _("language"),
+        "exit": _("exit"),
+        "withdraw": _("withdraw"),
+    }
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def read_command(inbound: Inbound, translator: Translator) -> str | None:
+    """The command an inbound event carries: a COMMANDS word, "start", "unknown" or None.
+
+    A command is `/word` (also `/word@botname`), a command event, or a message that is
+    exactly a command word, in English or in the person's language, in any case.
+    """
+    if inbound.kind == "command":
+        word = _fold(inbound.command or "").lstrip("/")
+    elif inbound.kind == "text" and inbound.text.strip().startswith("/"):
+        parts = inbound.text.strip()[1:].split(maxsplit=1)
+        word = _fold(parts[0].split("@")[0]) if parts else ""
+    elif inbound.kind == "text":
+        bare = _fold(inbound.text).strip(".!。")
+        if bare in COMMANDS:
+            return bare
+        translated = {_fold(w): c for c, w in command_words(translator).items()}
+        return translated.get(bare)
+    else:
+        return None
+    if word == "start":
+        return "start"
+    if word in COMMANDS:
+        return word
+    translated = {_fold(w): c for c, w in command_words(translator).items()}
+    return translated.get(word, "unknown")
+
+
+def _match_label(piece: str, choices: Sequence[Choice]) -> str | None:
+    folded = _fold(piece)
+    for choice in choices:
+        if folded in (_fold(choice.label), choice.value):
+            return choice.value
+    return None
+
+
+def read_choices(text: str, choices: Sequence[Choice], multi: bool) -> tuple[str, ...] | None:
+    """Option values a typed answer selects by number or label, or None if unreadable."""
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    whole = _match_label(cleaned, choices)
+    if whole is not None:
+        return (whole,)
+    if _NUMBERS.match(cleaned):
+        numbers = [int(n) for n in re.findall(r"\d+", cleaned)]
+        by_number = {c.n: c.value for c in choices}
+        if any(n not in by_number for n in numbers) or (len(numbers) > 1 and not multi):
+            return None
+        return tuple(dict.fromkeys(by_number[n] for n in numbers))
+    if multi:
+        pieces = [p for p in re.split(r"[,;\n]", cleaned) if p.strip()]
+        values = [_match_label(p, choices) for p in pieces]
+        if values and all(v is not None for v in values):
+            return tuple(dict.fromkeys(v for v in values if v is not None))
+    return None
+
+
+def clean_text(text: str) -> str:
+    """Text as kept: surrounding blanks removed, nothing else touched."""
+    return text.strip()
+
+
+def split_long(text: str, limit: int = MAX_MESSAGE_CHARS) -> tuple[str, ...]:
+    """Cut a text longer than `limit` into parts, at a blank where possible; nothing is lost."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind(" ", limit // 2, limit)
+        cut = cut if cut > 0 else limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    parts.append(rest)
+    return tuple(p for p in parts if p)

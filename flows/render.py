@@ -1,0 +1,168 @@
+"""Turning flow texts and answers into what a person reads, in their language.
+
+Every text goes through the translator first (its msgid is the English source), then
+placeholders are filled. Placeholders are replaced by name, never with `str.format`,
+so a translation with a stray brace cannot break a turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flows.deployment import Deployment, Referral, pick
+from flows.spec import PLACEHOLDER_PATTERN, Flow, Step
+from flows.types import DONT_KNOW, PREFER_NOT, Answer, Choice, Session, Translator
+
+QUOTE_CHARS = 120
+EXCERPT_CHARS = 300
+SHORT_QUESTION_CHARS = 100
+
+
+def excerpt(text: str, limit: int) -> str:
+    """`text` cut at a word boundary near `limit`, with an ellipsis when cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat.rfind(" ", 0, limit)
+    return flat[: cut if cut > limit // 2 else limit].rstrip(",;:") + "…"
+
+
+class Renderer:
+    """Texts for one session in one language."""
+
+    def __init__(self, flow: Flow, deployment: Deployment, translator: Translator) -> None:
+        self.flow = flow
+        self.deployment = deployment
+        self.translator = translator
+        self._ = translator.gettext
+
+    @property
+    def language(self) -> str:
+        return self.translator.language
+
+    def fill(self, text: str, session: Session, extra: Mapping[str, str] | None = None) -> str:
+        """Replace the placeholders of an already translated `text`."""
+        values = dict(extra or {})
+
+        def value(match: object) -> str:
+            name: str = match.group(1)  # type: ignore[attr-defined]
+            if name in values:
+                return values[name]
+            found = self._placeholder(name, session)
+            return found if found is not None else match.group(0)  # type: ignore[attr-defined]
+
+        return PLACEHOLDER_PATTERN.sub(value, text)
+
+    def text(self, source: str, session: Session, extra: Mapping[str, str] | None = None) -> str:
+        """A flow text: translated, then filled."""
+        return self.fill(self._(source), session, extra)
+
+    def _placeholder(self, name: str, session: Session) -> str | None:
+        d, lang = self.deployment, self.language
+        simple: dict[str, str] = {
+            "org_name": pick(d.org_name, lang),
+            "org_contact": d.org_contact,
+            "draft_days": str(d.draft_days),
+            "account_keep": pick(d.account_keep, lang),
+        }
+        if name in simple:
+            return simple[name]
+        if name == "referrals":
+            return self.referrals(d.referrals)
+        if name == "emergency":
+            return self.referrals(d.referrals_of("emergency", "medical"))
+        if name == "child_protection":
+            return self.referrals(d.referrals_of("child-protection"))
+        if name == "consent_summary":
+            return self.consent_summary(session)
+        return None
+
+    def referrals(self, entries: tuple[Referral, ...]) -> str:
+        if not entries:
+            return self._("(No support contacts are set up here yet.)")
+        return "\n".join(self._referral(r) for r in entries)
+
+    def _referral(self, r: Referral) -> str:
+        lang = self.language
+        line = "• " + pick(r.name, lang)
+        if r.region and r.region != "all":
+            line += f" ({r.region})"
+        reach = ", ".join(x for x in (r.phone, r.contact) if x)
+        if reach:
+            line += f": {reach}"
+        if r.hours:
+            line += f" — {pick(r.hours, lang)}"
+        if r.note:
+            line += f". {pick(r.note, lang)}"
+        return line
+
+    def consent_summary(self, session: Session) -> str:
+        _ = self._
+        scope_names = {
+            "archive": _("Keep my account in the secure archive"),
+            "reports": _("Use it without my identity in public reports"),
+            "mechanisms": _("Share it with investigations and courts"),
+            "contact": _("Contact me again"),
+            "referral": _("Pass my details to a support service"),
+        }
+        values = {
+            "yes": _("Yes"),
+            "no": _("No"),
+            "anonymised": _("Yes, without my identity"),
+            "named": _("Yes, with my identity"),
+        }
+        if session.consent is None or not session.consent.scopes:
+            return _("(You have not answered the consent questions yet.)")
+        return "\n".join(
+            f"• {scope_names.get(scope, scope)}: {values.get(value, value)}"
+            for scope, value in session.consent.scopes.items()
+        )
+
+    def choices(self, step: Step, session: Session) -> tuple[Choice, ...]:
+        """The numbered choices of a step as shown (options, then the status answers)."""
+        _ = self._
+        pairs = [(o.id, self.text(o.text, session)) for o in step.options]
+        if step.kind == "yes-no" and not step.options:
+            pairs = [("yes", _("Yes")), ("no", _("No"))]
+        if step.dont_know:
+            pairs.append((DONT_KNOW, _("I don't know")))
+        if step.prefer_not:
+            pairs.append((PREFER_NOT, _("Prefer not to say")))
+        return tuple(Choice(n=i, value=v, label=label) for i, (v, label) in enumerate(pairs, 1))
+
+    def short_question(self, step: Step, session: Session) -> str:
+        """The question sentence of a step, for lists (review, which answer to change)."""
+        lines = [ln.strip() for ln in self._(step.text).splitlines() if ln.strip()]
+        asking = [ln for ln in lines if ln.endswith("?")]
+        chosen = asking[-1] if asking else (lines[0] if lines else step.id)
+        return excerpt(self.fill(chosen, session), SHORT_QUESTION_CHARS)
+
+    def answer_text(self, step: Step, answer: Answer, session: Session) -> str:
+        """An answer as the person sees it in the review and in "(your answer was: …)"."""
+        _ = self._
+        status = {
+            "skip": _("Skipped"),
+            "dont-know": _("I don't know"),
+            "prefer-not": _("Prefer not to say"),
+        }
+        if answer.status in status:
+            return status[answer.status]
+        labels = {c.value: c.label for c in self.choices(step, session)}
+        if isinstance(answer.value, tuple):
+            return ", ".join(labels.get(v, v) for v in answer.value)
+        if step.options or step.kind == "yes-no":
+            return labels.get(answer.value or "", answer.value or "")
+        shown = excerpt(answer.value or "", EXCERPT_CHARS)
+        if answer.files:
+            files = self.translator.ngettext(
+                "({count} file attached)", "({count} files attached)", len(answer.files)
+            ).replace("{count}", str(len(answer.files)))
+            shown = f"{shown} {files}".strip()
+        return shown
+
+    def quote(self, session: Session, step_id: str) -> str:
+        answer = session.answers.get(step_id)
+        if answer is None or not isinstance(answer.value, str):
+            return ""
+        first = answer.parts[0] if answer.parts else answer.value
+        return excerpt(first, QUOTE_CHARS)

@@ -1,0 +1,211 @@
+"""A flow as values: Flow, Section, Step, Option, Condition (built by `flows.loader`).
+
+Everything is frozen; `line` fields keep the YAML line a thing came from so later
+checks (and the diagram) can point at it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KINDS: tuple[str, ...] = (
+    "single-choice",
+    "multiple-choice",
+    "yes-no",
+    "free-text",
+    "approximate-date",
+    "place",
+    "media",
+    "info",
+    "review",
+    "end",
+)
+CHOICE_KINDS: tuple[str, ...] = ("single-choice", "multiple-choice", "yes-no")
+TEXT_KINDS: tuple[str, ...] = ("free-text", "approximate-date", "place")
+# Kinds that wait for an answer (everything but info and end).
+ASKING_KINDS: tuple[str, ...] = (*CHOICE_KINDS, *TEXT_KINDS, "media", "review")
+END_REASONS: tuple[str, ...] = ("submitted", "declined", "not-safe", "not-eligible")
+ELEMENTS: tuple[str, ...] = ("E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8")
+MODES: tuple[str, ...] = ("survivor", "documenter")
+
+# Consent scopes and the option ids each may record (storage and exports rely on them).
+CONSENT_VALUES: dict[str, tuple[str, ...]] = {
+    "archive": ("yes", "no"),
+    "reports": ("yes", "no"),
+    "mechanisms": ("anonymised", "named", "no"),
+    "contact": ("yes", "no"),
+    "referral": ("yes", "no"),
+}
+CONSENT_SECTION = "consent"
+
+# States the engine adds to every flow; no step may use these ids.
+ENGINE_STATES: tuple[str, ...] = (
+    "new",
+    "resume",
+    "check-in",
+    "stop",
+    "more",
+    "review-change",
+    "withdraw-code",
+)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One `ask_if` test; exactly one of `step` or `flag` is set.
+
+    With `step`: `in_` (answered with one of these option ids), `not_in` (not answered
+    with any of them; a skip counts as not_in) or `answered` (answered at all).
+    """
+
+    line: int
+    step: str | None = None
+    in_: tuple[str, ...] | None = None
+    not_in: tuple[str, ...] | None = None
+    answered: bool | None = None
+    flag: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer a choice step offers; `id` is stable across flows and versions."""
+
+    id: str
+    text: str
+    line: int
+    next: str | None = None
+    reply: str | None = None
+    flags: tuple[str, ...] = ()
+    exclusive: bool = False
+    correct: bool = False
+    key_lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str) -> int:
+        """The line of `key` in the YAML, else the option's own line."""
+        return dict(self.key_lines).get(key, self.line)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A group of steps; its content note is shown once, before its first step."""
+
+    id: str
+    line: int
+    content_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a flow: a question, an info message, the review, or an end."""
+
+    id: str
+    kind: str
+    text: str
+    line: int
+    options: tuple[Option, ...] = ()
+    next: str | None = None
+    ask_if: tuple[Condition, ...] = ()
+    section: str | None = None
+    check_in: bool = False
+    identifying: bool = False
+    elements: tuple[str, ...] = ()
+    consent: str | None = None
+    skip_as: str | None = None
+    dont_know: bool = False
+    prefer_not: bool = False
+    sets: str | None = None
+    multi: bool = False
+    media: bool = False
+    quote_from: str | None = None
+    explain: str | None = None
+    reason: str | None = None
+    key_lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str) -> int:
+        """The line of `key` in the YAML, else the step's own line."""
+        return dict(self.key_lines).get(key, self.line)
+
+    @property
+    def asks(self) -> bool:
+        """True when the step waits for an answer."""
+        return self.kind in ASKING_KINDS
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A validated flow. `consent_hash` is the SHA-256 of its consent texts."""
+
+    id: str
+    version: str
+    mode: str
+    start: str
+    sections: tuple[Section, ...]
+    steps: tuple[Step, ...]
+    path: str
+    consent_hash: str
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def has_step(self, step_id: str) -> bool:
+        return any(s.id == step_id for s in self.steps)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    def default_next(self, step_id: str) -> str | None:
+        """The step after `step_id`: its `next`, else the following step in the file."""
+        for i, step in enumerate(self.steps):
+            if step.id == step_id:
+                if step.next is not None:
+                    return step.next
+                return self.steps[i + 1].id if i + 1 < len(self.steps) else None
+        raise KeyError(step_id)
+
+    def successors(self, step_id: str) -> tuple[str, ...]:
+        """Every step `step_id` may lead to directly (the flow graph's edges)."""
+        step = self.step(step_id)
+        if step.kind == "end":
+            return ()
+        found: list[str] = [o.next for o in step.options if o.next is not None]
+        default = self.default_next(step_id)
+        if default is not None:
+            found.append(default)
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def language_step(self) -> Step | None:
+        return next((s for s in self.steps if s.sets == "language"), None)
+
+    @property
+    def review_step(self) -> Step | None:
+        return next((s for s in self.steps if s.kind == "review"), None)
+
+
+# Placeholders a text may use, and where they may appear (None: anywhere).
+PLACEHOLDERS: dict[str, str | None] = {
+    "org_name": None,
+    "org_contact": None,
+    "draft_days": None,
+    "account_keep": None,
+    "referrals": None,
+    "emergency": None,
+    "child_protection": None,
+    "quote": "a step with `quote_from`",
+    "consent_summary": None,
+    "reference": "the `submitted` end step",
+    "answers": "the `review` step",
+}
+PLACEHOLDER_PATTERN = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+
+
+def placeholders_in(text: str) -> tuple[str, ...]:
+    """Placeholder names used in `text`, in order."""
+    return tuple(PLACEHOLDER_PATTERN.findall(text))

@@ -1,0 +1,330 @@
+"""One turn in progress: the session as it changes and the messages, effects and end it yields.
+
+A Sprint walks the flow (passing over steps whose conditions do not hold, showing
+content notes and info steps), asks questions, records answers and ends conversations.
+`flows.engine` reads the inbound event and decides which of these to call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flows.account import build_account, effective_answers, make_answer
+from flows.deployment import Deployment, pick
+from flows.machine import IllegalMove, Position, Rulebook
+from flows.reference import reference_code
+from flows.render import Renderer
+from flows.spec import ENGINE_STATES, Condition, Flow, Step
+from flows.states import engine_ask
+from flows.types import (
+    DONE,
+    Answer,
+    AnswerStatus,
+    Choice,
+    ConsentRecord,
+    Effect,
+    EndReason,
+    EraseChat,
+    FinishedAccount,
+    Inbound,
+    Outbound,
+    Session,
+    ShredDraft,
+    Translator,
+    Turn,
+)
+
+
+class Sprint:
+    """The mutable working state of one `Engine.handle` call; gone when the turn is built."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        deployment: Deployment,
+        rulebook: Rulebook,
+        position: Position,
+        session: Session,
+        inbound: Inbound,
+        now: datetime,
+        translator: Translator,
+        translators: Callable[[str], Translator] | None,
+    ) -> None:
+        self.flow = flow
+        self.deployment = deployment
+        self.rulebook = rulebook
+        self.position = position
+        self.session = session
+        self.inbound = inbound
+        self.now = now
+        self.translators = translators
+        self.r = Renderer(flow, deployment, translator)
+        self.messages: list[Outbound] = []
+        self.effects: list[Effect] = []
+        self.account: FinishedAccount | None = None
+        self.end: EndReason | None = None
+        self.reference: str | None = None
+        self.closed = False  # nothing of the session is kept
+
+    # -- small helpers -------------------------------------------------------------
+
+    @property
+    def _(self) -> Callable[[str], str]:
+        return self.r.translator.gettext
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.session.data
+
+    def update(self, **changes: Any) -> None:
+        self.session = self.session.evolve(**changes)
+
+    def set_data(self, **changes: Any) -> None:
+        data = {k: v for k, v in {**self.session.data, **changes}.items() if v is not None}
+        self.update(data=data)
+
+    def say(self, text: str) -> None:
+        self.messages.append(Outbound(text=text))
+
+    def say_t(self, source: str, **extra: str) -> None:
+        """Say an already translated engine text, with placeholders filled."""
+        self.say(self.r.fill(source, self.session, extra))
+
+    def place(self, state: str) -> None:
+        """Put the conversation at `state` outside the flow graph (jump or detour)."""
+        how = "detour" if state in ENGINE_STATES else "jump"
+        self.rulebook.move(self.position, how, state)
+        self.update(state=state)
+
+    def set_language(self, language: str) -> None:
+        self.update(language=language)
+        if self.translators is not None:
+            self.r = Renderer(self.flow, self.deployment, self.translators(language))
+
+    # -- answers -------------------------------------------------------------------
+
+    def record(self, step: Step, status: AnswerStatus, **fields: Any) -> Answer:
+        """Keep an answer to `step`; update consent, flags and language that follow from it."""
+        answer = make_answer(step.id, status, self.now, **fields)
+        answers = {**self.session.answers, step.id: answer}
+        self.update(answers=answers, pending=())
+        if step.consent is not None:
+            value = answer.value if status == "answered" else step.skip_as or "no"
+            self._record_consent(step.consent, str(value))
+        if step.sets == "language" and status == "answered" and isinstance(answer.value, str):
+            self.set_language(answer.value)
+        self.update(flags=self._flags())
+        return answer
+
+    def _record_consent(self, scope: str, value: str) -> None:
+        before = self.session.consent
+        scopes = {**(before.scopes if before else {}), scope: value}
+        consent = ConsentRecord(
+            text_version=self.flow.consent_hash,
+            language=self.session.language,
+            given_at=self.now,
+            scopes=scopes,
+            affirmed_by_documenter=self.flow.mode == "documenter",
+        )
+        self.update(consent=consent)
+
+    def _flags(self) -> frozenset[str]:
+        """Flags follow from the answers on the path taken, so changing an answer unsets them."""
+        flags: set[str] = set()
+        for step, answer in effective_answers(self.flow, self.session):
+            if answer.status != "answered" or answer.value is None:
+                continue
+            chosen = answer.value if isinstance(answer.value, tuple) else (answer.value,)
+            for option in step.options:
+                if option.id in chosen:
+                    flags.update(option.flags)
+        return frozenset(flags)
+
+    def holds(self, condition: Condition) -> bool:
+        if condition.flag is not None:
+            return condition.flag in self.session.flags
+        answers = dict((s.id, a) for s, a in effective_answers(self.flow, self.session))
+        answer = answers.get(condition.step or "")
+        if condition.answered is not None:
+            return (answer is not None and answer.status == "answered") == condition.answered
+        chosen: set[str] = set()
+        if answer is not None and answer.status == "answered" and answer.value is not None:
+            chosen = set(answer.value) if isinstance(answer.value, tuple) else {answer.value}
+        elif answer is not None and answer.status != "skip":
+            chosen = {answer.status}
+        if condition.in_ is not None:
+            return bool(chosen & set(condition.in_))
+        return not chosen & set(condition.not_in or ())
+
+    def should_ask(self, step: Step) -> bool:
+        if step.quote_from is not None:
+            quoted = self.session.answers.get(step.quote_from)
+            if quoted is None or quoted.status != "answered" or not isinstance(quoted.value, str):
+                return False
+        return all(self.holds(c) for c in step.ask_if)
+
+    # -- walking -------------------------------------------------------------------
+
+    def go(self, target: str, how: str) -> None:
+        """Walk from the current state to `target` and on, until a step asks or ends."""
+        for _ in range(len(self.flow.steps) + 1):
+            step = self.flow.step(target)
+            self.rulebook.move(self.position, how, target)
+            self.update(state=target)
+            how = "advance"
+            preset = step.sets == "language" and self.data.get("language_preset")
+            if preset or not self.should_ask(step):
+                if preset:
+                    self.set_data(language_preset=None)
+                    self.update(history=(*self.session.history, step.id))
+                target = self._default_next(step)
+                continue
+            self._show_note(step)
+            if step.kind == "info":
+                self.say(self.r.text(step.text, self.session))
+                target = self._default_next(step)
+                continue
+            if step.kind == "end":
+                self.finish(step)
+                return
+            self.ask_step(step)
+            return
+        raise IllegalMove(f"flow {self.flow.id!r} passes over steps in a circle")
+
+    def _default_next(self, step: Step) -> str:
+        target = self.flow.default_next(step.id)
+        if target is None:
+            raise IllegalMove(f"flow {self.flow.id!r} runs off its end after {step.id!r}")
+        return target
+
+    def _show_note(self, step: Step) -> None:
+        section = self.flow.section(step.section) if step.section else None
+        shown = list(self.data.get("notes", []))
+        if section is None or section.content_note is None or section.id in shown:
+            return
+        self.say(self.r.text(section.content_note, self.session))
+        self.set_data(notes=[*shown, section.id])
+
+    def step_choices(self, step: Step) -> tuple[Choice, ...]:
+        _ = self._
+        if step.kind == "review":
+            return (Choice(1, "send", _("Send my account")), Choice(2, "change", _("Change an answer")))
+        choices = self.r.choices(step, self.session)
+        if step.kind == "multiple-choice":
+            choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
+        return choices
+
+    def review_list(self) -> str:
+        lines = [
+            f"• {self.r.short_question(step, self.session)}\n   → {self.r.answer_text(step, answer, self.session)}"
+            for step, answer in self.changeable()
+        ]
+        return "\n".join(lines) if lines else self._("(No answers yet.)")
+
+    def changeable(self) -> list[tuple[Step, Answer]]:
+        """Answers the review lists and lets the person change (not the language)."""
+        return [(s, a) for s, a in effective_answers(self.flow, self.session) if s.sets is None]
+
+    def ask_step(self, step: Step, *, keep_history: bool = False, lead: str | None = None) -> None:
+        """Ask `step` (the model is already there), showing any earlier answer."""
+        _ = self._
+        pending = self.session.pending if step.kind == "multiple-choice" else ()
+        self.update(state=step.id, pending=pending)
+        extra = {"answers": self.review_list()} if step.kind == "review" else {}
+        if step.quote_from is not None:
+            extra["quote"] = self.r.quote(self.session, step.quote_from)
+        text = lead or self.r.text(step.text, self.session, extra)
+        earlier = self.session.answers.get(step.id)
+        if lead is None and earlier is not None and step.kind != "review":
+            shown = self.r.answer_text(step, earlier, self.session)
+            text += "\n\n" + self.r.fill(_("(Your answer was: {answer})"), self.session, {"answer": shown})
+        history = self.session.history
+        if not keep_history and (not history or history[-1] != step.id):
+            self.update(history=(*history, step.id))
+        self.messages.append(
+            Outbound(
+                text=text,
+                ask=step.id,
+                kind=step.kind,
+                choices=self.step_choices(step),
+                multi=step.kind == "multiple-choice",
+                selected=pending,
+                allows_media=step.media or step.kind == "media",
+            )
+        )
+
+    def ask_state(self, state: str) -> None:
+        """Ask the question of an engine state (the model is already there)."""
+        self.update(state=state)
+        self.messages.append(engine_ask(self, state))
+
+    def reask(self) -> None:
+        """Ask again whatever the conversation is waiting for."""
+        state = self.session.state
+        if state == "new":
+            self.begin(None)
+        elif state in ENGINE_STATES:
+            self.ask_state(state)
+        else:
+            step = self.flow.step(state)
+            appending = self.data.get("appending") == state
+            lead = self._("Please go on. Send your next message whenever you are ready.") if appending else None
+            self.ask_step(step, keep_history=bool(self.data.get("language_return")), lead=lead)
+
+    def begin(self, language_hint: str | None) -> None:
+        """Start the flow from its first step (a language hint may answer the language step)."""
+        self.update(started_at=self.now, status="active")
+        language_step = self.flow.language_step
+        if language_hint and language_step is not None and language_step.option(language_hint):
+            self.record(language_step, "answered", value=language_hint)
+            self.set_data(language_preset=True)
+        self.go(self.flow.start, "jump")
+
+    # -- endings -------------------------------------------------------------------
+
+    def finish(self, step: Step) -> None:
+        """An `end` step: submit, or close kindly with nothing kept."""
+        reason = step.reason or "declined"
+        consent = self.session.consent
+        if reason == "submitted" and (consent is None or consent.scopes.get("archive") != "yes"):
+            # Safety net: without consent to keep it, nothing is sent, whatever the flow says.
+            declined = next((s for s in self.flow.steps if s.reason == "declined"), None)
+            text = self.r.text(declined.text, self.session) if declined else self._(
+                "Nothing was sent, because you chose not to have your account kept. "
+                "Nothing you wrote has been kept."
+            )
+            self.close("declined", text)
+            return
+        if reason == "submitted" and consent is not None:
+            code = reference_code(self.inbound.entropy)
+            self.reference = code
+            self.account = build_account(self.flow, self.session, consent, code, self.now)
+            self.close("submitted", self.r.text(step.text, self.session, {"reference": code}))
+            return
+        self.close(reason, self.r.text(step.text, self.session))  # type: ignore[arg-type]
+
+    def close(self, reason: EndReason, text: str, *, erase: bool = False) -> None:
+        """End the conversation; the draft is shredded and nothing of it is kept."""
+        self.rulebook.move(self.position, "detour", "new")
+        self.say(text)
+        self.effects.append(ShredDraft())
+        if erase:
+            self.effects.append(EraseChat())
+        self.end = reason
+        self.closed = True
+
+    def quick_exit(self) -> None:
+        self.close("exited", pick(self.deployment.neutral_line, self.session.language), erase=True)
+
+    def turn(self) -> Turn:
+        session = None if self.closed else self.session.evolve(updated_at=self.now)
+        return Turn(
+            session=session,
+            messages=tuple(self.messages),
+            account=self.account,
+            effects=tuple(self.effects),
+            end=self.end,
+            reference=self.reference,
+        )

@@ -1,0 +1,77 @@
+"""The questions of the engine's own states: resume, check-in, stop, more, review-change,
+withdraw-code. Their texts are English literals inside gettext calls (for extraction).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flows.types import Choice, Outbound
+
+if TYPE_CHECKING:
+    from flows.sprint import Sprint
+
+
+def _numbered(*pairs: tuple[str, str]) -> tuple[Choice, ...]:
+    return tuple(Choice(n=i, value=v, label=label) for i, (v, label) in enumerate(pairs, 1))
+
+
+def engine_choices(sprint: Sprint, state: str) -> tuple[Choice, ...]:
+    """The choices an engine state offers (empty for withdraw-code, which takes text)."""
+    _ = sprint._
+    if state == "resume":
+        return _numbered(("resume", _("Continue where I left off")), ("restart", _("Start again")))
+    if state == "check-in":
+        return _numbered(
+            ("continue", _("Go on")), ("break", _("Take a break")), ("stop", _("Stop here"))
+        )
+    if state == "stop":
+        pairs = [("delete", _("Delete everything")), ("continue", _("Go back to the questions"))]
+        if can_send(sprint):
+            pairs.insert(0, ("review", _("Look over what I shared and send it")))
+        return _numbered(*pairs)
+    if state == "more":
+        return _numbered(("more", _("Add more")), ("done", _("Done")))
+    if state == "review-change":
+        return _numbered(
+            *((step.id, sprint.r.short_question(step, sprint.session)) for step, _a in sprint.changeable())
+        )
+    return ()
+
+
+def can_send(sprint: Sprint) -> bool:
+    """True when what was shared so far may be sent: a review step and consent to keep it."""
+    consent = sprint.session.consent
+    return (
+        sprint.flow.review_step is not None
+        and consent is not None
+        and consent.scopes.get("archive") == "yes"
+    )
+
+
+def engine_ask(sprint: Sprint, state: str) -> Outbound:
+    """The message that asks an engine state's question."""
+    _ = sprint._
+    texts = {
+        "resume": _("Welcome back. Would you like to continue where you left off, or start again?"),
+        "check-in": _(
+            "Thank you for sharing this. Take a moment if you need it. "
+            "Would you like to go on, take a break, or stop here?"
+        ),
+        "stop": _(
+            "That's completely fine. What would you like to do with what you've shared so far?"
+        ),
+        "more": _("Thank you. Would you like to add more, or is that all for this question?"),
+        "review-change": _("Which answer would you like to change?"),
+        "withdraw-code": _(
+            "To withdraw an account you sent, please send its reference code. "
+            "It looks like K7QM-4TXA-9P. Send /back to return."
+        ),
+    }
+    choices = engine_choices(sprint, state)
+    return Outbound(
+        text=texts[state],
+        ask=state,
+        kind="free-text" if state == "withdraw-code" else "single-choice",
+        choices=choices,
+    )

@@ -1,0 +1,164 @@
+"""Checks that span steps: references, conditions, placeholders, reachability.
+
+Called by `flows.loader.load_flow` once every step has been read on its own.
+"""
+
+from __future__ import annotations
+
+from flows.errors import FlowError
+from flows.spec import (
+    CHOICE_KINDS,
+    PLACEHOLDERS,
+    Condition,
+    Flow,
+    Step,
+    placeholders_in,
+)
+
+_STATUS_VALUES = ("dont-know", "prefer-not")
+
+
+def validate_flow(flow: Flow) -> None:
+    """Raise FlowError for the first cross-step mistake in `flow`."""
+    _check_unique(flow)
+    for step in flow.steps:
+        _check_references(flow, step)
+        _check_placeholders(flow, step)
+    _check_singletons(flow)
+    _check_endings(flow)
+    _check_reachable(flow)
+
+
+def _fail(flow: Flow, line: int, reason: str) -> FlowError:
+    return FlowError(flow.path, line, reason)
+
+
+def _check_unique(flow: Flow) -> None:
+    seen: set[str] = set()
+    for step in flow.steps:
+        if step.id in seen:
+            raise _fail(flow, step.line_of("id"), f"duplicate step id {step.id!r}")
+        seen.add(step.id)
+
+
+def _check_references(flow: Flow, step: Step) -> None:
+    def must_exist(target: str, line: int, what: str) -> None:
+        if not flow.has_step(target):
+            raise _fail(flow, line, f"{what} refers to unknown step {target!r}")
+
+    if step.next is not None:
+        must_exist(step.next, step.line_of("next"), "next")
+    for option in step.options:
+        if option.next is not None:
+            must_exist(option.next, option.line_of("next"), f"option {option.id!r} next")
+    if step.section is not None and flow.section(step.section) is None:
+        raise _fail(flow, step.line_of("section"), f"unknown section {step.section!r}")
+    if step.quote_from is not None:
+        must_exist(step.quote_from, step.line_of("quote_from"), "quote_from")
+        if flow.step(step.quote_from).kind not in ("free-text",):
+            raise _fail(flow, step.line_of("quote_from"), "quote_from must name a free-text step")
+    for condition in step.ask_if:
+        _check_condition(flow, condition)
+
+
+def _check_condition(flow: Flow, condition: Condition) -> None:
+    if condition.flag is not None:
+        set_somewhere = any(condition.flag in o.flags for s in flow.steps for o in s.options)
+        if not set_somewhere:
+            raise _fail(flow, condition.line, f"no option sets the flag {condition.flag!r}")
+        return
+    assert condition.step is not None
+    if not flow.has_step(condition.step):
+        raise _fail(flow, condition.line, f"ask_if refers to unknown step {condition.step!r}")
+    target = flow.step(condition.step)
+    if not target.asks or target.kind == "review":
+        raise _fail(flow, condition.line, f"ask_if step {target.id!r} asks nothing")
+    values = condition.in_ or condition.not_in or ()
+    if values and target.kind not in CHOICE_KINDS:
+        raise _fail(
+            flow,
+            condition.line,
+            f"`in`/`not_in` need a choice step; {target.id!r} is {target.kind}",
+        )
+    known = {o.id for o in target.options} | set(_STATUS_VALUES)
+    if target.kind == "yes-no":
+        known |= {"yes", "no"}
+    for value in values:
+        if value not in known:
+            raise _fail(flow, condition.line, f"step {target.id!r} has no option {value!r}")
+
+
+def _texts(step: Step) -> list[tuple[int, str]]:
+    found = [(step.line_of("text"), step.text)]
+    if step.explain is not None:
+        found.append((step.line_of("explain"), step.explain))
+    for option in step.options:
+        found.append((option.line_of("text"), option.text))
+        if option.reply is not None:
+            found.append((option.line_of("reply"), option.reply))
+    return found
+
+
+def _check_placeholders(flow: Flow, step: Step) -> None:
+    texts = _texts(step)
+    for line, text in texts:
+        for name in placeholders_in(text):
+            if name not in PLACEHOLDERS:
+                known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                raise _fail(flow, line, f"unknown placeholder {{{name}}} (known: {known})")
+            allowed = {
+                "quote": step.quote_from is not None,
+                "reference": step.kind == "end" and step.reason == "submitted",
+                "answers": step.kind == "review",
+            }.get(name, True)
+            if not allowed:
+                raise _fail(flow, line, f"{{{name}}} can only be used in {PLACEHOLDERS[name]}")
+    for section in flow.sections:
+        for name in placeholders_in(section.content_note or ""):
+            if name not in PLACEHOLDERS or PLACEHOLDERS[name] is not None:
+                raise _fail(
+                    flow, section.line, f"placeholder {{{name}}} cannot be used in a content note"
+                )
+
+
+def _check_singletons(flow: Flow) -> None:
+    for what, picked in (
+        ("a `review` step", [s for s in flow.steps if s.kind == "review"]),
+        ("a step with `sets: language`", [s for s in flow.steps if s.sets == "language"]),
+    ):
+        if len(picked) > 1:
+            raise _fail(flow, picked[1].line, f"a flow can have only one {what}")
+    scopes = {step.consent for step in flow.steps if step.consent is not None}
+    submits = [s for s in flow.steps if s.kind == "end" and s.reason == "submitted"]
+    if submits and "archive" not in scopes:
+        raise _fail(flow, submits[0].line, "a flow that submits must ask `consent: archive` first")
+
+
+def _check_endings(flow: Flow) -> None:
+    for step in flow.steps:
+        if step.kind != "end" and flow.default_next(step.id) is None:
+            raise _fail(
+                flow,
+                step.line,
+                f"step {step.id!r} is the last one but not an `end` step; add `next`",
+            )
+    if not any(s.kind == "end" for s in flow.steps):
+        raise _fail(flow, flow.steps[-1].line, "the flow has no `end` step")
+
+
+def _check_reachable(flow: Flow) -> None:
+    # The review and language steps are also reached by engine commands.
+    roots = [flow.start, *(s.id for s in (flow.review_step, flow.language_step) if s is not None)]
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        todo.extend(flow.successors(current))
+    for step in flow.steps:
+        if step.id not in seen:
+            raise _fail(
+                flow, step.line, f"step {step.id!r} can never be reached from {flow.start!r}"
+            )
