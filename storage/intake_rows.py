@@ -69,7 +69,9 @@ def _insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING; how many rows went in (0 or 1)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return conn.execute(statement).rowcount
+    # RETURNING, not rowcount: psycopg reports -1 for a skipped row under SQLAlchemy 2.1.
+    key = next(iter(table.primary_key.columns))
+    return 0 if conn.execute(statement.returning(key)).first() is None else 1
 
 
 class IntakeRows:
