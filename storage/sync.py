@@ -1,0 +1,347 @@
+"""Sync: the node's outbox (sealed accounts, their files, withdrawal requests) into the queue.
+
+Each batch is one queue transaction of `INSERT ... ON CONFLICT DO NOTHING`; only after it
+committed does the node delete its copy (outbox rows, file rows, then the files on disk).
+A fault anywhere — the queue gone, the process killed between the two commits — leaves
+the batch in the outbox, and the rerun inserts nothing twice. The statements only insert,
+so sync works as the node's INSERT-only PostgreSQL role; logging receipts and applying
+withdrawals (`Queue.reconcile`) is tried afterwards and left to the reviewers when the
+role may not do it.
+
+`import_queue_file` merges a field kit's SQLite queue into the main queue the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, delete, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+from storage.crypto import SealedAccount
+from storage.db import checkpoint_wal
+from storage.errors import N_, StorageError
+from storage.intake_rows import sealed_from_row
+from storage.queue import Queue
+from storage.queue_rows import queue_row
+from storage.queue_tables import NODE_ACCOUNT_COLUMNS, account_files, accounts, nodes, withdrawals
+from storage.tables import files, outbox, withdrawal_requests
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+
+
+class SyncError(StorageError):
+    """Sync cannot go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    file_id: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OutgoingAccount:
+    sealed: SealedAccount
+    files: tuple[OutgoingFile, ...]
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    accounts_done: int
+    accounts_total: int
+    withdrawals_done: int
+    withdrawals_total: int
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    accounts: int
+    files: int
+    withdrawals: int
+    receipts_logged: int | None  # None: the role may not write the audit log
+    withdrawals_applied: int | None
+
+
+def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING for many rows (no conflict target: needs INSERT only)."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+
+
+class Outbox:
+    """The node's side: what waits to be synced, and deleting it once the queue has it."""
+
+    def __init__(self, engine: Engine, files_dir: Path) -> None:
+        self.engine = engine
+        self.files_dir = files_dir
+
+    def exists(self) -> bool:
+        return inspect(self.engine).has_table("outbox")
+
+    def counts(self) -> tuple[int, int]:
+        with self.engine.connect() as conn:
+            waiting = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
+            requests = conn.execute(
+                select(func.count()).select_from(withdrawal_requests)
+            ).scalar_one()
+        return int(waiting), int(requests)
+
+    def take_accounts(self, limit: int) -> list[OutgoingAccount]:
+        """The oldest accounts waiting, with their encrypted files read from disk."""
+        taken: list[OutgoingAccount] = []
+        size = 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox).order_by(outbox.c.created_at, outbox.c.account_id).limit(limit)
+            ).all()
+            for row in rows:
+                file_ids = conn.execute(
+                    select(files.c.file_id)
+                    .where(files.c.account_id == row.account_id)
+                    .order_by(files.c.file_id)
+                ).scalars()
+                attached = tuple(
+                    OutgoingFile(f, self._read_file(row.account_id, f)) for f in file_ids
+                )
+                taken.append(OutgoingAccount(sealed_from_row(row), attached))
+                size += sum(len(f.data) for f in attached)
+                if size > MAX_BATCH_BYTES:
+                    break
+        return taken
+
+    def _read_file(self, account_id: str, file_id: str) -> bytes:
+        try:
+            return (self.files_dir / file_id).read_bytes()
+        except FileNotFoundError:
+            raise SyncError(
+                f"The encrypted file of account {account_id} is missing from the node's "
+                "files folder; sync stopped so nothing is lost. Restore the folder and rerun."
+            ) from None
+
+    def confirm_accounts(self, account_ids: list[str]) -> None:
+        """Delete the node's copy of accounts the queue has committed."""
+        with self.engine.begin() as conn:
+            gone = list(
+                conn.execute(
+                    select(files.c.file_id).where(files.c.account_id.in_(account_ids))
+                ).scalars()
+            )
+            conn.execute(delete(files).where(files.c.account_id.in_(account_ids)))
+            conn.execute(delete(outbox).where(outbox.c.account_id.in_(account_ids)))
+        for file_id in gone:
+            (self.files_dir / file_id).unlink(missing_ok=True)
+        checkpoint_wal(self.engine)
+
+    def take_withdrawals(self, limit: int) -> list[tuple[str, datetime]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(withdrawal_requests).order_by(withdrawal_requests.c.created_at).limit(limit)
+            ).all()
+        return [(r.withdrawal_tag, r.created_at) for r in rows]
+
+    def confirm_withdrawals(self, tags: list[str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(withdrawal_requests).where(withdrawal_requests.c.withdrawal_tag.in_(tags))
+            )
+
+
+def insert_accounts(
+    conn: Connection,
+    items: Iterable[OutgoingAccount],
+    received_at: datetime,
+    node_keys: dict[str, bytes],
+) -> tuple[int, int]:
+    """Insert accounts and files, ignoring ones already there; (accounts, files) sent."""
+    items = list(items)
+    insert_ignore(
+        conn,
+        nodes,
+        [
+            {"fingerprint": fp, "public_key": pub, "first_seen": received_at}
+            for fp, pub in node_keys.items()
+        ],
+    )
+    insert_ignore(conn, accounts, [queue_row(item.sealed, received_at) for item in items])
+    file_rows = [
+        {
+            "account_id": item.sealed.account_id,
+            "file_id": f.file_id,
+            "size": len(f.data),
+            "data": f.data,
+        }
+        for item in items
+        for f in item.files
+    ]
+    insert_ignore(conn, account_files, file_rows)
+    return len(items), len(file_rows)
+
+
+def sync_outbox(
+    source: Outbox,
+    queue: Engine,
+    node_keys: dict[str, bytes],
+    *,
+    batch_size: int = 200,
+    progress: Callable[[SyncProgress], None] | None = None,
+    between_commits: Callable[[int], None] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncReport:
+    """Move everything waiting in `source` into `queue`, batch by batch.
+
+    `node_keys` (fingerprint -> public key) is recorded so reviewers can pin the node by
+    fingerprint. `between_commits(batch)` runs after the queue committed a batch and
+    before the node deletes it (tests kill the process there).
+    """
+    total_accounts, total_withdrawals = source.counts()
+    done_accounts = done_files = done_withdrawals = 0
+    batch_no = 0
+    while batch := source.take_accounts(batch_size):
+        with queue.begin() as conn:
+            sent, sent_files = insert_accounts(conn, batch, clock(), node_keys)
+        batch_no += 1
+        if between_commits is not None:
+            between_commits(batch_no)
+        source.confirm_accounts([item.sealed.account_id for item in batch])
+        done_accounts += sent
+        done_files += sent_files
+        if progress is not None:
+            progress(
+                SyncProgress(
+                    done_accounts, max(total_accounts, done_accounts), 0, total_withdrawals
+                )
+            )
+    while requests := source.take_withdrawals(batch_size):
+        with queue.begin() as conn:
+            insert_ignore(conn, withdrawals, [{"tag": t, "requested_at": at} for t, at in requests])
+        source.confirm_withdrawals([t for t, _ in requests])
+        done_withdrawals += len(requests)
+        if progress is not None:
+            progress(
+                SyncProgress(
+                    done_accounts,
+                    done_accounts,
+                    done_withdrawals,
+                    max(total_withdrawals, done_withdrawals),
+                )
+            )
+    receipts, applied = try_reconcile(queue)
+    return SyncReport(done_accounts, done_files, done_withdrawals, receipts, applied)
+
+
+def try_reconcile(queue: Engine) -> tuple[int | None, int | None]:
+    """Log receipts and apply withdrawals if this connection's role may; (None, None) if not."""
+    try:
+        return Queue(queue).reconcile()
+    except ProgrammingError as error:
+        # The node's INSERT-only role: reviewers' next command does it.
+        if "permission denied" in str(error.orig).lower():
+            return None, None
+        raise
+
+
+def with_retries(
+    action: Callable[[], T],
+    *,
+    attempts: int | None = 6,
+    base_delay: float = 1.0,
+    max_delay: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[int, float], None] | None = None,
+) -> T:
+    """Run `action`, retrying with exponential backoff while the database is unreachable.
+
+    `attempts=None` retries forever (`attest sync --watch`). Only connection-level
+    failures are retried; anything else is a bug or a setup problem and surfaces at once.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return action()
+        except DBAPIError as error:
+            retryable = isinstance(error, OperationalError) or error.connection_invalidated
+            if not retryable or (attempts is not None and attempt >= attempts):
+                raise
+            delay = min(max_delay, base_delay * 2 ** (attempt - 1))
+            if on_retry is not None:
+                on_retry(attempt, delay)
+            sleep(delay)
+
+
+def import_queue_file(
+    source: Engine,
+    target: Engine,
+    *,
+    batch_size: int = 200,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Merge a field kit's queue into `target`, idempotently; (accounts, withdrawals) read.
+
+    Accounts keep their original receipt time; tombstones stay tombstones. Reviewer
+    fields of the kit are not carried over: a kit only carries accounts.
+    """
+    with source.connect() as src:
+        total = int(src.execute(select(func.count()).select_from(accounts)).scalar_one())
+        known = {r.fingerprint: bytes(r.public_key) for r in src.execute(select(nodes))}
+        with target.begin() as dst:
+            insert_ignore(
+                dst,
+                nodes,
+                [
+                    {"fingerprint": fp, "public_key": pub, "first_seen": datetime.now(UTC)}
+                    for fp, pub in known.items()
+                ],
+            )
+        done = 0
+        last_id = ""
+        while True:
+            rows = src.execute(
+                select(accounts)
+                .where(accounts.c.id > last_id)
+                .order_by(accounts.c.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            ids = [r.id for r in rows]
+            file_rows = [
+                dict(r._mapping)
+                for r in src.execute(
+                    select(account_files).where(account_files.c.account_id.in_(ids))
+                )
+            ]
+            with target.begin() as dst:
+                insert_ignore(dst, accounts, [_carried(r) for r in rows])
+                insert_ignore(dst, account_files, file_rows)
+            done += len(rows)
+            last_id = ids[-1]
+            if progress is not None:
+                progress(done, total)
+        requests = [
+            {"tag": r.tag, "requested_at": r.requested_at} for r in src.execute(select(withdrawals))
+        ]
+    with target.begin() as dst:
+        insert_ignore(dst, withdrawals, requests)
+    return done, len(requests)
+
+
+def _carried(row: Any) -> dict[str, Any]:
+    """The node's columns of a kit row. A kit tombstone comes without its body, and the
+    kit's withdrawal request (imported too) makes it a tombstone here, with its audit entry."""
+    return {name: getattr(row, name) for name in NODE_ACCOUNT_COLUMNS}
+
+
+NOTHING_TO_SYNC = N_("Nothing to sync: this node has no intake store yet.")
