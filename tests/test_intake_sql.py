@@ -1,0 +1,197 @@
+"""What only the database-backed intake store does: durability, ciphertext, sealing, corruption."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from storage.crypto import NodeKeys, ReviewerPrivateKey, decrypt_file, open_account
+from storage.errors import CorruptDraft
+from storage.intake import SqlIntakeStore, open_intake_store
+from storage.intake_rows import sealed_from_row
+from storage.tables import files, outbox, sessions
+from tests.intake_support import (
+    T0,
+    account,
+    data_dir,
+    database,
+    node,
+    reviewer,
+    session,
+    sql_store,
+    turn,
+)
+
+__all__ = ["data_dir", "database", "node", "reviewer", "sql_store"]  # fixtures used below
+
+ROOT = Path(__file__).resolve().parent.parent
+
+KILLED_AFTER_COMMIT = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from storage.crypto import NodeKeys, ReviewerPublicKey
+from storage.intake import open_intake_store
+from tests.intake_support import T0, session, turn
+
+async def main() -> None:
+    data_dir, url = Path(sys.argv[1]), sys.argv[2] or None
+    node = NodeKeys.load_or_create(data_dir / "node.key")
+    reviewer = ReviewerPublicKey.load(data_dir / "reviewer.pub")
+    store = await open_intake_store(url, node, [reviewer], data_dir=data_dir)
+    saved = session("resp-k", "q3", what="answer one", when="last spring")
+    assert await store.commit_turn("resp-k", turn(saved), update_key="u9", channel="t", now=T0)
+    print("acknowledged", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no close, no flush: as if the machine died now
+
+asyncio.run(main())
+"""
+
+
+async def test_an_acknowledged_turn_survives_the_process_being_killed(
+    database: str | None, reviewer: ReviewerPrivateKey, data_dir: Path
+) -> None:
+    data_dir.mkdir(parents=True)
+    reviewer.public.save(data_dir / "reviewer.pub")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_COMMIT, str(data_dir), database or ""],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.stdout.strip() == "acknowledged", killed.stderr
+    assert killed.returncode == -9
+    node = NodeKeys.load_or_create(data_dir / "node.key")
+    store = await open_intake_store(database, node, [reviewer.public], data_dir=data_dir)
+    try:
+        expected = session("resp-k", "q3", what="answer one", when="last spring")
+        assert await store.load_session("resp-k") == expected
+        assert await store.already_processed("u9")
+    finally:
+        await store.close()
+
+
+async def test_a_damaged_draft_gives_a_clear_error_and_can_be_started_over(
+    sql_store: SqlIntakeStore,
+) -> None:
+    secret = "Mein Nachbar hat es gesehen"
+    await sql_store.commit_turn(
+        "resp-a", turn(session("resp-a", what=secret)), update_key="1", channel="t", now=T0
+    )
+    with sql_store.engine.connect() as conn:
+        blob = conn.execute(select(sessions.c.blob)).scalar_one()
+    damages = {
+        "flipped": blob[:20] + bytes([blob[20] ^ 1]) + blob[21:],
+        "truncated": blob[:10],
+        "empty": b"",
+    }
+    for damaged in damages.values():
+        with sql_store.engine.begin() as conn:
+            conn.execute(update(sessions).values(blob=damaged))
+        try:
+            await sql_store.load_session("resp-a")
+        except CorruptDraft as error:
+            assert secret not in str(error) and "resp-a" not in str(error)
+        else:
+            raise AssertionError("a damaged draft was opened")
+    with sql_store.engine.begin() as conn:
+        conn.execute(update(sessions).values(wrapped_key=b"\x00" * 60))
+    try:
+        await sql_store.load_session("resp-a")
+    except CorruptDraft:
+        pass
+    else:
+        raise AssertionError("a damaged key was used")
+    fresh = session("resp-a", "start")
+    assert await sql_store.commit_turn("resp-a", turn(fresh), update_key="2", channel="t", now=T0)
+    assert await sql_store.load_session("resp-a") == fresh
+
+
+async def test_a_submitted_account_opens_only_for_the_reviewer_with_its_files(
+    sql_store: SqlIntakeStore, node: NodeKeys, reviewer: ReviewerPrivateKey, data_dir: Path
+) -> None:
+    voice = b"OggS" + bytes(range(256)) * 300
+    kept = await sql_store.store_file("resp-a", io.BytesIO(voice), "voice", "audio/ogg", 10**6)
+    dropped = await sql_store.store_file("resp-a", io.BytesIO(b"old"), "photo", None, 10**6)
+    result = await sql_store.commit_turn(
+        "resp-a",
+        turn(None, account=account("AB-12", files=(kept.file_id,), text="they came at night")),
+        update_key="1",
+        channel="telegram",
+        now=T0,
+    )
+    with sql_store.engine.connect() as conn:
+        row = conn.execute(select(outbox)).one()
+        file_rows = conn.execute(select(files)).all()
+    assert row.account_id == result.account_id
+    assert b"they came at night" not in row.body
+    sealed = sealed_from_row(row)
+    assert sealed.metadata["withdrawal_tag"] == node.withdrawal_tag("ab12")
+    assert sealed.metadata["scopes"] == {"archive": "yes", "reports": "no"}
+    body = open_account(sealed, reviewer, {node.fingerprint: node.public_key_bytes})
+    assert body["answers"][0]["value"] == "they came at night"
+    [entry] = body["custody"]["files"]
+    assert (entry["file_id"], entry["sha256"], entry["size"]) == (
+        kept.file_id,
+        kept.sha256,
+        len(voice),
+    )
+    # The node kept no key to the file: it travels only inside the sealed body.
+    assert [(r.file_id, r.account_id, r.details) for r in file_rows] == [
+        (kept.file_id, result.account_id, None)
+    ]
+    assert not (data_dir / "files" / dropped.file_id).exists()
+    plain = io.BytesIO()
+    key = base64.b64decode(entry["key"])
+    with (data_dir / "files" / kept.file_id).open("rb") as src:
+        decrypt_file(src, plain, key, entry["aad"].encode())
+    assert plain.getvalue() == voice
+
+
+async def test_shredding_a_draft_deletes_its_files(
+    sql_store: SqlIntakeStore, data_dir: Path
+) -> None:
+    ref = await sql_store.store_file("resp-a", io.BytesIO(b"voice"), "voice", None, 100)
+    await sql_store.commit_turn(
+        "resp-a", turn(session("resp-a")), update_key="1", channel="t", now=T0
+    )
+    assert (data_dir / "files" / ref.file_id).exists()
+    await sql_store.commit_turn("resp-a", turn(None), update_key="2", channel="t", now=T0)
+    assert not (data_dir / "files" / ref.file_id).exists()
+    assert list((data_dir / "files").iterdir()) == []
+
+
+async def test_waiting_turns_share_one_commit(sql_store: SqlIntakeStore) -> None:
+    before_batches, before_jobs = sql_store.commit_stats
+    await asyncio.gather(
+        *(
+            sql_store.commit_turn(
+                f"r{i}", turn(session(f"r{i}")), update_key=f"u{i}", channel="t", now=T0
+            )
+            for i in range(100)
+        )
+    )
+    batches, jobs = sql_store.commit_stats
+    assert jobs - before_jobs == 100
+    assert batches - before_batches < 50
+
+
+async def test_sqlite_runs_with_the_durable_settings(
+    sql_store: SqlIntakeStore, database: str | None
+) -> None:
+    pragmas = sql_store.pragmas()
+    if database is None:
+        assert pragmas["journal_mode"] == "wal"
+        assert pragmas["synchronous"] == "FULL"
+        assert pragmas["secure_delete"] == "ON"
+        assert pragmas["foreign_keys"] == "ON"
+    else:
+        assert pragmas == {}
+    assert json.dumps(pragmas)
