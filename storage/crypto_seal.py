@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,7 +146,7 @@ def seal_account(
     """
     if not reviewers:
         raise ValueError("no reviewer key to seal the account to")
-    account_id = os.urandom(16).hex()
+    account_id = uuid.uuid4().hex
     # A JSON round trip gives exactly what from_dict will read back (tuples become lists).
     plain_metadata: dict[str, Any] = json.loads(canonical_json(metadata))
     content_key = AESGCM.generate_key(bit_length=256)
