@@ -271,7 +271,11 @@ class _Reading:
     def reprompt(self, *, multi: bool, text_step: bool = False) -> None:
         s, _ = self.s, self._
         if s.inbound.kind == "media":
-            s.say(_("I can't take files or voice notes here. Please write your answer instead, or send /skip."))
+            s.say(
+                _(
+                    "I can't take files or voice notes here. Please write your answer instead, or send /skip."
+                )
+            )
         elif text_step:
             s.say(_("Please write your answer in a message. You can also send /skip to move on."))
         elif multi:
@@ -359,7 +363,11 @@ class _Reading:
             else:
                 self.reprompt(multi=False, text_step=True)
             return
-        if inbound.kind == "media" and inbound.media is not None and (step.media or step.kind == "media"):
+        if (
+            inbound.kind == "media"
+            and inbound.media is not None
+            and (step.media or step.kind == "media")
+        ):
             new_parts: tuple[str, ...] = ()
             files: tuple[str, ...] = (inbound.media.file_id,)
         elif inbound.kind == "text" and clean_text(inbound.text):
@@ -370,14 +378,18 @@ class _Reading:
             new_parts, files = split_long(clean_text(inbound.text)), ()
             if len(new_parts) > 1:
                 s.say_t(
-                    self._("That was a long message, so I kept it in {parts} parts. Nothing was lost."),
+                    self._(
+                        "That was a long message, so I kept it in {parts} parts. Nothing was lost."
+                    ),
                     parts=str(len(new_parts)),
                 )
         else:
             self.reprompt(multi=False, text_step=True)
             return
         earlier = s.session.answers.get(step.id)
-        keep = earlier if appending and earlier is not None and earlier.status == "answered" else None
+        keep = (
+            earlier if appending and earlier is not None and earlier.status == "answered" else None
+        )
         parts = (*(keep.parts if keep else ()), *new_parts)
         s.record(
             step,
@@ -434,7 +446,9 @@ class _Reading:
         s = self.s
         if state == "resume":
             if value == "restart":
-                s.update(answers={}, history=(), pending=(), flags=frozenset(), consent=None, data={})
+                s.update(
+                    answers={}, history=(), pending=(), flags=frozenset(), consent=None, data={}
+                )
                 s.place("new")
                 s.begin(None)
             else:
@@ -455,7 +469,11 @@ class _Reading:
             s.place(review.id)
             s.ask_step(review)
         elif state == "stop":
-            s.close("exited", self._("Everything you wrote here has been deleted. Take care of yourself."), erase=True)
+            s.close(
+                "exited",
+                self._("Everything you wrote here has been deleted. Take care of yourself."),
+                erase=True,
+            )
         elif state == "more" and value == "more":
             step = s.flow.step(s.session.history[-1])
             s.set_data(appending=step.id)

@@ -55,6 +55,12 @@ def line_of(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+class Fields(dict[str, yaml.Node]):
+    """A mapping's values by key, with the line of each key."""
+
+    key_lines: dict[str, int]
+
+
 class _Reader:
     """Typed reads from composed YAML nodes, raising FlowError at the node's line."""
 
@@ -65,10 +71,11 @@ class _Reader:
         line = node if isinstance(node, int) else line_of(node)
         return FlowError(self.path, line, reason)
 
-    def mapping(self, node: yaml.Node, what: str, keys: tuple[str, ...]) -> dict[str, yaml.Node]:
+    def mapping(self, node: yaml.Node, what: str, keys: tuple[str, ...]) -> Fields:
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, f"{what} must be a mapping of keys to values")
-        found: dict[str, yaml.Node] = {}
+        found = Fields()
+        found.key_lines = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str) or key not in keys:
@@ -77,6 +84,7 @@ class _Reader:
             if key in found:
                 raise self.fail(key_node, f"duplicate key {key!r} in {what}")
             found[key] = value_node
+            found.key_lines[key] = line_of(key_node)
         return found
 
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
@@ -233,23 +241,23 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         quote_from=reader.ident(f["quote_from"], "quote_from") if "quote_from" in f else None,
         explain=opt_text("explain"),
         reason=reader.one_of(f["reason"], "reason", END_REASONS) if "reason" in f else None,
-        key_lines=tuple((key, line_of(value)) for key, value in f.items()),
+        key_lines=tuple(f.key_lines.items()),
     )  # fmt: skip
     _check_step_shape(reader, step, f, node)
     return step
 
 
-def _check_step_shape(
-    reader: _Reader, step: Step, f: dict[str, yaml.Node], node: yaml.Node
-) -> None:
+def _check_step_shape(reader: _Reader, step: Step, f: Fields, node: yaml.Node) -> None:
     """Checks that need only the step itself: which fields fit which kind."""
     kind, sid = step.kind, step.id
     if kind in ("single-choice", "multiple-choice") and not step.options:
         raise reader.fail(node, f"{kind} step {sid!r} needs `options`")
     if kind not in CHOICE_KINDS and "options" in f:
-        raise reader.fail(f["options"], f"a {kind} step cannot have `options`")
+        raise reader.fail(f.key_lines["options"], f"a {kind} step cannot have `options`")
     if kind == "yes-no" and step.options and sorted(o.id for o in step.options) != ["no", "yes"]:
-        raise reader.fail(f["options"], f"yes-no step {sid!r} options must be `yes` and `no`")
+        raise reader.fail(
+            f.key_lines["options"], f"yes-no step {sid!r} options must be `yes` and `no`"
+        )
     if kind == "end" and step.reason is None:
         raise reader.fail(node, f"end step {sid!r} needs `reason`")
     if kind != "end" and "reason" in f:
@@ -320,7 +328,7 @@ def _read_options(reader: _Reader, node: yaml.Node, step_id: str) -> tuple[Optio
                 flags=reader.idents(f["flags"], "flag") if "flags" in f else (),
                 exclusive=reader.flag(f["exclusive"], "exclusive") if "exclusive" in f else False,
                 correct=reader.flag(f["correct"], "correct") if "correct" in f else False,
-                key_lines=tuple((key, line_of(value)) for key, value in f.items()),
+                key_lines=tuple(f.key_lines.items()),
             )
         )
     return tuple(options)

@@ -7,6 +7,7 @@ so a translation with a stray brace cannot break a turn.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from flows.deployment import Deployment, Referral, pick
@@ -44,12 +45,12 @@ class Renderer:
         """Replace the placeholders of an already translated `text`."""
         values = dict(extra or {})
 
-        def value(match: object) -> str:
-            name: str = match.group(1)  # type: ignore[attr-defined]
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
             if name in values:
                 return values[name]
             found = self._placeholder(name, session)
-            return found if found is not None else match.group(0)  # type: ignore[attr-defined]
+            return found if found is not None else match.group(0)
 
         return PLACEHOLDER_PATTERN.sub(value, text)
 
@@ -135,7 +136,8 @@ class Renderer:
         lines = [ln.strip() for ln in self._(step.text).splitlines() if ln.strip()]
         asking = [ln for ln in lines if ln.endswith("?")]
         chosen = asking[-1] if asking else (lines[0] if lines else step.id)
-        return excerpt(self.fill(chosen, session), SHORT_QUESTION_CHARS)
+        extra = {"quote": self.quote(session, step.quote_from)} if step.quote_from else {}
+        return excerpt(self.fill(chosen, session, extra), SHORT_QUESTION_CHARS)
 
     def answer_text(self, step: Step, answer: Answer, session: Session) -> str:
         """An answer as the person sees it in the review and in "(your answer was: …)"."""
@@ -165,4 +167,5 @@ class Renderer:
         if answer is None or not isinstance(answer.value, str):
             return ""
         first = answer.parts[0] if answer.parts else answer.value
-        return excerpt(first, QUOTE_CHARS)
+        # The text around {quote} brings its own punctuation.
+        return excerpt(first, QUOTE_CHARS).rstrip(".!?,;: ")

@@ -210,7 +210,10 @@ class Sprint:
     def step_choices(self, step: Step) -> tuple[Choice, ...]:
         _ = self._
         if step.kind == "review":
-            return (Choice(1, "send", _("Send my account")), Choice(2, "change", _("Change an answer")))
+            return (
+                Choice(1, "send", _("Send my account")),
+                Choice(2, "change", _("Change an answer")),
+            )
         choices = self.r.choices(step, self.session)
         if step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
@@ -239,7 +242,9 @@ class Sprint:
         earlier = self.session.answers.get(step.id)
         if lead is None and earlier is not None and step.kind != "review":
             shown = self.r.answer_text(step, earlier, self.session)
-            text += "\n\n" + self.r.fill(_("(Your answer was: {answer})"), self.session, {"answer": shown})
+            text += "\n\n" + self.r.fill(
+                _("(Your answer was: {answer})"), self.session, {"answer": shown}
+            )
         history = self.session.history
         if not keep_history and (not history or history[-1] != step.id):
             self.update(history=(*history, step.id))
@@ -270,7 +275,11 @@ class Sprint:
         else:
             step = self.flow.step(state)
             appending = self.data.get("appending") == state
-            lead = self._("Please go on. Send your next message whenever you are ready.") if appending else None
+            lead = (
+                self._("Please go on. Send your next message whenever you are ready.")
+                if appending
+                else None
+            )
             self.ask_step(step, keep_history=bool(self.data.get("language_return")), lead=lead)
 
     def begin(self, language_hint: str | None) -> None:
@@ -291,9 +300,13 @@ class Sprint:
         if reason == "submitted" and (consent is None or consent.scopes.get("archive") != "yes"):
             # Safety net: without consent to keep it, nothing is sent, whatever the flow says.
             declined = next((s for s in self.flow.steps if s.reason == "declined"), None)
-            text = self.r.text(declined.text, self.session) if declined else self._(
-                "Nothing was sent, because you chose not to have your account kept. "
-                "Nothing you wrote has been kept."
+            text = (
+                self.r.text(declined.text, self.session)
+                if declined
+                else self._(
+                    "Nothing was sent, because you chose not to have your account kept. "
+                    "Nothing you wrote has been kept."
+                )
             )
             self.close("declined", text)
             return

@@ -34,7 +34,10 @@ def engine_choices(sprint: Sprint, state: str) -> tuple[Choice, ...]:
         return _numbered(("more", _("Add more")), ("done", _("Done")))
     if state == "review-change":
         return _numbered(
-            *((step.id, sprint.r.short_question(step, sprint.session)) for step, _a in sprint.changeable())
+            *(
+                (step.id, sprint.r.short_question(step, sprint.session))
+                for step, _a in sprint.changeable()
+            )
         )
     return ()
 
