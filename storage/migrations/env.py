@@ -41,9 +41,14 @@ def _run(connection: Connection) -> None:
 
 
 def run_migrations_online() -> None:
+    given = context.config.attributes.get("engine")
     engine = _engine()
-    with engine.connect() as connection:
-        _run(connection)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        if given is None:
+            engine.dispose()
 
 
 if context.is_offline_mode():
