@@ -19,7 +19,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -89,12 +89,17 @@ def _demo_entry(data_dir: Path, in_use: bool) -> ReviewerKeyEntry | None:
 
 def list_reviewer_keys(data_dir: Path, env: Mapping[str, str]) -> list[ReviewerKeyEntry]:
     """Every reviewer key the node knows of, real ones first, one entry per fingerprint."""
-    real: dict[str, ReviewerKeyEntry] = {}
+    found: dict[str, ReviewerKeyEntry] = {}
     for entry in [*_data_dir_entries(data_dir), *_environment_entries(env)]:
-        real.setdefault(entry.key.fingerprint, entry)
-    sealing = [entry for entry in real.values() if not entry.key.demo]
-    demo = _demo_entry(data_dir, in_use=not sealing)
-    return [*real.values(), *([demo] if demo is not None else [])]
+        found.setdefault(entry.key.fingerprint, entry)
+    has_real = any(not entry.key.demo for entry in found.values())
+    demo = _demo_entry(data_dir, in_use=not has_real)
+    if demo is not None:
+        found.setdefault(demo.key.fingerprint, demo)
+    # A demo key named in the settings is still a demo key: never sealed to beside real ones.
+    return [
+        replace(entry, in_use=not has_real) if entry.key.demo else entry for entry in found.values()
+    ]
 
 
 def load_reviewer_keys(data_dir: Path, env: Mapping[str, str]) -> list[ReviewerPublicKey]:
@@ -134,7 +139,7 @@ def _create_demo_pair(data_dir: Path, final: Path) -> None:
         # The passphrase is public, so a costly KDF would protect nothing; keep start-up fast.
         private.save(staging / PRIVATE_FILE, DEMO_PASSPHRASE, FAST_KDF)
         private.public.save(staging / PUBLIC_FILE)
-        with contextlib.suppress(FileExistsError, OSError):
+        with contextlib.suppress(OSError):
             # Fails when another process already put its folder there; that one wins.
             os.rename(staging, final)
             fsync_dir(data_dir)

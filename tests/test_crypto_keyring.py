@@ -157,3 +157,17 @@ def test_processes_starting_together_share_one_demo_key(tmp_path: Path) -> None:
         ReviewerPublicKey.load(tmp_path / DEMO_DIR / "reviewer.pub").fingerprint
     }
     assert sorted(p.name for p in tmp_path.iterdir()) == [DEMO_DIR]
+
+
+def test_a_demo_key_named_in_the_environment_is_not_sealed_to_beside_a_real_one(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    demo = ensure_demo_reviewer(tmp_path / "elsewhere")
+    assert demo is not None
+    demo_pub = tmp_path / "elsewhere" / DEMO_DIR / "reviewer.pub"
+    env = {ENV_KEYS: str(demo_pub)}
+    assert load_reviewer_keys(data, env) == [demo]
+    assert is_demo_only(load_reviewer_keys(data, env))
+    real = add_reviewer(data, public_file(tmp_path, "alice")[0])
+    assert load_reviewer_keys(data, env) == [real]
