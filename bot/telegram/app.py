@@ -1,0 +1,78 @@
+"""The python-telegram-bot Application for polling: one message handler, one button handler.
+
+No ConversationHandler and no persistence: conversation state lives in the encrypted
+store and the engine decides what comes next. PTB only delivers updates and carries
+replies. Updates of different people run concurrently; the channel keeps each person's
+in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.telegram.channel import TelegramChannel
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = (
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+    "channel_post",
+)
+
+
+def build_application(
+    token: str,
+    channel: TelegramChannel,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    rate_limit: bool = True,
+    concurrent_updates: int = 256,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """An Application whose handlers all hand the update to `channel`."""
+    builder = Application.builder().token(token).concurrent_updates(concurrent_updates)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    if base_url is not None:
+        builder = builder.base_url(base_url)
+    if base_file_url is not None:
+        builder = builder.base_file_url(base_file_url)
+    if rate_limit:
+        # Throttles to Telegram's limits; RetryAfter is left to the channel's own retries
+        # so that one place decides how long a reply may wait.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+    application = builder.build()
+
+    async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every update goes the same way: to the channel."""
+        await channel.process(update, context.bot)
+
+    application.add_handler(MessageHandler(filters.ALL, on_update))  # incl. edits and posts
+    application.add_handler(CallbackQueryHandler(on_update))
+    application.add_handler(ChatMemberHandler(on_update, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(log_error)
+    return application
+
+
+async def log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Errors by type only: a library's message can quote what a person wrote."""
+    error = context.error
+    log.error("an update failed (%s)", type(error).__name__ if error else "unknown")

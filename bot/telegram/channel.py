@@ -1,0 +1,243 @@
+"""One Telegram update in, one durable turn, its reply out: the channel's whole job.
+
+`TelegramChannel.process` is what both the polling handlers and the webhook endpoint call.
+It never sends anything before the dispatcher has committed the turn, so a crash or a
+Bot API failure while replying loses no answer. Per chat, updates run one after another
+in this process (files are downloaded before the turn, so ordering must cover the whole
+update, not only the turn); across processes the store's lock orders the turns.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from asyncio import Lock
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Bot, Update
+
+from bot.telegram.erase import erase_messages, older_messages_may_remain
+from bot.telegram.keyboards import ButtonSigner, keyboard_for
+from bot.telegram.media import MediaPolicy, TooLarge, take_in
+from bot.telegram.notes import (
+    EDITED,
+    FILE_FAILED,
+    LOCATION,
+    MEDIA_NOT_HERE,
+    NOT_PRIVATE,
+    OLDER_REMAIN,
+    TOO_LARGE,
+    UNSUPPORTED,
+    say,
+)
+from bot.telegram.sender import Part, RetryPolicy, Sender
+from bot.telegram.updates import Event, read_update
+from flows.i18n import translator
+from flows.types import Inbound, Outbound
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+REFUSED_CHOICE = ""  # no option has an empty id, so the engine re-prompts
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ChannelOptions:
+    """How the channel behaves; defaults are the production ones."""
+
+    media: MediaPolicy = field(default_factory=MediaPolicy)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    flow: str | None = None  # the flow new conversations start (None: the default flow)
+
+
+class TelegramChannel:
+    """Runs Telegram updates through the dispatcher and sends what it says."""
+
+    def __init__(
+        self,
+        dispatcher: Any,
+        signer: ButtonSigner,
+        options: ChannelOptions | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.signer = signer
+        self.options = options or ChannelOptions()
+        self._clock = clock
+        self._locks: weakref.WeakValueDictionary[int, Lock] = weakref.WeakValueDictionary()
+        self._left: set[int] = set()
+
+    def _lock(self, chat_id: int) -> Lock:
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = Lock()
+            self._locks[chat_id] = lock
+        return lock
+
+    async def process(self, update: Update, bot: Bot) -> None:
+        """Handle one update completely: turn saved, reply sent (or given up after retries)."""
+        event = read_update(update)
+        if event.kind == "ignore" or event.chat_id is None:
+            return
+        sender = Sender(bot, self.options.retry)
+        if event.kind == "not-private":
+            await self._leave(sender, event)
+            return
+        if event.callback_id is not None:
+            # Always answered, or the person's button keeps spinning.
+            callback_id = event.callback_id
+            await sender.call(lambda: bot.answer_callback_query(callback_id))
+        key = f"{CHANNEL}:{update.update_id}"
+        async with self._lock(event.chat_id):
+            await self._run(sender, event, key)
+
+    async def _run(self, sender: Sender, event: Event, key: str) -> None:
+        assert event.chat_id is not None
+        chat_id = event.chat_id
+        if event.kind == "edited":
+            await self._note(sender, event, EDITED, keep=())
+        elif event.kind == "location":
+            # The coordinates must not stay in the chat either: delete, then explain.
+            if event.message_id is not None:
+                message_id = event.message_id
+                await sender.call(lambda: sender.bot.delete_message(chat_id, message_id))
+            await self._note(sender, event, LOCATION, keep=())
+        elif event.kind == "unsupported":
+            await self._note(sender, event, UNSUPPORTED, keep=(event.message_id,))
+        elif event.kind == "button":
+            await self._button(sender, event, key)
+        elif event.kind == "file":
+            await self._file(sender, event, key)
+        elif event.inbound is not None:
+            await self._turn(sender, event, event.inbound, key)
+
+    async def _leave(self, sender: Sender, event: Event) -> None:
+        """Groups and channels: one short note (not in channels), then leave; keep nothing."""
+        chat_id = event.chat_id
+        assert chat_id is not None
+        if chat_id in self._left:
+            return
+        self._left.add(chat_id)
+        if event.chat_type in ("group", "supergroup"):
+            await sender.send(chat_id, [Part(say(NOT_PRIVATE, event.language_hint))])
+        await sender.call(lambda: sender.bot.leave_chat(chat_id))
+
+    async def _note(
+        self, sender: Sender, event: Event, text: str, keep: Sequence[int | None]
+    ) -> None:
+        """Say something without a turn; remember the ids so /exit can erase them."""
+        assert event.chat_id is not None
+        sent = await sender.send(event.chat_id, [Part(say(text, event.language_hint))])
+        ids = [i for i in (*keep, *sent) if i is not None]
+        await self.dispatcher.remember_sent(CHANNEL, event.chat_id, ids, self._clock())
+
+    async def _button(self, sender: Sender, event: Event, key: str) -> None:
+        assert event.chat_id is not None
+        respondent = self.dispatcher.respondent(CHANNEL, event.chat_id)
+        pressed = self.signer.verify(respondent, event.button_data or "")
+        if pressed is None:
+            # Made up or from another chat: the engine's re-prompt, nothing recorded.
+            inbound = Inbound(kind="choice", choice=REFUSED_CHOICE, message_id=None)
+            await self._turn(sender, event, inbound, key, ask_check=lambda _step: False)
+            return
+        if pressed.value is not None:
+            inbound = Inbound(kind="choice", choice=pressed.value, message_id=None)
+        else:
+            inbound = Inbound(kind="text", text=str(pressed.number), message_id=None)
+        await self._turn(sender, event, inbound, key, ask_check=pressed.is_for, edit=pressed.is_for)
+
+    async def _file(self, sender: Sender, event: Event, key: str) -> None:
+        assert event.chat_id is not None and event.file is not None
+        if not await self.dispatcher.asks_media(CHANNEL, event.chat_id):
+            await self._note(sender, event, MEDIA_NOT_HERE, keep=(event.message_id,))
+            return
+        try:
+            ref = await take_in(
+                sender.bot, self.dispatcher, event.chat_id, event.file, self.options.media
+            )
+        except TooLarge:
+            await self._note(sender, event, TOO_LARGE, keep=(event.message_id,))
+            return
+        except Exception as exc:  # a download that failed for good: the person can retry
+            log.warning("a file could not be taken in (%s)", type(exc).__name__)
+            await self._note(sender, event, FILE_FAILED, keep=(event.message_id,))
+            return
+        inbound = Inbound(kind="media", media=ref, message_id=event.message_id)
+        await self._turn(sender, event, inbound, key)
+
+    async def _turn(
+        self,
+        sender: Sender,
+        event: Event,
+        inbound: Inbound,
+        key: str,
+        ask_check: Callable[[str], bool] | None = None,
+        edit: Callable[[str], bool] | None = None,
+    ) -> None:
+        assert event.chat_id is not None
+        chat_id = event.chat_id
+        now = self._clock()
+        reply = await self.dispatcher.handle(
+            CHANNEL,
+            chat_id,
+            inbound,
+            update_key=key,
+            now=now,
+            flow=self.options.flow,
+            ask_check=ask_check,
+        )
+        if not reply.applied:
+            return  # an update already handled: its reply went out the first time
+        # A button press has no message of its own; the pressed message is the bot's.
+        incoming = [event.message_id] if event.message_id is not None and not edit else []
+        if reply.erase_chat:
+            await self._erase(sender, chat_id, incoming, now)
+        respondent = self.dispatcher.respondent(CHANNEL, chat_id)
+        language = reply.language
+        edited = edit is not None and await self._edit_in_place(
+            sender, event, reply.messages, respondent, language, edit
+        )
+        parts = [] if edited else self._parts(reply.messages, respondent, language)
+        if reply.end == "submitted":
+            targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
+            if older_messages_may_remain([*targets, *incoming]):
+                parts.append(Part(say(OLDER_REMAIN, language)))
+        sent = await sender.send(chat_id, parts)
+        await self.dispatcher.remember_sent(CHANNEL, chat_id, [*incoming, *sent], self._clock())
+
+    def _parts(self, messages: Sequence[Outbound], respondent: str, language: str) -> list[Part]:
+        tr = translator(language)
+        return [Part(m.text, keyboard_for(m, respondent, self.signer, tr)) for m in messages]
+
+    async def _edit_in_place(
+        self,
+        sender: Sender,
+        event: Event,
+        messages: Sequence[Outbound],
+        respondent: str,
+        language: str,
+        same_step: Callable[[str], bool],
+    ) -> bool:
+        """A multiple-choice toggle redraws the pressed message instead of sending anew."""
+        if len(messages) != 1 or event.message_id is None:
+            return False
+        message = messages[0]
+        if not message.multi or message.ask is None or not same_step(message.ask):
+            return False
+        keyboard = keyboard_for(message, respondent, self.signer, translator(language))
+        assert event.chat_id is not None
+        return await sender.edit(event.chat_id, event.message_id, message.text, keyboard)
+
+    async def _erase(
+        self, sender: Sender, chat_id: int, incoming: Sequence[int], now: datetime
+    ) -> None:
+        """Quick exit: delete every message of the chat still deletable, both sides."""
+        targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
+        await erase_messages(sender, chat_id, [*targets, *incoming])
