@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
@@ -32,6 +33,13 @@ ROOT = LOCALES_DIR.parent
 MAPPING = ROOT / "babel.cfg"
 TEMPLATE_NAME = "messages.pot"
 PROJECT = "Attest"
+HEADER = (
+    "# {what} of Attest.\n"
+    "# Source texts are English; regenerate with `python -m flows.catalogs update`.\n"
+    "# Keep {{placeholders}} unchanged. Plain, warm, non-judgmental words: see the\n"
+    "# interview guide.\n"
+    "#"
+)
 
 # A message's identity in a catalog: msgid (a tuple for plurals) and context.
 MessageKey = tuple[str | tuple[str, ...], str | None]
@@ -53,7 +61,12 @@ def extract_template(root: Path = ROOT, mapping: Path = MAPPING) -> Catalog:
     with mapping.open(encoding="utf-8") as handle:
         # babel ships this function without type hints.
         method_map, options_map = parse_mapping_cfg(handle, str(mapping))  # type: ignore[no-untyped-call]
-    template = Catalog(project=PROJECT, charset="utf-8", fuzzy=False)
+    template = Catalog(
+        project=PROJECT,
+        header_comment=HEADER.format(what="Translation template"),
+        charset="utf-8",
+        fuzzy=False,
+    )
     for filename, lineno, message, comments, context in extract_from_dir(
         root,
         method_map,
@@ -136,13 +149,26 @@ def update_catalog(language: str, template: Catalog, locales_dir: Path = LOCALES
     return True
 
 
+def _language_name(language: str) -> str:
+    try:
+        return str(Locale.parse(language).english_name)
+    except (ValueError, UnknownLocaleError):
+        return language
+
+
 def init_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> Path:
     """Start the catalog of a new language from the template (every message untranslated)."""
     path = po_path(language, locales_dir)
     if path.exists():
         raise FileExistsError(f"{path} already exists; use `update` instead.")
     template = read_catalog(locales_dir / TEMPLATE_NAME)
-    catalog = Catalog(locale=language, project=PROJECT, charset="utf-8", fuzzy=False)
+    catalog = Catalog(
+        locale=language,
+        project=PROJECT,
+        header_comment=HEADER.format(what=f"The {_language_name(language)} catalog"),
+        charset="utf-8",
+        fuzzy=False,
+    )
     catalog.update(template, no_fuzzy_matching=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_render(catalog))
