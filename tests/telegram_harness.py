@@ -7,13 +7,11 @@ what the person would now see in the chat.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from telegram import Update
 
 from bot.dispatcher import Dispatcher
@@ -123,20 +121,6 @@ async def open_harness(
     app = build_application(TOKEN, channel, request=request, rate_limit=False)
     await app.initialize()
     return Harness(api, app, channel, dispatcher, store)
-
-
-@pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    h = await open_harness()
-    yield h
-    await h.app.shutdown()
-
-
-@pytest.fixture
-async def media_harness() -> AsyncIterator[Harness]:
-    h = await open_harness(flow="telegram-media", max_bytes=64 * 1024)
-    yield h
-    await h.app.shutdown()
 
 
 PREFERRED = ("Send my account", "Done", "Go on", "It happened to me", "18 or older")

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from bot.telegram.keyboards import SELECTED_MARK
 from tests.fakebotapi import FakeBotAPI
-from tests.telegram_harness import (  # noqa: F401  (fixtures)
-    CHAT,
-    Harness,
-    autopilot,
-    harness,
-    media_harness,
-)
+from tests.telegram_harness import CHAT, Harness, autopilot, open_harness
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    h = await open_harness()
+    yield h
+    await h.app.shutdown()
+
+
+@pytest.fixture
+async def media_harness() -> AsyncIterator[Harness]:
+    h = await open_harness(flow="telegram-media", max_bytes=64 * 1024)
+    yield h
+    await h.app.shutdown()
 
 
 def sent_calls(api: FakeBotAPI) -> list[dict[str, Any]]:
@@ -141,7 +152,7 @@ async def test_messages_older_than_48_hours_are_named_after_sending(harness: Har
     await harness.say("/start")
     await harness.press("English")
     harness.api.advance(49 * 3600)
-    harness.channel._clock = lambda: _later(49)  # noqa: SLF001 - the channel's clock moves too
+    harness.channel._clock = lambda: _later(49)  # the channel's clock moves too
     await harness.say("/start")  # back after two days: resume
     await autopilot(harness)
     assert any("older than 48 hours" in t for t in harness.api.bot_texts(CHAT))
