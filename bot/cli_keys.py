@@ -129,7 +129,14 @@ def init_reviewer(out_dir: Path, suite: str) -> None:
             )
     passphrase = _new_passphrase()
     key: ReviewerPrivateKey = generate_reviewer_key(suite)
-    key.save(private_path, passphrase)
+    try:
+        key.save(private_path, passphrase)
+    except FileExistsError:
+        raise click.ClickException(
+            _("{path} already exists. Choose another folder: a key is never overwritten.").format(
+                path=private_path
+            )
+        ) from None
     key.public.save(public_path)
     click.echo(_("Private key (keep it and its passphrase safe): {path}").format(path=private_path))
     click.echo(_("Public key (give this to the node): {path}").format(path=public_path))
