@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import pytest
 
 from flows.catalogs import ROOT
+from flows.deployment import demo_deployment
+from flows.engine import Engine
+from flows.i18n import translator
 from flows.loader import load_flow
 from flows.spec import CONSENT_VALUES, Flow, Step
+from flows.types import Inbound, Outbound, Session, Turn
 
 FLOW = load_flow(ROOT / "flows" / "definitions" / "survivor.yaml")
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 # The guide's lists, in its order, as (stable option id, label). Changing one changes
 # what accounts mean: add a new id and bump the flow version instead of editing these.
@@ -301,3 +307,91 @@ def test_no_text_blames_or_assumes_anyones_gender() -> None:
         for text in texts(step):
             assert not BLAME.search(text), step.id
             assert not GENDERED.search(text), step.id
+
+
+# ---------------------------------------------------------------- through the engine
+# A few paths whose outcome is a safety promise of the texts above, driven through the
+# real engine: the golden transcripts show whole conversations; these pin the promises.
+
+
+class Survivor:
+    """A scripted person: answers by option id, text or command; defaults go forward."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.engine = Engine(FLOW, demo_deployment())
+        self.answers = answers
+        self.said: list[str] = []
+
+    def talk(self) -> Turn:
+        session: Session | None = self.engine.new_session("someone", NOW)
+        inbound = Inbound(kind="start")
+        for index in range(200):
+            assert session is not None
+            turn = self.engine.handle(session, inbound, NOW, translator("en"))
+            self.said.extend(m.text for m in turn.messages)
+            if turn.end is not None:
+                return turn
+            session = turn.session
+            ask = turn.messages[-1]
+            inbound = self.reply(ask, index)
+        raise AssertionError("the interview did not end")
+
+    def reply(self, ask: Outbound, index: int) -> Inbound:
+        entropy = bytes([index % 256]) * 16
+        wanted = self.answers.get(ask.ask or "")
+        if wanted is not None and wanted.startswith("/"):
+            return Inbound(kind="command", command=wanted[1:], entropy=entropy)
+        if not ask.choices:
+            return Inbound(kind="text", text=wanted or "In my own words.", entropy=entropy)
+        defaults = {"more": "done", "check-in": "continue", "review": "send"}
+        value = wanted or defaults.get(ask.ask or "") or ask.choices[0].value
+        number = next(c.n for c in ask.choices if c.value == value)
+        return Inbound(kind="text", text=str(number), entropy=entropy)
+
+
+def test_skipped_optional_consent_scopes_are_recorded_as_no() -> None:
+    skipped = {s.id: "/skip" for s in FLOW.steps if s.consent and s.consent != "archive"}
+    turn = Survivor(skipped).talk()
+    assert turn.end == "submitted" and turn.account is not None
+    assert turn.account.consent.scopes == {
+        "archive": "yes",
+        "reports": "no",
+        "mechanisms": "no",
+        "contact": "no",
+        "referral": "no",
+    }
+
+
+@pytest.mark.parametrize("answer", ["no", "/skip"])
+def test_without_the_archive_consent_nothing_is_kept(answer: str) -> None:
+    turn = Survivor({"consent-archive": answer}).talk()
+    assert (turn.end, turn.session, turn.account) == ("declined", None, None)
+
+
+def test_not_safe_now_ends_with_how_to_come_back_and_nothing_kept() -> None:
+    person = Survivor({"safety": "no"})
+    turn = person.talk()
+    assert (turn.end, turn.session) == ("not-safe", None)
+    assert "/start" in person.said[-1]
+
+
+def test_under_18_ends_with_child_protection_contacts() -> None:
+    person = Survivor({"age": "under-18"})
+    turn = person.talk()
+    assert (turn.end, turn.session) == ("not-eligible", None)
+    assert "Example Child Protection Line (demo)" in person.said[-1]
+
+
+def test_recent_events_show_medical_help_at_once_and_the_account_is_urgent() -> None:
+    person = Survivor({"urgency": "yes"})
+    turn = person.talk()
+    assert turn.account is not None and turn.account.urgent
+    medical = next(t for t in person.said if "72 hours" in t)
+    assert "Example Clinic (demo)" in medical
+
+
+def test_leaving_out_the_list_asks_no_harms_and_no_check_in_for_it() -> None:
+    turn = Survivor({"harms-go-on": "leave-out-list", "rules": "none"}).talk()
+    assert turn.account is not None
+    asked = {a.step for a in turn.account.answers}
+    assert "harms" not in asked and "rules-who" not in asked and "rules" in asked
