@@ -41,7 +41,13 @@ from storage.crypto_reviewer import (
     Suite,
     generate_reviewer_key,
 )
-from storage.crypto_seal import SealedAccount, open_account, seal_account, verify_account
+from storage.crypto_seal import (
+    SealedAccount,
+    open_account,
+    open_content_key,
+    seal_account,
+    verify_account,
+)
 from storage.errors import (
     CorruptData,
     CryptoError,
@@ -80,6 +86,7 @@ __all__ = [
     "new_data_key",
     "normalise_reference_code",
     "open_account",
+    "open_content_key",
     "seal_account",
     "unwrap_key",
     "verify_account",

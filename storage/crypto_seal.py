@@ -182,10 +182,10 @@ def verify_account(sealed: SealedAccount, trusted_nodes: Mapping[str, bytes]) ->
         raise TamperedData()
 
 
-def open_account(
+def open_content_key(
     sealed: SealedAccount, key: ReviewerPrivateKey, trusted_nodes: Mapping[str, bytes]
-) -> dict[str, Any]:
-    """The account body, after checking the node signature, then unwrapping, then decrypting."""
+) -> bytes:
+    """The account's content key, after checking the node signature (for keys derived from it)."""
     verify_account(sealed, trusted_nodes)
     wrapped = sealed.recipients.get(key.fingerprint)
     if wrapped is None:
@@ -193,6 +193,14 @@ def open_account(
     content_key = key.open_key(wrapped, _key_info(sealed.account_id, key.fingerprint))
     if len(content_key) != 32:
         raise TamperedData()
+    return content_key
+
+
+def open_account(
+    sealed: SealedAccount, key: ReviewerPrivateKey, trusted_nodes: Mapping[str, bytes]
+) -> dict[str, Any]:
+    """The account body, after checking the node signature, then unwrapping, then decrypting."""
+    content_key = open_content_key(sealed, key, trusted_nodes)
     nonce, ciphertext = sealed.body[:_NONCE_BYTES], sealed.body[_NONCE_BYTES:]
     try:
         plaintext = AESGCM(content_key).decrypt(
