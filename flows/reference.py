@@ -10,7 +10,7 @@ import hashlib
 import re
 
 # No 0/O, 1/I/L, U, B/8, S/5: letters people misread or mistype.
-ALPHABET = "ACDEFGHJKMNPQRTVWXYZ2345679"
+ALPHABET = "ACDEFGHJKMNPQRTVWXYZ234679"
 LENGTH = 10
 MIN_ENTROPY = 16  # bytes
 

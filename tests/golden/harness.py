@@ -21,32 +21,21 @@ ATTEST_RECORD_GOLDEN=1) fills in the rest. Time, message ids and entropy are fix
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from flows.deployment import demo_deployment
-from flows.engine import Engine
-from flows.i18n import translator
 from flows.loader import load_flow
 from flows.spec import Flow
 from flows.types import Inbound, MediaRef, Outbound, Session, Turn
+from tests.golden.talk import Talk, entropy_for, flow_path
 
-ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = Path(__file__).resolve().parent
-START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def flow_path(name: str) -> Path:
-    test_flow = ROOT / "tests" / "flows" / f"{name}.yaml"
-    return test_flow if test_flow.exists() else ROOT / "flows" / "definitions" / f"{name}.yaml"
 
 
 def inbound_of(spec: Any, index: int) -> Inbound:
-    entropy = hashlib.sha256(f"golden-entropy-{index}".encode()).digest()
+    entropy = entropy_for(index)
     if isinstance(spec, str):
         return Inbound(kind="text", text=spec, message_id=index + 1, entropy=entropy)
     if "start" in spec:
@@ -56,9 +45,7 @@ def inbound_of(spec: Any, index: int) -> Inbound:
     if "command" in spec:
         return Inbound(kind="command", command=spec["command"], entropy=entropy)
     if "media" in spec:
-        media = MediaRef(
-            file_id=f"file-{index}", kind=spec["media"], sha256="0" * 64, size=1234, mime_type=None
-        )
+        media = MediaRef(file_id=f"file-{index}", kind=spec["media"], sha256="0" * 64, size=1234)
         return Inbound(kind="media", media=media, message_id=index + 1, entropy=entropy)
     raise ValueError(f"unknown golden input {spec!r}")
 
@@ -121,15 +108,10 @@ def show_result(turn: Turn | None, session: Session | None) -> dict[str, Any]:
 
 def run(flow: Flow, inputs: list[Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Play `inputs` through a fresh engine; the recorded turns and the final result."""
-    engine = Engine(flow, demo_deployment(), translators=translator)
-    session: Session | None = None
+    talk = Talk(flow)
     turns: list[dict[str, Any]] = []
-    last_turn: Turn | None = None
     for index, spec in enumerate(inputs):
-        now = START + timedelta(minutes=index)
-        if session is None:
-            session = engine.new_session("golden-person", now)
-        turn = engine.handle(session, inbound_of(spec, index), now, translator(session.language))
+        turn = talk.send(inbound_of(spec, index))
         recorded: dict[str, Any] = {"in": spec, "out": [show_message(m) for m in turn.messages]}
         recorded["state"] = turn.session.state if turn.session else None
         if turn.end is not None:
@@ -137,8 +119,7 @@ def run(flow: Flow, inputs: list[Any]) -> tuple[list[dict[str, Any]], dict[str, 
         if turn.effects:
             recorded["effects"] = [type(e).__name__ for e in turn.effects]
         turns.append(recorded)
-        session, last_turn = turn.session, turn
-    return turns, show_result(last_turn, session)
+    return turns, show_result(talk.turns[-1] if talk.turns else None, talk.session)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -1,0 +1,423 @@
+"""The engine on the small test flow: answers, conditions, consent, review, submission."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from flows.types import EraseChat, Inbound, RecordWithdrawal, ShredDraft
+from tests.golden.talk import Talk
+
+TO_CONSENT = ("1", "1", "yes", "no")  # English, safe, adult, nothing recent
+TO_RECALL = (*TO_CONSENT, "yes", "1", "1")  # keep it, share anonymised, can skip: yes
+
+
+def at_recall() -> Talk:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.run(*TO_RECALL)
+    assert talk.state == "recall"
+    return talk
+
+
+def through_recall(talk: Talk, text: str = "They took my brother at night.") -> None:
+    talk.send(text)
+    talk.press("done")
+    talk.press("continue")
+
+
+def test_start_asks_the_first_question_with_numbered_choices() -> None:
+    talk = Talk.of("tiny")
+    turn = talk.start()
+    assert turn.messages[-1].ask == "language"
+    assert [(c.n, c.value, c.label) for c in turn.messages[-1].choices] == [
+        (1, "en", "English"),
+        (2, "fr", "Français"),
+    ]
+    assert turn.session is not None and turn.session.started_at == talk.now.replace(minute=0)
+
+
+def test_a_language_hint_answers_the_language_question() -> None:
+    talk = Talk.of("tiny")
+    talk.start(hint="fr")
+    assert talk.state == "safe"
+    assert talk.session is not None and talk.session.language == "fr"
+    assert talk.session.answers["language"].value == "fr"
+
+
+def test_a_number_a_label_and_a_button_all_choose_an_option() -> None:
+    for answer in ("2", "not sure", "NOT SURE", Inbound(kind="choice", choice="not-sure")):
+        talk = Talk.of("tiny")
+        talk.start()
+        talk.send("1")
+        turn = talk.send(answer)
+        assert turn.end == "not-safe", answer
+
+
+@pytest.mark.parametrize("answer", ["7", "0", "maybe later", "1, 2"])
+def test_an_unreadable_choice_is_re_prompted_and_changes_nothing(answer: str) -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.send("1")
+    before = talk.session
+    turn = talk.send(answer)
+    assert "number of one option" in turn.messages[0].text
+    assert turn.messages[-1].ask == "safe"
+    assert talk.session is not None and before is not None
+    assert (talk.session.state, talk.session.answers) == (before.state, before.answers)
+
+
+def test_a_stale_or_forged_button_is_re_prompted() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.send("1")
+    turn = talk.press("en")  # a button of the language question, pressed again later
+    assert "didn't understand" in turn.messages[0].text
+    assert talk.state == "safe"
+    assert "language" in talk.session.answers if talk.session else False
+
+
+def test_not_safe_ends_kindly_and_keeps_nothing() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    turn = talk.run("1", "3")
+    assert turn.session is None and turn.end == "not-safe"
+    assert turn.effects == (ShredDraft(),)
+    assert "Nothing you wrote has been kept" in turn.messages[-1].text
+
+
+def test_under_18_ends_with_child_protection_contacts() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    turn = talk.run("1", "1", "no")
+    assert turn.end == "not-eligible" and turn.session is None
+    assert "Example Child Protection Line (demo)" in turn.messages[-1].text
+    assert "Example Clinic" not in turn.messages[-1].text
+
+
+def test_declining_consent_ends_kindly_with_nothing_kept() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    turn = talk.run(*TO_CONSENT, "no")
+    assert turn.session is None and turn.account is None
+    assert turn.end == "declined" and ShredDraft() in turn.effects
+
+
+def test_skipping_the_archive_consent_counts_as_no() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.run(*TO_CONSENT)
+    turn = talk.command("skip")
+    assert turn.end == "declined" and turn.session is None
+
+
+def test_consent_is_recorded_with_text_hash_language_and_time() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.run(*TO_CONSENT, "yes")
+    talk.command("skip")  # mechanisms: optional, skipped
+    consent = talk.session.consent if talk.session else None
+    assert consent is not None
+    assert consent.scopes == {"archive": "yes", "mechanisms": "no"}
+    assert consent.text_version == talk.flow.consent_hash
+    assert consent.language == "en" and consent.given_at == talk.now.replace(minute=6)
+    assert talk.session is not None and talk.session.answers["mechanisms"].status == "skip"
+
+
+def test_a_wrong_understanding_answer_gets_the_explanation_and_goes_on() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    turn = talk.run(*TO_CONSENT, "yes", "1", "no")
+    assert turn.messages[0].text == "You can skip any question: just send /skip."
+    assert turn.messages[-1].ask == "recall"
+
+
+def test_a_right_understanding_answer_goes_on_without_explanation() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    turn = talk.run(*TO_RECALL)
+    assert all("/skip" not in m.text for m in turn.messages)
+
+
+def test_a_content_note_is_shown_once_on_entering_its_section() -> None:
+    talk = at_recall()
+    notes = [
+        m.text for t in talk.turns for m in t.messages if m.text.startswith("The next questions")
+    ]
+    assert len(notes) == 1
+    talk.command("back")
+    talk.send("1")
+    notes = [
+        m.text for t in talk.turns for m in t.messages if m.text.startswith("The next questions")
+    ]
+    assert len(notes) == 1
+
+
+def test_free_recall_takes_several_messages_and_keeps_every_part() -> None:
+    talk = at_recall()
+    assert talk.send("  They came at night.  ").messages[-1].ask == "more"
+    talk.press("more")
+    assert talk.state == "recall"
+    talk.send("They took my brother.")
+    talk.send("And our papers.")  # typed straight at the more/done question: kept too
+    talk.press("done")
+    answer = talk.session.answers["recall"] if talk.session else None
+    assert answer is not None
+    assert answer.parts == ("They came at night.", "They took my brother.", "And our papers.")
+    assert answer.value == "They came at night.\n\nThey took my brother.\n\nAnd our papers."
+    assert answer.message_ids == (9, 11, 12)
+    assert talk.state == "check-in"
+
+
+def test_a_very_long_message_is_kept_whole_in_parts() -> None:
+    talk = at_recall()
+    long_text = " ".join(["word"] * 2500)  # 12,499 characters
+    turn = talk.send(long_text)
+    assert "kept it in 4 parts" in turn.messages[0].text
+    answer = talk.session.answers["recall"] if talk.session else None
+    assert answer is not None and len(answer.parts) == 4
+    assert " ".join(answer.parts) == long_text
+
+
+def test_an_empty_message_on_a_text_step_is_re_prompted() -> None:
+    talk = at_recall()
+    turn = talk.send("   ")
+    assert "write your answer in a message" in turn.messages[0].text
+    assert talk.state == "recall"
+
+
+def test_a_voice_note_where_files_are_not_taken_is_refused_gently() -> None:
+    talk = at_recall()
+    turn = talk.media()
+    assert "can't take files or voice notes here" in turn.messages[0].text
+    assert talk.state == "recall" and talk.session is not None
+    assert "recall" not in talk.session.answers
+
+
+def test_the_follow_up_quotes_the_persons_own_words() -> None:
+    talk = at_recall()
+    through_recall(talk, "Soldiers came to our house. Then more things happened later on.")
+    assert talk.ask.ask == "follow-up"
+    assert "“Soldiers came to our house. Then more things happened later on”" in talk.ask.text
+
+
+def test_the_follow_up_is_not_asked_when_recall_was_skipped() -> None:
+    talk = at_recall()
+    talk.command("skip")
+    talk.press("continue")
+    assert talk.state == "harms"
+
+
+def test_multiple_choice_buttons_toggle_and_done_commits() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.send("skip")
+    talk.press("detention")
+    turn = talk.press("threats")
+    assert turn.messages[-1].selected == ("detention", "threats")
+    talk.press("threats")
+    assert talk.ask.selected == ("detention",)
+    talk.press("none")
+    assert talk.ask.selected == ("none",)  # exclusive: clears the others
+    talk.press("other")
+    assert talk.ask.selected == ("other",)
+    talk.press("done")
+    assert talk.session is not None and talk.session.answers["harms"].value == ("other",)
+
+
+def test_done_with_nothing_chosen_asks_for_a_choice() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.send("skip")
+    turn = talk.press("done")
+    assert "choose at least one option" in turn.messages[0].text
+    assert talk.state == "harms"
+
+
+def test_typed_numbers_choose_several_options_and_a_condition_follows_them() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.send("skip")
+    assert talk.send("1, 2").messages[-1].ask == "held-where"
+    talk.command("back")
+    assert talk.send("2,3").messages[-1].ask == "when"  # no detention: held-where passed over
+
+
+def test_typed_labels_choose_several_options() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.send("skip")
+    talk.send("threats, other")
+    assert talk.session is not None and talk.session.answers["harms"].value == ("threats", "other")
+
+
+def test_skip_dont_know_and_prefer_not_are_distinct_answers() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.send("skip")  # follow-up
+    talk.press("prefer-not")  # harms
+    talk.send("I don't know")  # when: typed label
+    assert talk.session is not None
+    statuses = {k: a.status for k, a in talk.session.answers.items()}
+    assert statuses["follow-up"] == "skip"
+    assert statuses["harms"] == "prefer-not"
+    assert statuses["when"] == "dont-know"
+    assert talk.session.answers["when"].value is None
+
+
+def test_urgent_answer_shows_medical_help_and_marks_the_account_urgent() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    turn = talk.run("1", "1", "yes", "yes")
+    assert turn.messages[0].text.startswith("Medical care can help")
+    assert "Example Clinic (demo)" in turn.messages[0].text
+    assert talk.session is not None and talk.session.flags == frozenset({"urgent"})
+    talk.run("yes", "1", "1")
+    through_recall(talk)
+    turn = talk.run("skip", "skip", "skip")
+    assert turn.messages[0].text.startswith("Because this was recent")
+    turn = talk.press("send")
+    assert turn.account is not None and turn.account.urgent
+
+
+def test_the_review_lists_every_answer_with_its_status() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.run("skip")
+    talk.press("prefer-not")
+    turn = talk.press("dont-know")
+    review = turn.messages[-1]
+    assert review.ask == "review"
+    assert [c.value for c in review.choices] == ["send", "change"]
+    assert "• Are you 18 or older?\n   → Yes" in review.text
+    assert "→ Skipped" in review.text
+    assert "→ Prefer not to say" in review.text
+    assert "→ I don't know" in review.text
+    assert "They took my brother at night." in review.text
+    assert "• Keep my account in the secure archive: Yes" in review.text
+
+
+def test_changing_an_answer_from_the_review_asks_it_again_and_returns() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.run("skip", "skip", "skip")
+    talk.press("change")
+    change = talk.ask
+    assert change.ask == "review-change"
+    assert "Which of these happened?" in [c.label for c in change.choices]
+    assert "Which language would you like to use?" not in [c.label for c in change.choices]
+    turn = talk.press("when")
+    assert "(Your answer was: Skipped)" in turn.messages[-1].text
+    turn = talk.send("summer 2022")
+    assert turn.messages[-1].ask == "review"
+    assert "→ summer 2022" in turn.messages[-1].text
+
+
+def test_submitting_produces_the_account_for_reviewers() -> None:
+    talk = at_recall()
+    through_recall(talk, "They took my brother at night.")
+    talk.run("They wore green.", "1", "Townville")
+    talk.press("dont-know")
+    turn = talk.press("send")
+    assert turn.end == "submitted" and turn.session is None
+    assert turn.effects == (ShredDraft(),)
+    assert turn.reference is not None and re.fullmatch(
+        r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{2}", turn.reference
+    )
+    assert turn.reference in turn.messages[-1].text
+    account = turn.account
+    assert account is not None
+    assert account.reference_code == turn.reference
+    assert account.consent.scopes == {"archive": "yes", "mechanisms": "anonymised"}
+    assert not account.urgent and account.mode == "survivor" and account.flow_version == "1"
+    records = {a.step: a for a in account.answers}
+    assert records["harms"].labels == ("Detention",)
+    assert records["harms"].question == "Which of these happened?"
+    assert records["harms"].elements == ("E1", "E4") and records["harms"].section == "account"
+    assert records["held-where"].identifying and records["held-where"].value == "Townville"
+    assert records["when"].status == "dont-know" and records["when"].labels == ("I don't know",)
+    recall = records["recall"]
+    assert (
+        recall.sha256 == __import__("hashlib").sha256(b"They took my brother at night.").hexdigest()
+    )
+    assert recall.received_at is not None and recall.message_ids == (9,)
+
+
+def test_changing_consent_to_no_at_the_review_sends_nothing() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.run("skip", "skip", "skip")
+    talk.press("change")
+    talk.press("archive")
+    turn = talk.send("no")
+    assert turn.messages[-1].ask == "review"
+    turn = talk.press("send")
+    assert turn.account is None and turn.end == "declined" and turn.session is None
+
+
+def test_check_in_break_pauses_and_stop_offers_send_or_delete() -> None:
+    talk = at_recall()
+    talk.send("Something happened.")
+    talk.press("done")
+    turn = talk.press("break")
+    assert turn.end == "paused" and talk.session is not None and talk.session.status == "paused"
+    talk.start()
+    assert talk.state == "resume"
+    talk.press("resume")
+    assert talk.state == "check-in"
+    talk.press("stop")
+    assert [c.value for c in talk.ask.choices] == ["review", "delete", "continue"]
+    turn = talk.press("review")
+    assert turn.messages[-1].ask == "review"
+    assert "Something happened." in turn.messages[-1].text
+
+
+def test_stop_at_a_check_in_can_delete_everything() -> None:
+    talk = at_recall()
+    talk.send("Something happened.")
+    talk.press("done")
+    talk.press("stop")
+    turn = talk.press("delete")
+    assert turn.session is None and turn.end == "exited"
+    assert set(turn.effects) == {ShredDraft(), EraseChat()}
+
+
+def test_the_engine_keeps_no_state_of_its_own() -> None:
+    first, second = at_recall(), at_recall()
+    assert first.engine.rulebook.machine.models == []
+    assert [m.text for t in first.turns for m in t.messages] == [
+        m.text for t in second.turns for m in t.messages
+    ]
+
+
+def test_every_text_goes_through_the_translator() -> None:
+    class Marking:
+        language = "en"
+
+        def gettext(self, message: str) -> str:
+            return f"«{message}»"
+
+        def ngettext(self, singular: str, plural: str, n: int) -> str:
+            return f"«{singular if n == 1 else plural}»"
+
+    talk = Talk.of("tiny", translators=lambda _language: Marking())
+    talk.start()
+    talk.run(*TO_RECALL, "7")
+    talk.command("help")
+    talk.command("pause")
+    for turn in talk.turns:
+        for message in turn.messages:
+            assert message.text.startswith("«"), message.text
+            assert all(c.label.startswith("«") for c in message.choices)
+
+
+def test_withdrawing_records_the_normalised_code() -> None:
+    talk = at_recall()
+    turn = talk.send("/withdraw")
+    assert turn.messages[-1].ask == "withdraw-code"
+    turn = talk.send("not a code")
+    assert "doesn't look like a reference code" in turn.messages[0].text
+    turn = talk.send("k7qm 4txa 9p")
+    assert RecordWithdrawal("K7QM-4TXA-9P") in turn.effects
+    assert turn.end == "withdrawn" and turn.session is None

@@ -1,0 +1,187 @@
+"""Commands work in every state and every language, as /word, as a command or a bare word."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.reference import normalise_code, reference_code
+from flows.types import EraseChat, Inbound, ShredDraft
+from tests.golden.talk import Talk
+from tests.test_engine import TO_RECALL, at_recall
+
+EXIT_FORMS = [
+    "/exit",
+    "exit",
+    "EXIT",
+    " Exit ",
+    "/exit@attest_bot",
+    Inbound(kind="command", command="exit"),
+]
+
+
+@pytest.mark.parametrize("form", EXIT_FORMS, ids=str)
+def test_quick_exit_in_any_form_erases_everything(form: str | Inbound) -> None:
+    talk = at_recall()
+    turn = talk.send(form)
+    assert turn.session is None and turn.end == "exited"
+    assert turn.effects == (ShredDraft(), EraseChat())
+    assert [m.text for m in turn.messages] == ["Thanks, all done."]
+
+
+@pytest.mark.parametrize(
+    "state_inputs",
+    [
+        (),
+        ("1",),
+        (*TO_RECALL, "x"),
+        (*TO_RECALL, "x", "done"),
+        (*TO_RECALL, "/withdraw"),
+        (*TO_RECALL, "/language"),
+    ],
+    ids=["first question", "safety", "more", "check-in", "withdraw-code", "language"],
+)
+def test_quick_exit_works_in_every_state(state_inputs: tuple[str, ...]) -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.run(*state_inputs) if state_inputs else None
+    turn = talk.send("exit")
+    assert turn.session is None and turn.end == "exited"
+
+
+def test_exit_typed_as_an_answer_to_a_free_text_question_is_still_quick_exit() -> None:
+    talk = at_recall()
+    turn = talk.send("exit")
+    assert turn.end == "exited" and turn.account is None
+
+
+def test_a_translated_command_word_works_too() -> None:
+    class French:
+        language = "fr"
+
+        def gettext(self, message: str) -> str:
+            return {"exit": "sortir", "skip": "passer"}.get(message, message)
+
+        def ngettext(self, singular: str, plural: str, n: int) -> str:
+            return singular if n == 1 else plural
+
+    talk = Talk.of("tiny", translators=lambda _language: French())
+    talk.start()
+    talk.send("1")
+    talk.send("Passer")
+    assert talk.session is not None and talk.session.answers["safe"].status == "skip"
+    assert talk.send("SORTIR").end == "exited"
+
+
+def test_pause_says_how_long_answers_are_kept_and_resume_asks_again() -> None:
+    talk = at_recall()
+    turn = talk.send("pause")
+    assert turn.end == "paused"
+    assert "kept for 7 days" in turn.messages[0].text
+    assert talk.session is not None and talk.session.status == "paused"
+    turn = talk.send("/resume")
+    assert turn.messages[-1].ask == "recall"
+    assert talk.session is not None and talk.session.status == "active"
+
+
+def test_coming_back_to_an_unfinished_interview_asks_resume_or_restart() -> None:
+    talk = at_recall()
+    turn = talk.start()
+    assert turn.messages[-1].ask == "resume"
+    assert [c.value for c in turn.messages[-1].choices] == ["resume", "restart"]
+    turn = talk.send("1")
+    assert turn.messages[-1].ask == "recall"
+    talk.start()
+    turn = talk.press("restart")
+    assert turn.messages[-1].ask == "language"
+    assert talk.session is not None and talk.session.answers == {}
+
+
+def test_help_gives_support_contacts_then_asks_the_question_again() -> None:
+    talk = at_recall()
+    turn = talk.send("/help")
+    assert "Example Helpline (demo): +000 000 0001" in turn.messages[0].text
+    assert turn.messages[-1].ask == "recall"
+
+
+def test_language_asks_the_language_question_then_returns() -> None:
+    talk = at_recall()
+    turn = talk.send("/language")
+    assert turn.messages[-1].ask == "language"
+    turn = talk.send("2")
+    assert turn.messages[-1].ask == "recall"
+    assert talk.session is not None and talk.session.language == "fr"
+    assert talk.session.history[-1] == "recall"
+
+
+def test_language_can_be_left_unchanged_with_back() -> None:
+    talk = at_recall()
+    talk.send("/language")
+    turn = talk.send("/back")
+    assert turn.messages[-1].ask == "recall"
+    assert talk.session is not None and talk.session.language == "en"
+
+
+def test_back_shows_the_earlier_answer_and_skip_moves_on() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.run("1", "1", "yes")
+    turn = talk.send("back")
+    assert turn.messages[-1].ask == "age"
+    assert turn.messages[-1].text.endswith("(Your answer was: Yes)")
+    talk.send("back")
+    talk.send("back")
+    turn = talk.send("back")
+    assert "first question" in turn.messages[0].text
+    assert turn.messages[-1].ask == "language"
+
+
+def test_back_from_a_check_in_returns_to_the_question_before_it() -> None:
+    talk = at_recall()
+    talk.send("First version.")
+    talk.press("done")
+    turn = talk.send("/back")
+    assert turn.messages[-1].ask == "recall"
+    assert "(Your answer was: First version.)" in turn.messages[-1].text
+    talk.send("Second version.")
+    talk.press("done")
+    assert talk.session is not None and talk.session.answers["recall"].value == "Second version."
+
+
+def test_an_unknown_command_lists_the_commands_and_asks_again() -> None:
+    talk = at_recall()
+    turn = talk.send("/frobnicate")
+    assert "/skip, /back, /pause" in turn.messages[0].text
+    assert turn.messages[-1].ask == "recall"
+
+
+def test_skip_in_engine_states_goes_on_gently() -> None:
+    talk = at_recall()
+    talk.send("Something.")
+    assert talk.send("skip").messages[-1].ask == "check-in"  # more: skip = done
+    assert talk.send("skip").messages[-1].ask == "follow-up"  # check-in: skip = go on
+
+
+def test_a_first_message_that_is_not_start_starts_the_interview() -> None:
+    talk = Talk.of("tiny")
+    turn = talk.send("hello")
+    assert turn.messages[-1].ask == "language"
+
+
+def test_withdraw_can_be_left_with_back_and_exit_still_exits() -> None:
+    talk = at_recall()
+    talk.send("/withdraw")
+    turn = talk.send("/back")
+    assert turn.messages[-1].ask == "recall"
+    talk.send("/withdraw")
+    assert talk.send("/exit").end == "exited"
+
+
+def test_reference_codes_are_unambiguous_derived_from_entropy_and_normalised() -> None:
+    code = reference_code(b"\x01" * 32)
+    assert code == reference_code(b"\x01" * 32) != reference_code(b"\x02" * 32)
+    assert len(code) == 12 and code[4] == code[9] == "-"
+    assert not set(code) & set("01OILUB8S5")
+    assert normalise_code(code.lower().replace("-", " ")) == code
+    assert normalise_code("K7QM-4TXA-9") is None
+    with pytest.raises(ValueError):
+        reference_code(b"short")
