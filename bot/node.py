@@ -23,6 +23,7 @@ from flows.engine import Engine
 from flows.i18n import translator
 from flows.loader import load_flows
 from storage.crypto import NodeKeys
+from storage.errors import StorageError
 from storage.intake import open_intake_store
 from storage.keyring import (
     DEMO_WARNING,
@@ -76,7 +77,10 @@ async def open_node(
 
         deployment = replace(deployment, draft_days=settings.draft_days)
     keys = NodeKeys.load_or_create(data_dir / "node.key")
-    reviewers = list(load_reviewer_keys(data_dir, env))
+    try:
+        reviewers = list(load_reviewer_keys(data_dir, env))
+    except StorageError as exc:
+        raise NodeError(str(exc)) from None
     if not reviewers:
         if not allow_demo:
             raise NodeError(
