@@ -1,0 +1,275 @@
+"""`attest run`: the Telegram bot, by long polling (default) or as a webhook endpoint.
+
+    ATTEST_TELEGRAM_TOKEN=... attest run                       # long polling
+    ATTEST_WEBHOOK_SECRET=... attest run --set-webhook URL     # once per deployment
+    ATTEST_WEBHOOK_SECRET=... attest run --webhook URL --listen 0.0.0.0 --port 8443
+
+The token comes from the environment only, never a flag (flags end up in shell history
+and process lists). Registering the webhook is its own step, so that several webhook
+processes of one deployment never race to register it. The bot refuses to start, with a
+message that says what to do, when the token is missing or malformed, the database cannot
+be opened, or the only reviewer key is the demo one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from bot.logs import register_secret
+from flows.i18n import translator
+
+TOKEN_SHAPE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+PUBLIC_API = "https://api.telegram.org"
+PUBLIC_FILE_LIMIT_MB = 20
+
+
+def _(message: str) -> str:
+    return translator("en").gettext(message)
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """What `attest run` reads from the environment, checked."""
+
+    token: str
+    api_url: str
+    webhook_secret: str | None
+    max_file_bytes: int
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.api_url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"{self.api_url}/file/bot"
+
+
+def telegram_settings(
+    env: Mapping[str, str], api_url: str | None, need_secret: bool
+) -> TelegramSettings:
+    """Read and check the Telegram settings; click.ClickException says what is wrong."""
+    token = env.get("ATTEST_TELEGRAM_TOKEN", "").strip()
+    if not token:
+        raise click.ClickException(
+            _("ATTEST_TELEGRAM_TOKEN is not set. Put the bot token from @BotFather in it.")
+        )
+    if not TOKEN_SHAPE.match(token):
+        raise click.ClickException(
+            _(
+                "ATTEST_TELEGRAM_TOKEN does not look like a bot token (digits, a colon, "
+                "then letters). Copy it again from @BotFather."
+            )
+        )
+    register_secret(token)
+    secret = env.get("ATTEST_WEBHOOK_SECRET", "").strip() or None
+    if secret is not None:
+        register_secret(secret)
+    if need_secret and (secret is None or not SECRET_SHAPE.match(secret)):
+        raise click.ClickException(
+            _(
+                "ATTEST_WEBHOOK_SECRET must be set to 16-256 letters, digits, '_' or '-', "
+                "the same for every process of this deployment."
+            )
+        )
+    url = (api_url or env.get("ATTEST_TELEGRAM_API_URL") or PUBLIC_API).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise click.ClickException(
+            _("ATTEST_TELEGRAM_API_URL must start with http:// or https://.")
+        )
+    limit_mb = env.get("ATTEST_TELEGRAM_MAX_FILE_MB", "")
+    if limit_mb and not limit_mb.isdigit():
+        raise click.ClickException(_("ATTEST_TELEGRAM_MAX_FILE_MB must be a whole number."))
+    default_mb = PUBLIC_FILE_LIMIT_MB if url == PUBLIC_API else 200
+    max_bytes = int(limit_mb or default_mb) * 1024 * 1024
+    if url == PUBLIC_API:
+        max_bytes = min(max_bytes, PUBLIC_FILE_LIMIT_MB * 1024 * 1024)
+    return TelegramSettings(token, url, secret, max_bytes)
+
+
+async def _open(settings: Any, telegram: TelegramSettings, flow: str | None) -> tuple[Any, Any]:
+    """The node and the channel, or a ClickException that says why not."""
+    from bot.node import NodeError, open_node
+    from bot.telegram.channel import ChannelOptions, TelegramChannel
+    from bot.telegram.keyboards import ButtonSigner
+    from bot.telegram.media import MediaPolicy
+
+    try:
+        node = await open_node(settings, allow_demo=False)
+    except NodeError as exc:
+        raise click.ClickException(str(exc)) from None
+    except click.ClickException:
+        raise
+    except Exception as exc:  # the database: unreachable, refused, wrong URL
+        raise click.ClickException(
+            _(
+                "Cannot open the database. Check ATTEST_DATABASE_URL (or the data "
+                "directory) and that the database server is running."
+            )
+            + f" ({type(exc).__name__})"
+        ) from None
+    if flow is not None and flow not in node.engines:
+        await node.close()
+        raise click.ClickException(_("Unknown flow: ") + flow)
+    key = bytes.fromhex(node.keys.pseudonym("attest-telegram-buttons", "v1"))
+    options = ChannelOptions(media=MediaPolicy(max_bytes=telegram.max_file_bytes), flow=flow)
+    return node, TelegramChannel(node.dispatcher, ButtonSigner(key), options)
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> None:
+    from telegram.error import InvalidToken
+
+    from bot.telegram.app import ALLOWED_UPDATES, build_application
+
+    node, channel = await _open(settings, telegram, flow)
+    try:
+        app = build_application(
+            telegram.token,
+            channel,
+            base_url=telegram.base_url,
+            base_file_url=telegram.base_file_url,
+        )
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise click.ClickException(_("Telegram does not accept this bot token.")) from None
+        stop = _stop_event()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+        click.echo(_("Attest is running on Telegram (polling). Stop it with Ctrl+C."), err=True)
+        await stop.wait()
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    finally:
+        await node.close()
+
+
+async def _serve(
+    settings: Any, telegram: TelegramSettings, flow: str | None, host: str, port: int, path: str
+) -> None:
+    import uvicorn
+    from telegram.error import InvalidToken
+
+    from bot.telegram.app import build_application
+    from bot.telegram.webhook import webhook_app
+
+    node, channel = await _open(settings, telegram, flow)
+    try:
+        app = build_application(
+            telegram.token,
+            channel,
+            base_url=telegram.base_url,
+            base_file_url=telegram.base_file_url,
+        )
+        try:
+            await app.bot.initialize()
+        except InvalidToken:
+            raise click.ClickException(_("Telegram does not accept this bot token.")) from None
+        assert telegram.webhook_secret is not None
+        web = webhook_app(app.bot, channel, telegram.webhook_secret, path)
+        config = uvicorn.Config(
+            web, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        click.echo(_("Attest is serving the Telegram webhook."), err=True)
+        await server.serve()
+    finally:
+        await node.close()
+
+
+async def _register(telegram: TelegramSettings, url: str | None) -> None:
+    from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.telegram.app import ALLOWED_UPDATES
+
+    bot = Bot(telegram.token, base_url=telegram.base_url, base_file_url=telegram.base_file_url)
+    try:
+        async with bot:
+            if url is None:
+                await bot.delete_webhook()
+            else:
+                await bot.set_webhook(
+                    url,
+                    secret_token=telegram.webhook_secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    max_connections=40,
+                )
+    except InvalidToken:
+        raise click.ClickException(_("Telegram does not accept this bot token.")) from None
+    except TelegramError as exc:
+        raise click.ClickException(
+            _("Telegram refused the webhook: ") + type(exc).__name__
+        ) from None
+
+
+@click.command()
+@click.option("--webhook", "webhook_url", default=None, help="Serve a webhook for this URL.")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Webhook listen address.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Webhook listen port.")
+@click.option(
+    "--path", "url_path", default=None, help="Webhook path (default: the path of --webhook)."
+)
+@click.option(
+    "--set-webhook",
+    "set_webhook",
+    default=None,
+    metavar="URL",
+    help="Register URL as the webhook (with ATTEST_WEBHOOK_SECRET), then exit.",
+)
+@click.option("--delete-webhook", is_flag=True, help="Remove the webhook (back to polling), exit.")
+@click.option(
+    "--api-url",
+    default=None,
+    help="Bot API server (default ATTEST_TELEGRAM_API_URL, else the public one).",
+)
+@click.option("--flow", default=None, help="Flow new conversations start (default: survivor).")
+def run(
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+    url_path: str | None,
+    set_webhook: str | None,
+    delete_webhook: bool,
+    api_url: str | None,
+    flow: str | None,
+) -> None:
+    """Run the Telegram bot (token from ATTEST_TELEGRAM_TOKEN)."""
+    from urllib.parse import urlparse
+
+    from bot.cli import settings_or_exit
+
+    env = os.environ
+    registering = set_webhook is not None or delete_webhook
+    telegram = telegram_settings(
+        env, api_url, need_secret=webhook_url is not None or set_webhook is not None
+    )
+    if registering:
+        asyncio.run(_register(telegram, set_webhook))
+        click.echo(_("Webhook removed.") if set_webhook is None else _("Webhook registered."))
+        return
+    settings = settings_or_exit()
+    if webhook_url is None:
+        asyncio.run(_poll(settings, telegram, flow))
+        return
+    path = url_path or urlparse(webhook_url).path or "/telegram"
+    asyncio.run(_serve(settings, telegram, flow, listen, port, path))
