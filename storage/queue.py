@@ -48,6 +48,7 @@ from storage.queue_tables import (
     account_notes,
     account_tags,
     accounts,
+    nodes,
     withdrawals,
 )
 
@@ -528,6 +529,18 @@ class Queue:
                 )
                 audit.append(conn, reviewer_actor(reviewer), "changed", account_id, detail, now)
         return detail
+
+    def node_key(self, fingerprint: str) -> bytes | None:
+        """The public key sync recorded for a node fingerprint (a unique prefix of 8+ works)."""
+        if len(fingerprint) < 8:
+            return None
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(nodes.c.public_key).where(
+                    nodes.c.fingerprint.startswith(fingerprint.lower())
+                )
+            ).all()
+        return bytes(rows[0].public_key) if len(rows) == 1 else None
 
     def count(self) -> int:
         with self.engine.connect() as conn:

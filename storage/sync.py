@@ -43,6 +43,13 @@ class SyncError(StorageError):
     """Sync cannot go on; the message says why and what to do."""
 
 
+class DatabaseUnreachable(SyncError):
+    default_message = N_(
+        "The queue or the intake store cannot be reached. Check ATTEST_QUEUE_URL and that "
+        "the database is running, then run sync again: nothing was lost."
+    )
+
+
 @dataclass(frozen=True)
 class OutgoingFile:
     file_id: str
@@ -273,8 +280,10 @@ def with_retries(
             return action()
         except DBAPIError as error:
             retryable = isinstance(error, OperationalError) or error.connection_invalidated
-            if not retryable or (attempts is not None and attempt >= attempts):
+            if not retryable:
                 raise
+            if attempts is not None and attempt >= attempts:
+                raise DatabaseUnreachable() from error
             delay = min(max_delay, base_delay * 2 ** (attempt - 1))
             if on_retry is not None:
                 on_retry(attempt, delay)

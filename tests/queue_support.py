@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from flows.account import answer_sha256
 from storage.crypto import (
     FAST_KDF,
     NodeKeys,
@@ -116,10 +117,6 @@ def answer(
     kind: str = "free-text",
     files: Sequence[str] = (),
 ) -> dict[str, Any]:
-    import hashlib
-    import json
-
-    canonical = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return {
         "step": step,
         "question": question,
@@ -131,7 +128,7 @@ def answer(
         "identifying": identifying,
         "elements": ["E1"],
         "received_at": T0.isoformat(),
-        "sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        "sha256": answer_sha256(tuple(value) if isinstance(value, list) else value),
         "message_ids": [11],
         "files": list(files),
     }

@@ -1,0 +1,316 @@
+"""`attest review`: list, claim, release, show, file, triage, export, audit verify.
+
+A reviewer is their key pair: `ATTEST_REVIEWER_KEY` names the private key file, its
+passphrase is asked for (or read from `ATTEST_REVIEWER_PASSPHRASE`). The queue is
+`ATTEST_QUEUE_URL` (default DATA_DIR/queue.db); pinned node keys are in
+`ATTEST_TRUSTED_NODES` (default DATA_DIR/trusted-nodes.json); this machine's copy of
+the audit log's head is `ATTEST_AUDIT_WITNESS` (default DATA_DIR/audit-witness.json).
+Every command first logs receipts of newly synced accounts and applies withdrawals.
+Texts go through gettext in `ATTEST_REVIEWER_LANGUAGE` (default en).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flows.i18n import translator
+from review.context import ReviewerContext, fail
+from review.export import audit_export, build_export, to_csv, to_json
+from review.opened import file_entries, open_verified, write_attachment
+from review.show import ShownNote, render_account, short, when
+from storage.audit import verify_chain
+from storage.crypto import CryptoError
+from storage.crypto_notes import notes_key, open_note, seal_note
+from storage.queue import reviewer_actor
+from storage.queue_tables import STATUSES
+
+
+def _(message: str) -> str:
+    return translator(os.environ.get("ATTEST_REVIEWER_LANGUAGE", "en")).gettext(message)
+
+
+@click.group(help=_("Reviewer commands: list, claim, show, triage, export, audit."))
+@click.pass_context
+def review(ctx: click.Context) -> None:
+    ctx.obj = ReviewerContext(dict(os.environ))
+    ctx.call_on_close(ctx.obj.close)
+
+
+pass_reviewer = click.make_pass_decorator(ReviewerContext)
+
+
+@review.command("list", help=_("List accounts: urgent first, then oldest first."))
+@click.option("--status", type=click.Choice(STATUSES), default=None)
+@click.option("--urgent", is_flag=True, help=_("Only urgent accounts."))
+@click.option("--tag", default=None, help=_("Only accounts with this tag."))
+@click.option("--limit", default=50, show_default=True, help=_("How many to show (0: all)."))
+@click.option("--json", "as_json", is_flag=True, help=_("One JSON array instead of a table."))
+@pass_reviewer
+def list_command(
+    ctx: ReviewerContext,
+    status: str | None,
+    urgent: bool,
+    tag: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    with fail(ctx):
+        items = ctx.queue.list(status=status, urgent_only=urgent, tag=tag, limit=limit or None)
+        pins = ctx.pins
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": i.account_id,
+                        "received_at": i.received_at.isoformat(),
+                        "submitted_at": i.submitted_at.isoformat() if i.submitted_at else None,
+                        "flow": i.flow,
+                        "language": i.language,
+                        "channel": i.channel,
+                        "urgent": i.urgent,
+                        "scopes": i.scopes,
+                        "status": i.status,
+                        "assignee": i.assignee,
+                        "lease_until": i.lease_until.isoformat() if i.lease_until else None,
+                        "tags": list(i.tags),
+                        "node_fingerprint": i.node_fingerprint,
+                        "node_pinned": i.node_fingerprint in pins,
+                    }
+                    for i in items
+                ],
+                indent=1,
+            )
+        )
+        return
+    if not items:
+        click.echo(_("No accounts match."))
+        return
+    for i in items:
+        flags = [_("URGENT")] if i.urgent else []
+        if i.node_fingerprint not in pins:
+            flags.append(_("UNPINNED NODE {node}").format(node=short(i.node_fingerprint)))
+        click.echo(
+            "  ".join(
+                [
+                    i.account_id,
+                    when(i.received_at),
+                    i.status,
+                    short(i.assignee) if i.assignee else "-",
+                    f"{i.flow}/{i.language}",
+                    ",".join(i.tags) or "-",
+                    " ".join(flags),
+                ]
+            ).rstrip()
+        )
+
+
+@review.command("claim", help=_("Take the next account with a lease and print its id."))
+@pass_reviewer
+def claim_command(ctx: ReviewerContext) -> None:
+    with fail(ctx):
+        claimed = ctx.queue.claim_next(ctx.key.fingerprint)
+        ctx.witness_advance()
+    if claimed is None:
+        click.echo(_("Nothing to claim: every account is taken or done."), err=True)
+        sys.exit(1)
+    click.echo(claimed)
+
+
+@review.command("release", help=_("Give an account you hold back to the queue."))
+@click.argument("account_id")
+@pass_reviewer
+def release_command(ctx: ReviewerContext, account_id: str) -> None:
+    with fail(ctx):
+        ctx.queue.release(account_id, ctx.key.fingerprint)
+        ctx.witness_advance()
+    click.echo(_("Released."))
+
+
+def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> Any:
+    stored = ctx.queue.get(account_id)
+    if stored.sealed.node_fingerprint not in ctx.pins:
+        raise click.ClickException(
+            _(
+                "This account comes from node {node}, which you have not pinned, so it was "
+                "not opened. Check that fingerprint with whoever runs the node, then run: "
+                "attest keys trust-node {node}"
+            ).format(node=stored.sealed.node_fingerprint)
+        )
+    return stored, open_verified(ctx.queue, stored, ctx.key, ctx.pins, check_files=check_files)
+
+
+@review.command("show", help=_("Verify an account, then show consent, answers and files."))
+@click.argument("account_id")
+@pass_reviewer
+def show_command(ctx: ReviewerContext, account_id: str) -> None:
+    with fail(ctx):
+        stored, opened = _opened(ctx, account_id)
+        ctx.queue.record(reviewer_actor(ctx.key.fingerprint), "opened", account_id)
+        ctx.witness_advance()
+        key = notes_key(stored.sealed, ctx.key, ctx.pins)
+        notes = []
+        for note in ctx.queue.notes(account_id):
+            try:
+                text = open_note(key, account_id, note.note_id, note.sealed)
+            except CryptoError:
+                text = _("(this note failed its integrity check and is not shown)")
+            notes.append(ShownNote(note.author, note.created_at, text))
+    click.echo(render_account(opened, notes, ctx.t))
+
+
+@review.command("file", help=_("Decrypt attached file N of an account to PATH."))
+@click.argument("account_id")
+@click.argument("number", type=int)
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@pass_reviewer
+def file_command(ctx: ReviewerContext, account_id: str, number: int, out: Path) -> None:
+    with fail(ctx):
+        _stored, opened = _opened(ctx, account_id, check_files=False)
+        entries = {e.number: e for e in file_entries(opened.body)}
+        if number not in entries:
+            raise click.ClickException(
+                _("This account has {n} file(s); choose a number from 1 to {n}.").format(
+                    n=len(entries)
+                )
+            )
+        entry = entries[number]
+        write_attachment(ctx.queue, account_id, entry, out)
+        ctx.queue.record(
+            reviewer_actor(ctx.key.fingerprint),
+            "file-decrypted",
+            account_id,
+            {"file": entry.file_id},
+        )
+        ctx.witness_advance()
+    click.echo(
+        _("Decrypted and verified (sha256 {sha}) into {path}").format(sha=entry.sha256, path=out)
+    )
+
+
+@review.command("triage", help=_("Change an account's status or tags, or add a note."))
+@click.argument("account_id")
+@click.option("--status", type=click.Choice(STATUSES), default=None)
+@click.option("--add-tag", multiple=True)
+@click.option("--remove-tag", multiple=True)
+@click.option("--note", default=None, help=_("Note text, or - to read it from standard input."))
+@pass_reviewer
+def triage_command(
+    ctx: ReviewerContext,
+    account_id: str,
+    status: str | None,
+    add_tag: tuple[str, ...],
+    remove_tag: tuple[str, ...],
+    note: str | None,
+) -> None:
+    with fail(ctx):
+        sealer: Callable[[str], bytes] | None = None
+        if note is not None:
+            stored = ctx.queue.get(account_id)
+            key = notes_key(stored.sealed, ctx.key, ctx.pins)
+            text = sys.stdin.read() if note == "-" else note
+            if not text.strip():
+                raise click.ClickException(_("The note is empty; nothing was saved."))
+
+            def sealer(note_id: str) -> bytes:
+                return seal_note(key, account_id, note_id, text.strip())
+
+        changed = ctx.queue.triage(
+            account_id,
+            ctx.key.fingerprint,
+            status=status,
+            add_tags=add_tag,
+            remove_tags=remove_tag,
+            note=sealer,
+        )
+        ctx.witness_advance()
+    click.echo(_("Saved.") if changed else _("Nothing to change."))
+
+
+@review.command("export", help=_("Export accounts as far as each person's consent allows."))
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=_("File to write (default: standard output)."),
+)
+@click.option("--purpose", type=click.Choice(["reports", "mechanisms"]), default=None)
+@click.option(
+    "--internal",
+    is_flag=True,
+    help=_("Every account not withdrawn, whole, for the team (audited)."),
+)
+@pass_reviewer
+def export_command(
+    ctx: ReviewerContext, fmt: str, out: Path | None, purpose: str | None, internal: bool
+) -> None:
+    if internal == (purpose is not None):
+        raise click.UsageError(
+            _("Choose one: --purpose reports, --purpose mechanisms, or --internal.")
+        )
+    with fail(ctx):
+        result = build_export(ctx.queue, ctx.key, ctx.pins, "internal" if internal else purpose)  # type: ignore[arg-type]
+        audit_export(ctx.queue, result, ctx.key.fingerprint, fmt)
+        ctx.witness_advance()
+    text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    click.echo(
+        _(
+            "Exported {n} account(s); left out {no} without consent for this purpose and {bad} that failed verification."
+        ).format(n=len(result.exported), no=result.not_consented, bad=result.unverified),
+        err=True,
+    )
+
+
+@review.group("audit", help=_("The audit log of every action on the queue."))
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command(
+    "verify", help=_("Check the audit log's hash chain and that its end was not cut off.")
+)
+@pass_reviewer
+def audit_verify_command(ctx: ReviewerContext) -> None:
+    with fail(ctx):
+        queue = ctx.queue
+        seen = ctx.witness.seen(queue.queue_id)
+        with queue.engine.connect() as conn:
+            report = verify_chain(conn, seen)
+    if report.ok:
+        click.echo(
+            _("The audit log is intact: {n} entries, newest {seq} ({hash}).").format(
+                n=report.entries, seq=report.head_seq, hash=report.head_hash[:16]
+            )
+        )
+        if seen is None:
+            click.echo(
+                _("This machine had not seen this log before; it remembers its end from now on.")
+            )
+        ctx.witness_advance()
+        return
+    click.echo(_("The audit log has been tampered with:"), err=True)
+    for problem in report.problems:
+        click.echo(
+            "  " + _("entry {seq}: {reason}").format(seq=problem.seq, reason=_(problem.reason)),
+            err=True,
+        )
+    sys.exit(2)
+
+
+__all__ = ["review"]

@@ -1,0 +1,134 @@
+"""What every reviewer command needs, opened lazily: queue, key, pinned nodes, witness.
+
+Nothing is opened until a command asks: `review list` never asks for a passphrase. The
+first use of the queue logs receipts and applies withdrawals (`Queue.reconcile`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from flows.i18n import Catalog, translator
+from review.opened import VerificationFailed
+from storage.audit import Witness
+from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
+from storage.errors import StorageError
+from storage.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
+from storage.node_pins import NodePins, pins_path_from_env
+from storage.queue import Queue
+from storage.queue_admin import queue_url_from_env
+
+WITNESS_FILE = "audit-witness.json"
+
+
+class ReviewerContext:
+    """Lazily opened reviewer resources for one command."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.t: Catalog = translator(env.get("ATTEST_REVIEWER_LANGUAGE", "en"))
+        self.data_dir = Path(env.get("ATTEST_DATA_DIR", "attest-data")).expanduser()
+        self._queue: Queue | None = None
+        self._key: ReviewerPrivateKey | None = None
+        self._pins: dict[str, bytes] | None = None
+        witness = env.get("ATTEST_AUDIT_WITNESS")
+        self.witness = Witness(
+            Path(witness).expanduser() if witness else self.data_dir / WITNESS_FILE
+        )
+
+    @property
+    def queue(self) -> Queue:
+        if self._queue is None:
+            queue = Queue.open(queue_url_from_env(self.env))
+            self._queue = queue
+            queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
+            queue.reconcile()
+            self.witness_advance()
+        return self._queue
+
+    @property
+    def pins(self) -> dict[str, bytes]:
+        if self._pins is None:
+            self._pins = NodePins(pins_path_from_env(self.env)).load()
+        return self._pins
+
+    @property
+    def key(self) -> ReviewerPrivateKey:
+        if self._key is None:
+            self._key = self._load_key()
+        return self._key
+
+    def _load_key(self) -> ReviewerPrivateKey:
+        configured = self.env.get("ATTEST_REVIEWER_KEY")
+        passphrase = self.env.get("ATTEST_REVIEWER_PASSPHRASE") or None
+        if configured:
+            path = Path(configured).expanduser()
+        else:
+            path = self.data_dir / DEMO_DIR / PRIVATE_FILE
+            if not path.exists():
+                raise click.ClickException(
+                    self.t.gettext(
+                        "Set ATTEST_REVIEWER_KEY to your private key file (reviewer.key). "
+                        "Create one with: attest keys init-reviewer --out DIR"
+                    )
+                )
+            click.echo(
+                self.t.gettext(
+                    "WARNING: using the DEMO reviewer key in the data directory. It protects "
+                    "nothing; use it only to try Attest."
+                ),
+                err=True,
+            )
+            passphrase = passphrase or DEMO_PASSPHRASE
+        if not path.exists():
+            raise click.ClickException(
+                self.t.gettext("The reviewer key file {path} does not exist.").format(path=path)
+            )
+        if passphrase is None:
+            passphrase = click.prompt(
+                self.t.gettext("Passphrase for your reviewer key"), hide_input=True, err=True
+            )
+        return ReviewerPrivateKey.load(path, passphrase)
+
+    def witness_advance(self) -> None:
+        """Remember the audit log's new end outside the queue; warn if the old end changed."""
+        if self._queue is None:
+            return
+        with self._queue.engine.connect() as conn:
+            kept = self.witness.advance(conn, self._queue.queue_id)
+        if not kept:
+            click.echo(
+                self.t.gettext(
+                    "WARNING: the audit log changed since this machine last saw it. "
+                    "Run: attest review audit verify"
+                ),
+                err=True,
+            )
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._queue.close()
+
+
+@contextmanager
+def fail(ctx: ReviewerContext) -> Iterator[None]:
+    """Turn the errors a reviewer can meet into a clear message and exit status 1."""
+    try:
+        yield
+    except VerificationFailed as error:
+        message = ctx.t.gettext(str(error))
+        detail = ctx.t.gettext("Failed check: {what}.").format(what=error.what)
+        raise click.ClickException(f"{message} {detail}") from None
+    except KeyFileMissing as error:
+        raise click.ClickException(
+            ctx.t.gettext("The key file {path} does not exist.").format(path=error.path)
+        ) from None
+    except (CryptoError, StorageError) as error:
+        raise click.ClickException(ctx.t.gettext(str(error))) from None
+
+
+__all__ = ["ReviewerContext", "fail"]

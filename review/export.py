@@ -1,0 +1,248 @@
+"""`attest review export`: accounts as JSON or CSV, as far as each person's consent allows.
+
+The consent scopes are read from the *verified* body, never from the queue's plaintext
+columns. What each purpose includes (docs/export-schema.md has the format):
+
+    reports     scope reports = yes; always anonymised
+    mechanisms  scope mechanisms = anonymised or named; anonymised as the person chose
+    internal    every account not withdrawn, whole (for the team; audited like the rest)
+
+Anonymised drops every answer its flow marks `identifying`, the channel message ids,
+per-answer receipt times and the attached files. Withdrawn accounts never appear (the
+queue does not hand them out). Accounts that fail verification are left out and counted.
+Every exported account gets an "exported" audit entry before anything is written, so the
+log lists every copy that may need recalling after a withdrawal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from review.opened import OpenedAccount, VerificationFailed, open_verified
+from storage.crypto import CryptoError
+from storage.crypto_reviewer import ReviewerPrivateKey
+from storage.queue import Queue, reviewer_actor
+
+SCHEMA = "attest-export/1"
+Purpose = Literal["reports", "mechanisms", "internal"]
+Sharing = Literal["anonymised", "named", "internal"]
+
+
+@dataclass
+class ExportResult:
+    document: dict[str, Any]
+    exported: list[tuple[str, Sharing]] = field(default_factory=list)
+    not_consented: int = 0
+    unverified: int = 0
+
+
+def sharing_for(purpose: Purpose, scopes: Mapping[str, Any]) -> Sharing | None:
+    """How an account may be shared for `purpose` under its scopes; None: not at all."""
+    if purpose == "internal":
+        return "internal"
+    if purpose == "reports":
+        return "anonymised" if scopes.get("reports") == "yes" else None
+    mechanisms = scopes.get("mechanisms")
+    if mechanisms == "named":
+        return "named"
+    if mechanisms == "anonymised":
+        return "anonymised"
+    return None
+
+
+def _answer(answer: Mapping[str, Any], sharing: Sharing) -> dict[str, Any]:
+    out = {
+        "step": answer.get("step"),
+        "question": answer.get("question"),
+        "kind": answer.get("kind"),
+        "status": answer.get("status"),
+        "value": answer.get("value"),
+        "labels": list(answer.get("labels") or []),
+        "section": answer.get("section"),
+        "elements": list(answer.get("elements") or []),
+        "identifying": bool(answer.get("identifying")),
+        "sha256": answer.get("sha256"),
+    }
+    if sharing != "anonymised":
+        out["received_at"] = answer.get("received_at")
+        out["message_ids"] = list(answer.get("message_ids") or [])
+        out["files"] = list(answer.get("files") or [])
+    return out
+
+
+def account_record(opened: OpenedAccount, sharing: Sharing) -> dict[str, Any]:
+    """One account of the export, reduced to what `sharing` allows."""
+    body = opened.body
+    consent = body.get("consent", {})
+    answers = [
+        _answer(a, sharing)
+        for a in opened.answers
+        if not (sharing == "anonymised" and a.get("identifying"))
+    ]
+    record: dict[str, Any] = {
+        "account_id": opened.item.account_id,
+        "sharing": sharing,
+        "received_at": opened.item.received_at.isoformat(),
+        "submitted_at": body.get("submitted_at"),
+        "flow": body.get("flow"),
+        "flow_version": body.get("flow_version"),
+        "language": body.get("language"),
+        "mode": body.get("mode"),
+        "urgent": bool(body.get("urgent")),
+        "consent": {
+            "scopes": dict(consent.get("scopes", {})),
+            "text_version": consent.get("text_version"),
+            "given_at": consent.get("given_at"),
+            "affirmed_by_documenter": bool(consent.get("affirmed_by_documenter")),
+        },
+        "answers": answers,
+    }
+    if sharing != "anonymised":
+        record["files"] = [
+            {
+                "file_id": f.file_id,
+                "kind": f.kind,
+                "mime_type": f.mime_type,
+                "sha256": f.sha256,
+                "size": f.size,
+            }
+            for f in opened.files
+        ]
+    return record
+
+
+def build_export(
+    queue: Queue,
+    key: ReviewerPrivateKey,
+    trusted_nodes: Mapping[str, bytes],
+    purpose: Purpose,
+    now: datetime | None = None,
+) -> ExportResult:
+    """Open and verify every account, keep what consent allows; nothing audited or written yet."""
+    result = ExportResult(document={})
+    records: list[dict[str, Any]] = []
+    for stored in queue.exportable():
+        try:
+            # Files are not exported, so their (slow) check is left to `review show`.
+            opened = open_verified(queue, stored, key, trusted_nodes, check_files=False)
+        except (CryptoError, VerificationFailed):
+            result.unverified += 1
+            continue
+        sharing = sharing_for(purpose, opened.scopes)
+        if sharing is None:
+            result.not_consented += 1
+            continue
+        records.append(account_record(opened, sharing))
+        result.exported.append((stored.item.account_id, sharing))
+    result.document = {
+        "schema": SCHEMA,
+        "purpose": purpose,
+        "exported_at": (now or datetime.now(UTC)).isoformat(),
+        "exported_by": key.fingerprint,
+        "accounts": records,
+        "left_out": {"not_consented": result.not_consented, "unverified": result.unverified},
+    }
+    return result
+
+
+def audit_export(queue: Queue, result: ExportResult, reviewer: str, fmt: str) -> None:
+    """One "exported" entry per account, in one transaction, before the file is written."""
+    purpose = result.document["purpose"]
+    queue.record_many(
+        [
+            (
+                reviewer_actor(reviewer),
+                "exported",
+                account_id,
+                {"purpose": purpose, "sharing": sharing, "format": fmt},
+            )
+            for account_id, sharing in result.exported
+        ]
+    )
+
+
+CSV_COLUMNS = (
+    "account_id",
+    "sharing",
+    "received_at",
+    "submitted_at",
+    "flow",
+    "flow_version",
+    "language",
+    "urgent",
+    "scope_reports",
+    "scope_mechanisms",
+    "step",
+    "question",
+    "kind",
+    "status",
+    "value",
+    "labels",
+    "identifying",
+    "sha256",
+)
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, list):
+        text = "; ".join(str(v) for v in value)
+    else:
+        text = "" if value is None else str(value)
+    # Answers are typed by anyone who reaches the bot: never let them become formulas.
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def to_json(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def to_csv(records: Iterable[Mapping[str, Any]]) -> str:
+    """One row per answer, each with its account's columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for record in records:
+        scopes = record["consent"]["scopes"]
+        for answer in record["answers"]:
+            row = {
+                **{
+                    k: record.get(k)
+                    for k in (
+                        "account_id",
+                        "sharing",
+                        "received_at",
+                        "submitted_at",
+                        "flow",
+                        "flow_version",
+                        "language",
+                        "urgent",
+                    )
+                },
+                "scope_reports": scopes.get("reports"),
+                "scope_mechanisms": scopes.get("mechanisms"),
+                **{
+                    k: answer.get(k)
+                    for k in (
+                        "step",
+                        "question",
+                        "kind",
+                        "status",
+                        "value",
+                        "labels",
+                        "identifying",
+                        "sha256",
+                    )
+                },
+            }
+            writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
+    return buffer.getvalue()

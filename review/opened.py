@@ -1,0 +1,169 @@
+"""Opening an account for a reviewer: every check first, then the verified body.
+
+`open_verified` refuses (raises) unless all of these hold:
+
+    the node that signed it is pinned by this reviewer        UntrustedNode
+    the node's signature covers id, metadata, recipients, body TamperedData
+    the body decrypts under this reviewer's key               NotARecipient / TamperedData
+    the queue's plaintext columns equal the signed metadata   VerificationFailed
+    the consent scopes in the body equal the signed ones      VerificationFailed
+    every answer matches the SHA-256 taken on receipt         VerificationFailed
+    every attached file is present, decrypts, and matches     VerificationFailed / TamperedData
+      its SHA-256 and size (with check_files)
+
+Nothing here prints; `review/show.py` renders what it returns.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from flows.account import answer_sha256
+from storage.crypto import decrypt_file, open_account
+from storage.crypto_reviewer import ReviewerPrivateKey
+from storage.errors import N_, StorageError
+from storage.queue import Queue, QueueItem, StoredAccount
+from storage.queue_rows import metadata_mismatches
+
+
+class VerificationFailed(StorageError):
+    """The account is not what the node signed or received; it was not shown."""
+
+    default_message = N_(
+        "This account failed verification and was not shown: something in the queue was "
+        "changed after the node signed it. Tell your administrator; do not rely on it."
+    )
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what  # field or step names only, never content
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One attached file as the sealed body describes it (the key stays inside `entry`)."""
+
+    number: int
+    file_id: str
+    kind: str
+    mime_type: str | None
+    sha256: str
+    size: int
+    entry: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class OpenedAccount:
+    item: QueueItem
+    body: dict[str, Any]
+    files: tuple[FileEntry, ...]
+
+    @property
+    def scopes(self) -> dict[str, str]:
+        return dict(self.body.get("consent", {}).get("scopes", {}))
+
+    @property
+    def answers(self) -> list[dict[str, Any]]:
+        return list(self.body.get("answers", []))
+
+
+class _HashingSink:
+    """A write-only stream that only hashes, to check a file without keeping it."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+
+def file_entries(body: Mapping[str, Any]) -> tuple[FileEntry, ...]:
+    raw = body.get("custody", {}).get("files", [])
+    return tuple(
+        FileEntry(
+            number=i,
+            file_id=str(entry["file_id"]),
+            kind=str(entry.get("kind", "file")),
+            mime_type=entry.get("mime_type"),
+            sha256=str(entry["sha256"]),
+            size=int(entry["size"]),
+            entry=entry,
+        )
+        for i, entry in enumerate(raw, start=1)
+    )
+
+
+def _file_key(entry: FileEntry) -> tuple[bytes, bytes]:
+    key = base64.b64decode(str(entry.entry["key"]))
+    return key, str(entry.entry["aad"]).encode("ascii")
+
+
+def decrypt_attachment(queue: Queue, account_id: str, entry: FileEntry, dst: BinaryIO) -> None:
+    """Decrypt one file into `dst` and check it against the hash sealed in the body.
+
+    On failure `dst` may hold a prefix of authentic chunks; the caller discards it.
+    """
+    data = queue.file_data(account_id, entry.file_id)
+    if data is None:
+        raise VerificationFailed(f"file {entry.number} missing")
+    key, aad = _file_key(entry)
+    sha256, size = decrypt_file(io.BytesIO(data), dst, key, aad)
+    if sha256 != entry.sha256 or size != entry.size:
+        raise VerificationFailed(f"file {entry.number} hash")
+
+
+def _check_answers(body: Mapping[str, Any]) -> None:
+    for answer in body.get("answers", []):
+        recorded = answer.get("sha256")
+        value = answer.get("value")
+        if recorded is None and value is None:
+            continue
+        if isinstance(value, list):
+            value = tuple(value)
+        if answer_sha256(value) != recorded:
+            raise VerificationFailed(f"answer {answer.get('step')}")
+
+
+def open_verified(
+    queue: Queue,
+    stored: StoredAccount,
+    key: ReviewerPrivateKey,
+    trusted_nodes: Mapping[str, bytes],
+    *,
+    check_files: bool = True,
+) -> OpenedAccount:
+    """The verified account, or an exception naming which check failed (see module doc)."""
+    body = open_account(stored.sealed, key, trusted_nodes)
+    wrong = metadata_mismatches(stored.item, stored.sealed)
+    if wrong:
+        raise VerificationFailed("queue columns " + ", ".join(wrong))
+    signed_scopes = stored.sealed.metadata.get("scopes")
+    if body.get("consent", {}).get("scopes") != signed_scopes:
+        raise VerificationFailed("consent scopes")
+    _check_answers(body)
+    entries = file_entries(body)
+    if check_files:
+        for entry in entries:
+            decrypt_attachment(queue, stored.item.account_id, entry, _HashingSink())  # type: ignore[arg-type]
+    return OpenedAccount(stored.item, body, entries)
+
+
+def write_attachment(queue: Queue, account_id: str, entry: FileEntry, out: Path) -> None:
+    """Decrypt a file to `out` only if all of it verifies (written beside, then renamed)."""
+    partial = out.with_name(out.name + ".part")
+    try:
+        # Owner-only: the decrypted file is as sensitive as the account.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as dst:
+            decrypt_attachment(queue, account_id, entry, dst)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)

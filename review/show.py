@@ -1,0 +1,154 @@
+"""What `attest review show` prints: consent first, then the answers, files and notes.
+
+Question texts and option labels travel in the account as English source strings, which
+are the flows' gettext msgids, so a reviewer reads them in their own language when a
+catalog has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from flows.types import Translator
+from review.opened import OpenedAccount
+from storage.queue import QueueItem
+
+SCOPE_LABELS = {
+    "archive": "Keep in the secure archive",
+    "reports": "Use in public reports, without identity",
+    "mechanisms": "Share with accountability mechanisms",
+    "contact": "Contact again",
+    "referral": "Pass details to a support service",
+}
+STATUS_TEXTS = {
+    "skip": "(skipped)",
+    "dont-know": "I don't know",
+    "prefer-not": "Prefer not to say",
+}
+
+
+@dataclass(frozen=True)
+class ShownNote:
+    author: str
+    created_at: datetime
+    text: str
+
+
+def when(value: datetime | str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def short(fingerprint: str | None) -> str:
+    return (fingerprint or "—")[:12]
+
+
+def status_line(item: QueueItem, t: Translator) -> str:
+    parts = [t.gettext("Status: {status}").format(status=item.status)]
+    if item.assignee:
+        parts.append(t.gettext("reviewer {who}").format(who=short(item.assignee)))
+    if item.lease_until and item.status == "in-review":
+        parts.append(t.gettext("held until {time}").format(time=when(item.lease_until)))
+    if item.tags:
+        parts.append(t.gettext("tags: {tags}").format(tags=", ".join(item.tags)))
+    return " · ".join(parts)
+
+
+def _answer_text(answer: dict[str, object], t: Translator) -> str:
+    status = str(answer.get("status"))
+    if status in STATUS_TEXTS:
+        return t.gettext(STATUS_TEXTS[status])
+    labels = answer.get("labels")
+    if isinstance(labels, list) and labels:
+        return ", ".join(t.gettext(str(label)) for label in labels)
+    value = answer.get("value")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Translator) -> str:
+    """The whole account as plain text."""
+    item, body = opened.item, opened.body
+    lines = [
+        t.gettext("Account {id}").format(id=item.account_id),
+        t.gettext("Received {received} · submitted {submitted}").format(
+            received=when(item.received_at), submitted=when(body.get("submitted_at"))
+        ),
+        t.gettext(
+            "Flow {flow} (version {version}) · language {language} · channel {channel}"
+        ).format(
+            flow=body.get("flow"),
+            version=body.get("flow_version"),
+            language=body.get("language"),
+            channel=item.channel,
+        ),
+    ]
+    if item.urgent:
+        lines.append(
+            t.gettext(
+                "URGENT: something happened in the last days; medical help may still be possible."
+            )
+        )
+    lines.append(status_line(item, t))
+    lines.append(
+        t.gettext(
+            "Verified: signed by pinned node {node}; every answer and {files} file(s) match "
+            "the hashes taken on receipt."
+        ).format(node=short(item.node_fingerprint), files=len(opened.files))
+    )
+    consent = body.get("consent", {})
+    lines += ["", t.gettext("Consent")]
+    for scope, value in opened.scopes.items():
+        label = t.gettext(SCOPE_LABELS.get(scope, scope))
+        lines.append(f"  {label}: {t.gettext(str(value))}")
+    affirmed = (
+        t.gettext(" (affirmed by a documenter)") if consent.get("affirmed_by_documenter") else ""
+    )
+    lines.append(
+        "  "
+        + t.gettext("Consent text version {version}, given {time} in {language}").format(
+            version=consent.get("text_version"),
+            time=when(consent.get("given_at")),
+            language=consent.get("language"),
+        )
+        + affirmed
+    )
+    lines += ["", t.gettext("Answers")]
+    for n, answer in enumerate(opened.answers, start=1):
+        marker = t.gettext(" [identifying]") if answer.get("identifying") else ""
+        lines.append(f"  {n}. {t.gettext(str(answer.get('question', answer.get('step'))))}{marker}")
+        for text_line in _answer_text(answer, t).splitlines() or [""]:
+            lines.append(f"     {text_line}")
+        if answer.get("files"):
+            lines.append(
+                "     " + t.gettext("attached: {n} file(s)").format(n=len(answer["files"]))
+            )  # type: ignore[arg-type]
+    lines += ["", t.gettext("Files")]
+    if not opened.files:
+        lines.append("  " + t.gettext("none"))
+    for entry in opened.files:
+        lines.append(
+            "  "
+            + t.gettext("{n}. {kind}, {mime}, {size} bytes, sha256 {sha}").format(
+                n=entry.number,
+                kind=entry.kind,
+                mime=entry.mime_type or "—",
+                size=entry.size,
+                sha=entry.sha256,
+            )
+        )
+    if notes:
+        lines += ["", t.gettext("Notes")]
+        for note in notes:
+            lines.append(f"  {when(note.created_at)} · {short(note.author)}")
+            lines += [f"    {line}" for line in note.text.splitlines()]
+    return "\n".join(lines)

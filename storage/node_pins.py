@@ -1,0 +1,106 @@
+"""The node signing keys a reviewer trusts, pinned in a file on the reviewer's machine.
+
+Pins never live in the queue: whoever can write the queue could otherwise add their own
+node. The file (`ATTEST_TRUSTED_NODES`, default DATA_DIR/trusted-nodes.json) is JSON:
+
+    {"nodes": {"<fingerprint>": {"public_key": "<base64 raw Ed25519>", "pinned_at": "..."}}}
+
+A node is pinned from its public key (the line `attest keys node` prints, or a file with
+it), or by fingerprint when sync has already recorded that node's public key in the
+queue: the fingerprint is a hash of the key, so a key that matches it is that key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage.crypto import fingerprint_of
+from storage.errors import N_, StorageError
+
+PINS_FILE = "trusted-nodes.json"
+
+
+class PinError(StorageError):
+    """A node key could not be pinned; the message says what to give instead."""
+
+
+def pins_path_from_env(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    configured = env.get("ATTEST_TRUSTED_NODES")
+    if configured:
+        return Path(configured).expanduser()
+    return Path(env.get("ATTEST_DATA_DIR", "attest-data")).expanduser() / PINS_FILE
+
+
+def parse_node_public_key(text: str) -> bytes:
+    """A raw Ed25519 public key from base64 text, JSON with "public_key", or `attest keys node` output."""
+    candidates = [text.strip()]
+    try:
+        document = json.loads(text)
+        if isinstance(document, dict) and isinstance(document.get("public_key"), str):
+            candidates.insert(0, document["public_key"])
+    except ValueError:
+        pass
+    # The line `attest keys node` prints ends with the key.
+    candidates += [line.rsplit(" ", 1)[-1] for line in text.splitlines() if line.strip()]
+    for candidate in candidates:
+        try:
+            raw = base64.b64decode(candidate.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if len(raw) == 32:
+            return raw
+    raise PinError(
+        N_(
+            "That is not a node public key. Give the file with the key that "
+            "`attest keys node` prints on the node, or the node's fingerprint."
+        )
+    )
+
+
+class NodePins:
+    """The pinned node keys in one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, bytes]:
+        """Fingerprint -> raw public key, for `open_account`'s trusted_nodes."""
+        try:
+            document = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            raise PinError(N_("The trusted nodes file is damaged (not valid JSON).")) from None
+        pinned: dict[str, bytes] = {}
+        for fingerprint, entry in dict(document.get("nodes", {})).items():
+            key = base64.b64decode(entry["public_key"])
+            # A hand-edited entry whose key does not match its name is ignored, not trusted.
+            if fingerprint_of(key) == fingerprint:
+                pinned[fingerprint] = key
+        return pinned
+
+    def pin(self, public_key: bytes) -> str:
+        """Trust this node key from now on; its fingerprint."""
+        if len(public_key) != 32:
+            raise PinError(N_("A node public key is 32 bytes; this one is not."))
+        fingerprint = fingerprint_of(public_key)
+        try:
+            document = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            document = {"nodes": {}}
+        document.setdefault("nodes", {})[fingerprint] = {
+            "public_key": base64.b64encode(public_key).decode("ascii"),
+            "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(document, indent=1, sort_keys=True), "utf-8")
+        os.replace(tmp, self.path)
+        return fingerprint

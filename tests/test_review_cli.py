@@ -1,0 +1,236 @@
+"""The reviewer command line against a real queue: list, show, file, triage, claim, keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import select, text
+
+from bot.cli_queue import trust_node
+from review.cli import review
+from storage.crypto import NodeKeys
+from storage.queue_admin import open_queue
+from storage.queue_tables import account_notes, audit_log
+from tests.queue_support import (
+    BACKENDS,
+    PASSPHRASE,
+    fresh_queue_url,
+    make_account,
+    put_accounts,
+    reviewer,
+    save_reviewer,
+)
+
+VOICE = b"OggS fake voice note " * 5000
+
+
+@dataclass
+class Desk:
+    """A queue with accounts, a reviewer key on disk, and the environment to run commands."""
+
+    url: str
+    env: dict[str, str]
+    node: NodeKeys
+    ids: list[str]
+    tmp: Path
+
+    def run(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> Result:
+        return CliRunner().invoke(review, list(args), env={**self.env, **(env or {})}, input=input)
+
+    def trust(self) -> None:
+        result = CliRunner().invoke(trust_node, [self.node.fingerprint], env=self.env)
+        assert result.exit_code == 0, result.output
+
+    def sql(self, statement: str) -> None:
+        engine = open_queue(self.url)
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
+    for url in fresh_queue_url(request.param, tmp_path):
+        node = NodeKeys.generate()
+        items = [
+            make_account(node, [reviewer("a")], attachments=[VOICE]),
+            make_account(node, [reviewer("a")], urgent=True),
+        ]
+        put_accounts(url, node, items)
+        key_path = save_reviewer(tmp_path / "reviewer.key")
+        env = {
+            "ATTEST_DATA_DIR": str(tmp_path / "data"),
+            "ATTEST_QUEUE_URL": url,
+            "ATTEST_REVIEWER_KEY": str(key_path),
+            "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE,
+        }
+        yield Desk(url, env, node, [i.sealed.account_id for i in items], tmp_path)
+
+
+def test_list_shows_urgent_first_and_marks_unpinned_nodes(desk: Desk) -> None:
+    result = desk.run("list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith(desk.ids[1]) and "URGENT" in lines[0]
+    assert lines[1].startswith(desk.ids[0])
+    assert "UNPINNED NODE" in result.output
+    desk.trust()
+    listed = json.loads(desk.run("list", "--json").output)
+    assert [a["id"] for a in listed] == [desk.ids[1], desk.ids[0]]
+    assert all(a["node_pinned"] for a in listed)
+    assert json.loads(desk.run("list", "--json", "--urgent").output)[0]["id"] == desk.ids[1]
+
+
+def test_show_refuses_an_unpinned_node(desk: Desk) -> None:
+    result = desk.run("show", desk.ids[0])
+    assert result.exit_code != 0
+    assert "not pinned" in result.output and "attest keys trust-node" in result.output
+    assert "girls" not in result.output
+
+
+def test_show_verifies_then_prints_consent_answers_and_files(desk: Desk) -> None:
+    desk.trust()
+    result = desk.run("show", desk.ids[0])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("Consent") < out.index("Answers") < out.index("Files")
+    assert "Share with accountability mechanisms: named" in out
+    assert "In your own words, what happened?" in out
+    assert "See the voice note." in out
+    entry = make_sha_of(VOICE)
+    assert entry in out
+    engine = open_queue(desk.url)
+    with engine.connect() as conn:
+        actions = [
+            r.action
+            for r in conn.execute(select(audit_log).where(audit_log.c.account_id == desk.ids[0]))
+        ]
+    engine.dispose()
+    assert actions == ["received", "opened"]
+
+
+def make_sha_of(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_file_decrypts_to_the_exact_bytes(desk: Desk) -> None:
+    desk.trust()
+    out = desk.tmp / "voice.ogg"
+    result = desk.run("file", desk.ids[0], "1", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == VOICE
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    assert desk.run("file", desk.ids[0], "2", "--out", str(out)).exit_code != 0
+
+
+def _tamper_sealed(desk: Desk, account_id: str, change: str) -> None:
+    engine = open_queue(desk.url)
+    with engine.begin() as conn:
+        sealed = json.loads(
+            conn.execute(
+                text("SELECT sealed FROM accounts WHERE id = :i"), {"i": account_id}
+            ).scalar_one()
+        )
+        if change == "body":
+            body = bytearray(base64.b64decode(sealed["body"]))
+            body[-1] ^= 1
+            sealed["body"] = base64.b64encode(bytes(body)).decode()
+        elif change == "signature":
+            sig = bytearray(base64.b64decode(sealed["signature"]))
+            sig[0] ^= 1
+            sealed["signature"] = base64.b64encode(bytes(sig)).decode()
+        elif change == "metadata":
+            sealed["metadata"]["scopes"]["reports"] = "no"
+        conn.execute(
+            text("UPDATE accounts SET sealed = :s WHERE id = :i"),
+            {"s": json.dumps(sealed), "i": account_id},
+        )
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "change", ["body", "signature", "metadata", "column", "file", "missing-file"]
+)
+def test_tampering_makes_show_refuse(desk: Desk, change: str) -> None:
+    desk.trust()
+    account = desk.ids[0]
+    if change in ("body", "signature", "metadata"):
+        _tamper_sealed(desk, account, change)
+    elif change == "column":
+        desk.sql(f"UPDATE accounts SET urgent = true WHERE id = '{account}'")
+    elif change == "file":
+        engine = open_queue(desk.url)
+        with engine.begin() as conn:
+            data = bytearray(conn.execute(text("SELECT data FROM account_files")).scalar_one())
+            data[100] ^= 1
+            conn.execute(text("UPDATE account_files SET data = :d"), {"d": bytes(data)})
+        engine.dispose()
+    else:
+        desk.sql("DELETE FROM account_files")
+    result = desk.run("show", account)
+    assert result.exit_code == 1, result.output
+    assert "not" in result.output and ("changed" in result.output or "integrity" in result.output)
+    assert "See the voice note." not in result.output
+
+
+def test_wrong_passphrase_is_a_clear_error(desk: Desk) -> None:
+    desk.trust()
+    result = desk.run("show", desk.ids[0], env={"ATTEST_REVIEWER_PASSPHRASE": "not it"})
+    assert result.exit_code == 1
+    assert "passphrase does not open this key file" in result.output
+    prompted = desk.run("claim", input="still not it\n", env={"ATTEST_REVIEWER_PASSPHRASE": ""})
+    assert prompted.exit_code == 1 and "passphrase does not open" in prompted.output
+
+
+def test_claim_release_and_triage_with_a_sealed_note(desk: Desk) -> None:
+    desk.trust()
+    claimed = desk.run("claim")
+    assert claimed.exit_code == 0, claimed.output
+    assert claimed.output.strip() == desk.ids[1]  # urgent first
+    assert desk.run("release", desk.ids[1]).exit_code == 0
+    note = "Follow up with the clinic on Tuesday."
+    result = desk.run(
+        "triage",
+        desk.ids[0],
+        "--status",
+        "follow-up",
+        "--add-tag",
+        "detention",
+        "--note",
+        "-",
+        input=note + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    engine = open_queue(desk.url)
+    with engine.connect() as conn:
+        blob = conn.execute(select(account_notes.c.sealed)).scalar_one()
+    engine.dispose()
+    assert note.encode() not in bytes(blob)
+    shown = desk.run("show", desk.ids[0]).output
+    assert note in shown and "follow-up" in shown and "detention" in shown
+    assert (
+        json.loads(desk.run("list", "--json", "--tag", "detention").output)[0]["id"] == desk.ids[0]
+    )
+    removed = desk.run("triage", desk.ids[0], "--remove-tag", "detention")
+    assert removed.exit_code == 0
+    assert json.loads(desk.run("list", "--json", "--tag", "detention").output) == []
+
+
+def test_missing_queue_says_to_run_init(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        review,
+        ["list"],
+        env={"ATTEST_QUEUE_URL": str(tmp_path / "none.db"), "ATTEST_DATA_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == 1
+    assert "attest queue init" in result.output
