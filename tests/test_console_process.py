@@ -116,3 +116,27 @@ def test_sigkill_mid_interview_then_resume_with_every_answer_intact(tmp_path: Pa
     assert RECALL in review["text"]  # the free recall from before the crash is intact
     assert "consent-archive" not in seen  # nothing before the crash was asked again
     assert events[-1]["reason"] == "submitted"
+
+
+def test_quick_exit_by_bare_word_leaves_no_trace_of_the_draft_key(tmp_path: Path) -> None:
+    import sqlite3
+
+    data_dir = tmp_path / "data"
+    answer = cooperative(RECALL)
+
+    def until_recall(ask: dict[str, Any]) -> str:
+        return "/pause" if ask["step"] == "when-started" else answer(ask)
+
+    events, _ = run_console(data_dir, until_recall, respondent="exit-test")
+    assert events[-1]["reason"] == "paused"
+    with sqlite3.connect(data_dir / "intake.db") as conn:
+        wrapped_key, blob = conn.execute("SELECT wrapped_key, blob FROM sessions").fetchone()
+    assert len(wrapped_key) >= 32
+
+    events, _ = run_console(data_dir, lambda ask: "EXIT", respondent="exit-test")
+    assert events[-1] == {"type": "end", "reason": "exited"}
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert bytes(wrapped_key) not in content, path.name
+            assert bytes(blob)[:64] not in content, path.name
