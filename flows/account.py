@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import datetime
 
+from flows.path import walk
 from flows.spec import Flow, Step
 from flows.types import (
     Answer,
@@ -49,13 +50,8 @@ def make_answer(
 
 
 def effective_answers(flow: Flow, session: Session) -> list[tuple[Step, Answer]]:
-    """The answers on the path actually taken (steps still in history), in flow order."""
-    asked = set(session.history)
-    return [
-        (step, session.answers[step.id])
-        for step in flow.steps
-        if step.id in session.answers and step.id in asked
-    ]
+    """The answers on the path the session's answers take through the flow, in order."""
+    return walk(flow, session.answers)[0]
 
 
 def english_labels(step: Step, answer: Answer) -> tuple[str, ...]:

@@ -333,7 +333,7 @@ class _Reading:
         choices = s.step_choices(step)
         if s.inbound.kind == "choice" and s.inbound.choice in {o.id for o in step.options}:
             s.update(pending=toggle(step, s.session.pending, s.inbound.choice or ""))
-            s.ask_step(step)
+            s.ask_step(step, keep_pending=True)
             return
         picked = self.pick(choices, multi=True)
         if picked is not None and DONE in picked:
@@ -406,16 +406,17 @@ class _Reading:
         else:
             self.after(step, s._default_next(step))
 
+    def answered(self, step: Step) -> bool:
+        answer = self.s.session.answers.get(step.id)
+        return answer is not None and answer.status == "answered"
+
     def message_ids(self) -> tuple[int, ...]:
         mid = self.s.inbound.message_id
         return (mid,) if mid is not None else ()
 
     def status_target(self, step: Step) -> str:
         """Where a skip, "I don't know" or "Prefer not to say" leads: as `skip_as`, else on."""
-        option = step.option(step.skip_as) if step.skip_as else None
-        if option is not None and option.next:
-            return option.next
-        return self.s._default_next(step)
+        return self.s._route_on(step)
 
     def after(self, step: Step, target: str) -> None:
         """Go on after `step` was answered: back from a detour or review, a check-in, or on."""
@@ -423,8 +424,9 @@ class _Reading:
         if s.data.get("language_return"):
             self.return_from_detour("language_return")
         elif s.session.return_to:
-            self.return_to_review()
-        elif step.check_in:
+            # Back towards the review, asking on the way only what the change newly opened.
+            s.go(target, "advance" if s.session.state == step.id else "jump")
+        elif step.check_in and self.answered(step):
             s.set_data(after=target)
             s.place("check-in")
             s.reask()

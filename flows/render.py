@@ -17,6 +17,7 @@ from flows.types import DONT_KNOW, PREFER_NOT, Answer, Choice, Session, Translat
 QUOTE_CHARS = 120
 EXCERPT_CHARS = 300
 SHORT_QUESTION_CHARS = 100
+QUESTION = re.compile(r"[^.!?\n]+\?")  # one sentence ending in a question mark
 
 
 def excerpt(text: str, limit: int) -> str:
@@ -133,8 +134,9 @@ class Renderer:
 
     def short_question(self, step: Step, session: Session) -> str:
         """The question sentence of a step, for lists (review, which answer to change)."""
-        lines = [ln.strip() for ln in self._(step.text).splitlines() if ln.strip()]
-        asking = [ln for ln in lines if ln.endswith("?")]
+        text = self._(step.text)
+        asking = [q.strip() for q in QUESTION.findall(text)]
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         chosen = asking[-1] if asking else (lines[0] if lines else step.id)
         extra = {"quote": self.quote(session, step.quote_from)} if step.quote_from else {}
         return excerpt(self.fill(chosen, session, extra), SHORT_QUESTION_CHARS)

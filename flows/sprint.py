@@ -14,9 +14,10 @@ from typing import Any
 from flows.account import build_account, effective_answers, make_answer
 from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
+from flows.path import route, should_ask, walk
 from flows.reference import reference_code
 from flows.render import Renderer
-from flows.spec import ENGINE_STATES, Condition, Flow, Step
+from flows.spec import ENGINE_STATES, Flow, Step
 from flows.states import engine_ask
 from flows.types import (
     DONE,
@@ -131,39 +132,12 @@ class Sprint:
         self.update(consent=consent)
 
     def _flags(self) -> frozenset[str]:
-        """Flags follow from the answers on the path taken, so changing an answer unsets them."""
-        flags: set[str] = set()
-        for step, answer in effective_answers(self.flow, self.session):
-            if answer.status != "answered" or answer.value is None:
-                continue
-            chosen = answer.value if isinstance(answer.value, tuple) else (answer.value,)
-            for option in step.options:
-                if option.id in chosen:
-                    flags.update(option.flags)
-        return frozenset(flags)
-
-    def holds(self, condition: Condition) -> bool:
-        if condition.flag is not None:
-            return condition.flag in self.session.flags
-        answers = dict((s.id, a) for s, a in effective_answers(self.flow, self.session))
-        answer = answers.get(condition.step or "")
-        if condition.answered is not None:
-            return (answer is not None and answer.status == "answered") == condition.answered
-        chosen: set[str] = set()
-        if answer is not None and answer.status == "answered" and answer.value is not None:
-            chosen = set(answer.value) if isinstance(answer.value, tuple) else {answer.value}
-        elif answer is not None and answer.status != "skip":
-            chosen = {answer.status}
-        if condition.in_ is not None:
-            return bool(chosen & set(condition.in_))
-        return not chosen & set(condition.not_in or ())
+        """Flags follow from the answers on the path, so changing an answer unsets them."""
+        return walk(self.flow, self.session.answers)[1]
 
     def should_ask(self, step: Step) -> bool:
-        if step.quote_from is not None:
-            quoted = self.session.answers.get(step.quote_from)
-            if quoted is None or quoted.status != "answered" or not isinstance(quoted.value, str):
-                return False
-        return all(self.holds(c) for c in step.ask_if)
+        path, flags = walk(self.flow, self.session.answers)
+        return should_ask(step, {s.id: a for s, a in path}, flags)
 
     # -- walking -------------------------------------------------------------------
 
@@ -181,6 +155,11 @@ class Sprint:
                     self.update(history=(*self.session.history, step.id))
                 target = self._default_next(step)
                 continue
+            if self.session.return_to and self._pass_answered(step):
+                target = self._route_on(step)
+                continue
+            if self.session.return_to == step.id:
+                self.update(return_to=None)
             self._show_note(step)
             if step.kind == "info":
                 self.say(self.r.text(step.text, self.session))
@@ -192,6 +171,20 @@ class Sprint:
             self.ask_step(step)
             return
         raise IllegalMove(f"flow {self.flow.id!r} passes over steps in a circle")
+
+    def _pass_answered(self, step: Step) -> bool:
+        """While returning to the review after a change: pass what is already answered."""
+        if step.kind == "info":
+            return True
+        return step.kind != "review" and step.id in {s.id for s, _a in self.answered_path()}
+
+    def _route_on(self, step: Step) -> str:
+        answer = self.session.answers.get(step.id)
+        target = route(self.flow, step, answer) if answer is not None else None
+        return target if target is not None else self._default_next(step)
+
+    def answered_path(self) -> list[tuple[Step, Answer]]:
+        return effective_answers(self.flow, self.session)
 
     def _default_next(self, step: Step) -> str:
         target = self.flow.default_next(step.id)
@@ -230,16 +223,31 @@ class Sprint:
         """Answers the review lists and lets the person change (not the language)."""
         return [(s, a) for s, a in effective_answers(self.flow, self.session) if s.sets is None]
 
-    def ask_step(self, step: Step, *, keep_history: bool = False, lead: str | None = None) -> None:
-        """Ask `step` (the model is already there), showing any earlier answer."""
+    def ask_step(
+        self,
+        step: Step,
+        *,
+        keep_history: bool = False,
+        keep_pending: bool = False,
+        lead: str | None = None,
+    ) -> None:
+        """Ask `step` (the model is already there), showing any earlier answer.
+
+        A multiple-choice step asked afresh starts from its earlier selection, so that
+        changing one option does not mean choosing all the others again.
+        """
         _ = self._
-        pending = self.session.pending if step.kind == "multiple-choice" else ()
+        earlier = self.session.answers.get(step.id)
+        pending: tuple[str, ...] = ()
+        if step.kind == "multiple-choice" and keep_pending:
+            pending = self.session.pending
+        elif step.kind == "multiple-choice" and earlier and isinstance(earlier.value, tuple):
+            pending = earlier.value
         self.update(state=step.id, pending=pending)
         extra = {"answers": self.review_list()} if step.kind == "review" else {}
         if step.quote_from is not None:
             extra["quote"] = self.r.quote(self.session, step.quote_from)
         text = lead or self.r.text(step.text, self.session, extra)
-        earlier = self.session.answers.get(step.id)
         if lead is None and earlier is not None and step.kind != "review":
             shown = self.r.answer_text(step, earlier, self.session)
             text += "\n\n" + self.r.fill(
@@ -280,7 +288,12 @@ class Sprint:
                 if appending
                 else None
             )
-            self.ask_step(step, keep_history=bool(self.data.get("language_return")), lead=lead)
+            self.ask_step(
+                step,
+                keep_history=bool(self.data.get("language_return")),
+                keep_pending=True,
+                lead=lead,
+            )
 
     def begin(self, language_hint: str | None) -> None:
         """Start the flow from its first step (a language hint may answer the language step)."""

@@ -351,9 +351,27 @@ def test_changing_consent_to_no_at_the_review_sends_nothing() -> None:
     talk.press("change")
     talk.press("archive")
     turn = talk.send("no")
-    assert turn.messages[-1].ask == "review"
-    turn = talk.press("send")
     assert turn.account is None and turn.end == "declined" and turn.session is None
+    assert "Nothing you wrote has been kept" in turn.messages[-1].text
+
+
+def test_a_change_at_the_review_asks_what_it_newly_opens_then_returns() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.run("skip", "3", "skip")  # harms: other, so held-where is passed over
+    talk.press("change")
+    talk.press("harms")
+    turn = talk.send("1")  # now detention
+    assert turn.messages[-1].ask == "held-where"
+    turn = talk.send("Townville")
+    assert turn.messages[-1].ask == "review"
+    assert "→ Townville" in turn.messages[-1].text
+    talk.press("change")
+    talk.press("harms")
+    turn = talk.send("2")  # threats only: held-where drops out of the account
+    assert "Townville" not in turn.messages[-1].text
+    account = talk.press("send").account
+    assert account is not None and "held-where" not in {a.step for a in account.answers}
 
 
 def test_check_in_break_pauses_and_stop_offers_send_or_delete() -> None:
@@ -421,3 +439,15 @@ def test_withdrawing_records_the_normalised_code() -> None:
     turn = talk.send("k7qm 4txa 9p")
     assert RecordWithdrawal("K7QM-4TXA-9P") in turn.effects
     assert turn.end == "withdrawn" and turn.session is None
+
+
+def test_the_diagram_names_every_step_and_labels_option_routes() -> None:
+    from flows.diagram import mermaid
+
+    flow = Talk.of("tiny").flow
+    text = mermaid(flow)
+    assert text.startswith("stateDiagram-v2\n")
+    assert "[*] --> s_language" in text
+    assert "s_safe --> s_not_safe : not-sure" in text
+    assert 'state "held-where (place, if harms in detention)" as s_held_where' in text
+    assert all(f"as s_{s.id.replace('-', '_')}" in text for s in flow.steps)

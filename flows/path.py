@@ -1,0 +1,93 @@
+"""The path a session's answers take through its flow: which answers count, which flags hold.
+
+Walking from the start with the answers given so far decides everything that depends on
+answers: conditions, flags, the answers the review lists and the account carries. An
+answer left on a branch the person has since turned away from (by going back or by
+changing an answer at the review) drops out by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flows.spec import Condition, Flow, Step
+from flows.types import Answer
+
+
+def chosen(answer: Answer | None) -> set[str]:
+    """What an answer picked: option ids, or its status for "I don't know" / "Prefer not"."""
+    if answer is None or answer.status == "skip":
+        return set()
+    if answer.status != "answered":
+        return {answer.status}
+    if isinstance(answer.value, tuple):
+        return set(answer.value)
+    return {answer.value} if answer.value is not None else set()
+
+
+def holds(condition: Condition, answers: Mapping[str, Answer], flags: frozenset[str]) -> bool:
+    """Whether one `ask_if` condition holds for these answers and flags."""
+    if condition.flag is not None:
+        return condition.flag in flags
+    answer = answers.get(condition.step or "")
+    if condition.answered is not None:
+        return (answer is not None and answer.status == "answered") == condition.answered
+    if condition.in_ is not None:
+        return bool(chosen(answer) & set(condition.in_))
+    return not chosen(answer) & set(condition.not_in or ())
+
+
+def should_ask(step: Step, answers: Mapping[str, Answer], flags: frozenset[str]) -> bool:
+    """Whether `step` is asked (not passed over) given the answers before it."""
+    if step.quote_from is not None:
+        quoted = answers.get(step.quote_from)
+        if quoted is None or quoted.status != "answered" or not isinstance(quoted.value, str):
+            return False
+    return all(holds(c, answers, flags) for c in step.ask_if)
+
+
+def route(flow: Flow, step: Step, answer: Answer) -> str | None:
+    """Where an answered step leads: the chosen option's `next`, `skip_as`'s, or on."""
+    if answer.status == "answered" and isinstance(answer.value, str):
+        option = step.option(answer.value)
+    else:
+        option = step.option(step.skip_as) if step.skip_as and answer.status != "answered" else None
+    if option is not None and option.next:
+        return option.next
+    return flow.default_next(step.id)
+
+
+def option_flags(step: Step, answer: Answer) -> set[str]:
+    picked = chosen(answer) if answer.status == "answered" else set()
+    return {flag for option in step.options if option.id in picked for flag in option.flags}
+
+
+def walk(
+    flow: Flow, answers: Mapping[str, Answer]
+) -> tuple[list[tuple[Step, Answer]], frozenset[str]]:
+    """The answered steps on the path from the start, in order, and the flags they set.
+
+    The walk passes info and review steps, passes over steps whose conditions fail, and
+    stops at the first step that asks and has no answer yet, or at an end.
+    """
+    path: list[tuple[Step, Answer]] = []
+    flags: set[str] = set()
+    on_path: dict[str, Answer] = {}
+    current: str | None = flow.start
+    seen: set[str] = set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        step = flow.step(current)
+        if step.kind == "end":
+            break
+        if step.kind in ("info", "review") or not should_ask(step, on_path, frozenset(flags)):
+            current = flow.default_next(step.id)
+            continue
+        answer = answers.get(step.id)
+        if answer is None:
+            break
+        path.append((step, answer))
+        on_path[step.id] = answer
+        flags |= option_flags(step, answer)
+        current = route(flow, step, answer)
+    return path, frozenset(flags)
