@@ -27,6 +27,7 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
@@ -39,6 +40,7 @@ from storage.crypto import NodeKeys, ReviewerPublicKey
 from storage.db import checkpoint_wal, create_store_engine, read_connection, sqlite_pragmas
 from storage.errors import CorruptDraft
 from storage.intake_rows import IntakeRows, TurnResult, WithdrawalOutcome
+from storage.respondent_lock import RespondentLocks
 from storage.tables import chat_messages, processed_updates, sessions
 from storage.vault import FileVault
 from storage.writer import AfterCommit, GroupCommitWriter
@@ -97,6 +99,11 @@ class SqlIntakeStore:
         self._rows = rows
         self._writer = GroupCommitWriter(engine, self._after_commit)
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attest-read")
+        self._locks = RespondentLocks(engine)
+
+    def respondent_lock(self, respondent: str) -> AbstractAsyncContextManager[None]:
+        """Cross-process per-person lock (PostgreSQL advisory lock; nothing on SQLite)."""
+        return self._locks.hold(respondent)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -239,6 +246,7 @@ class SqlIntakeStore:
     async def close(self) -> None:
         await self._writer.close()
         self._readers.shutdown(wait=True)
+        self._locks.close()
         self.engine.dispose()
 
 
