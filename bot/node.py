@@ -57,7 +57,7 @@ class Node:
 def load_engines(deployment: Deployment, flows_dir: Path | None = None) -> dict[str, Engine]:
     """One engine per flow definition (each with its one shared state machine)."""
     flows = load_flows(flows_dir) if flows_dir else load_flows()
-    return {name: Engine(flow, deployment) for name, flow in flows.items()}
+    return {name: Engine(flow, deployment, translator) for name, flow in flows.items()}
 
 
 async def open_node(
