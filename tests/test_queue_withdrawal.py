@@ -1,0 +1,72 @@
+"""Withdrawal in the queue: body, files, tags and notes deleted; a tombstone and an audit entry kept."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.crypto import NodeKeys
+from storage.queue import AccountWithdrawn, Queue
+from storage.queue_admin import open_queue
+from storage.queue_tables import (
+    account_files,
+    account_notes,
+    account_tags,
+    accounts,
+    audit_log,
+    withdrawals,
+)
+from storage.sync import insert_ignore
+from tests.queue_support import BACKENDS, T0, fresh_queue_url, make_account, put_accounts, reviewer
+
+
+@pytest.fixture(params=BACKENDS)
+def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_queue_url(request.param, tmp_path)
+
+
+def test_withdrawal_leaves_only_a_tombstone(queue_url: str) -> None:
+    node = NodeKeys.generate()
+    kept = make_account(node, [reviewer("a")], reference="KEEP-1")
+    gone = make_account(node, [reviewer("a")], reference="ABCD-2345", attachments=[b"voice" * 100])
+    put_accounts(queue_url, node, [kept, gone])
+    queue = Queue(open_queue(queue_url))
+    account = gone.sealed.account_id
+    queue.triage(account, "r1", add_tags=["detention"], note=lambda note_id: b"sealed note")
+
+    with queue.engine.begin() as conn:
+        # As sync delivers it: the tag of the code the person typed, spaces and case aside.
+        insert_ignore(
+            conn, withdrawals, [{"tag": node.withdrawal_tag("abcd 2345"), "requested_at": T0}]
+        )
+    # Hidden at once, before any reviewer rights applied it.
+    assert [i.account_id for i in queue.list()] == [kept.sealed.account_id]
+    with pytest.raises(AccountWithdrawn):
+        queue.get(account)
+
+    assert queue.reconcile() == (0, 1)
+    with queue.engine.connect() as conn:
+        row = conn.execute(select(accounts).where(accounts.c.id == account)).one()
+        assert row.sealed is None and row.flow is None and row.scopes is None
+        assert row.withdrawn_at is not None and row.received_at is not None
+        for table in (account_files, account_tags, account_notes):
+            count = conn.execute(
+                select(func.count()).select_from(table).where(table.c.account_id == account)
+            )
+            assert count.scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(account_files)).scalar_one() == 0
+        entry = conn.execute(
+            select(audit_log).where(
+                audit_log.c.account_id == account, audit_log.c.action == "withdrawn"
+            )
+        ).one()
+        assert json.loads(entry.detail) == {"exported_before": 0}
+    assert queue.item(account).withdrawn_at is not None
+    assert queue.reconcile() == (0, 0)  # applying again changes nothing
+    assert queue.claim_next("r2") == kept.sealed.account_id
+    assert queue.claim_next("r3") is None
+    queue.close()
