@@ -195,7 +195,7 @@ class _Reading:
         elif state == "resume":
             self.choose_engine("resume")
         elif state == "new":
-            s.begin(None)
+            s.reask()
         elif state in ENGINE_STATES:
             s.set_data(appending=None)
             last = s.session.history[-1]

@@ -20,6 +20,30 @@ SHORT_QUESTION_CHARS = 100
 QUESTION = re.compile(r"[^.!?\n]+\?")  # one sentence ending in a question mark
 
 
+MESSAGE_CHARS = 3500  # below Telegram's 4,096, leaving room for a translation's growth
+
+
+def split_message(text: str, limit: int = MESSAGE_CHARS) -> tuple[str, ...]:
+    """A long text as several messages, cut between lines (inside a line only if it must)."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    chunks.append(current)
+    return tuple(c for c in (c.strip("\n") for c in chunks) if c.strip()) or ("",)
+
+
 def excerpt(text: str, limit: int) -> str:
     """`text` cut at a word boundary near `limit`, with an ellipsis when cut."""
     flat = " ".join(text.split())
@@ -153,7 +177,8 @@ class Renderer:
             return status[answer.status]
         labels = {c.value: c.label for c in self.choices(step, session)}
         if isinstance(answer.value, tuple):
-            return ", ".join(labels.get(v, v) for v in answer.value)
+            # Labels may contain commas themselves ("Detention, arrest or abduction").
+            return "; ".join(labels.get(v, v) for v in answer.value)
         if step.options or step.kind == "yes-no":
             return labels.get(answer.value or "", answer.value or "")
         shown = excerpt(answer.value or "", EXCERPT_CHARS)

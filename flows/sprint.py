@@ -16,7 +16,7 @@ from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
 from flows.path import route, should_ask, walk
 from flows.reference import reference_code
-from flows.render import Renderer
+from flows.render import Renderer, split_message
 from flows.spec import ENGINE_STATES, Flow, Step
 from flows.states import engine_ask
 from flows.types import (
@@ -87,7 +87,7 @@ class Sprint:
         self.update(data=data)
 
     def say(self, text: str) -> None:
-        self.messages.append(Outbound(text=text))
+        self.messages.extend(Outbound(text=chunk) for chunk in split_message(text))
 
     def say_t(self, source: str, **extra: str) -> None:
         """Say an already translated engine text, with placeholders filled."""
@@ -256,6 +256,9 @@ class Sprint:
         history = self.session.history
         if not keep_history and (not history or history[-1] != step.id):
             self.update(history=(*history, step.id))
+        *before, text = split_message(text)
+        for chunk in before:
+            self.say(chunk)
         self.messages.append(
             Outbound(
                 text=text,
@@ -277,7 +280,8 @@ class Sprint:
         """Ask again whatever the conversation is waiting for."""
         state = self.session.state
         if state == "new":
-            self.begin(None)
+            # Nothing asked yet (or a conversation just ended): never start on a command's say-so.
+            self.say(self._("When you are ready to begin, send /start."))
         elif state in ENGINE_STATES:
             self.ask_state(state)
         else:

@@ -451,3 +451,28 @@ def test_the_diagram_names_every_step_and_labels_option_routes() -> None:
     assert "s_safe --> s_not_safe : not-sure" in text
     assert 'state "held-where (place, if harms in detention)" as s_held_where' in text
     assert all(f"as s_{s.id.replace('-', '_')}" in text for s in flow.steps)
+
+
+def test_a_message_too_long_for_telegram_is_split_between_lines() -> None:
+    from dataclasses import replace
+
+    from flows.deployment import Referral, demo_deployment
+
+    many = tuple(
+        Referral(
+            name={"en": f"Service number {i} with a long name"},
+            kind="psychosocial",
+            phone="+000 000 0000",
+        )
+        for i in range(150)
+    )
+    talk = Talk.of("tiny", deployment=replace(demo_deployment(), referrals=many))
+    talk.start()
+    talk.run(*TO_RECALL)
+    turn = talk.send("/help")
+    assert len(turn.messages) > 3
+    assert all(len(m.text) <= 3500 for m in turn.messages)
+    assert all(
+        "Service number" in line for m in turn.messages[1:-2] for line in m.text.splitlines()
+    )
+    assert turn.messages[-1].ask == "recall"

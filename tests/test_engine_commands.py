@@ -185,3 +185,14 @@ def test_reference_codes_are_unambiguous_derived_from_entropy_and_normalised() -
     assert normalise_code("K7QM-4TXA-9") is None
     with pytest.raises(ValueError):
         reference_code(b"short")
+
+
+def test_help_after_a_conversation_ended_does_not_start_a_new_one() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    assert talk.run("1", "3").end == "not-safe"
+    turn = talk.send("/help")
+    assert "Example Clinic (demo)" in turn.messages[0].text
+    assert turn.messages[-1].text == "When you are ready to begin, send /start."
+    assert all(m.ask is None for m in turn.messages)
+    assert talk.start().messages[-1].ask == "language"
