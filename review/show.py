@@ -41,9 +41,10 @@ def when(value: datetime | str | None) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             return value
+        return parsed.strftime("%Y-%m-%d %H:%M UTC")
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -128,10 +129,9 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
         lines.append(f"  {n}. {t.gettext(str(answer.get('question', answer.get('step'))))}{marker}")
         for text_line in _answer_text(answer, t).splitlines() or [""]:
             lines.append(f"     {text_line}")
-        if answer.get("files"):
-            lines.append(
-                "     " + t.gettext("attached: {n} file(s)").format(n=len(answer["files"]))
-            )  # type: ignore[arg-type]
+        attached = answer.get("files")
+        if isinstance(attached, list) and attached:
+            lines.append("     " + t.gettext("attached: {n} file(s)").format(n=len(attached)))
     lines += ["", t.gettext("Files")]
     if not opened.files:
         lines.append("  " + t.gettext("none"))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,7 +127,7 @@ def append(
 
 def append_many(
     conn: Connection,
-    items: list[tuple[str, str, str | None, Mapping[str, Any]]],
+    items: Sequence[tuple[str, str, str | None, Mapping[str, Any]]],
     now: datetime | None = None,
 ) -> list[AuditEntry]:
     """Append several entries in order, holding the chain lock once."""

@@ -3,11 +3,8 @@
 Every change writes its audit entry in the same transaction (`storage.audit`), always as
 the transaction's last statement, so the chain lock is never held while waiting for a row.
 
-Claims never hand out an account another reviewer holds: one statement both picks and
-takes the next account (`UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)
-RETURNING id` on PostgreSQL; on SQLite the same UPDATE ... RETURNING inside BEGIN
-IMMEDIATE, which holds the database's single write lock). `locking=False` exists only so
-a test can show that the naive read-then-write version does hand out duplicates.
+Claims, release and triage live in `storage.queue_actions` (mixed in); the item types
+and errors in `storage.queue_items`.
 
 Withdrawn accounts become tombstones: `reconcile` (run before every reviewer command)
 applies pending withdrawal requests, deleting the sealed body, files, tags and notes.
@@ -18,30 +15,34 @@ from the moment it reaches the queue.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Engine,
-    and_,
-    delete,
-    exists,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from storage import audit
 from storage.crypto import SealedAccount
 from storage.db import checkpoint_wal
-from storage.errors import N_, StorageError
+from storage.queue_actions import QueueActions
 from storage.queue_admin import open_queue, queue_id
+from storage.queue_items import (
+    ORDER,
+    PENDING_WITHDRAWAL,
+    VISIBLE,
+    AccountNotFound,
+    AccountWithdrawn,
+    HeldByAnother,
+    NotHeld,
+    QueueError,
+    QueueItem,
+    StoredAccount,
+    StoredNote,
+    UnknownStatus,
+    item_of,
+    reviewer_actor,
+)
 from storage.queue_tables import (
     STATUSES,
     account_files,
@@ -49,114 +50,13 @@ from storage.queue_tables import (
     account_tags,
     accounts,
     nodes,
-    withdrawals,
 )
 
 DEFAULT_LEASE = timedelta(minutes=30)
 _BATCH = 1000
 
 
-class QueueError(StorageError):
-    """A reviewer action on the queue cannot be done; the message says why."""
-
-
-class AccountNotFound(QueueError):
-    default_message = N_("There is no account with that id in the queue.")
-
-
-class AccountWithdrawn(QueueError):
-    default_message = N_(
-        "This account was withdrawn by the person who gave it. Only its tombstone remains."
-    )
-
-
-class HeldByAnother(QueueError):
-    default_message = N_(
-        "Another reviewer holds this account right now. Pick another one, or wait until "
-        "their lease ends."
-    )
-
-
-class NotHeld(QueueError):
-    default_message = N_("You do not hold this account, so there is nothing to release.")
-
-
-class UnknownStatus(QueueError):
-    default_message = N_(
-        "Unknown status. Use one of: new, in-review, follow-up, referred, verified, closed."
-    )
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    """What the queue shows of an account without opening it."""
-
-    account_id: str
-    received_at: datetime
-    submitted_at: datetime | None
-    flow: str | None
-    language: str | None
-    channel: str | None
-    urgent: bool
-    scopes: dict[str, str]
-    status: str
-    assignee: str | None
-    lease_until: datetime | None
-    node_fingerprint: str | None
-    withdrawn_at: datetime | None
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StoredAccount:
-    """A sealed account as the queue holds it, with the ids of its encrypted files."""
-
-    item: QueueItem
-    sealed: SealedAccount
-    file_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class StoredNote:
-    note_id: str
-    author: str
-    created_at: datetime
-    sealed: bytes
-
-
-def reviewer_actor(fingerprint: str) -> str:
-    return f"reviewer:{fingerprint}"
-
-
-def _item(row: Any, tags: Sequence[str] = ()) -> QueueItem:
-    return QueueItem(
-        account_id=row.id,
-        received_at=row.received_at,
-        submitted_at=row.submitted_at,
-        flow=row.flow,
-        language=row.language,
-        channel=row.channel,
-        urgent=bool(row.urgent),
-        scopes=json.loads(row.scopes) if row.scopes else {},
-        status=row.status,
-        assignee=row.assignee,
-        lease_until=row.lease_until,
-        node_fingerprint=row.node_fingerprint,
-        withdrawn_at=row.withdrawn_at,
-        tags=tuple(sorted(tags)),
-    )
-
-
-_PENDING_WITHDRAWAL = exists(
-    select(withdrawals.c.tag).where(withdrawals.c.tag == accounts.c.withdrawal_tag)
-)
-_VISIBLE = and_(
-    accounts.c.withdrawn_at.is_(None), accounts.c.sealed.isnot(None), ~_PENDING_WITHDRAWAL
-)
-_ORDER = (accounts.c.urgent.desc(), accounts.c.received_at, accounts.c.id)
-
-
-class Queue:
+class Queue(QueueActions):
     """The queue behind one engine; `clock` and `lease` are injectable for tests."""
 
     def __init__(
@@ -218,7 +118,7 @@ class Queue:
             ids = list(
                 conn.execute(
                     select(accounts.c.id)
-                    .where(accounts.c.withdrawn_at.is_(None), _PENDING_WITHDRAWAL)
+                    .where(accounts.c.withdrawn_at.is_(None), PENDING_WITHDRAWAL)
                     .order_by(accounts.c.id)
                 ).scalars()
             )
@@ -256,7 +156,7 @@ class Queue:
 
     # -- reading -----------------------------------------------------------------------
 
-    def list(
+    def list_accounts(
         self,
         *,
         status: str | None = None,
@@ -267,7 +167,7 @@ class Queue:
         """Accounts not withdrawn, urgent first, then oldest first."""
         if status is not None and status not in STATUSES:
             raise UnknownStatus()
-        query = select(accounts).where(_VISIBLE)
+        query = select(accounts).where(VISIBLE)
         if status is not None:
             query = query.where(accounts.c.status == status)
         if urgent_only:
@@ -278,13 +178,13 @@ class Queue:
                     select(account_tags.c.account_id).where(account_tags.c.tag == tag)
                 )
             )
-        query = query.order_by(*_ORDER)
+        query = query.order_by(*ORDER)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             tags = self._tags(conn, [r.id for r in rows])
-        return [_item(r, tags.get(r.id, ())) for r in rows]
+        return [item_of(r, tags.get(r.id, ())) for r in rows]
 
     def _tags(self, conn: Connection, ids: list[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
@@ -304,13 +204,13 @@ class Queue:
             row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
             if row is None:
                 raise AccountNotFound()
-            return _item(row, self._tags(conn, [account_id]).get(account_id, ()))
+            return item_of(row, self._tags(conn, [account_id]).get(account_id, ()))
 
     def get(self, account_id: str) -> StoredAccount:
         """The sealed account; AccountNotFound, or AccountWithdrawn for a tombstone."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(accounts, _PENDING_WITHDRAWAL.label("pending")).where(
+                select(accounts, PENDING_WITHDRAWAL.label("pending")).where(
                     accounts.c.id == account_id
                 )
             ).first()
@@ -325,7 +225,7 @@ class Queue:
             ).scalars()
             tags = self._tags(conn, [account_id]).get(account_id, ())
             return StoredAccount(
-                _item(row, tags), SealedAccount.from_dict(json.loads(row.sealed)), tuple(file_ids)
+                item_of(row, tags), SealedAccount.from_dict(json.loads(row.sealed)), tuple(file_ids)
             )
 
     def file_data(self, account_id: str, file_id: str) -> bytes | None:
@@ -339,10 +239,12 @@ class Queue:
 
     def exportable(self) -> Iterator[StoredAccount]:
         """Every account not withdrawn, oldest first, streamed."""
-        query = select(accounts).where(_VISIBLE).order_by(accounts.c.received_at, accounts.c.id)
+        query = select(accounts).where(VISIBLE).order_by(accounts.c.received_at, accounts.c.id)
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=500).execute(query):
-                yield StoredAccount(_item(row), SealedAccount.from_dict(json.loads(row.sealed)), ())
+                yield StoredAccount(
+                    item_of(row), SealedAccount.from_dict(json.loads(row.sealed)), ()
+                )
 
     def notes(self, account_id: str) -> list[StoredNote]:
         with self.engine.connect() as conn:
@@ -362,173 +264,9 @@ class Queue:
         with self.engine.begin() as conn:
             audit.append(conn, actor, action, account_id, detail or {}, self.clock())
 
-    def record_many(self, items: list[tuple[str, str, str | None, dict[str, Any]]]) -> None:
+    def record_many(self, items: Sequence[tuple[str, str, str | None, Mapping[str, Any]]]) -> None:
         with self.engine.begin() as conn:
             audit.append_many(conn, items, self.clock())
-
-    def claim_next(
-        self,
-        reviewer: str,
-        *,
-        locking: bool = True,
-        between: Callable[[], None] | None = None,
-    ) -> str | None:
-        """Take the next unheld account (urgent, then oldest) with a lease; its id, or None."""
-        now = self.clock()
-        claimable = and_(
-            _VISIBLE,
-            or_(
-                accounts.c.status == "new",
-                and_(accounts.c.status == "in-review", accounts.c.lease_until < now),
-            ),
-        )
-        pick = select(accounts.c.id).where(claimable).order_by(*_ORDER).limit(1)
-        values = {
-            "status": "in-review",
-            "assignee": reviewer,
-            "lease_until": now + self.lease,
-            "updated_at": now,
-        }
-        if not locking:
-            return self._claim_unlocked(reviewer, pick, values, between)
-        if self.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        with self.engine.begin() as conn:
-            claimed = conn.execute(
-                update(accounts)
-                .where(accounts.c.id == pick.scalar_subquery())
-                .values(**values)
-                .returning(accounts.c.id)
-            ).scalar_one_or_none()
-            if claimed is not None:
-                audit.append(conn, reviewer_actor(reviewer), "claimed", claimed, {}, now)
-        return claimed
-
-    def _claim_unlocked(
-        self,
-        reviewer: str,
-        pick: Any,
-        values: dict[str, Any],
-        between: Callable[[], None] | None,
-    ) -> str | None:
-        """TEST ONLY: read, then write in another transaction; races hand out duplicates."""
-        with self.engine.begin() as conn:
-            candidate = conn.execute(pick).scalar_one_or_none()
-        if between is not None:
-            between()
-        if candidate is None:
-            return None
-        with self.engine.begin() as conn:
-            conn.execute(update(accounts).where(accounts.c.id == candidate).values(**values))
-        return str(candidate)
-
-    def release(self, account_id: str, reviewer: str) -> None:
-        """Give a held account back to the queue (status new, no assignee)."""
-        now = self.clock()
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(accounts)
-                .where(
-                    accounts.c.id == account_id,
-                    accounts.c.assignee == reviewer,
-                    accounts.c.status == "in-review",
-                )
-                .values(status="new", assignee=None, lease_until=None, updated_at=now)
-            )
-            if result.rowcount != 1:
-                self._require_visible(conn, account_id)
-                raise NotHeld()
-            audit.append(conn, reviewer_actor(reviewer), "released", account_id, {}, now)
-
-    def _require_visible(self, conn: Connection, account_id: str) -> Any:
-        query = select(accounts, _PENDING_WITHDRAWAL.label("pending")).where(
-            accounts.c.id == account_id
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=accounts)
-        row = conn.execute(query).first()
-        if row is None:
-            raise AccountNotFound()
-        if row.withdrawn_at is not None or row.sealed is None or row.pending:
-            raise AccountWithdrawn()
-        return row
-
-    def triage(
-        self,
-        account_id: str,
-        reviewer: str,
-        *,
-        status: str | None = None,
-        add_tags: Sequence[str] = (),
-        remove_tags: Sequence[str] = (),
-        note: Callable[[str], bytes] | None = None,
-    ) -> dict[str, Any]:
-        """Change status, tags, or add a note (`note(note_id)` returns its sealed bytes).
-
-        Refused while another reviewer's lease is running. Returns what changed (the
-        audit entry's detail, which names fields and tags, never note text).
-        """
-        if status is not None and status not in STATUSES:
-            raise UnknownStatus()
-        now = self.clock()
-        with self.engine.begin() as conn:
-            row = self._require_visible(conn, account_id)
-            held_by_other = (
-                row.status == "in-review"
-                and row.assignee not in (None, reviewer)
-                and row.lease_until is not None
-                and row.lease_until > now
-            )
-            if held_by_other:
-                raise HeldByAnother()
-            detail: dict[str, Any] = {}
-            if status is not None and status != row.status:
-                values: dict[str, Any] = {"status": status, "updated_at": now}
-                if status == "in-review":
-                    values.update(assignee=reviewer, lease_until=now + self.lease)
-                elif status == "new":
-                    values.update(assignee=None, lease_until=None)
-                else:
-                    values.update(assignee=reviewer, lease_until=None)
-                conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
-                detail["status"] = [row.status, status]
-            current = set(
-                conn.execute(
-                    select(account_tags.c.tag).where(account_tags.c.account_id == account_id)
-                ).scalars()
-            )
-            added = sorted({t for t in add_tags if t not in current})
-            removed = sorted({t for t in remove_tags if t in current and t not in added})
-            if added:
-                conn.execute(
-                    insert(account_tags), [{"account_id": account_id, "tag": t} for t in added]
-                )
-                detail["tags_added"] = added
-            if removed:
-                conn.execute(
-                    delete(account_tags).where(
-                        account_tags.c.account_id == account_id, account_tags.c.tag.in_(removed)
-                    )
-                )
-                detail["tags_removed"] = removed
-            if note is not None:
-                note_id = uuid.uuid4().hex
-                conn.execute(
-                    insert(account_notes).values(
-                        id=note_id,
-                        account_id=account_id,
-                        author=reviewer,
-                        created_at=now,
-                        sealed=note(note_id),
-                    )
-                )
-                detail["note"] = note_id
-            if detail:
-                conn.execute(
-                    update(accounts).where(accounts.c.id == account_id).values(updated_at=now)
-                )
-                audit.append(conn, reviewer_actor(reviewer), "changed", account_id, detail, now)
-        return detail
 
     def node_key(self, fingerprint: str) -> bytes | None:
         """The public key sync recorded for a node fingerprint (a unique prefix of 8+ works)."""
@@ -545,9 +283,7 @@ class Queue:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(
-                conn.execute(
-                    select(func.count()).select_from(accounts).where(_VISIBLE)
-                ).scalar_one()
+                conn.execute(select(func.count()).select_from(accounts).where(VISIBLE)).scalar_one()
             )
 
 

@@ -44,7 +44,7 @@ def test_withdrawal_leaves_only_a_tombstone(queue_url: str) -> None:
             conn, withdrawals, [{"tag": node.withdrawal_tag("abcd 2345"), "requested_at": T0}]
         )
     # Hidden at once, before any reviewer rights applied it.
-    assert [i.account_id for i in queue.list()] == [kept.sealed.account_id]
+    assert [i.account_id for i in queue.list_accounts()] == [kept.sealed.account_id]
     with pytest.raises(AccountWithdrawn):
         queue.get(account)
 

@@ -247,7 +247,7 @@ def test_withdrawal_requests_sync_and_tombstone_the_account(tmp_path: Path, queu
     report = sync_outbox(outbox_for(data), open_queue(queue_url), {})
     assert (report.withdrawals, report.withdrawals_applied) == (1, 1)
     queue = Queue(open_queue(queue_url))
-    assert sorted(i.account_id for i in queue.list()) == sorted(ids[0:1] + ids[2:])
+    assert sorted(i.account_id for i in queue.list_accounts()) == sorted(ids[0:1] + ids[2:])
     assert queue.item(ids[1]).withdrawn_at is not None
     with queue.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(account_files)).scalar_one() == 2

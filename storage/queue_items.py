@@ -1,0 +1,115 @@
+"""What the queue hands out: items, stored accounts, notes, the errors, shared filters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, select
+
+from storage.crypto import SealedAccount
+from storage.errors import N_, StorageError
+from storage.queue_tables import accounts, withdrawals
+
+
+class QueueError(StorageError):
+    """A reviewer action on the queue cannot be done; the message says why."""
+
+
+class AccountNotFound(QueueError):
+    default_message = N_("There is no account with that id in the queue.")
+
+
+class AccountWithdrawn(QueueError):
+    default_message = N_(
+        "This account was withdrawn by the person who gave it. Only its tombstone remains."
+    )
+
+
+class HeldByAnother(QueueError):
+    default_message = N_(
+        "Another reviewer holds this account right now. Pick another one, or wait until "
+        "their lease ends."
+    )
+
+
+class NotHeld(QueueError):
+    default_message = N_("You do not hold this account, so there is nothing to release.")
+
+
+class UnknownStatus(QueueError):
+    default_message = N_(
+        "Unknown status. Use one of: new, in-review, follow-up, referred, verified, closed."
+    )
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """What the queue shows of an account without opening it."""
+
+    account_id: str
+    received_at: datetime
+    submitted_at: datetime | None
+    flow: str | None
+    language: str | None
+    channel: str | None
+    urgent: bool
+    scopes: dict[str, str]
+    status: str
+    assignee: str | None
+    lease_until: datetime | None
+    node_fingerprint: str | None
+    withdrawn_at: datetime | None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """A sealed account as the queue holds it, with the ids of its encrypted files."""
+
+    item: QueueItem
+    sealed: SealedAccount
+    file_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoredNote:
+    note_id: str
+    author: str
+    created_at: datetime
+    sealed: bytes
+
+
+def reviewer_actor(fingerprint: str) -> str:
+    return f"reviewer:{fingerprint}"
+
+
+def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
+    return QueueItem(
+        account_id=row.id,
+        received_at=row.received_at,
+        submitted_at=row.submitted_at,
+        flow=row.flow,
+        language=row.language,
+        channel=row.channel,
+        urgent=bool(row.urgent),
+        scopes=json.loads(row.scopes) if row.scopes else {},
+        status=row.status,
+        assignee=row.assignee,
+        lease_until=row.lease_until,
+        node_fingerprint=row.node_fingerprint,
+        withdrawn_at=row.withdrawn_at,
+        tags=tuple(sorted(tags)),
+    )
+
+
+PENDING_WITHDRAWAL = exists(
+    select(withdrawals.c.tag).where(withdrawals.c.tag == accounts.c.withdrawal_tag)
+)
+VISIBLE = and_(
+    accounts.c.withdrawn_at.is_(None), accounts.c.sealed.isnot(None), ~PENDING_WITHDRAWAL
+)
+ORDER = (accounts.c.urgent.desc(), accounts.c.received_at, accounts.c.id)
