@@ -238,6 +238,7 @@ class _Reading:
                 self.choose_engine("more", "done")
             else:
                 s.record(step, "skip")
+                self.explain_unchecked(step)
                 self.after(step, self.status_target(step))
 
     # -- answers -------------------------------------------------------------------
@@ -286,13 +287,20 @@ class _Reading:
                 )
             )
         else:
-            s.say(
-                _(
-                    "Sorry, I didn't understand that. Please reply with the number of one option, "
-                    "or tap a button."
-                )
+            text = _(
+                "Sorry, I didn't understand that. Please reply with one number from 1 to {last}, "
+                "or tap a button."
             )
+            s.say_t(text, last=str(max(1, self.choice_count())))
         s.reask()
+
+    def choice_count(self) -> int:
+        """How many numbered choices the current question shows."""
+        s = self.s
+        state = s.session.state
+        if state in ENGINE_STATES:
+            return len(engine_choices(s, state))
+        return len(s.step_choices(s.flow.step(state)))
 
     def step_answer(self, step: Step) -> None:
         if step.kind in TEXT_KINDS or step.kind == "media":
@@ -317,6 +325,7 @@ class _Reading:
             return
         if value in (DONT_KNOW, PREFER_NOT):
             s.record(step, value)  # type: ignore[arg-type]
+            self.explain_unchecked(step)
             self.after(step, self.status_target(step))
             return
         s.record(step, "answered", value=value, message_ids=self.message_ids())
@@ -405,6 +414,11 @@ class _Reading:
             s.reask()
         else:
             self.after(step, s._default_next(step))
+
+    def explain_unchecked(self, step: Step) -> None:
+        """An understanding check left unanswered gets its explanation, as a wrong answer does."""
+        if step.explain is not None and any(o.correct for o in step.options):
+            self.s.say(self.s.r.text(step.explain, self.s.session))
 
     def answered(self, step: Step) -> bool:
         answer = self.s.session.answers.get(step.id)
@@ -510,6 +524,11 @@ class _Reading:
             "remove it. If it was already shared with investigators or a court, they may not "
             "be able to take it back."
         )
+        if s.session.answers:
+            # Withdrawing ends this conversation too; say so, since it had answers.
+            text += "\n\n" + _(
+                "The unfinished answers of this conversation have been deleted as well."
+            )
         s.close("withdrawn", s.r.fill(text, s.session, {"reference": code}))
 
 

@@ -62,7 +62,7 @@ def test_an_unreadable_choice_is_re_prompted_and_changes_nothing(answer: str) ->
     talk.send("1")
     before = talk.session
     turn = talk.send(answer)
-    assert "number of one option" in turn.messages[0].text
+    assert "Please reply with one number from 1 to 3, or tap a button." in turn.messages[0].text
     assert turn.messages[-1].ask == "safe"
     assert talk.session is not None and before is not None
     assert (talk.session.state, talk.session.answers) == (before.state, before.answers)
@@ -476,3 +476,12 @@ def test_a_message_too_long_for_telegram_is_split_between_lines() -> None:
         "Service number" in line for m in turn.messages[1:-2] for line in m.text.splitlines()
     )
     assert turn.messages[-1].ask == "recall"
+
+
+def test_a_skipped_understanding_check_gets_the_explanation_too() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.run(*TO_CONSENT, "yes", "1")
+    turn = talk.command("skip")
+    assert turn.messages[0].text == "You can skip any question: just send /skip."
+    assert talk.session is not None and talk.session.answers["can-skip"].status == "skip"
