@@ -62,7 +62,9 @@ def list_command(
     as_json: bool,
 ) -> None:
     with fail(ctx):
-        items = ctx.queue.list_accounts(status=status, urgent_only=urgent, tag=tag, limit=limit or None)
+        items = ctx.queue.list_accounts(
+            status=status, urgent_only=urgent, tag=tag, limit=limit or None
+        )
         pins = ctx.pins
     if as_json:
         click.echo(

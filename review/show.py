@@ -108,7 +108,10 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
     )
     consent = body.get("consent", {})
     lines += ["", t.gettext("Consent")]
-    for scope, value in opened.scopes.items():
+    scopes = opened.scopes
+    ordered = [s for s in SCOPE_LABELS if s in scopes] + sorted(set(scopes) - set(SCOPE_LABELS))
+    for scope in ordered:
+        value = scopes[scope]
         label = t.gettext(SCOPE_LABELS.get(scope, scope))
         lines.append(f"  {label}: {t.gettext(str(value))}")
     affirmed = (

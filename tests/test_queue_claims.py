@@ -67,7 +67,10 @@ def test_ten_reviewers_never_get_the_same_account(queue_url: str) -> None:
     assert None not in claimed
     assert len(set(claimed)) == len(claimed), "an account was handed to two reviewers"
     queue = Queue(open_queue(queue_url))
-    held = {item.account_id: item.assignee for item in queue.list_accounts(status="in-review", limit=None)}
+    held = {
+        item.account_id: item.assignee
+        for item in queue.list_accounts(status="in-review", limit=None)
+    }
     for got in rounds:
         for i, account in enumerate(got):
             assert held[account] == f"reviewer{i}"
