@@ -221,3 +221,10 @@ def list_command() -> None:
         click.echo(
             "  ".join([entry.key.fingerprint, entry.key.suite, sources[entry.source], *flags])
         )
+
+
+# `attest keys trust-node` lives with the queue commands (it may look a fingerprint up
+# in the queue); registered here so it sits beside the other key commands.
+from bot.cli_queue import trust_node  # noqa: E402
+
+keys.add_command(trust_node)
