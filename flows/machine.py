@@ -1,15 +1,17 @@
 """The rulebook: one `transitions` Machine per flow, shared by every conversation.
 
 The only module that imports `transitions`. States are the flow's step ids plus the
-engine's own states (`flows.spec.ENGINE_STATES`). Triggers:
+engine's own states (`flows.spec.ENGINE_STATES`). Three triggers, each taking the
+destination as its argument and guarded by a condition on it:
 
-    advance:<step>   an edge of the flow graph (next, an option's next, file order);
-                     only from the steps that lead there, so a wrong move is a bug
-    jump:<step>      back, resume, a change from the review, leaving a check-in: any state
-    detour:<state>   into an engine state (check-in, more, resume, ...): any state
+    advance(step)   an edge of the flow graph (next, an option's next, file order);
+                    defined only from the steps that lead there, so a wrong move is a bug
+    jump(step)      back, resume, a change from the review, leaving a check-in: any state
+    detour(state)   into an engine state (check-in, more, resume, ...): from any state
 
-A turn restores a short-lived model with `add_model(model, initial=state)`, moves it,
-and removes it again: no Machine and no model outlives the turn.
+Few triggers keep `add_model` cheap: a turn restores a short-lived model with
+`add_model(model, initial=state)`, moves it, and removes it again, so no Machine and no
+model outlives the turn.
 """
 
 from __future__ import annotations
@@ -27,10 +29,32 @@ class Position:
 
     state: str
 
-    def move(self, trigger: str) -> None:
-        """Fire `trigger` on this model (added by the machine)."""
+    def move(self, how: str, target: str) -> bool:
+        """Fire trigger `how` towards `target`; False when no transition allowed it."""
         fire = getattr(self, "trigger")  # noqa: B009 — bound by transitions at add_model
-        fire(trigger)
+        return bool(fire(how, target))
+
+
+def _guarded(trigger: str, source: str | list[str], dest: str) -> dict[str, object]:
+    """A transition taken only when the trigger's argument names its destination."""
+
+    def to_dest(target: str) -> bool:
+        return target == dest
+
+    return {"trigger": trigger, "source": source, "dest": dest, "conditions": [to_dest]}
+
+
+class _LeanMachine(Machine):
+    """A Machine that binds no per-state helpers to its models.
+
+    Extends `Machine._add_model_to_state`, which gives every model an `is_<state>` method
+    and looks for `on_enter_<state>` callbacks on it, for each state. Our models are
+    short-lived positions that use neither, and doing it for every state on every
+    `add_model` would cost more than the rest of a turn.
+    """
+
+    def _add_model_to_state(self, state: object, model: object) -> None:
+        return None
 
 
 class IllegalMove(Exception):
@@ -51,11 +75,11 @@ class Rulebook:
                 predecessors[successor].append(step)
         for step, sources in predecessors.items():
             if sources:
-                transitions.append({"trigger": f"advance:{step}", "source": sources, "dest": step})
-            transitions.append({"trigger": f"jump:{step}", "source": "*", "dest": step})
+                transitions.append(_guarded("advance", sources, step))
+            transitions.append(_guarded("jump", "*", step))
         for state in ENGINE_STATES:
-            transitions.append({"trigger": f"detour:{state}", "source": "*", "dest": state})
-        self.machine = Machine(
+            transitions.append(_guarded("detour", "*", state))
+        self.machine = _LeanMachine(
             model=None,
             states=list(self.states),
             transitions=transitions,
@@ -79,11 +103,11 @@ class Rulebook:
     def move(self, model: Position, how: str, target: str) -> None:
         """Move `model` to `target` by `how` (advance, jump or detour)."""
         try:
-            model.move(f"{how}:{target}")
-        except (MachineError, AttributeError) as error:
-            raise IllegalMove(
-                f"flow {self.flow.id!r}: no {how} from {model.state!r} to {target!r}"
-            ) from error
+            moved = model.move(how, target)
+        except MachineError as error:
+            raise IllegalMove(f"flow {self.flow.id!r}: no {how} from {model.state!r}") from error
+        if not moved:
+            raise IllegalMove(f"flow {self.flow.id!r}: no {how} from {model.state!r} to {target!r}")
 
     def edges(self) -> tuple[tuple[str, str], ...]:
         """The flow graph's edges (source, destination), for the diagram."""
