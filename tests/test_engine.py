@@ -189,10 +189,38 @@ def test_an_empty_message_on_a_text_step_is_re_prompted() -> None:
 
 def test_a_voice_note_where_files_are_not_taken_is_refused_gently() -> None:
     talk = at_recall()
+    through_recall(talk)
     turn = talk.media()
     assert "can't take files or voice notes here" in turn.messages[0].text
-    assert talk.state == "recall" and talk.session is not None
-    assert "recall" not in talk.session.answers
+    assert talk.state == "follow-up" and talk.session is not None
+    assert "follow-up" not in talk.session.answers
+
+
+def test_a_voice_note_is_kept_where_the_step_takes_media() -> None:
+    talk = at_recall()
+    assert talk.ask.allows_media
+    talk.send("Here is what happened.")
+    talk.press("more")
+    turn = talk.media()
+    assert turn.messages[-1].ask == "more"
+    answer = talk.session.answers["recall"] if talk.session else None
+    assert answer is not None and answer.files == ("file-10",)
+    assert answer.parts == ("Here is what happened.",)
+
+
+def test_handle_changes_nothing_it_was_given_and_leaves_no_model_behind() -> None:
+    from flows.machine import IllegalMove
+
+    talk = at_recall()
+    before = talk.session
+    assert before is not None
+    snapshot = before.to_dict()
+    talk.engine.handle(before, Inbound(kind="text", text="x"), talk.now, talk.translators("en"))
+    assert before.to_dict() == snapshot
+    rulebook = talk.engine.rulebook
+    assert rulebook.machine.models == []
+    with rulebook.position("check-in") as position, pytest.raises(IllegalMove):
+        rulebook.move(position, "advance", "language")
 
 
 def test_the_follow_up_quotes_the_persons_own_words() -> None:
