@@ -380,6 +380,10 @@ class _Reading:
             new_parts: tuple[str, ...] = ()
             files: tuple[str, ...] = (inbound.media.file_id,)
         elif inbound.kind == "text" and clean_text(inbound.text):
+            word = inbound.text.strip().casefold()
+            if appending and word in (DONE, self._("Done").casefold()):  # typed after "add more"
+                self.choose_engine("more", DONE)
+                return
             status = read_choices(inbound.text, s.r.choices(step, s.session), multi=False)
             if status and not appending:  # the exact label "I don't know" / "Prefer not to say"
                 self.single_answer(step, status[0])

@@ -513,3 +513,14 @@ def test_a_skipped_understanding_check_gets_the_explanation_too() -> None:
     turn = talk.command("skip")
     assert turn.messages[0].text == "You can skip any question: just send /skip."
     assert talk.session is not None and talk.session.answers["can-skip"].status == "skip"
+
+
+def test_done_typed_after_add_more_finishes_instead_of_becoming_part_of_the_story() -> None:
+    talk = at_recall()
+    talk.send("They came at night.")
+    talk.press("more")
+    turn = talk.send("Done")
+    assert turn.messages[-1].ask == "check-in"
+    assert talk.session is not None and talk.session.answers["recall"].parts == (
+        "They came at night.",
+    )
