@@ -345,6 +345,20 @@ class Sprint:
         self.end = reason
         self.closed = True
 
+    def pause(self) -> None:
+        """Keep everything as it is and say for how long it is kept."""
+        self.update(status="paused")
+        self.say_t(
+            self.r.translator.ngettext(
+                "I've paused here. Your unfinished answers are kept for {draft_days} day, "
+                "then deleted. Send /resume when you want to go on.",
+                "I've paused here. Your unfinished answers are kept for {draft_days} days, "
+                "then deleted. Send /resume when you want to go on.",
+                self.deployment.draft_days,
+            )
+        )
+        self.end = "paused"
+
     def quick_exit(self) -> None:
         self.close("exited", pick(self.deployment.neutral_line, self.session.language), erase=True)
 

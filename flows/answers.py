@@ -1,0 +1,343 @@
+"""Reading answers: choices by number, label or button, texts, files, engine-state choices.
+
+`Answers` holds what one turn does with an answer; `flows.commands.Reading` adds the
+commands on top. A person's mistakes become gentle re-prompts here, never exceptions.
+"""
+
+from __future__ import annotations
+
+from flows.parse import clean_text, read_choices, split_long
+from flows.reference import normalise_code
+from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
+from flows.sprint import Sprint
+from flows.states import can_send, engine_choices
+from flows.types import DONE, DONT_KNOW, PREFER_NOT, Choice, RecordWithdrawal
+
+
+class Answers:
+    """What an inbound answer does to the sprint of one turn."""
+
+    def __init__(self, sprint: Sprint) -> None:
+        self.s = sprint
+        self._ = sprint._
+
+    # -- answers -------------------------------------------------------------------
+
+    def answer(self) -> None:
+        s = self.s
+        state = s.session.state
+        if state == "withdraw-code":
+            self.withdraw_code()
+        elif state in ENGINE_STATES:
+            picked = self.pick(engine_choices(s, state), multi=False)
+            if state == "more" and picked is None and s.inbound.kind in ("text", "media"):
+                self.text_answer(s.flow.step(s.session.history[-1]), appending=True)
+            elif picked is None:
+                self.reprompt(multi=False)
+            else:
+                self.choose_engine(state, picked[0])
+        else:
+            self.step_answer(s.flow.step(state))
+
+    def pick(self, choices: tuple[Choice, ...], *, multi: bool) -> tuple[str, ...] | None:
+        """The values an inbound picks among `choices`; None if it picks nothing readable."""
+        inbound = self.s.inbound
+        if inbound.kind == "choice":
+            valid = {c.value for c in choices}
+            return (inbound.choice,) if inbound.choice in valid else None
+        if inbound.kind == "text":
+            return read_choices(inbound.text, choices, multi)
+        return None
+
+    def reprompt(self, *, multi: bool, text_step: bool = False) -> None:
+        s, _ = self.s, self._
+        if s.inbound.kind == "media":
+            s.say(
+                _(
+                    "I can't take files or voice notes here. Please write your answer instead, or send /skip."
+                )
+            )
+        elif text_step:
+            s.say(_("Please write your answer in a message. You can also send /skip to move on."))
+        elif multi:
+            s.say(
+                _(
+                    "Sorry, I didn't understand that. Please reply with the numbers of the options "
+                    "that fit, separated by commas (for example: 1, 3), or tap the buttons and then Done."
+                )
+            )
+        else:
+            text = _(
+                "Sorry, I didn't understand that. Please reply with one number from 1 to {last}, "
+                "or tap a button."
+            )
+            s.say_t(text, last=str(max(1, self.choice_count())))
+        s.reask()
+
+    def choice_count(self) -> int:
+        """How many numbered choices the current question shows."""
+        s = self.s
+        state = s.session.state
+        if state in ENGINE_STATES:
+            return len(engine_choices(s, state))
+        return len(s.step_choices(s.flow.step(state)))
+
+    def step_answer(self, step: Step) -> None:
+        if step.kind in TEXT_KINDS or step.kind == "media":
+            self.text_answer(step, appending=self.s.data.get("appending") == step.id)
+        elif step.kind == "multiple-choice":
+            self.multi_answer(step)
+        else:
+            picked = self.pick(self.s.step_choices(step), multi=False)
+            if picked is None:
+                self.reprompt(multi=False)
+            else:
+                self.single_answer(step, picked[0])
+
+    def single_answer(self, step: Step, value: str) -> None:
+        s = self.s
+        if step.kind == "review":
+            if value == "send":
+                s.go(s._default_next(step), "advance")
+            else:
+                s.place("review-change")
+                s.reask()
+            return
+        if value in (DONT_KNOW, PREFER_NOT):
+            s.record(step, value)  # type: ignore[arg-type]
+            self.explain_unchecked(step)
+            self.after(step, self.status_target(step))
+            return
+        s.record(step, "answered", value=value, message_ids=self.message_ids())
+        option = step.option(value)
+        if option is not None and option.reply:
+            s.say(s.r.text(option.reply, s.session))
+        if option is not None and not option.correct and any(o.correct for o in step.options):
+            s.say(s.r.text(step.explain or "", s.session))
+        target = option.next if option is not None and option.next else s._default_next(step)
+        self.after(step, target)
+
+    def multi_answer(self, step: Step) -> None:
+        s = self.s
+        choices = s.step_choices(step)
+        if s.inbound.kind == "choice" and s.inbound.choice in {o.id for o in step.options}:
+            s.update(pending=toggle(step, s.session.pending, s.inbound.choice or ""))
+            s.ask_step(step, keep_pending=True)
+            return
+        picked = self.pick(choices, multi=True)
+        if picked is not None and DONE in picked:
+            picked = (*(v for v in picked if v != DONE), *s.session.pending)
+        statuses = [v for v in picked or () if v in (DONT_KNOW, PREFER_NOT)]
+        if picked is None or (statuses and len(picked) > 1):
+            self.reprompt(multi=True)
+        elif not picked:
+            s.say(self._("Please choose at least one option first, or send /skip to move on."))
+            s.reask()
+        elif statuses:
+            self.single_answer(step, statuses[0])
+        else:
+            chosen = select(step, picked)
+            s.record(step, "answered", value=chosen, message_ids=self.message_ids())
+            for option in step.options:
+                if option.id in chosen and option.reply:
+                    s.say(s.r.text(option.reply, s.session))
+            self.after(step, s._default_next(step))
+
+    def text_answer(self, step: Step, *, appending: bool) -> None:
+        s, inbound = self.s, self.s.inbound
+        if inbound.kind == "choice" or (inbound.kind == "text" and step.kind == "media"):
+            picked = self.pick(s.step_choices(step), multi=False)
+            if picked and picked[0] in (DONT_KNOW, PREFER_NOT):
+                self.single_answer(step, picked[0])
+            else:
+                self.reprompt(multi=False, text_step=True)
+            return
+        if (
+            inbound.kind == "media"
+            and inbound.media is not None
+            and (step.media or step.kind == "media")
+        ):
+            new_parts: tuple[str, ...] = ()
+            files: tuple[str, ...] = (inbound.media.file_id,)
+        elif inbound.kind == "text" and clean_text(inbound.text):
+            word = inbound.text.strip().casefold()
+            if appending and word in (DONE, self._("Done").casefold()):  # typed after "add more"
+                self.choose_engine("more", DONE)
+                return
+            status = read_choices(inbound.text, s.r.choices(step, s.session), multi=False)
+            if status and not appending:  # the exact label "I don't know" / "Prefer not to say"
+                self.single_answer(step, status[0])
+                return
+            new_parts, files = split_long(clean_text(inbound.text)), ()
+            if len(new_parts) > 1:
+                s.say_t(
+                    self._(
+                        "That was a long message, so I kept it in {parts} parts. Nothing was lost."
+                    ),
+                    parts=str(len(new_parts)),
+                )
+        else:
+            self.reprompt(multi=False, text_step=True)
+            return
+        earlier = s.session.answers.get(step.id)
+        keep = (
+            earlier if appending and earlier is not None and earlier.status == "answered" else None
+        )
+        parts = (*(keep.parts if keep else ()), *new_parts)
+        s.record(
+            step,
+            "answered",
+            value="\n\n".join(parts),
+            parts=parts,
+            message_ids=(*(keep.message_ids if keep else ()), *self.message_ids()),
+            files=(*(keep.files if keep else ()), *files),
+        )
+        if step.multi:
+            s.set_data(appending=None)
+            s.place("more")
+            s.reask()
+        else:
+            self.after(step, s._default_next(step))
+
+    def explain_unchecked(self, step: Step) -> None:
+        """An understanding check left unanswered gets its explanation, as a wrong answer does."""
+        if step.explain is not None and any(o.correct for o in step.options):
+            self.s.say(self.s.r.text(step.explain, self.s.session))
+
+    def answered(self, step: Step) -> bool:
+        answer = self.s.session.answers.get(step.id)
+        return answer is not None and answer.status == "answered"
+
+    def message_ids(self) -> tuple[int, ...]:
+        mid = self.s.inbound.message_id
+        return (mid,) if mid is not None else ()
+
+    def status_target(self, step: Step) -> str:
+        """Where a skip, "I don't know" or "Prefer not to say" leads: as `skip_as`, else on."""
+        return self.s._route_on(step)
+
+    def after(self, step: Step, target: str) -> None:
+        """Go on after `step` was answered: back from a detour or review, a check-in, or on."""
+        s = self.s
+        if s.data.get("language_return"):
+            self.return_from_detour("language_return")
+        elif s.session.return_to:
+            # Back towards the review, asking on the way only what the change newly opened.
+            s.go(target, "advance" if s.session.state == step.id else "jump")
+        elif step.check_in and self.answered(step):
+            s.set_data(after=target)
+            s.place("check-in")
+            s.reask()
+        else:
+            s.go(target, "advance" if s.session.state == step.id else "jump")
+
+    def return_to_review(self) -> None:
+        s = self.s
+        review = s.flow.review_step
+        s.update(return_to=None)
+        if review is None:  # only reachable through a review step; kept for safety
+            s.reask()
+            return
+        s.place(review.id)
+        s.ask_step(review)
+
+    def choose_engine(self, state: str, value: str = "resume") -> None:
+        """An answer to an engine state's question."""
+        s = self.s
+        if state == "resume":
+            if value == "restart":
+                s.update(
+                    answers={}, history=(), pending=(), flags=frozenset(), consent=None, data={}
+                )
+                s.place("new")
+                s.begin(None)
+            else:
+                self.return_from_detour("resume_state")
+        elif state in ("check-in", "stop") and value == "continue":
+            target = str(s.data.get("after"))
+            s.set_data(after=None)
+            s.go(target, "jump")
+        elif state == "check-in" and value == "break":
+            s.pause()
+        elif state == "check-in" and value == "stop":
+            s.place("stop")
+            s.reask()
+        elif state == "stop" and value == "review" and can_send(s):
+            s.set_data(after=None)
+            review = s.flow.review_step
+            assert review is not None
+            s.place(review.id)
+            s.ask_step(review)
+        elif state == "stop":
+            s.close(
+                "exited",
+                self._("Everything you wrote here has been deleted. Take care of yourself."),
+                erase=True,
+            )
+        elif state == "more" and value == "more":
+            step = s.flow.step(s.session.history[-1])
+            s.set_data(appending=step.id)
+            s.place(step.id)
+            s.reask()
+        elif state == "more":
+            step = s.flow.step(s.session.history[-1])
+            s.set_data(appending=None)
+            self.after(step, s._default_next(step))
+        elif state == "review-change":
+            step = s.flow.step(value)
+            review = s.flow.review_step
+            s.update(return_to=review.id if review else None)
+            s.place(step.id)
+            s.ask_step(step)
+
+    def withdraw_code(self) -> None:
+        s, _ = self.s, self._
+        code = normalise_code(s.inbound.text) if s.inbound.kind == "text" else None
+        if code is None:
+            s.say(
+                _(
+                    "That doesn't look like a reference code. It has 10 letters and numbers, "
+                    "like K7QM-4TXA-9P. Please try again, or send /back."
+                )
+            )
+            s.reask()
+            return
+        s.effects.append(RecordWithdrawal(code))
+        text = _(
+            "Your request to withdraw the account {reference} is recorded, and the team will "
+            "remove it. If it was already shared with investigators or a court, they may not "
+            "be able to take it back."
+        )
+        if s.session.answers:
+            # Withdrawing ends this conversation too; say so, since it had answers.
+            text += "\n\n" + _(
+                "The unfinished answers of this conversation have been deleted as well."
+            )
+        s.close("withdrawn", s.r.fill(text, s.session, {"reference": code}))
+
+    def return_from_detour(self, key: str) -> None:
+        """Go back to the state saved under `key` when a detour began."""
+        s = self.s
+        target = str(s.data.get(key, "new"))
+        s.set_data(**{key: None})
+        s.place(target)
+        s.reask()
+
+
+def toggle(step: Step, pending: tuple[str, ...], value: str) -> tuple[str, ...]:
+    """A multiple-choice selection after pressing `value`'s button."""
+    if value in pending:
+        return tuple(v for v in pending if v != value)
+    option = step.option(value)
+    if option is not None and option.exclusive:
+        return (value,)
+    exclusive = {o.id for o in step.options if o.exclusive}
+    return select(step, (*(v for v in pending if v not in exclusive), value))
+
+
+def select(step: Step, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Chosen option ids in option order; an exclusive option clears the others."""
+    exclusive = [o.id for o in step.options if o.exclusive and o.id in values]
+    if exclusive:
+        return (exclusive[-1],)
+    return tuple(o.id for o in step.options if o.id in values)

@@ -1,0 +1,152 @@
+"""Commands (skip, back, pause, resume, help, language, exit, withdraw) and the way in.
+
+`Reading.dispatch` is where every inbound event enters: a start, a command (as `/word`,
+a command event, or the bare word in any language), or an answer for `Answers`.
+"""
+
+from __future__ import annotations
+
+from flows.answers import Answers
+from flows.parse import read_command
+from flows.spec import ENGINE_STATES
+
+
+class Reading(Answers):
+    """Reads one inbound event and drives the sprint accordingly."""
+
+    # -- entry ---------------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        s, inbound = self.s, self.s.inbound
+        command = read_command(inbound, s.r.translator)
+        if inbound.kind == "start" or command == "start":
+            words = inbound.text.split()
+            hint = words[-1] if words and not words[-1].startswith("/") else None
+            self.start(inbound.language_hint or hint)
+        elif command is not None:
+            self.command(command)
+        elif s.session.state == "new":
+            s.begin(inbound.language_hint)
+        else:
+            if s.session.status == "paused":
+                s.update(status="active")
+            self.answer()
+
+    def start(self, hint: str | None) -> None:
+        s = self.s
+        if s.session.state == "new":
+            s.begin(hint)
+            return
+        s.update(status="active")
+        if s.session.state != "resume":
+            s.set_data(resume_state=s.session.state)
+            s.place("resume")
+        s.reask()
+
+    # -- commands ------------------------------------------------------------------
+
+    def command(self, name: str) -> None:
+        s, _ = self.s, self._
+        if name == "exit":
+            s.quick_exit()
+        elif name == "pause":
+            s.pause()
+        elif name == "resume":
+            s.update(status="active")
+            self.choose_engine("resume") if s.session.state == "resume" else s.reask()
+        elif name == "help":
+            s.say_t(_("If you need support, you can contact:\n{referrals}"))
+            s.say(
+                _(
+                    "You can send /skip to skip a question, /back to go back, /pause to take a "
+                    "break, /language to change the language, and /exit to leave at once and "
+                    "delete this conversation."
+                )
+            )
+            s.reask()
+        elif name == "language":
+            self.change_language()
+        elif name == "withdraw":
+            if s.session.state != "withdraw-code":
+                s.set_data(withdraw_return=s.session.state)
+                s.place("withdraw-code")
+            s.reask()
+        elif name == "back":
+            self.back()
+        elif name == "skip":
+            self.skip()
+        else:
+            s.say(
+                _(
+                    "I don't know that command. You can use /skip, /back, /pause, /resume, "
+                    "/help, /language, /exit or /withdraw."
+                )
+            )
+            s.reask()
+
+    def change_language(self) -> None:
+        s = self.s
+        step = s.flow.language_step
+        if step is None or s.session.state == step.id:
+            if step is None:
+                s.say(self._("This interview is available in one language only."))
+            s.reask()
+            return
+        s.set_data(language_return=s.session.state)
+        s.place(step.id)
+        s.ask_step(step, keep_history=True)
+
+    def back(self) -> None:
+        s, state = self.s, self.s.session.state
+        if state == "withdraw-code":
+            self.return_from_detour("withdraw_return")
+        elif s.data.get("language_return"):
+            self.return_from_detour("language_return")
+        elif state == "resume":
+            self.choose_engine("resume")
+        elif state == "new":
+            s.reask()
+        elif state in ENGINE_STATES:
+            s.set_data(appending=None)
+            last = s.session.history[-1]
+            s.place(last)
+            s.ask_step(s.flow.step(last))
+        else:
+            self.back_from_step(state)
+
+    def back_from_step(self, state: str) -> None:
+        s = self.s
+        history = list(s.session.history)
+        while history and history[-1] == state:
+            history.pop()
+        if not history:
+            s.say(self._("This is the first question, so there is nothing to go back to."))
+            s.reask()
+            return
+        previous = history.pop()
+        s.update(history=tuple(history), return_to=None, pending=())
+        s.set_data(appending=None)
+        s.place(previous)
+        s.ask_step(s.flow.step(previous))
+
+    def skip(self) -> None:
+        s, state = self.s, self.s.session.state
+        if state in ("check-in", "stop"):
+            self.choose_engine(state, "continue")
+        elif state == "more":
+            self.choose_engine(state, "done")
+        elif state == "review-change":
+            self.return_to_review()
+        elif state in ("resume", "withdraw-code", "new") or s.data.get("language_return"):
+            self.back()
+        else:
+            step = s.flow.step(state)
+            if step.kind == "review":
+                s.say(self._("Please choose whether to send your account or change an answer."))
+                s.reask()
+            elif s.data.get("appending") == step.id:
+                self.choose_engine("more", "done")
+            else:
+                s.record(step, "skip")
+                self.explain_unchecked(step)
+                self.after(step, self.status_target(step))
