@@ -27,6 +27,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from storage.db import create_store_engine, database_url
 from storage.errors import N_, StorageError
@@ -38,6 +39,16 @@ _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 class QueueSetupError(StorageError):
     """The queue cannot be created or configured as asked."""
+
+
+class QueueUnreachable(StorageError):
+    default_message = N_(
+        "The reviewer queue cannot be reached. Check ATTEST_QUEUE_URL and that the database "
+        "is running, then try again."
+    )
+
+
+NOT_SET_UP = N_("The reviewer queue is not set up yet. Run `attest queue init` first.")
 
 
 def queue_url_from_env(env: Mapping[str, str] | None = None) -> str:
@@ -80,14 +91,15 @@ def queue_id(engine: Engine) -> str:
     try:
         with engine.connect() as conn:
             found = conn.execute(select(queue_info.c.queue_id)).scalar_one_or_none()
-    except Exception as error:  # a missing table differs by driver
-        raise QueueSetupError(
-            N_("The reviewer queue is not set up yet. Run `attest queue init` first.")
-        ) from error
+    except OperationalError as error:
+        # SQLite reports a missing table as an OperationalError too.
+        if "no such table" in str(error.orig):
+            raise QueueSetupError(NOT_SET_UP) from None
+        raise QueueUnreachable() from None
+    except DBAPIError:
+        raise QueueSetupError(NOT_SET_UP) from None
     if found is None:
-        raise QueueSetupError(
-            N_("The reviewer queue is not set up yet. Run `attest queue init` first.")
-        )
+        raise QueueSetupError(NOT_SET_UP)
     return str(found)
 
 

@@ -30,6 +30,7 @@ from storage.db import checkpoint_wal
 from storage.errors import N_, StorageError
 from storage.intake_rows import sealed_from_row
 from storage.queue import Queue
+from storage.queue_admin import NOT_SET_UP, QueueSetupError
 from storage.queue_rows import queue_row
 from storage.queue_tables import NODE_ACCOUNT_COLUMNS, account_files, accounts, nodes, withdrawals
 from storage.tables import files, outbox, withdrawal_requests
@@ -212,6 +213,17 @@ def sync_outbox(
     fingerprint. `between_commits(batch)` runs after the queue committed a batch and
     before the node deletes it (tests kill the process there).
     """
+    try:
+        with queue.connect() as conn:
+            conn.execute(select(func.count()).select_from(accounts).where(accounts.c.id == ""))
+    except ProgrammingError as error:
+        # The node's INSERT-only role may not read: that is fine. A missing table is not.
+        if "permission denied" not in str(error.orig).lower():
+            raise QueueSetupError(NOT_SET_UP) from None
+    except OperationalError as error:
+        if "no such table" in str(error.orig):
+            raise QueueSetupError(NOT_SET_UP) from None
+        raise
     total_accounts, total_withdrawals = source.counts()
     done_accounts = done_files = done_withdrawals = 0
     batch_no = 0

@@ -122,3 +122,33 @@ def test_trust_node_from_a_key_file_or_a_known_fingerprint(tmp_path: Path) -> No
     garbage.write_text("hello")
     bad = CliRunner().invoke(trust_node, [str(garbage)], env=env)
     assert bad.exit_code == 1 and "not a node public key" in bad.output
+
+
+def test_an_unreachable_queue_is_a_clear_error(tmp_path: Path) -> None:
+    from review.cli import review
+
+    env = {
+        "ATTEST_QUEUE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "ATTEST_DATA_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(review, ["list"], env=env)
+    assert result.exit_code == 1
+    assert "cannot be reached" in result.output
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="ATTEST_TEST_DATABASE_URL is not set")
+def test_sync_into_a_queue_never_initialised_says_so(tmp_path: Path) -> None:
+    from storage import migrations
+    from storage.db import create_store_engine
+    from storage.queue_admin import QueueSetupError
+    from storage.sync import Outbox, sync_outbox
+
+    schema = create_schema()
+    try:
+        intake = create_store_engine(tmp_path / "intake.db")
+        migrations.upgrade(intake)
+        with pytest.raises(QueueSetupError, match="attest queue init"):
+            sync_outbox(Outbox(intake, tmp_path / "files"), open_queue(pg_schema_url(schema)), {})
+    finally:
+        drop_schema(schema)
