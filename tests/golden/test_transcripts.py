@@ -1,6 +1,6 @@
 """Golden transcripts: every recorded conversation still goes exactly as recorded.
 
-Re-record with `pytest tests/test_golden.py --record` (or ATTEST_RECORD_GOLDEN=1) and
+Re-record with `pytest tests/golden --record` (or ATTEST_RECORD_GOLDEN=1) and
 read the diff: each transcript must still read like a kind, sensible conversation.
 """
 
