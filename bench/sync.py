@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, create_engine, delete, insert, text
+from sqlalchemy import Engine, create_engine, delete, insert
 
 from storage import migrations
 from storage.crypto import (
@@ -165,6 +165,7 @@ def fill_queue(queue: Engine, size: int) -> None:
             document["account_id"] = secrets.token_hex(16)
             row = queue_row(SealedAccount.from_dict(document), T0 + timedelta(seconds=i))
             row["urgent"] = i % 10 == 0
+            row["receipt_logged"] = True
             batch.append(row)
             if i % 100 == 0:
                 tags.append({"account_id": row["id"], "tag": "detention"})
@@ -174,8 +175,7 @@ def fill_queue(queue: Engine, size: int) -> None:
         if batch:
             conn.execute(insert(accounts), batch)
         conn.execute(insert(account_tags), tags)
-        conn.execute(text("UPDATE accounts SET receipt_logged = true"))
-    with queue.connect() as conn:
+    with queue.begin() as conn:
         # Fresh statistics, as a long-running queue would have them.
         conn.exec_driver_sql("ANALYZE")
 

@@ -28,6 +28,7 @@ from review.show import ShownNote, render_account, short, when
 from storage.audit import verify_chain
 from storage.crypto import CryptoError
 from storage.crypto_notes import notes_key, open_note, seal_note
+from storage.db import read_connection
 from storage.queue import reviewer_actor
 from storage.queue_tables import STATUSES
 
@@ -292,7 +293,7 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
     with fail(ctx):
         queue = ctx.queue
         seen = ctx.witness.seen(queue.queue_id)
-        with queue.engine.connect() as conn:
+        with read_connection(queue.engine) as conn:
             report = verify_chain(conn, seen)
     if report.ok:
         click.echo(

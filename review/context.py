@@ -16,6 +16,7 @@ from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
 from storage.audit import Witness
 from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
+from storage.db import read_connection
 from storage.errors import StorageError
 from storage.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
 from storage.node_pins import NodePins, pins_path_from_env
@@ -98,7 +99,7 @@ class ReviewerContext:
         """Remember the audit log's new end outside the queue; warn if the old end changed."""
         if self._queue is None:
             return
-        with self._queue.engine.connect() as conn:
+        with read_connection(self._queue.engine) as conn:
             kept = self.witness.advance(conn, self._queue.queue_id)
         if not kept:
             click.echo(

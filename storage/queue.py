@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from storage import audit
 from storage.crypto import SealedAccount
-from storage.db import checkpoint_wal
+from storage.db import checkpoint_wal, read_connection
 from storage.queue_actions import QueueActions
 from storage.queue_admin import open_queue, queue_id
 from storage.queue_items import (
@@ -181,7 +181,7 @@ class Queue(QueueActions):
         query = query.order_by(*ORDER)
         if limit:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             rows = conn.execute(query).all()
             tags = self._tags(conn, [r.id for r in rows])
         return [item_of(r, tags.get(r.id, ())) for r in rows]
@@ -200,7 +200,7 @@ class Queue(QueueActions):
 
     def item(self, account_id: str) -> QueueItem:
         """The queue row, tombstones included; AccountNotFound if absent."""
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
             if row is None:
                 raise AccountNotFound()
@@ -208,7 +208,7 @@ class Queue(QueueActions):
 
     def get(self, account_id: str) -> StoredAccount:
         """The sealed account; AccountNotFound, or AccountWithdrawn for a tombstone."""
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             row = conn.execute(
                 select(accounts, PENDING_WITHDRAWAL.label("pending")).where(
                     accounts.c.id == account_id
@@ -229,7 +229,7 @@ class Queue(QueueActions):
             )
 
     def file_data(self, account_id: str, file_id: str) -> bytes | None:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             data = conn.execute(
                 select(account_files.c.data).where(
                     account_files.c.account_id == account_id, account_files.c.file_id == file_id
@@ -240,14 +240,14 @@ class Queue(QueueActions):
     def exportable(self) -> Iterator[StoredAccount]:
         """Every account not withdrawn, oldest first, streamed."""
         query = select(accounts).where(VISIBLE).order_by(accounts.c.received_at, accounts.c.id)
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             for row in conn.execution_options(yield_per=500).execute(query):
                 yield StoredAccount(
                     item_of(row), SealedAccount.from_dict(json.loads(row.sealed)), ()
                 )
 
     def notes(self, account_id: str) -> list[StoredNote]:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             rows = conn.execute(
                 select(account_notes)
                 .where(account_notes.c.account_id == account_id)
@@ -272,7 +272,7 @@ class Queue(QueueActions):
         """The public key sync recorded for a node fingerprint (a unique prefix of 8+ works)."""
         if len(fingerprint) < 8:
             return None
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             rows = conn.execute(
                 select(nodes.c.public_key).where(
                     nodes.c.fingerprint.startswith(fingerprint.lower())
@@ -281,7 +281,7 @@ class Queue(QueueActions):
         return bytes(rows[0].public_key) if len(rows) == 1 else None
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return int(
                 conn.execute(select(func.count()).select_from(accounts).where(VISIBLE)).scalar_one()
             )

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from storage.crypto import SealedAccount
-from storage.db import checkpoint_wal
+from storage.db import checkpoint_wal, read_connection
 from storage.errors import N_, StorageError
 from storage.intake_rows import sealed_from_row
 from storage.queue import Queue
@@ -99,7 +99,7 @@ class Outbox:
         return inspect(self.engine).has_table("outbox")
 
     def counts(self) -> tuple[int, int]:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             waiting = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
             requests = conn.execute(
                 select(func.count()).select_from(withdrawal_requests)
@@ -110,18 +110,21 @@ class Outbox:
         """The oldest accounts waiting, with their encrypted files read from disk."""
         taken: list[OutgoingAccount] = []
         size = 0
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             rows = conn.execute(
                 select(outbox).order_by(outbox.c.created_at, outbox.c.account_id).limit(limit)
             ).all()
+            by_account: dict[str, list[str]] = {}
+            for file_row in conn.execute(
+                select(files.c.account_id, files.c.file_id)
+                .where(files.c.account_id.in_([r.account_id for r in rows]))
+                .order_by(files.c.file_id)
+            ):
+                by_account.setdefault(file_row.account_id, []).append(file_row.file_id)
             for row in rows:
-                file_ids = conn.execute(
-                    select(files.c.file_id)
-                    .where(files.c.account_id == row.account_id)
-                    .order_by(files.c.file_id)
-                ).scalars()
                 attached = tuple(
-                    OutgoingFile(f, self._read_file(row.account_id, f)) for f in file_ids
+                    OutgoingFile(f, self._read_file(row.account_id, f))
+                    for f in by_account.get(row.account_id, [])
                 )
                 taken.append(OutgoingAccount(sealed_from_row(row), attached))
                 size += sum(len(f.data) for f in attached)
@@ -150,10 +153,13 @@ class Outbox:
             conn.execute(delete(outbox).where(outbox.c.account_id.in_(account_ids)))
         for file_id in gone:
             (self.files_dir / file_id).unlink(missing_ok=True)
+
+    def finish(self) -> None:
+        """Push deleted pages out of SQLite's WAL once a sync is done (not after every batch)."""
         checkpoint_wal(self.engine)
 
     def take_withdrawals(self, limit: int) -> list[tuple[str, datetime]]:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             rows = conn.execute(
                 select(withdrawal_requests).order_by(withdrawal_requests.c.created_at).limit(limit)
             ).all()
@@ -256,6 +262,7 @@ def sync_outbox(
                     max(total_withdrawals, done_withdrawals),
                 )
             )
+    source.finish()
     receipts, applied = try_reconcile(queue)
     return SyncReport(done_accounts, done_files, done_withdrawals, receipts, applied)
 
