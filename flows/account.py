@@ -54,6 +54,17 @@ def effective_answers(flow: Flow, session: Session) -> list[tuple[Step, Answer]]
     return walk(flow, session.answers)[0]
 
 
+def consent_scopes(flow: Flow, session: Session) -> dict[str, str]:
+    """Consent scopes as the answers on the path give them; not answered "yes" means no."""
+    scopes: dict[str, str] = {}
+    for step, answer in effective_answers(flow, session):
+        if step.consent is None:
+            continue
+        answered = answer.status == "answered" and isinstance(answer.value, str)
+        scopes[step.consent] = str(answer.value) if answered else (step.skip_as or "no")
+    return scopes
+
+
 def english_labels(step: Step, answer: Answer) -> tuple[str, ...]:
     """The English source labels of the chosen options (what reviewers read)."""
     if answer.status in _STATUS_LABELS:

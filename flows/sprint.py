@@ -8,10 +8,11 @@ content notes and info steps), asks questions, records answers and ends conversa
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from flows.account import build_account, effective_answers, make_answer
+from flows.account import build_account, consent_scopes, effective_answers, make_answer
 from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
 from flows.path import route, should_ask, walk
@@ -112,16 +113,15 @@ class Sprint:
         answers = {**self.session.answers, step.id: answer}
         self.update(answers=answers, pending=())
         if step.consent is not None:
-            value = answer.value if status == "answered" else step.skip_as or "no"
-            self._record_consent(step.consent, str(value))
+            self._record_consent()
         if step.sets == "language" and status == "answered" and isinstance(answer.value, str):
             self.set_language(answer.value)
         self.update(flags=self._flags())
         return answer
 
-    def _record_consent(self, scope: str, value: str) -> None:
-        before = self.session.consent
-        scopes = {**(before.scopes if before else {}), scope: value}
+    def _record_consent(self) -> None:
+        """The consent record as the answers on the path give it, stamped now, in this language."""
+        scopes = consent_scopes(self.flow, self.session)
         consent = ConsentRecord(
             text_version=self.flow.consent_hash,
             language=self.session.language,
@@ -312,9 +312,12 @@ class Sprint:
 
     def finish(self, step: Step) -> None:
         """An `end` step: submit, or close kindly with nothing kept."""
-        reason = step.reason or "declined"
+        if step.reason != "submitted":
+            self.close(step.reason or "declined", self.r.text(step.text, self.session))  # type: ignore[arg-type]
+            return
+        scopes = consent_scopes(self.flow, self.session)
         consent = self.session.consent
-        if reason == "submitted" and (consent is None or consent.scopes.get("archive") != "yes"):
+        if consent is None or scopes.get("archive") != "yes":
             # Safety net: without consent to keep it, nothing is sent, whatever the flow says.
             declined = next((s for s in self.flow.steps if s.reason == "declined"), None)
             text = (
@@ -327,13 +330,13 @@ class Sprint:
             )
             self.close("declined", text)
             return
-        if reason == "submitted" and consent is not None:
-            code = reference_code(self.inbound.entropy)
-            self.reference = code
-            self.account = build_account(self.flow, self.session, consent, code, self.now)
-            self.close("submitted", self.r.text(step.text, self.session, {"reference": code}))
-            return
-        self.close(reason, self.r.text(step.text, self.session))  # type: ignore[arg-type]
+        # A scope the flow has but the person never reached counts as "no".
+        unasked = {s.consent: "no" for s in self.flow.steps if s.consent is not None}
+        consent = replace(consent, scopes={**unasked, **scopes})
+        code = reference_code(self.inbound.entropy)
+        self.reference = code
+        self.account = build_account(self.flow, self.session, consent, code, self.now)
+        self.close("submitted", self.r.text(step.text, self.session, {"reference": code}))
 
     def close(self, reason: EndReason, text: str, *, erase: bool = False) -> None:
         """End the conversation; the draft is shredded and nothing of it is kept."""
