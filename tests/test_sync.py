@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -348,3 +349,36 @@ def test_nothing_is_lost_when_the_node_runs_concurrently(tmp_path: Path, queue_u
     sync_outbox(outbox_for(data), open_queue(queue_url), {})
     assert queue_state(queue_url)[0] == sorted(first)
     assert os.listdir(data / FILES_DIR) == []
+
+
+@pytest.mark.slow
+def test_sync_watch_keeps_moving_new_accounts(tmp_path: Path) -> None:
+    """`attest sync --watch` as a process: accounts sealed later arrive without a rerun."""
+    data = tmp_path / "node"
+    data.mkdir()
+    node = NodeKeys.load_or_create(data / "node.key")
+    first = fill_outbox(data, node, 2)
+    queue_file = tmp_path / "queue.db"
+    env = {**os.environ, "ATTEST_DATA_DIR": str(data), "ATTEST_QUEUE_URL": str(queue_file)}
+    attest = str(Path(sys.executable).with_name("attest"))
+    watcher = subprocess.Popen(
+        [attest, "sync", "--watch", "--interval", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (queue_file.exists() and len(queue_state(str(queue_file))[0]) == 2):
+            assert time.monotonic() < deadline, "the first accounts never arrived"
+            time.sleep(0.2)
+        later = fill_outbox(data, node, 3, files_every=0)
+        while len(queue_state(str(queue_file))[0]) < 5:
+            assert time.monotonic() < deadline, "accounts sealed later never arrived"
+            time.sleep(0.2)
+        assert watcher.poll() is None  # still watching
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=20)
+    assert queue_state(str(queue_file))[0] == sorted(first + later)
