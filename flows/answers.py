@@ -57,6 +57,8 @@ class Answers:
                     "I can't take files or voice notes here. Please write your answer instead, or send /skip."
                 )
             )
+        elif text_step and s.session.state in s.flow_media_steps():
+            s.say(_("Please send a file or a voice note here, or send /skip to move on."))
         elif text_step:
             s.say(_("Please write your answer in a message. You can also send /skip to move on."))
         elif multi:
@@ -98,7 +100,7 @@ class Answers:
         s = self.s
         if step.kind == "review":
             if value == "send":
-                s.go(s._default_next(step), "advance")
+                s.go(s.next_of(step), "advance")
             else:
                 s.place("review-change")
                 s.reask()
@@ -114,7 +116,7 @@ class Answers:
             s.say(s.r.text(option.reply, s.session))
         if option is not None and not option.correct and any(o.correct for o in step.options):
             s.say(s.r.text(step.explain or "", s.session))
-        target = option.next if option is not None and option.next else s._default_next(step)
+        target = option.next if option is not None and option.next else s.next_of(step)
         self.after(step, target)
 
     def multi_answer(self, step: Step) -> None:
@@ -141,7 +143,7 @@ class Answers:
             for option in step.options:
                 if option.id in chosen and option.reply:
                     s.say(s.r.text(option.reply, s.session))
-            self.after(step, s._default_next(step))
+            self.after(step, s.next_of(step))
 
     def text_answer(self, step: Step, *, appending: bool) -> None:
         s, inbound = self.s, self.s.inbound
@@ -197,7 +199,7 @@ class Answers:
             s.place("more")
             s.reask()
         else:
-            self.after(step, s._default_next(step))
+            self.after(step, s.next_of(step))
 
     def explain_unchecked(self, step: Step) -> None:
         """An understanding check left unanswered gets its explanation, as a wrong answer does."""
@@ -214,7 +216,7 @@ class Answers:
 
     def status_target(self, step: Step) -> str:
         """Where a skip, "I don't know" or "Prefer not to say" leads: as `skip_as`, else on."""
-        return self.s._route_on(step)
+        return self.s.route_on(step)
 
     def after(self, step: Step, target: str) -> None:
         """Go on after `step` was answered: back from a detour or review, a check-in, or on."""
@@ -268,7 +270,7 @@ class Answers:
             assert review is not None
             s.place(review.id)
             s.ask_step(review)
-        elif state == "stop":
+        elif state == "stop" and value == "delete":
             s.close(
                 "exited",
                 self._("Everything you wrote here has been deleted. Take care of yourself."),
@@ -282,7 +284,7 @@ class Answers:
         elif state == "more":
             step = s.flow.step(s.session.history[-1])
             s.set_data(appending=None)
-            self.after(step, s._default_next(step))
+            self.after(step, s.next_of(step))
         elif state == "review-change":
             step = s.flow.step(value)
             review = s.flow.review_step

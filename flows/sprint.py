@@ -153,17 +153,17 @@ class Sprint:
                 if preset:
                     self.set_data(language_preset=None)
                     self.update(history=(*self.session.history, step.id))
-                target = self._default_next(step)
+                target = self.next_of(step)
                 continue
             if self.session.return_to and self._pass_answered(step):
-                target = self._route_on(step)
+                target = self.route_on(step)
                 continue
             if self.session.return_to == step.id:
                 self.update(return_to=None)
             self._show_note(step)
             if step.kind == "info":
                 self.say(self.r.text(step.text, self.session))
-                target = self._default_next(step)
+                target = self.next_of(step)
                 continue
             if step.kind == "end":
                 self.finish(step)
@@ -178,15 +178,19 @@ class Sprint:
             return True
         return step.kind != "review" and step.id in {s.id for s, _a in self.answered_path()}
 
-    def _route_on(self, step: Step) -> str:
+    def route_on(self, step: Step) -> str:
         answer = self.session.answers.get(step.id)
         target = route(self.flow, step, answer) if answer is not None else None
-        return target if target is not None else self._default_next(step)
+        return target if target is not None else self.next_of(step)
 
     def answered_path(self) -> list[tuple[Step, Answer]]:
         return effective_answers(self.flow, self.session)
 
-    def _default_next(self, step: Step) -> str:
+    def flow_media_steps(self) -> set[str]:
+        """Steps that take only files (kind `media`)."""
+        return {s.id for s in self.flow.steps if s.kind == "media"}
+
+    def next_of(self, step: Step) -> str:
         target = self.flow.default_next(step.id)
         if target is None:
             raise IllegalMove(f"flow {self.flow.id!r} runs off its end after {step.id!r}")

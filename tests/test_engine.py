@@ -524,3 +524,15 @@ def test_done_typed_after_add_more_finishes_instead_of_becoming_part_of_the_stor
     assert talk.session is not None and talk.session.answers["recall"].parts == (
         "They came at night.",
     )
+
+
+def test_a_media_step_takes_a_file_and_asks_for_one_when_given_text() -> None:
+    talk = Talk.of("telegram-media")
+    talk.start()
+    talk.send("It was at night.")
+    assert talk.state == "photo" and talk.ask.allows_media
+    turn = talk.send("I have a photo somewhere")
+    assert turn.messages[0].text == "Please send a file or a voice note here, or send /skip to move on."
+    turn = talk.media("photo")
+    assert turn.messages[-1].ask == "place"
+    assert talk.session is not None and talk.session.answers["photo"].files == ("file-3",)
