@@ -26,6 +26,7 @@ def validate_flow(flow: Flow) -> None:
         _check_placeholders(flow, step)
     _check_singletons(flow)
     _check_endings(flow)
+    _check_info_loops(flow)
     _check_reachable(flow)
 
 
@@ -144,6 +145,22 @@ def _check_endings(flow: Flow) -> None:
             )
     if not any(s.kind == "end" for s in flow.steps):
         raise _fail(flow, flow.steps[-1].line, "the flow has no `end` step")
+
+
+def _check_info_loops(flow: Flow) -> None:
+    """Info steps that lead only to each other would never stop to ask anything."""
+    for step in flow.steps:
+        seen: list[str] = []
+        current: str | None = step.id
+        while current is not None and flow.step(current).kind == "info":
+            if current in seen:
+                raise _fail(
+                    flow,
+                    step.line,
+                    f"info steps {' -> '.join([*seen, current])} go round in a circle",
+                )
+            seen.append(current)
+            current = flow.default_next(current)
 
 
 def _check_reachable(flow: Flow) -> None:

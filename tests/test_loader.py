@@ -318,6 +318,21 @@ CASES: dict[str, tuple[str, str]] = {
         """,
         "step 'a' is the last one but not an `end` step; add `next`",
     ),
+    "info steps in a circle": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - {id: a, kind: yes-no, text: "Ok?"}
+          - id: b  # <-
+            kind: info
+            text: Hello.
+          - {id: c, kind: info, text: Again., next: b}
+          - {id: z, kind: end, reason: declined, text: Bye.}
+        """,
+        "info steps b -> c -> b go round in a circle",
+    ),
     "unknown start": (
         """
         id: t
