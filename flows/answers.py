@@ -296,10 +296,11 @@ class Answers:
         s, _ = self.s, self._
         code = normalise_code(s.inbound.text) if s.inbound.kind == "text" else None
         if code is None:
-            s.say(
+            s.say_t(
                 _(
                     "That doesn't look like a reference code. It has 10 letters and numbers, "
-                    "like K7QM-4TXA-9P. Please try again, or send /back."
+                    "like K7QM-4TXA-9P. Please try again, or send /back. If you no longer have "
+                    "the code, you can write to {org_contact}."
                 )
             )
             s.reask()
