@@ -21,7 +21,10 @@ from contextlib import contextmanager
 
 from transitions import Machine, MachineError
 
+from flows.errors import IllegalMove
 from flows.spec import ENGINE_STATES, Flow
+
+__all__ = ["IllegalMove", "Position", "Rulebook"]
 
 
 class Position:
@@ -55,10 +58,6 @@ class _LeanMachine(Machine):
 
     def _add_model_to_state(self, state: object, model: object) -> None:
         return None
-
-
-class IllegalMove(Exception):
-    """The engine tried a move its flow does not allow: a bug, never a person's mistake."""
 
 
 class Rulebook:
