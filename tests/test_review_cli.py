@@ -234,3 +234,34 @@ def test_missing_queue_says_to_run_init(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "attest queue init" in result.output
+
+
+def test_list_needs_no_key_and_no_passphrase(desk: Desk) -> None:
+    result = desk.run("list", env={"ATTEST_REVIEWER_KEY": "", "ATTEST_REVIEWER_PASSPHRASE": ""})
+    assert result.exit_code == 0, result.output
+    assert desk.ids[0] in result.output
+
+
+def test_a_tampered_file_is_never_written_out(desk: Desk) -> None:
+    desk.trust()
+    engine = open_queue(desk.url)
+    with engine.begin() as conn:
+        data = bytearray(conn.execute(text("SELECT data FROM account_files")).scalar_one())
+        data[-5] ^= 1  # inside the last chunk: earlier chunks would decrypt fine
+        conn.execute(text("UPDATE account_files SET data = :d"), {"d": bytes(data)})
+    engine.dispose()
+    out = desk.tmp / "voice.ogg"
+    result = desk.run("file", desk.ids[0], "1", "--out", str(out))
+    assert result.exit_code == 1 and "integrity check" in result.output
+    assert not out.exists() and not list(desk.tmp.glob("voice.ogg*"))
+
+
+def test_a_note_moved_to_another_account_is_not_shown(desk: Desk) -> None:
+    desk.trust()
+    secret = "Her brother is still detained."
+    assert desk.run("triage", desk.ids[0], "--note", secret).exit_code == 0
+    desk.sql(f"UPDATE account_notes SET account_id = '{desk.ids[1]}'")
+    shown = desk.run("show", desk.ids[1])
+    assert shown.exit_code == 0, shown.output
+    assert secret not in shown.output
+    assert "failed its integrity check" in shown.output
