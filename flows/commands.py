@@ -87,8 +87,8 @@ class Reading(Answers):
     def change_language(self) -> None:
         s = self.s
         step = s.flow.language_step
-        if step is None or s.session.state == step.id:
-            if step is None:
+        if step is None or len(step.options) < 2 or s.session.state == step.id:
+            if step is None or len(step.options) < 2:
                 s.say(self._("This interview is available in one language only."))
             s.reask()
             return
