@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -177,7 +178,7 @@ def _read_flow(reader: _Reader, root: yaml.Node, path: Path) -> Flow:
     )
     if not flow.has_step(start):
         raise reader.fail(top["start"], f"start step {start!r} does not exist")
-    return Flow(**{**flow.__dict__, "consent_hash": consent_hash(flow)})
+    return replace(flow, consent_hash=consent_hash(flow))
 
 
 def _read_sections(reader: _Reader, node: yaml.Node) -> tuple[Section, ...]:
