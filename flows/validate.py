@@ -124,8 +124,8 @@ def _check_placeholders(flow: Flow, step: Step) -> None:
 
 def _check_singletons(flow: Flow) -> None:
     for what, picked in (
-        ("a `review` step", [s for s in flow.steps if s.kind == "review"]),
-        ("a step with `sets: language`", [s for s in flow.steps if s.sets == "language"]),
+        ("`review` step", [s for s in flow.steps if s.kind == "review"]),
+        ("step with `sets: language`", [s for s in flow.steps if s.sets == "language"]),
     ):
         if len(picked) > 1:
             raise _fail(flow, picked[1].line, f"a flow can have only one {what}")

@@ -333,6 +333,204 @@ CASES: dict[str, tuple[str, str]] = {
         """,
         "info steps b -> c -> b go round in a circle",
     ),
+    "missing steps": (
+        """
+        id: t  # <-
+        version: "1"
+        start: a
+        """,
+        "the flow needs `steps`",
+    ),
+    "bad mode": (
+        """
+        id: t
+        version: "1"
+        mode: auditor  # <-
+        start: a
+        steps: []
+        """,
+        "bad mode 'auditor' (one of: survivor, documenter)",
+    ),
+    "option without text": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: single-choice
+            text: Which?
+            options:
+              - id: one  # <-
+        """,
+        "option 'one' needs `text`",
+    ),
+    "explain without a correct option": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: yes-no
+            text: "Ok?"
+            explain: Because.  # <-
+        """,
+        "`explain` needs an option marked `correct: true`",
+    ),
+    "yes-no with other options": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: yes-no
+            text: "Ok?"
+            options:  # <-
+              - {id: sure, text: Sure}
+              - {id: no, text: No}
+        """,
+        "yes-no step 'a' options must be `yes` and `no`",
+    ),
+    "multi on a choice step": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: yes-no
+            text: "Ok?"
+            multi: true  # <-
+        """,
+        "`multi` belongs on a free-text step",
+    ),
+    "sets on a text step": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: free-text
+            text: Language?
+            sets: language  # <-
+        """,
+        "`sets: language` belongs on a single-choice step",
+    ),
+    "check-in on an info step": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: info
+            text: Hello.
+            check_in: true  # <-
+        """,
+        "`check_in` belongs on a step that asks something",
+    ),
+    "skip_as not an option": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: single-choice
+            text: Which?
+            skip_as: none  # <-
+            options:
+              - {id: one, text: One}
+        """,
+        "skip_as 'none' is not an option of step 'a'",
+    ),
+    "condition with step and flag": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: yes-no
+            text: "Ok?"
+            ask_if: {step: a, flag: urgent, answered: true}  # <-
+        """,
+        "a condition needs exactly one of `step` or `flag`",
+    ),
+    "condition on a step that asks nothing": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - {id: a, kind: info, text: Hello.}
+          - id: b
+            kind: yes-no
+            text: "Ok?"
+            ask_if: {step: a, answered: true}  # <-
+          - {id: c, kind: end, reason: declined, text: Bye.}
+        """,
+        "ask_if step 'a' asks nothing",
+    ),
+    "in on a text step": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - {id: a, kind: free-text, text: Tell me.}
+          - id: b
+            kind: yes-no
+            text: "Ok?"
+            ask_if: {step: a, in: [x]}  # <-
+          - {id: c, kind: end, reason: declined, text: Bye.}
+        """,
+        "`in`/`not_in` need a choice step; 'a' is free-text",
+    ),
+    "placeholder in a content note": (
+        """
+        id: t
+        version: "1"
+        start: a
+        sections:
+          - id: s  # <-
+            content_note: You said {quote}.
+        steps:
+          - {id: a, kind: end, reason: declined, text: Bye.}
+        """,
+        "placeholder {quote} cannot be used in a content note",
+    ),
+    "two review steps": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - {id: a, kind: review, text: "{answers}"}
+          - id: b  # <-
+            kind: review
+            text: "{answers}"
+          - {id: c, kind: end, reason: declined, text: Bye.}
+        """,
+        "a flow can have only one `review` step",
+    ),
+    "no end step": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - {id: a, kind: yes-no, text: "Ok?", next: b}
+          - id: b  # <-
+            kind: yes-no
+            text: "Sure?"
+            next: a
+        """,
+        "the flow has no `end` step",
+    ),
     "unknown start": (
         """
         id: t
