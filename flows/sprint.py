@@ -254,9 +254,13 @@ class Sprint:
         text = lead or self.r.text(step.text, self.session, extra)
         if lead is None and earlier is not None and step.kind != "review":
             shown = self.r.answer_text(step, earlier, self.session)
-            text += "\n\n" + self.r.fill(
-                _("(Your answer was: {answer})"), self.session, {"answer": shown}
-            )
+            if step.multi and earlier.status == "answered":
+                # Asked again, a story told in several messages is added to, never replaced.
+                self.set_data(appending=step.id)
+                note = _("(What you wrote so far: {answer}) Anything you send now is added to it.")
+            else:
+                note = _("(Your answer was: {answer})")
+            text += "\n\n" + self.r.fill(note, self.session, {"answer": shown})
         history = self.session.history
         if not keep_history and (not history or history[-1] != step.id):
             self.update(history=(*history, step.id))

@@ -135,16 +135,32 @@ def test_back_shows_the_earlier_answer_and_skip_moves_on() -> None:
     assert turn.messages[-1].ask == "language"
 
 
-def test_back_from_a_check_in_returns_to_the_question_before_it() -> None:
+def test_back_from_a_check_in_returns_to_the_story_and_adds_to_it() -> None:
     talk = at_recall()
-    talk.send("First version.")
+    talk.send("First part.")
     talk.press("done")
     turn = talk.send("/back")
     assert turn.messages[-1].ask == "recall"
+    assert "(What you wrote so far: First part.) Anything you send now is added to it." in (
+        turn.messages[-1].text
+    )
+    talk.send("Something I forgot.")
+    talk.press("done")
+    answer = talk.session.answers["recall"] if talk.session else None
+    assert answer is not None and answer.parts == ("First part.", "Something I forgot.")
+
+
+def test_back_to_a_one_message_answer_replaces_it() -> None:
+    talk = at_recall()
+    talk.send("Story.")
+    talk.press("done")
+    talk.press("continue")
+    talk.send("First version.")
+    turn = talk.send("/back")
     assert "(Your answer was: First version.)" in turn.messages[-1].text
     talk.send("Second version.")
-    talk.press("done")
-    assert talk.session is not None and talk.session.answers["recall"].value == "Second version."
+    assert talk.session is not None
+    assert talk.session.answers["follow-up"].value == "Second version."
 
 
 def test_an_unknown_command_lists_the_commands_and_asks_again() -> None:
