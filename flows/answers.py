@@ -218,7 +218,7 @@ class Answers:
         """Where a skip, "I don't know" or "Prefer not to say" leads: as `skip_as`, else on."""
         return self.s.route_on(step)
 
-    def after(self, step: Step, target: str) -> None:
+    def after(self, step: Step, target: str, *, check_in: bool = True) -> None:
         """Go on after `step` was answered: back from a detour or review, a check-in, or on."""
         s = self.s
         if s.data.get("language_return"):
@@ -226,7 +226,7 @@ class Answers:
         elif s.session.return_to:
             # Back towards the review, asking on the way only what the change newly opened.
             s.go(target, "advance" if s.session.state == step.id else "jump")
-        elif step.check_in and self.answered(step):
+        elif check_in and step.check_in and self.answered(step):
             s.set_data(after=target)
             s.place("check-in")
             s.reask()

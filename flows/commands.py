@@ -146,6 +146,12 @@ class Reading(Answers):
                 s.reask()
             elif s.data.get("appending") == step.id:
                 self.choose_engine("more", "done")
+            elif step.id in s.session.answers:
+                # Asked again (after /back, or from the review): /skip leaves the earlier
+                # answer as it was, so stepping back to look and forward again loses nothing.
+                s.say(self._("Your earlier answer is kept."))
+                s.update(pending=())
+                self.after(step, s.route_on(step), check_in=False)
             else:
                 s.record(step, "skip")
                 self.explain_unchecked(step)

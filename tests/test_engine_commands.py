@@ -212,3 +212,20 @@ def test_help_after_a_conversation_ended_does_not_start_a_new_one() -> None:
     assert turn.messages[-1].text == "When you are ready to begin, send /start."
     assert all(m.ask is None for m in turn.messages)
     assert talk.start().messages[-1].ask == "language"
+
+
+def test_stepping_back_to_look_and_skipping_forward_again_loses_nothing() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.run("1", "1", "yes", "no")
+    talk.send("/back")
+    talk.send("/back")
+    turn = talk.send("/skip")
+    assert turn.messages[0].text == "Your earlier answer is kept."
+    assert turn.messages[-1].ask == "recent"
+    talk.send("/skip")
+    assert talk.state == "archive"
+    assert talk.session is not None
+    assert {k: a.value for k, a in talk.session.answers.items()} == {
+        "language": "en", "safe": "yes", "age": "yes", "recent": "no"
+    }  # fmt: skip
