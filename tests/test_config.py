@@ -31,7 +31,7 @@ def test_the_shipped_example_loads_and_says_it_is_an_example() -> None:
 
 
 def test_missing_file_says_where_to_look(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="settings file not found. Check ATTEST_CONFIG"):
+    with pytest.raises(ConfigError, match=r"settings file not found\. Check ATTEST_CONFIG"):
         load_deployment(tmp_path / "nope.yaml")
 
 
