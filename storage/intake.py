@@ -43,7 +43,7 @@ from storage.intake_rows import IntakeRows, TurnResult, WithdrawalOutcome
 from storage.respondent_lock import RespondentLocks
 from storage.tables import chat_messages, processed_updates, sessions
 from storage.vault import FileVault
-from storage.writer import AfterCommit, GroupCommitWriter
+from storage.writer import MAX_BATCH, AfterCommit, GroupCommitWriter
 
 __all__ = [
     "IntakeStore",
@@ -94,10 +94,10 @@ class IntakeStore(Protocol):
 class SqlIntakeStore:
     """The intake store on SQLite or PostgreSQL."""
 
-    def __init__(self, engine: Engine, rows: IntakeRows) -> None:
+    def __init__(self, engine: Engine, rows: IntakeRows, *, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self._rows = rows
-        self._writer = GroupCommitWriter(engine, self._after_commit)
+        self._writer = GroupCommitWriter(engine, self._after_commit, max_batch)
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attest-read")
         self._locks = RespondentLocks(engine)
 
@@ -257,12 +257,17 @@ async def open_intake_store(
     *,
     data_dir: Path,
     draft_days: int = 7,
+    max_batch: int = MAX_BATCH,
 ) -> SqlIntakeStore:
-    """Open (creating and migrating) the store: SQLite `data_dir/intake.db` unless a URL is given."""
+    """Open (creating and migrating) the store: SQLite `data_dir/intake.db` unless a URL is given.
+
+    `max_batch` caps how many waiting writes share one commit (1: no group commit; bench/).
+    """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = create_store_engine(url_or_path or data_dir / DATABASE_FILE)
     await asyncio.to_thread(migrations.upgrade, engine)
     vault = FileVault(data_dir / FILES_DIR)
     vault.sweep_partials()
-    return SqlIntakeStore(engine, IntakeRows(node_keys, reviewers, vault, draft_days))
+    rows = IntakeRows(node_keys, reviewers, vault, draft_days)
+    return SqlIntakeStore(engine, rows, max_batch=max_batch)

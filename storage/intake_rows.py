@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flows.types import FinishedAccount, RecordWithdrawal, ShredDraft, Turn
+from flows.types import FinishedAccount, RecordWithdrawal, Session, ShredDraft, Turn
 from storage import drafts
 from storage.crypto import NodeKeys, ReviewerPublicKey, SealedAccount, seal_account
 from storage.drafts import FileDetails
@@ -41,6 +42,7 @@ WithdrawalOutcome = Literal["removed", "requested", "rate-limited"]
 WITHDRAWAL_LIMIT = 5  # attempts per respondent ...
 WITHDRAWAL_WINDOW = timedelta(hours=1)  # ... in this window
 CHAT_IDS_KEPT = timedelta(hours=48)
+KEY_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class IntakeRows:
         self.reviewers = tuple(reviewers)
         self.vault = vault
         self.draft_lifetime = timedelta(days=draft_days)
+        # respondent -> (wrapped key, data key) of recently written drafts; writer thread only.
+        self._keys: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
 
     # -- one turn ---------------------------------------------------------------------
 
@@ -121,17 +125,49 @@ class IntakeRows:
             self.shred(conn, after, respondent)
         else:
             assert turn.session is not None
-            key = self._draft_key(conn, after, respondent, now)
-            conn.execute(
+            self._save_session(conn, after, respondent, turn.session, now)
+        return TurnResult(applied=True, withdrawals=outcomes, account_id=account_id)
+
+    def _save_session(
+        self, conn: Connection, after: AfterCommit, respondent: str, session: Session, now: datetime
+    ) -> None:
+        """Encrypt and store the session under the draft's key.
+
+        The common case is one UPDATE: the key comes from the cache, and the UPDATE only
+        matches if the row still holds that same wrapped key (another process may have
+        shredded and restarted the draft meanwhile); otherwise the slow path reads it.
+        """
+        cached = self._keys.get(respondent)
+        if cached is not None:
+            wrapped, key = cached
+            saved = conn.execute(
                 update(sessions)
-                .where(sessions.c.respondent == respondent)
+                .where(sessions.c.respondent == respondent, sessions.c.wrapped_key == wrapped)
                 .values(
-                    blob=drafts.encrypt_session(key, turn.session),
+                    blob=drafts.encrypt_session(key, session),
                     updated_at=now,
                     expires_at=now + self.draft_lifetime,
                 )
+            ).rowcount
+            if saved == 1:
+                self._keys.move_to_end(respondent)
+                return
+        key = self._draft_key(conn, after, respondent, now)
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.respondent == respondent)
+            .values(
+                blob=drafts.encrypt_session(key, session),
+                updated_at=now,
+                expires_at=now + self.draft_lifetime,
             )
-        return TurnResult(applied=True, withdrawals=outcomes, account_id=account_id)
+        )
+
+    def _remember_key(self, respondent: str, wrapped: bytes, key: bytes) -> None:
+        self._keys[respondent] = (wrapped, key)
+        self._keys.move_to_end(respondent)
+        while len(self._keys) > KEY_CACHE_SIZE:
+            self._keys.popitem(last=False)
 
     def _draft_key(
         self, conn: Connection, after: AfterCommit, respondent: str, now: datetime
@@ -146,11 +182,15 @@ class IntakeRows:
         ).scalar_one_or_none()
         if wrapped is not None:
             try:
-                return drafts.open_draft_key(self.node.master_key, respondent, wrapped)
+                key = drafts.open_draft_key(self.node.master_key, respondent, wrapped)
             except CorruptDraft:
                 log.warning("replacing a draft whose key could not be opened")
                 self.shred(conn, after, respondent)
+            else:
+                self._remember_key(respondent, wrapped, key)
+                return key
         key, wrapped = drafts.new_draft_key(self.node.master_key, respondent)
+        self._remember_key(respondent, wrapped, key)
         conn.execute(
             insert(sessions).values(
                 respondent=respondent,
@@ -164,6 +204,7 @@ class IntakeRows:
 
     def shred(self, conn: Connection, after: AfterCommit, respondent: str) -> bool:
         """Delete a draft's wrapped key, its state and its unsent files. True if it existed."""
+        self._keys.pop(respondent, None)
         draft_files = list(
             conn.execute(
                 select(files.c.file_id).where(

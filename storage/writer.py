@@ -2,10 +2,14 @@
 
 With `synchronous=FULL` each commit costs an fsync; committing the turns of everyone who
 is waiting together pays it once for all of them (PERFORMANCE.md). The thread takes the
-first job, then every job queued meanwhile, runs each in its own SAVEPOINT (so one job's
-failure undoes only that job), commits once, runs the after-commit work (unlinking files,
-checkpointing the WAL after a shred) and only then wakes each caller's future. A caller
-therefore never hears "saved" before the data is durable.
+first job, then every job queued meanwhile, runs them in one transaction, commits once,
+runs the after-commit work (unlinking files, checkpointing the WAL after a shred) and only
+then wakes each caller's future. A caller never hears "saved" before the data is durable.
+
+If a job raises, the batch is rolled back and run again with a SAVEPOINT per job, so one
+failing job fails alone. (SAVEPOINTs on every batch cost two statements per job; a repeated
+update key is not an error but an INSERT ... ON CONFLICT DO NOTHING that inserts nothing.)
+Jobs must therefore be safe to run twice: they read what they need inside the transaction.
 """
 
 from __future__ import annotations
@@ -60,8 +64,15 @@ class StoreClosed(StorageError):
 class GroupCommitWriter:
     """Runs write jobs on one thread and connection, batching commits."""
 
-    def __init__(self, engine: Engine, after_commit: Callable[[AfterCommit], None]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        after_commit: Callable[[AfterCommit], None],
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        """`max_batch=1` turns group commit off (one transaction per job), for comparison."""
         self._engine = engine
+        self._max_batch = max_batch
         self._after_commit = after_commit
         self._queue: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
         self._closed = False
@@ -96,7 +107,7 @@ class GroupCommitWriter:
                     return
                 batch = [first]
                 stop = False
-                while len(batch) < MAX_BATCH:
+                while len(batch) < self._max_batch:
                     try:
                         item = self._queue.get_nowait()
                     except queue.Empty:
@@ -110,27 +121,16 @@ class GroupCommitWriter:
                     return
 
     def _commit(self, conn: Connection, batch: list[_Pending[Any]]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
-        after = AfterCommit()
-        savepoints = len(batch) > 1
+        outcomes: list[tuple[Any, BaseException | None]]
         try:
-            with conn.begin() as transaction:
-                for pending in batch:
-                    job_after = AfterCommit()
-                    savepoint = conn.begin_nested() if savepoints else None
-                    try:
-                        value = pending.job(conn, job_after)
-                    except Exception as error:
-                        if savepoint is not None:
-                            savepoint.rollback()
-                        else:
-                            transaction.rollback()
-                        outcomes.append((None, error))
-                        continue
-                    if savepoint is not None:
-                        savepoint.commit()
-                    after.merge(job_after)
-                    outcomes.append((value, None))
+            # Optimistic first: no SAVEPOINTs (a repeated update is not an error, it is an
+            # INSERT that inserts nothing). Only if a job raises is the batch rolled back
+            # and run again with a SAVEPOINT per job, so one failure fails only its job.
+            attempt = self._attempt(conn, batch, savepoints=False)
+            if attempt is None:
+                attempt = self._attempt(conn, batch, savepoints=True)
+            assert attempt is not None
+            outcomes, after = attempt
         except Exception as error:
             # The commit itself failed: nothing in this batch was saved.
             log.error("intake store commit failed (%s)", type(error).__name__)
@@ -149,6 +149,33 @@ class GroupCommitWriter:
                 pending.loop.call_soon_threadsafe(_settle, pending.future, value, job_error)
             except RuntimeError:  # the caller's event loop is already closed
                 continue
+
+    def _attempt(
+        self, conn: Connection, batch: list[_Pending[Any]], *, savepoints: bool
+    ) -> tuple[list[tuple[Any, BaseException | None]], AfterCommit] | None:
+        """Run the batch in one transaction; None if a job failed without a savepoint."""
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        after = AfterCommit()
+        with conn.begin() as transaction:
+            for pending in batch:
+                job_after = AfterCommit()
+                savepoint = conn.begin_nested() if savepoints else None
+                try:
+                    value = pending.job(conn, job_after)
+                except Exception as error:
+                    if savepoint is not None:
+                        savepoint.rollback()
+                        outcomes.append((None, error))
+                        continue
+                    transaction.rollback()
+                    if len(batch) > 1:
+                        return None
+                    return [(None, error)], AfterCommit()
+                if savepoint is not None:
+                    savepoint.commit()
+                after.merge(job_after)
+                outcomes.append((value, None))
+        return outcomes, after
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

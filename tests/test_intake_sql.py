@@ -195,3 +195,54 @@ async def test_sqlite_runs_with_the_durable_settings(
     else:
         assert pragmas == {}
     assert json.dumps(pragmas)
+
+
+async def test_one_failing_turn_does_not_lose_the_others_in_its_commit(
+    database: str | None, node: NodeKeys, data_dir: Path
+) -> None:
+    # No reviewer key: sealing must refuse, since nobody could ever open the account.
+    store = await open_intake_store(database, node, [], data_dir=data_dir)
+    try:
+        others = [session(f"r{i}", what=f"answer {i}") for i in range(20)]
+        results = await asyncio.gather(
+            store.commit_turn(
+                "submitter", turn(None, account=account("X-1")), update_key="s", channel="t", now=T0
+            ),
+            *(
+                store.commit_turn(
+                    p.respondent, turn(p), update_key=p.respondent, channel="t", now=T0
+                )
+                for p in others
+            ),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], ValueError)
+        assert all(r is not None and not isinstance(r, BaseException) and r for r in results[1:])
+        for p in others:
+            assert await store.load_session(p.respondent) == p
+        # The failed turn was not marked processed, so the channel's retry can apply it.
+        assert not await store.already_processed("s")
+    finally:
+        await store.close()
+
+
+async def test_two_processes_sharing_a_database_never_mix_draft_keys(
+    database: str | None, node: NodeKeys, reviewer: ReviewerPrivateKey, data_dir: Path
+) -> None:
+    first = await open_intake_store(database, node, [reviewer.public], data_dir=data_dir)
+    second = await open_intake_store(database, node, [reviewer.public], data_dir=data_dir)
+    try:
+        await first.commit_turn(
+            "resp-a", turn(session("resp-a")), update_key="1", channel="t", now=T0
+        )
+        # The person quits and starts again through the other process: a new draft key.
+        await second.commit_turn("resp-a", turn(None), update_key="2", channel="t", now=T0)
+        restarted = session("resp-a", "q2", what="again")
+        await second.commit_turn("resp-a", turn(restarted), update_key="3", channel="t", now=T0)
+        later = session("resp-a", "q3", what="again", more="and more")
+        await first.commit_turn("resp-a", turn(later), update_key="4", channel="t", now=T0)
+        assert await second.load_session("resp-a") == later
+        assert await first.load_session("resp-a") == later
+    finally:
+        await first.close()
+        await second.close()
