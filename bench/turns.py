@@ -34,15 +34,15 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows.deployment import demo_deployment  # noqa: E402
-from flows.engine import Engine  # noqa: E402
-from flows.i18n import translator  # noqa: E402
-from flows.loader import load_flows  # noqa: E402
-from flows.types import DONE, Inbound, Session, ShredDraft, Turn  # noqa: E402
-from storage import drafts  # noqa: E402
-from storage.crypto import NodeKeys, generate_reviewer_key  # noqa: E402
-from storage.intake import SqlIntakeStore, open_intake_store  # noqa: E402
-from storage.tables import outbox, sessions  # noqa: E402
+from flows.deployment import demo_deployment
+from flows.engine import Engine
+from flows.i18n import translator
+from flows.loader import load_flows
+from flows.types import DONE, Inbound, Session, ShredDraft, Turn
+from storage import drafts
+from storage.crypto import NodeKeys, generate_reviewer_key
+from storage.intake import SqlIntakeStore, open_intake_store
+from storage.tables import outbox, sessions
 
 PREFERRED = ("yes", "continue", "go-on", "keep", "send", "adult", "self", DONE)
 INTERVIEW_CAP = 150  # turns; a safety net should the picker ever loop
