@@ -126,8 +126,8 @@ class Dispatcher:
             session = await self.load_session(respondent)
             if session is None or session.status == "ended":
                 engine = self._engines[flow or self._default_flow]
-                language = inbound.language_hint or "en"
-                session = engine.new_session(respondent, now, language)
+                # The engine takes inbound.language_hint when the flow offers that language.
+                session = engine.new_session(respondent, now)
                 if inbound.kind not in {"start", "command"}:
                     # Someone writing for the first time starts the interview; what they
                     # wrote is not an answer to a question they have not seen yet.
