@@ -19,6 +19,8 @@ class Reading(Answers):
     def dispatch(self) -> None:
         s, inbound = self.s, self.s.inbound
         command = read_command(inbound, s.r.translator)
+        if s.session.status == "paused":
+            s.update(status="active")  # anything the person sends ends the pause (/pause too)
         if inbound.kind == "start" or command == "start":
             words = inbound.text.split()
             hint = words[-1] if words and not words[-1].startswith("/") else None
@@ -28,8 +30,6 @@ class Reading(Answers):
         elif s.session.state == "new":
             s.begin(inbound.language_hint)
         else:
-            if s.session.status == "paused":
-                s.update(status="active")
             self.answer()
 
     def start(self, hint: str | None) -> None:
@@ -37,7 +37,6 @@ class Reading(Answers):
         if s.session.state == "new":
             s.begin(hint)
             return
-        s.update(status="active")
         if s.session.state != "resume":
             s.set_data(resume_state=s.session.state)
             s.place("resume")
@@ -52,7 +51,6 @@ class Reading(Answers):
         elif name == "pause":
             s.pause()
         elif name == "resume":
-            s.update(status="active")
             self.choose_engine("resume") if s.session.state == "resume" else s.reask()
         elif name == "help":
             s.say_t(_("If you need support, you can contact:\n{referrals}"))

@@ -229,3 +229,21 @@ def test_stepping_back_to_look_and_skipping_forward_again_loses_nothing() -> Non
     assert {k: a.value for k, a in talk.session.answers.items()} == {
         "language": "en", "safe": "yes", "age": "yes", "recent": "no"
     }  # fmt: skip
+
+
+def test_any_message_after_a_pause_ends_the_pause() -> None:
+    talk = at_recall()
+    talk.send("/pause")
+    talk.send("/back")
+    assert talk.session is not None and talk.session.status == "active"
+    assert talk.send("/pause").end == "paused"
+    assert talk.session is not None and talk.session.status == "paused"
+
+
+def test_every_shipped_flow_draws_as_a_diagram() -> None:
+    from flows.diagram import mermaid
+    from flows.loader import load_flows
+
+    for flow in load_flows().values():
+        text = mermaid(flow)
+        assert all(f"as s_{s.id.replace('-', '_')}" in text for s in flow.steps)
