@@ -163,6 +163,8 @@ class Sprint:
             self._show_note(step)
             if step.kind == "info":
                 self.say(self.r.text(step.text, self.session))
+                shown = list(self.data.get("info_shown", []))
+                self.set_data(info_shown=[*shown, step.id] if step.id not in shown else shown)
                 target = self.next_of(step)
                 continue
             if step.kind == "end":
@@ -173,9 +175,13 @@ class Sprint:
         raise IllegalMove(f"flow {self.flow.id!r} passes over steps in a circle")
 
     def _pass_answered(self, step: Step) -> bool:
-        """While returning to the review after a change: pass what is already answered."""
+        """While returning to the review after a change: pass what was answered or shown.
+
+        An info step the change newly opened (medical information after a change to
+        "recent") is shown; one the person has seen is not repeated.
+        """
         if step.kind == "info":
-            return True
+            return step.id in self.data.get("info_shown", [])
         return step.kind != "review" and step.id in {s.id for s, _a in self.answered_path()}
 
     def route_on(self, step: Step) -> str:

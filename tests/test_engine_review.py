@@ -170,3 +170,20 @@ def test_stop_at_a_check_in_can_delete_everything() -> None:
     turn = talk.press("delete")
     assert turn.session is None and turn.end == "exited"
     assert set(turn.effects) == {ShredDraft(), EraseChat()}
+
+
+def test_a_change_at_the_review_shows_information_it_newly_opens() -> None:
+    talk = at_recall()
+    through_recall(talk)
+    talk.run("skip", "skip", "skip")
+    talk.press("change")
+    talk.press("recent")
+    turn = talk.send("yes")
+    texts = [m.text for m in turn.messages]
+    assert texts[0].startswith("Medical care can help")
+    assert any(t.startswith("Because this was recent") for t in texts)
+    assert turn.messages[-1].ask == "review"
+    talk.press("change")
+    talk.press("when")
+    turn = talk.send("last spring")
+    assert not any(m.text.startswith("Because this was recent") for m in turn.messages)
