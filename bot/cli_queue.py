@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from flows.i18n import translator
 from storage.crypto import CryptoError, NodeKeys
 from storage.db import create_store_engine
@@ -41,7 +41,7 @@ def _(message: str) -> str:
     return translator(os.environ.get("ATTEST_LANGUAGE", "en")).gettext(message)
 
 
-def _settings() -> object:
+def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as error:
@@ -156,8 +156,7 @@ def _sync_once(data_dir: Path, intake_url: str | None, queue_url: str) -> None:
 @click.option("--interval", default=30.0, show_default=True)
 def sync(watch: bool, interval: float) -> None:
     settings = _settings()
-    data_dir: Path = settings.data_dir  # type: ignore[attr-defined]
-    intake_url: str | None = settings.database_url  # type: ignore[attr-defined]
+    data_dir, intake_url = settings.data_dir, settings.database_url
     queue_url = queue_url_from_env()
 
     def on_retry(attempt: int, delay: float) -> None:

@@ -30,7 +30,13 @@ from storage.queue_items import (
     UnknownStatus,
     reviewer_actor,
 )
-from storage.queue_tables import STATUSES, account_notes, account_tags, accounts
+from storage.queue_tables import (
+    OPEN_ACCOUNTS,
+    STATUSES,
+    account_notes,
+    account_tags,
+    accounts,
+)
 
 
 class QueueActions:
@@ -51,6 +57,9 @@ class QueueActions:
         now = self.clock()
         claimable = and_(
             VISIBLE,
+            # The partial index's own condition, as literal SQL: a planner matches an index
+            # predicate only against the same terms, and bound parameters are not.
+            OPEN_ACCOUNTS,
             or_(
                 accounts.c.status == "new",
                 and_(accounts.c.status == "in-review", accounts.c.lease_until < now),

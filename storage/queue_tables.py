@@ -84,6 +84,16 @@ Index(
     accounts.c.received_at,
     accounts.c.id,
 )
+# Claims look only at open accounts; without this index a claim walks past every closed one.
+OPEN_ACCOUNTS = text("status IN ('new', 'in-review')")
+Index(
+    "ix_accounts_claimable",
+    accounts.c.urgent.desc(),
+    accounts.c.received_at,
+    accounts.c.id,
+    sqlite_where=OPEN_ACCOUNTS,
+    postgresql_where=OPEN_ACCOUNTS,
+)
 Index("ix_accounts_withdrawal_tag", accounts.c.withdrawal_tag)
 Index("ix_accounts_receipt", accounts.c.receipt_logged)
 
