@@ -25,7 +25,7 @@ from review.context import ReviewerContext, fail
 from review.export import audit_export, build_export, to_csv, to_json
 from review.opened import file_entries, open_verified, write_attachment
 from review.show import ShownNote, render_account, short, when
-from storage.audit import verify_chain
+from storage.audit import entries_for, newest, verify_chain
 from storage.crypto import CryptoError
 from storage.crypto_notes import notes_key, open_note, seal_note
 from storage.db import read_connection
@@ -283,6 +283,31 @@ def export_command(
 @review.group("audit", help=_("The audit log of every action on the queue."))
 def audit_group() -> None:
     pass
+
+
+@audit_group.command("show", help=_("Show the audit log, or every entry about one account."))
+@click.argument("account_id", required=False)
+@click.option("--limit", default=50, show_default=True, help=_("How many of the newest entries."))
+@pass_reviewer
+def audit_show_command(ctx: ReviewerContext, account_id: str | None, limit: int) -> None:
+    with fail(ctx), read_connection(ctx.queue.engine) as conn:
+        entries = entries_for(conn, account_id) if account_id else newest(conn, limit)
+    if not entries:
+        click.echo(_("No entries."))
+    for entry in entries:
+        detail = json.dumps(entry.detail, sort_keys=True) if entry.detail else ""
+        click.echo(
+            "  ".join(
+                [
+                    str(entry.seq),
+                    entry.at[:19],
+                    entry.actor,
+                    entry.action,
+                    entry.account_id or "-",
+                    detail,
+                ]
+            ).rstrip()
+        )
 
 
 @audit_group.command(

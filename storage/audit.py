@@ -172,6 +172,12 @@ def entries_for(conn: Connection, account_id: str) -> list[AuditEntry]:
     return [_entry(row) for row in rows]
 
 
+def newest(conn: Connection, limit: int = 50) -> list[AuditEntry]:
+    """The newest entries, oldest of them first."""
+    rows = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)).all()
+    return [_entry(row) for row in reversed(rows)]
+
+
 def count_actions(conn: Connection, account_id: str, action: str) -> int:
     return int(
         conn.execute(

@@ -105,3 +105,19 @@ def test_a_consistently_rewritten_end_is_found_by_the_witness(env: dict[str, str
     result = run(env, "audit", "verify")  # ... but this machine saw the original end
     assert result.exit_code == 2
     assert "entry 8: An entry you saw earlier was rewritten since." in result.output
+
+
+def test_the_log_shows_who_did_what_to_an_account(env: dict[str, str]) -> None:
+    engine = open_queue(env["ATTEST_QUEUE_URL"])
+    with engine.connect() as conn:
+        account = conn.execute(
+            text("SELECT account_id FROM audit_log WHERE action = 'changed'")
+        ).scalar_one()
+    engine.dispose()
+    result = run(env, "audit", "show", account)
+    assert result.exit_code == 0, result.output
+    actions = [line.split()[3] for line in result.output.strip().splitlines()]
+    assert actions == ["received", "opened", "changed"]
+    assert '{"tags_added": ["x"]}' in result.output
+    newest = run(env, "audit", "show", "--limit", "2").output.strip().splitlines()
+    assert [line.split()[0] for line in newest] == ["7", "8"]
