@@ -254,7 +254,10 @@ def put_accounts(
 
 
 def put_many(url: str, node: NodeKeys, count: int, start: datetime = T0) -> list[str]:
-    """`count` accounts with distinct receipt times, fast (one sealed body, copied rows)."""
+    """`count` accounts with distinct receipt times, fast: one sealed body copied under new ids.
+
+    Their signatures do not verify (the id is signed): for claim and list mechanics only.
+    """
     import json
     import secrets
 
