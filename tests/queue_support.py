@@ -195,8 +195,12 @@ def make_account(
     reference: str | None = None,
     answers: Sequence[dict[str, Any]] | None = None,
     attachments: Sequence[bytes] = (),
+    signed_scopes: dict[str, str] | None = None,
 ) -> OutgoingAccount:
-    """A sealed account as the intake store would make it, with encrypted files."""
+    """A sealed account as the intake store would make it, with encrypted files.
+
+    `signed_scopes` puts other scopes in the signed metadata than in the body (a node bug).
+    """
     import io
     import secrets
 
@@ -228,7 +232,7 @@ def make_account(
         "language": "en",
         "channel": "console",
         "urgent": urgent,
-        "scopes": scopes,
+        "scopes": signed_scopes or scopes,
         "started_at": T0.isoformat(),
         "submitted_at": (T0 + timedelta(minutes=20)).isoformat(),
         "withdrawal_tag": node.withdrawal_tag(reference or secrets.token_hex(6)),

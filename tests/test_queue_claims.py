@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.audit import verify_chain
 from storage.crypto import NodeKeys
 from storage.queue import HeldByAnother, NotHeld, Queue
 from storage.queue_admin import open_queue
@@ -74,6 +75,10 @@ def test_ten_reviewers_never_get_the_same_account(queue_url: str) -> None:
     for got in rounds:
         for i, account in enumerate(got):
             assert held[account] == f"reviewer{i}"
+    # Fifty claims appended their audit entries concurrently: the chain is still whole.
+    with queue.engine.connect() as conn:
+        report = verify_chain(conn)
+    assert report.ok and report.entries == REVIEWERS * ROUNDS
     queue.close()
 
 

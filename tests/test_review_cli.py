@@ -20,6 +20,7 @@ from storage.queue_tables import account_notes, audit_log
 from tests.queue_support import (
     BACKENDS,
     PASSPHRASE,
+    answer,
     fresh_queue_url,
     make_account,
     put_accounts,
@@ -265,3 +266,42 @@ def test_a_note_moved_to_another_account_is_not_shown(desk: Desk) -> None:
     assert shown.exit_code == 0, shown.output
     assert secret not in shown.output
     assert "failed its integrity check" in shown.output
+
+
+def _single(desk: Desk, item: object) -> str:
+    put_accounts(desk.url, desk.node, [item])  # type: ignore[list-item]
+    return item.sealed.account_id  # type: ignore[attr-defined]
+
+
+def test_an_answer_that_does_not_match_its_receipt_hash_is_refused(desk: Desk) -> None:
+    desk.trust()
+    wrong = answer("what-happened", "In your own words, what happened?", "Something else.")
+    wrong["sha256"] = "0" * 64
+    account = _single(desk, make_account(desk.node, [reviewer("a")], answers=[wrong]))
+    result = desk.run("show", account)
+    assert result.exit_code == 1
+    assert "Failed check: answer what-happened" in result.output
+    assert "Something else." not in result.output
+
+
+def test_scopes_in_the_body_must_equal_the_signed_ones(desk: Desk) -> None:
+    desk.trust()
+    account = _single(
+        desk,
+        make_account(
+            desk.node,
+            [reviewer("a")],
+            scopes={"archive": "yes", "reports": "no", "mechanisms": "no"},
+            signed_scopes={"archive": "yes", "reports": "yes", "mechanisms": "named"},
+        ),
+    )
+    result = desk.run("show", account)
+    assert result.exit_code == 1 and "Failed check: consent scopes" in result.output
+
+
+def test_an_account_sealed_to_someone_else_says_so(desk: Desk) -> None:
+    desk.trust()
+    account = _single(desk, make_account(desk.node, [reviewer("b")]))
+    result = desk.run("show", account)
+    assert result.exit_code == 1
+    assert "not sealed to your reviewer key" in result.output
