@@ -41,7 +41,7 @@ from storage.db import checkpoint_wal, create_store_engine, read_connection, sql
 from storage.errors import CorruptDraft
 from storage.intake_rows import IntakeRows, TurnResult, WithdrawalOutcome
 from storage.respondent_lock import RespondentLocks
-from storage.tables import chat_messages, processed_updates, sessions
+from storage.tables import chat_messages, files, processed_updates, sessions
 from storage.vault import FileVault
 from storage.writer import MAX_BATCH, AfterCommit, GroupCommitWriter
 
@@ -268,6 +268,14 @@ async def open_intake_store(
     engine = create_store_engine(url_or_path or data_dir / DATABASE_FILE)
     await asyncio.to_thread(migrations.upgrade, engine)
     vault = FileVault(data_dir / FILES_DIR)
-    vault.sweep_partials()
+    await asyncio.to_thread(_sweep_files, engine, vault)
     rows = IntakeRows(node_keys, reviewers, vault, draft_days)
     return SqlIntakeStore(engine, rows, max_batch=max_batch)
+
+
+def _sweep_files(engine: Engine, vault: FileVault) -> None:
+    with read_connection(engine) as conn:
+        known = set(conn.execute(select(files.c.file_id)).scalars())
+    swept = vault.sweep(known)
+    if swept:
+        log.warning("removed %d unreadable file(s) left behind by an interrupted upload", swept)

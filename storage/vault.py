@@ -2,7 +2,7 @@
 
 A file is streamed through `storage.crypto.encrypt_file` (chunked AEAD), so its size is
 bounded by disk, never by memory. It is written to `<id>.part`, fsynced and renamed, so a
-crash leaves either a whole encrypted file or a `.part` that `sweep_partials` removes.
+crash leaves either a whole encrypted file or a `.part` that `sweep` removes.
 Over the size limit the partial file is deleted and FileTooLarge raised.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -94,13 +95,20 @@ class FileVault:
             with contextlib.suppress(FileNotFoundError):
                 self.path(file_id).unlink()
 
-    def sweep_partials(self) -> int:
-        """Delete `.part` files a crash left behind; how many there were."""
+    def sweep(self, known: set[str], min_age: float = 3600.0) -> int:
+        """Delete what a crash left behind: `.part` files and files no row knows; how many.
+
+        Such a file's key died with the process, so nobody can read it. Only files older
+        than `min_age` seconds go: another process sharing the directory may be writing one.
+        """
+        cutoff = time.time() - min_age
         count = 0
-        for partial in self.directory.glob("*.part"):
+        for path in self.directory.iterdir():
+            orphan = path.suffix == ".part" or path.name not in known
             with contextlib.suppress(FileNotFoundError):
-                partial.unlink()
-                count += 1
+                if orphan and path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    count += 1
         return count
 
 

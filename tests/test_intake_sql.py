@@ -6,6 +6,7 @@ import asyncio
 import base64
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -246,3 +247,20 @@ async def test_two_processes_sharing_a_database_never_mix_draft_keys(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_files_an_interrupted_upload_left_behind_are_swept_on_open(
+    database: str | None, node: NodeKeys, reviewer: ReviewerPrivateKey, data_dir: Path
+) -> None:
+    store = await open_intake_store(database, node, [reviewer.public], data_dir=data_dir)
+    kept = await store.store_file("resp-a", io.BytesIO(b"voice"), "voice", None, 100)
+    await store.close()
+    vault = data_dir / "files"
+    stale_orphan, stale_part, fresh_part = vault / ("ab" * 16), vault / "cd.part", vault / "ef.part"
+    for path in (stale_orphan, stale_part, fresh_part):
+        path.write_bytes(b"ciphertext whose key died with the process")
+    for path in (stale_orphan, stale_part, vault / kept.file_id):
+        os.utime(path, (1, 1))
+    reopened = await open_intake_store(database, node, [reviewer.public], data_dir=data_dir)
+    await reopened.close()
+    assert sorted(p.name for p in vault.iterdir()) == sorted([kept.file_id, "ef.part"])
