@@ -34,7 +34,8 @@ from storage.queue_admin import (
     queue_id,
     queue_url_from_env,
 )
-from storage.sync import Outbox, SyncProgress, import_queue_file, sync_outbox, with_retries
+from storage.queue_import import import_queue_file
+from storage.sync import Outbox, SyncProgress, sync_outbox, with_retries
 
 
 def _(message: str) -> str:

@@ -8,7 +8,7 @@ so sync works as the node's INSERT-only PostgreSQL role; logging receipts and ap
 withdrawals (`Queue.reconcile`) is tried afterwards and left to the reviewers when the
 role may not do it.
 
-`import_queue_file` merges a field kit's SQLite queue into the main queue the same way.
+`storage.queue_import` merges a field kit's SQLite queue into the main queue the same way.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from storage.intake_rows import sealed_from_row
 from storage.queue import Queue
 from storage.queue_admin import NOT_SET_UP, QueueSetupError
 from storage.queue_rows import queue_row
-from storage.queue_tables import NODE_ACCOUNT_COLUMNS, account_files, accounts, nodes, withdrawals
+from storage.queue_tables import account_files, accounts, nodes, withdrawals
 from storage.tables import files, outbox, withdrawal_requests
 
 log = logging.getLogger(__name__)
@@ -307,69 +307,6 @@ def with_retries(
             if on_retry is not None:
                 on_retry(attempt, delay)
             sleep(delay)
-
-
-def import_queue_file(
-    source: Engine,
-    target: Engine,
-    *,
-    batch_size: int = 200,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[int, int]:
-    """Merge a field kit's queue into `target`, idempotently; (accounts, withdrawals) read.
-
-    Accounts keep their original receipt time; tombstones stay tombstones. Reviewer
-    fields of the kit are not carried over: a kit only carries accounts.
-    """
-    with source.connect() as src:
-        total = int(src.execute(select(func.count()).select_from(accounts)).scalar_one())
-        known = {r.fingerprint: bytes(r.public_key) for r in src.execute(select(nodes))}
-        with target.begin() as dst:
-            insert_ignore(
-                dst,
-                nodes,
-                [
-                    {"fingerprint": fp, "public_key": pub, "first_seen": datetime.now(UTC)}
-                    for fp, pub in known.items()
-                ],
-            )
-        done = 0
-        last_id = ""
-        while True:
-            rows = src.execute(
-                select(accounts)
-                .where(accounts.c.id > last_id)
-                .order_by(accounts.c.id)
-                .limit(batch_size)
-            ).all()
-            if not rows:
-                break
-            ids = [r.id for r in rows]
-            file_rows = [
-                dict(r._mapping)
-                for r in src.execute(
-                    select(account_files).where(account_files.c.account_id.in_(ids))
-                )
-            ]
-            with target.begin() as dst:
-                insert_ignore(dst, accounts, [_carried(r) for r in rows])
-                insert_ignore(dst, account_files, file_rows)
-            done += len(rows)
-            last_id = ids[-1]
-            if progress is not None:
-                progress(done, total)
-        requests = [
-            {"tag": r.tag, "requested_at": r.requested_at} for r in src.execute(select(withdrawals))
-        ]
-    with target.begin() as dst:
-        insert_ignore(dst, withdrawals, requests)
-    return done, len(requests)
-
-
-def _carried(row: Any) -> dict[str, Any]:
-    """The node's columns of a kit row. A kit tombstone comes without its body, and the
-    kit's withdrawal request (imported too) makes it a tombstone here, with its audit entry."""
-    return {name: getattr(row, name) for name in NODE_ACCOUNT_COLUMNS}
 
 
 NOTHING_TO_SYNC = N_("Nothing to sync: this node has no intake store yet.")

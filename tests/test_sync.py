@@ -25,8 +25,9 @@ from storage.db import create_store_engine
 from storage.intake import DATABASE_FILE, FILES_DIR, open_intake_store
 from storage.queue import Queue
 from storage.queue_admin import create_node_role, migrate_queue, open_queue
+from storage.queue_import import import_queue_file
 from storage.queue_tables import account_files, accounts, audit_log
-from storage.sync import DatabaseUnreachable, Outbox, import_queue_file, sync_outbox, with_retries
+from storage.sync import DatabaseUnreachable, Outbox, sync_outbox, with_retries
 from tests.queue_support import (
     BACKENDS,
     PG_URL,
