@@ -106,6 +106,23 @@ def fill_outbox(data_dir: Path, node: NodeKeys, count: int, files_every: int = 3
     return asyncio.run(_fill(data_dir, node, count, files_every))
 
 
+def request_withdrawal(data_dir: Path, node: NodeKeys, code: str) -> None:
+    """/withdraw CODE as the intake store records it."""
+
+    async def withdraw() -> None:
+        store = await open_intake_store(None, node, [reviewer("a").public], data_dir=data_dir)
+        await store.commit_turn(
+            "someone",
+            Turn(session=None, messages=(), effects=(RecordWithdrawal(code),)),
+            update_key=None,
+            channel="console",
+            now=T0,
+        )
+        await store.close()
+
+    asyncio.run(withdraw())
+
+
 def outbox_for(data_dir: Path) -> Outbox:
     return Outbox(create_store_engine(data_dir / DATABASE_FILE), data_dir / FILES_DIR)
 
@@ -234,18 +251,7 @@ def test_withdrawal_requests_sync_and_tombstone_the_account(tmp_path: Path, queu
     ids = fill_outbox(data, node, 3, files_every=1)
     sync_outbox(outbox_for(data), open_queue(queue_url), {})
 
-    async def withdraw() -> None:
-        store = await open_intake_store(None, node, [reviewer("a").public], data_dir=data)
-        await store.commit_turn(
-            "someone",
-            Turn(session=None, messages=(), effects=(RecordWithdrawal("code1"),)),
-            update_key=None,
-            channel="console",
-            now=T0,
-        )
-        await store.close()
-
-    asyncio.run(withdraw())
+    request_withdrawal(data, node, "code1")
     report = sync_outbox(outbox_for(data), open_queue(queue_url), {})
     assert (report.withdrawals, report.withdrawals_applied) == (1, 1)
     queue = Queue(open_queue(queue_url))
@@ -324,8 +330,17 @@ def test_sync_runs_as_the_insert_only_role(tmp_path: Path) -> None:
                 as_node.begin() as conn,
             ):
                 conn.execute(text(statement))
-        as_node.dispose()
         assert queue_state(pg_schema_url(schema)) == (sorted(ids + again), 3, sorted(ids + again))
+        # A withdrawal sent by the node's role: hidden at once, applied by reviewer rights.
+        request_withdrawal(data, node, "CODE1")
+        report = sync_outbox(outbox_for(data), as_node, {})
+        assert (report.withdrawals, report.withdrawals_applied) == (1, None)
+        as_node.dispose()
+        reviewer_side = Queue(open_queue(pg_schema_url(schema)))
+        assert ids[1] not in {i.account_id for i in reviewer_side.list_accounts(limit=None)}
+        assert reviewer_side.reconcile() == (0, 1)
+        assert reviewer_side.item(ids[1]).withdrawn_at is not None
+        reviewer_side.close()
     finally:
         admin.dispose()
         drop_schema(schema)
