@@ -239,6 +239,8 @@ class FakeBotAPI:
     calls: list[Call] = field(default_factory=list)
     messages: dict[int, dict[int, StoredMessage]] = field(default_factory=dict)
     left_chats: set[int] = field(default_factory=set)
+    record_calls: bool = True  # False: keep no call log (long benchmarks)
+    keep_history: bool = True  # False: per chat keep only the newest message and keyboard
     webhook_url: str = ""
     webhook_secret: str | None = None
     _files: dict[str, bytes] = field(default_factory=dict)
@@ -285,7 +287,8 @@ class FakeBotAPI:
             except ApiError as exc:
                 self.calls.append(Call(method, params, ok=False, error=exc.description))
                 raise
-            self.calls.append(Call(canonical, params, ok=True))
+            if self.record_calls:
+                self.calls.append(Call(canonical, params, ok=True))
             return result
 
     def _injected(self, method: str) -> None:
@@ -321,7 +324,16 @@ class FakeBotAPI:
         message_id = max(chat, default=0) + 1
         message = StoredMessage(message_id, chat_id, from_bot, self.now(), **kw)
         chat[message_id] = message
+        if not self.keep_history:
+            self._forget_old(chat)
         return message
+
+    @staticmethod
+    def _forget_old(chat: dict[int, StoredMessage]) -> None:
+        newest = max(chat)
+        keyboard = max((i for i, m in chat.items() if m.reply_markup), default=newest)
+        for message_id in [i for i in chat if i not in (newest, keyboard)]:
+            del chat[message_id]
 
     def _message_json(self, m: StoredMessage) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -45,7 +45,7 @@ def build_application(
     base_url: str | None = None,
     base_file_url: str | None = None,
     rate_limit: bool = True,
-    concurrent_updates: int = 256,
+    concurrent_updates: int = 1024,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """An Application whose handlers all hand the update to `channel`."""
     builder = Application.builder().token(token).concurrent_updates(concurrent_updates)
@@ -59,7 +59,11 @@ def build_application(
         # Throttles to Telegram's limits; RetryAfter is left to the channel's own retries
         # so that one place decides how long a reply may wait.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
-    application = builder.build()
+
+    async def drain(_: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await channel.drain()  # message ids still being written for quick exit
+
+    application = builder.post_stop(drain).build()
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update goes the same way: to the channel."""

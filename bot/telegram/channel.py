@@ -9,9 +9,11 @@ update, not only the turn); across processes the store's lock orders the turns.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import weakref
-from asyncio import Lock
+from asyncio import Lock, Task, create_task, gather
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +50,29 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class EntropyPool:
+    """Operating-system randomness read in blocks (one system call per 256 turns).
+
+    The engine takes fresh randomness with every turn (reference codes come from it).
+    It must be the operating system's CSPRNG, but a system call per turn is measurable,
+    so bytes are read 4 KiB at a time and each slice handed out once. A forked child
+    refills rather than reuse its parent's bytes.
+    """
+
+    def __init__(self, block: int = 4096) -> None:
+        self._block = block
+        self._buffer = b""
+        self._at = 0
+        self._pid = -1
+
+    def take(self, size: int = 16) -> bytes:
+        if self._pid != os.getpid() or self._at + size > len(self._buffer):
+            self._buffer, self._at, self._pid = os.urandom(self._block), 0, os.getpid()
+        chunk = self._buffer[self._at : self._at + size]
+        self._at += size
+        return chunk
+
+
 @dataclass(frozen=True)
 class ChannelOptions:
     """How the channel behaves; defaults are the production ones."""
@@ -73,6 +98,8 @@ class TelegramChannel:
         self._clock = clock
         self._locks: weakref.WeakValueDictionary[int, Lock] = weakref.WeakValueDictionary()
         self._left: set[int] = set()
+        self._entropy = EntropyPool()
+        self._remembering: dict[int, Task[None]] = {}
 
     def _lock(self, chat_id: int) -> Lock:
         lock = self._locks.get(chat_id)
@@ -136,7 +163,7 @@ class TelegramChannel:
         assert event.chat_id is not None
         sent = await sender.send(event.chat_id, [Part(say(text, event.language_hint))])
         ids = [i for i in (*keep, *sent) if i is not None]
-        await self.dispatcher.remember_sent(CHANNEL, event.chat_id, ids, self._clock())
+        self._remember(event.chat_id, ids)
 
     async def _button(self, sender: Sender, event: Event, key: str) -> None:
         assert event.chat_id is not None
@@ -184,6 +211,7 @@ class TelegramChannel:
         assert event.chat_id is not None
         chat_id = event.chat_id
         now = self._clock()
+        inbound = dataclasses.replace(inbound, entropy=self._entropy.take())
         reply = await self.dispatcher.handle(
             CHANNEL,
             chat_id,
@@ -206,11 +234,46 @@ class TelegramChannel:
         )
         parts = [] if edited else self._parts(reply.messages, respondent, language)
         if reply.end == "submitted":
+            await self._remembered(chat_id)
             targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
             if older_messages_may_remain([*targets, *incoming]):
                 parts.append(Part(say(OLDER_REMAIN, language)))
         sent = await sender.send(chat_id, parts)
-        await self.dispatcher.remember_sent(CHANNEL, chat_id, [*incoming, *sent], self._clock())
+        self._remember(chat_id, [*incoming, *sent])
+
+    def _remember(self, chat_id: int, ids: Sequence[int]) -> None:
+        """Keep message ids for erasure, without holding up the next person's update.
+
+        The write goes to the store in the background (it is batched with other turns'
+        commits); anything that needs the ids, quick exit first, waits for it.
+        """
+        if not ids:
+            return
+        previous = self._remembering.get(chat_id)
+        now = self._clock()
+
+        async def write() -> None:
+            if previous is not None:
+                await previous
+            try:
+                await self.dispatcher.remember_sent(CHANNEL, chat_id, list(ids), now)
+            except Exception as exc:
+                log.error("message ids could not be kept for erasure (%s)", type(exc).__name__)
+            finally:
+                if self._remembering.get(chat_id) is task:
+                    del self._remembering[chat_id]
+
+        task = create_task(write())
+        self._remembering[chat_id] = task
+
+    async def _remembered(self, chat_id: int) -> None:
+        task = self._remembering.get(chat_id)
+        if task is not None:
+            await task
+
+    async def drain(self) -> None:
+        """Wait for every message id still being written (call before shutting down)."""
+        await gather(*self._remembering.values())
 
     def _parts(self, messages: Sequence[Outbound], respondent: str, language: str) -> list[Part]:
         tr = translator(language)
@@ -239,5 +302,6 @@ class TelegramChannel:
         self, sender: Sender, chat_id: int, incoming: Sequence[int], now: datetime
     ) -> None:
         """Quick exit: delete every message of the chat still deletable, both sides."""
+        await self._remembered(chat_id)
         targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
         await erase_messages(sender, chat_id, [*targets, *incoming])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import random
 import secrets
 from dataclasses import dataclass
 
@@ -85,8 +86,25 @@ class ButtonSigner:
         return Pressed(tag, carried, None)
 
 
+class _Nonces:
+    """Per-ask nonces: distinct, not secret (the MAC is what protects a button).
+
+    A seeded generator rather than os.urandom per ask: urandom is a system call, and on
+    some machines a slow one, paid for every question asked.
+    """
+
+    def __init__(self) -> None:
+        self._random = random.Random(secrets.token_bytes(16))
+
+    def next(self) -> str:
+        return _b64(self._random.getrandbits(24).to_bytes(3, "big"))
+
+
+_nonces = _Nonces()
+
+
 def new_nonce() -> str:
-    return _b64(secrets.token_bytes(3))
+    return _nonces.next()
 
 
 def keyboard_for(

@@ -69,6 +69,7 @@ def webhook_app(
         try:
             yield
         finally:
+            await channel.drain()
             await bot.shutdown()
             if on_shutdown is not None:
                 await on_shutdown()
