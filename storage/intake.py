@@ -23,6 +23,7 @@ session for that respondent replaces it with a fresh key: the caller may start o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DATABASE_FILE = "intake.db"
 FILES_DIR = "files"
+EXPIRY_INTERVAL = 3600.0  # seconds between automatic expiry runs
 
 
 class IntakeStore(Protocol):
@@ -99,6 +101,7 @@ class SqlIntakeStore:
         self._rows = rows
         self._writer = GroupCommitWriter(engine, self._after_commit, max_batch)
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attest-read")
+        self._expiry: asyncio.Task[None] | None = None
         self._locks = RespondentLocks(engine)
 
     def respondent_lock(self, respondent: str) -> AbstractAsyncContextManager[None]:
@@ -243,7 +246,27 @@ class SqlIntakeStore:
         """(transactions, jobs) the writer has committed: jobs/transactions is the batching."""
         return self._writer.batches, self._writer.jobs
 
+    def expire_regularly(self, every: float = EXPIRY_INTERVAL) -> None:
+        """Shred expired drafts now and then every `every` seconds until the store closes."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    shredded = await self.expire_drafts(datetime.now(UTC))
+                except Exception as error:  # keep expiring later; never take the bot down
+                    log.error("expiring drafts failed (%s)", type(error).__name__)
+                else:
+                    if shredded:
+                        log.info("shredded %d expired draft(s)", shredded)
+                await asyncio.sleep(every)
+
+        self._expiry = asyncio.get_running_loop().create_task(loop(), name="attest-expiry")
+
     async def close(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry
         await self._writer.close()
         self._readers.shutdown(wait=True)
         self._locks.close()
@@ -258,10 +281,12 @@ async def open_intake_store(
     data_dir: Path,
     draft_days: int = 7,
     max_batch: int = MAX_BATCH,
+    expire: bool = True,
 ) -> SqlIntakeStore:
     """Open (creating and migrating) the store: SQLite `data_dir/intake.db` unless a URL is given.
 
     `max_batch` caps how many waiting writes share one commit (1: no group commit; bench/).
+    With `expire`, expired drafts are shredded at once and then every hour while it is open.
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -270,7 +295,10 @@ async def open_intake_store(
     vault = FileVault(data_dir / FILES_DIR)
     await asyncio.to_thread(_sweep_files, engine, vault)
     rows = IntakeRows(node_keys, reviewers, vault, draft_days)
-    return SqlIntakeStore(engine, rows, max_batch=max_batch)
+    store = SqlIntakeStore(engine, rows, max_batch=max_batch)
+    if expire:
+        store.expire_regularly()
+    return store
 
 
 def _sweep_files(engine: Engine, vault: FileVault) -> None:

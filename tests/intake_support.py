@@ -23,7 +23,9 @@ from storage.intake import SqlIntakeStore, open_intake_store
 from storage.memory import MemoryIntakeStore
 
 PG_URL = os.environ.get("ATTEST_TEST_DATABASE_URL")
-T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+# Recent, so that drafts written "at T0" have not expired when a store opens (and shreds
+# expired drafts) during a test.
+T0 = (datetime.now(UTC) - timedelta(days=1)).replace(second=0, microsecond=0)
 
 _pg = pytest.param(
     "postgresql",
