@@ -321,3 +321,33 @@ async def test_a_long_reply_is_split_cleanly(harness: Harness) -> None:
     await harness.press("Done")
     for p in sent_calls(harness.api):
         assert len(p["text"].encode("utf-16-le")) // 2 <= 4096
+
+
+async def test_after_sending_exit_erases_the_whole_conversation(harness: Harness) -> None:
+    await harness.say("/start")
+    await autopilot(harness)
+    assert harness.store.outbox
+    await harness.say("/exit")
+    assert [m.text for m in harness.api.visible(CHAT)] == ["Thanks, all done."]
+
+
+class BrokenStore:
+    """A store whose database has gone away."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def commit_turn(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("database unreachable")
+
+
+async def test_a_turn_that_cannot_be_saved_asks_to_send_again() -> None:
+    from storage.memory import MemoryIntakeStore
+
+    h = await open_harness(store=BrokenStore(MemoryIntakeStore()))
+    said = await h.say("/start")
+    assert said and "was not saved" in said[-1]
+    await h.app.shutdown()

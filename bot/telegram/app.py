@@ -67,7 +67,13 @@ def build_application(
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update goes the same way: to the channel."""
-        await channel.process(update, context.bot)
+        try:
+            await channel.process(update, context.bot)
+        except Exception as exc:
+            # Polling has already confirmed this update to Telegram, so it will not come
+            # again: nothing was saved, and the person is asked to send it once more.
+            log.error("an update failed (%s)", type(exc).__name__)
+            await channel.apologise(update, context.bot)
 
     application.add_handler(MessageHandler(filters.ALL, on_update))  # incl. edits and posts
     application.add_handler(CallbackQueryHandler(on_update))

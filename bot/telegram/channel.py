@@ -30,6 +30,7 @@ from bot.telegram.notes import (
     LOCATION,
     MEDIA_NOT_HERE,
     NOT_PRIVATE,
+    NOT_SAVED,
     OLDER_REMAIN,
     TOO_LARGE,
     UNSUPPORTED,
@@ -124,6 +125,15 @@ class TelegramChannel:
         key = f"{CHANNEL}:{update.update_id}"
         async with self._lock(event.chat_id):
             await self._run(sender, event, key)
+
+    async def apologise(self, update: Update, bot: Bot) -> None:
+        """Tell the person their last message was not saved (after a failed turn)."""
+        event = read_update(update)
+        if event.chat_id is None or event.kind in ("ignore", "not-private"):
+            return
+        await Sender(bot, self.options.retry).send(
+            event.chat_id, [Part(say(NOT_SAVED, event.language_hint))]
+        )
 
     async def _run(self, sender: Sender, event: Event, key: str) -> None:
         assert event.chat_id is not None

@@ -37,6 +37,10 @@ OLDER_REMAIN = N_(
     "Messages older than 48 hours can no longer be erased by me. To remove them, delete "
     "this chat in Telegram yourself: open the chat menu and choose Delete chat."
 )
+NOT_SAVED = N_(
+    "Sorry, something went wrong on our side and your last message was not saved. "
+    "Please send it again."
+)
 DONE_BUTTON = N_("Done")
 
 
