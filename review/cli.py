@@ -320,6 +320,18 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
         seen = ctx.witness.seen(queue.queue_id)
         with read_connection(queue.engine) as conn:
             report = verify_chain(conn, seen)
+    if not ctx.witness.same_queue(ctx.where, queue.queue_id):
+        click.echo(_("The audit log has been tampered with:"), err=True)
+        click.echo(
+            "  "
+            + _(
+                "This queue's identity changed since this machine last saw it, so its log "
+                "may have been replaced. If the queue was deliberately set up anew, delete "
+                "{path} and verify again."
+            ).format(path=ctx.witness.path),
+            err=True,
+        )
+        sys.exit(2)
     if report.ok:
         click.echo(
             _("The audit log is intact: {n} entries, newest {seq} ({hash}).").format(

@@ -21,7 +21,7 @@ from storage.errors import StorageError
 from storage.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
 from storage.node_pins import NodePins, pins_path_from_env
 from storage.queue import Queue
-from storage.queue_admin import queue_url_from_env
+from storage.queue_admin import display_url, queue_url_from_env
 
 WITNESS_FILE = "audit-witness.json"
 
@@ -34,6 +34,8 @@ class ReviewerContext:
         self.t: Catalog = translator(env.get("ATTEST_REVIEWER_LANGUAGE", "en"))
         self.data_dir = Path(env.get("ATTEST_DATA_DIR", "attest-data")).expanduser()
         self._queue: Queue | None = None
+        # Where the queue lives, password hidden: the witness notices a swapped queue id.
+        self.where = display_url(queue_url_from_env(env))
         self._key: ReviewerPrivateKey | None = None
         self._pins: dict[str, bytes] | None = None
         witness = env.get("ATTEST_AUDIT_WITNESS")
@@ -100,7 +102,7 @@ class ReviewerContext:
         if self._queue is None:
             return
         with read_connection(self._queue.engine) as conn:
-            kept = self.witness.advance(conn, self._queue.queue_id)
+            kept = self.witness.advance(conn, self._queue.queue_id, self.where)
         if not kept:
             click.echo(
                 self.t.gettext(

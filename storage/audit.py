@@ -251,9 +251,11 @@ def verify_chain(conn: Connection, witness: tuple[int, str] | None = None) -> Au
 class Witness:
     """The newest (seq, hash) this machine saw, per queue, kept in a file outside the queue.
 
-    The file is JSON: {queue_id: {"seq": n, "hash": h}}. It only moves forward, and only
-    when the entry it remembered is still in the chain unchanged, so evidence of a cut is
-    never overwritten by the cut chain's new head.
+    The file is JSON: {"queues": {queue_id: {"seq": n, "hash": h}}, "places": {where:
+    queue_id}}. It only moves forward, and only when the entry it remembered is still in
+    the chain unchanged, so evidence of a cut is never overwritten by the cut chain's new
+    head. `places` remembers which queue id lived at which URL: replacing a queue's id (to
+    look like a queue never seen before) is itself reported.
     """
 
     def __init__(self, path: Path) -> None:
@@ -263,17 +265,26 @@ class Witness:
         try:
             data = json.loads(self.path.read_text("utf-8"))
         except FileNotFoundError:
-            return {}
-        return data if isinstance(data, dict) else {}
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        return {"queues": dict(data.get("queues", {})), "places": dict(data.get("places", {}))}
 
     def seen(self, queue_id: str) -> tuple[int, str] | None:
-        entry = self._load_all().get(queue_id)
+        entry = self._load_all()["queues"].get(queue_id)
         if not isinstance(entry, dict):
             return None
         return int(entry["seq"]), str(entry["hash"])
 
-    def advance(self, conn: Connection, queue_id: str) -> bool:
-        """Remember the chain's current head; False (file untouched) if the remembered entry changed."""
+    def same_queue(self, where: str, queue_id: str) -> bool:
+        """False when this place held a queue with another id last time (a swapped identity)."""
+        known = self._load_all()["places"].get(where)
+        return known is None or known == queue_id
+
+    def advance(self, conn: Connection, queue_id: str, where: str) -> bool:
+        """Remember the chain's current head; False (file untouched) if what was remembered changed."""
+        if not self.same_queue(where, queue_id):
+            return False
         seen = self.seen(queue_id)
         if seen is not None and seen[0] > 0:
             stored = conn.execute(
@@ -282,10 +293,12 @@ class Witness:
             if stored != seen[1]:
                 return False
         seq, digest = head(conn)
-        if seen is not None and seq <= seen[0]:
-            return True
         data = self._load_all()
-        data[queue_id] = {"seq": seq, "hash": digest}
+        if seen is not None and seq <= seen[0] and data["places"].get(where) == queue_id:
+            return True
+        if seen is None or seq > seen[0]:
+            data["queues"][queue_id] = {"seq": seq, "hash": digest}
+        data["places"][where] = queue_id
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True), "utf-8")
