@@ -7,23 +7,29 @@ transaction is durable: unlinking files, checkpointing the WAL after a shred.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, insert, select, update
 
 from flows.types import FinishedAccount, RecordWithdrawal, Session, ShredDraft, Turn
 from storage import drafts
-from storage.crypto import NodeKeys, ReviewerPublicKey, SealedAccount, seal_account
+from storage.crypto import NodeKeys, ReviewerPublicKey, seal_account
 from storage.drafts import FileDetails
-from storage.errors import CorruptData, CorruptDraft
+from storage.errors import CorruptDraft
+from storage.outbox import (
+    WITHDRAWAL_WINDOW,
+    WithdrawalOutcome,
+    account_metadata,
+    insert_ignore,
+    outbox_row,
+    record_withdrawal,
+    sealed_from_row,
+)
 from storage.tables import (
     chat_messages,
     files,
@@ -31,16 +37,15 @@ from storage.tables import (
     processed_updates,
     sessions,
     withdrawal_attempts,
-    withdrawal_requests,
 )
 from storage.vault import FileVault, WrittenFile
 from storage.writer import AfterCommit
 
+# outbox_row and sealed_from_row are re-exported: sync and bench/sync.py import them here.
+__all__ = ["IntakeRows", "TurnResult", "WithdrawalOutcome", "outbox_row", "sealed_from_row"]
+
 log = logging.getLogger(__name__)
 
-WithdrawalOutcome = Literal["removed", "requested", "rate-limited"]
-WITHDRAWAL_LIMIT = 5  # attempts per respondent ...
-WITHDRAWAL_WINDOW = timedelta(hours=1)  # ... in this window
 CHAT_IDS_KEPT = timedelta(hours=48)
 KEY_CACHE_SIZE = 10_000
 
@@ -65,15 +70,6 @@ class TurnResult:
     @property
     def withdrawal_limited(self) -> bool:
         return "rate-limited" in self.withdrawals
-
-
-def _insert_ignore(conn: Connection, table: Any, values: dict[str, Any]) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING; how many rows went in (0 or 1)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    # RETURNING, not rowcount: psycopg reports -1 for a skipped row under SQLAlchemy 2.1.
-    key = next(iter(table.primary_key.columns))
-    return 0 if conn.execute(statement.returning(key)).first() is None else 1
 
 
 class IntakeRows:
@@ -107,7 +103,7 @@ class IntakeRows:
     ) -> TurnResult:
         """Everything a turn changes, or nothing when `update_key` was already applied."""
         if update_key is not None:
-            fresh = _insert_ignore(
+            fresh = insert_ignore(
                 conn, processed_updates, {"update_key": update_key, "processed_at": now}
             )
             if not fresh:
@@ -116,7 +112,15 @@ class IntakeRows:
         if turn.account is not None:
             account_id = self._seal(conn, after, respondent, turn.account, channel, now)
         outcomes = tuple(
-            self._withdraw(conn, after, respondent, effect.reference_code, now)
+            record_withdrawal(
+                conn,
+                after,
+                node=self.node,
+                file_path=self.vault.path,
+                respondent=respondent,
+                code=effect.reference_code,
+                now=now,
+            )
             for effect in turn.effects
             if isinstance(effect, RecordWithdrawal)
         )
@@ -266,7 +270,7 @@ class IntakeRows:
             },
         }
         sealed = seal_account(
-            body, self.account_metadata(account, channel), self.reviewers, self.node
+            body, account_metadata(self.node, account, channel), self.reviewers, self.node
         )
         conn.execute(insert(outbox).values(**outbox_row(sealed, now)))
         if attached:
@@ -287,55 +291,6 @@ class IntakeRows:
         if wrapped is None:
             raise CorruptDraft()
         return drafts.open_draft_key(self.node.master_key, respondent, wrapped)
-
-    def account_metadata(self, account: FinishedAccount, channel: str) -> dict[str, Any]:
-        """The plaintext, signed metadata the queue shows before anyone opens the account."""
-        return {
-            "flow": account.flow,
-            "flow_version": account.flow_version,
-            "language": account.language,
-            "channel": channel,
-            "urgent": account.urgent,
-            "scopes": dict(account.consent.scopes),
-            "started_at": account.started_at.isoformat() if account.started_at else None,
-            "submitted_at": account.submitted_at.isoformat(),
-            "withdrawal_tag": self.node.withdrawal_tag(account.reference_code),
-        }
-
-    # -- withdrawals ----------------------------------------------------------------------
-
-    def _withdraw(
-        self, conn: Connection, after: AfterCommit, respondent: str, code: str, now: datetime
-    ) -> WithdrawalOutcome:
-        recent = conn.execute(
-            select(func.count())
-            .select_from(withdrawal_attempts)
-            .where(
-                withdrawal_attempts.c.respondent == respondent,
-                withdrawal_attempts.c.attempted_at > now - WITHDRAWAL_WINDOW,
-            )
-        ).scalar_one()
-        if recent >= WITHDRAWAL_LIMIT:
-            return "rate-limited"
-        conn.execute(insert(withdrawal_attempts).values(respondent=respondent, attempted_at=now))
-        tag = self.node.withdrawal_tag(code)
-        # Kept even when the account is deleted here: sync may already have copied it.
-        _insert_ignore(conn, withdrawal_requests, {"withdrawal_tag": tag, "created_at": now})
-        accounts = list(
-            conn.execute(
-                select(outbox.c.account_id).where(outbox.c.withdrawal_tag == tag)
-            ).scalars()
-        )
-        if not accounts:
-            return "requested"
-        account_files = list(
-            conn.execute(select(files.c.file_id).where(files.c.account_id.in_(accounts))).scalars()
-        )
-        conn.execute(delete(files).where(files.c.account_id.in_(accounts)))
-        conn.execute(delete(outbox).where(outbox.c.account_id.in_(accounts)))
-        after.unlink.extend(self.vault.path(f) for f in account_files)
-        after.checkpoint = True
-        return "removed"
 
     # -- files, chat ids, expiry ----------------------------------------------------------
 
@@ -404,38 +359,3 @@ class IntakeRows:
             )
         )
         return len(due)
-
-
-def outbox_row(sealed: SealedAccount, now: datetime) -> dict[str, Any]:
-    """An outbox row for a sealed account (see `sealed_from_row` for the way back)."""
-    document = sealed.to_dict()
-    return {
-        "account_id": sealed.account_id,
-        "node_fingerprint": sealed.node_fingerprint,
-        "metadata_json": json.dumps(document["metadata"], sort_keys=True, ensure_ascii=False),
-        "recipients_json": json.dumps(document["recipients"], sort_keys=True),
-        "body": sealed.body,
-        "signature": sealed.signature,
-        "withdrawal_tag": sealed.metadata.get("withdrawal_tag"),
-        "created_at": now,
-    }
-
-
-def sealed_from_row(row: Any) -> SealedAccount:
-    """The SealedAccount of an outbox row (for sync); CorruptData if the row is damaged."""
-    try:
-        metadata = json.loads(row.metadata_json)
-        recipients = json.loads(row.recipients_json)
-    except ValueError:
-        raise CorruptData("The outbox row's metadata or recipients are damaged.") from None
-    return SealedAccount.from_dict(
-        {
-            "version": 1,
-            "account_id": row.account_id,
-            "metadata": metadata,
-            "recipients": recipients,
-            "body": base64.b64encode(row.body).decode("ascii"),
-            "node_fingerprint": row.node_fingerprint,
-            "signature": base64.b64encode(row.signature).decode("ascii"),
-        }
-    )

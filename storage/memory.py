@@ -22,12 +22,12 @@ from typing import Any, BinaryIO
 from flows.types import MediaRef, RecordWithdrawal, Session, ShredDraft, Turn
 from storage.crypto import NodeKeys
 from storage.errors import CorruptDraft, FileTooLarge
-from storage.intake_rows import (
-    CHAT_IDS_KEPT,
+from storage.intake_rows import CHAT_IDS_KEPT, TurnResult
+from storage.outbox import (
     WITHDRAWAL_LIMIT,
     WITHDRAWAL_WINDOW,
-    TurnResult,
     WithdrawalOutcome,
+    account_metadata,
 )
 
 
@@ -95,17 +95,7 @@ class MemoryIntakeStore:
                 wanted = {f for answer in account.answers for f in answer.files}
                 attached = {f: b for f, b in (draft.files if draft else {}).items() if f in wanted}
                 account_id = secrets.token_hex(16)
-                metadata = {
-                    "flow": account.flow,
-                    "flow_version": account.flow_version,
-                    "language": account.language,
-                    "channel": channel,
-                    "urgent": account.urgent,
-                    "scopes": dict(account.consent.scopes),
-                    "started_at": account.started_at.isoformat() if account.started_at else None,
-                    "submitted_at": account.submitted_at.isoformat(),
-                    "withdrawal_tag": self.node.withdrawal_tag(account.reference_code),
-                }
+                metadata = account_metadata(self.node, account, channel)
                 body = {
                     **account.body(),
                     "custody": {"channel": channel, "files": sorted(attached)},

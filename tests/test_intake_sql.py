@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from storage.crypto import NodeKeys, ReviewerPrivateKey, decrypt_file, open_account
 from storage.errors import CorruptDraft, FileTooLarge
 from storage.intake import SqlIntakeStore, open_intake_store
-from storage.intake_rows import sealed_from_row
+from storage.outbox import sealed_from_row
 from storage.tables import files, outbox, sessions
 from tests.intake_support import (
     T0,
