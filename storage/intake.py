@@ -99,6 +99,7 @@ class SqlIntakeStore:
     def __init__(self, engine: Engine, rows: IntakeRows, *, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self._rows = rows
+        self._checkpoint_owed = False
         self._writer = GroupCommitWriter(engine, self._after_commit, max_batch)
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attest-read")
         self._expiry: asyncio.Task[None] | None = None
@@ -232,8 +233,12 @@ class SqlIntakeStore:
     def _after_commit(self, after: AfterCommit) -> None:
         for path in after.unlink:
             path.unlink(missing_ok=True)
-        if after.checkpoint and not checkpoint_wal(self.engine):
-            log.warning("WAL checkpoint after a shred was blocked by a reader; it will run later")
+        # A reader holding an old snapshot can block the checkpoint; then it is owed and
+        # retried after every later commit until it goes through.
+        if after.checkpoint or self._checkpoint_owed:
+            self._checkpoint_owed = not checkpoint_wal(self.engine)
+            if self._checkpoint_owed:
+                log.warning("WAL checkpoint after a shred was blocked by a reader; retrying later")
 
     # -- the rest -----------------------------------------------------------------------------
 
