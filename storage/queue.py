@@ -105,27 +105,39 @@ class Queue(QueueActions):
         receipts = 0
         if not self._reconcile_needed():
             return 0, 0
-        while True:
-            with self.engine.begin() as conn:
-                rows = conn.execute(
-                    select(accounts.c.id, accounts.c.node_fingerprint)
-                    .where(accounts.c.receipt_logged.is_(False))
-                    .order_by(accounts.c.received_at, accounts.c.id)
-                    .limit(_BATCH)
-                ).all()
-                if not rows:
-                    break
-                ids = [r.id for r in rows]
-                conn.execute(
-                    update(accounts).where(accounts.c.id.in_(ids)).values(receipt_logged=True)
-                )
-                audit.append_many(
-                    conn,
-                    [(f"node:{r.node_fingerprint}", "received", r.id, {}) for r in rows],
-                    self.clock(),
-                )
-                receipts += len(rows)
+        while logged := self._log_receipts():
+            receipts += logged
         return receipts, self.apply_withdrawals()
+
+    def _log_receipts(self) -> int:
+        """Mark up to a batch of new accounts received and write their entries; how many.
+
+        One UPDATE both picks and marks them (skipping rows another reviewer's command is
+        marking right now, on PostgreSQL), so two commands never log one receipt twice.
+        """
+        pick = (
+            select(accounts.c.id)
+            .where(accounts.c.receipt_logged.is_(False))
+            .order_by(accounts.c.received_at, accounts.c.id)
+            .limit(_BATCH)
+        )
+        if self.engine.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            returned = conn.execute(
+                update(accounts)
+                .where(accounts.c.id.in_(pick), accounts.c.receipt_logged.is_(False))
+                .values(receipt_logged=True)
+                .returning(accounts.c.id, accounts.c.node_fingerprint, accounts.c.received_at)
+            ).all()
+            # RETURNING has no order: log receipts oldest first, as they arrived.
+            rows = sorted(returned, key=lambda r: (r.received_at, r.id))
+            audit.append_many(
+                conn,
+                [(f"node:{r.node_fingerprint}", "received", r.id, {}) for r in rows],
+                self.clock(),
+            )
+        return len(rows)
 
     def _reconcile_needed(self) -> bool:
         """A cheap read first, so a command with nothing to apply takes no write lock."""
@@ -146,12 +158,11 @@ class Queue(QueueActions):
                 return 0
             entries: list[tuple[str, str, str | None, dict[str, Any]]] = []
             for account_id in ids:
-                exported = audit.count_actions(conn, account_id, "exported")
-                for table in (account_files, account_tags, account_notes):
-                    conn.execute(delete(table).where(table.c.account_id == account_id))
-                conn.execute(
+                # The condition re-checked under the row lock: a concurrent command that
+                # already made it a tombstone leaves nothing to do here.
+                done = conn.execute(
                     update(accounts)
-                    .where(accounts.c.id == account_id)
+                    .where(accounts.c.id == account_id, accounts.c.withdrawn_at.is_(None))
                     .values(
                         sealed=None,
                         flow=None,
@@ -165,14 +176,19 @@ class Queue(QueueActions):
                         withdrawn_at=now,
                         updated_at=now,
                     )
-                )
+                ).rowcount
+                if not done:
+                    continue
+                for table in (account_files, account_tags, account_notes):
+                    conn.execute(delete(table).where(table.c.account_id == account_id))
+                exported = audit.count_actions(conn, account_id, "exported")
                 # Exports made before the withdrawal cannot be recalled by the queue; the
                 # count points reviewers to the "exported" entries to follow up.
                 entries.append(("admin", "withdrawn", account_id, {"exported_before": exported}))
             audit.append_many(conn, entries, now)
         # Push the overwritten pages out of SQLite's WAL as well.
         checkpoint_wal(self.engine)
-        return len(ids)
+        return len(entries)
 
     # -- reading -----------------------------------------------------------------------
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from storage.audit import verify_chain
 from storage.crypto import NodeKeys
 from storage.queue import AccountWithdrawn, Queue
 from storage.queue_admin import open_queue
@@ -20,7 +23,7 @@ from storage.queue_tables import (
     audit_log,
     withdrawals,
 )
-from storage.sync import insert_ignore
+from storage.sync import insert_accounts, insert_ignore
 from tests.queue_support import BACKENDS, T0, fresh_queue_url, make_account, put_accounts, reviewer
 
 
@@ -70,3 +73,42 @@ def test_withdrawal_leaves_only_a_tombstone(queue_url: str) -> None:
     assert queue.claim_next("r2") == kept.sealed.account_id
     assert queue.claim_next("r3") is None
     queue.close()
+
+
+def test_reviewers_reconciling_at_once_log_each_receipt_and_withdrawal_once(queue_url: str) -> None:
+    node = NodeKeys.generate()
+    items = [make_account(node, [reviewer("a")], reference=f"REF{i}") for i in range(40)]
+    engine = open_queue(queue_url)
+    with engine.begin() as conn:
+        insert_accounts(conn, items, T0, {})
+        tags = [
+            {"tag": node.withdrawal_tag(f"REF{i}"), "requested_at": T0} for i in range(0, 40, 4)
+        ]
+        insert_ignore(conn, withdrawals, tags)
+    engine.dispose()
+    queues = [Queue(open_queue(queue_url)) for _ in range(8)]
+    start = threading.Barrier(len(queues))
+    results: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+
+    def reconcile(queue: Queue) -> None:
+        try:
+            start.wait(timeout=30)
+            results.append(queue.reconcile())
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=reconcile, args=(q,)) for q in queues]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sum(r[0] for r in results) == 40 and sum(r[1] for r in results) == 10
+    with queues[0].engine.connect() as conn:
+        actions = conn.execute(select(audit_log.c.action, audit_log.c.account_id)).all()
+        assert verify_chain(conn).ok
+    assert sorted(Counter(a for a, _ in actions).items()) == [("received", 40), ("withdrawn", 10)]
+    assert len(set(actions)) == 50
+    for queue in queues:
+        queue.close()
