@@ -34,7 +34,7 @@ from storage.queue_admin import (
     queue_id,
     queue_url_from_env,
 )
-from storage.queue_import import import_queue_file
+from storage.queue_import import import_queue_file, kit_log_intact
 from storage.sync import Outbox, SyncProgress, sync_outbox, with_retries
 
 
@@ -95,6 +95,7 @@ def import_command(file: Path) -> None:
                 _("Imported {done}/{total} accounts").format(done=done, total=total), err=True
             )
 
+        intact = kit_log_intact(source)
         accounts, requests = import_queue_file(source, target, progress=show)
         receipts, withdrawn = Queue(target).reconcile()
     except StorageError as error:
@@ -107,6 +108,15 @@ def import_command(file: Path) -> None:
             "Read {accounts} accounts and {requests} withdrawal requests; {new} new, {withdrawn} withdrawn."
         ).format(accounts=accounts, requests=requests, new=receipts, withdrawn=withdrawn)
     )
+    if not intact:
+        click.echo(
+            _(
+                "WARNING: the field kit's own audit log is damaged, so the file may have been "
+                "changed on the way. Its accounts were imported; each is still checked against "
+                "its node's signature when a reviewer opens it."
+            ),
+            err=True,
+        )
 
 
 def _sync_once(data_dir: Path, intake_url: str | None, queue_url: str) -> None:

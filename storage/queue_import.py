@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from storage.audit import verify_chain
 from storage.db import read_connection
 from storage.queue_tables import NODE_ACCOUNT_COLUMNS, account_files, accounts, nodes, withdrawals
 from storage.sync import insert_ignore
@@ -80,3 +81,9 @@ def _carried(row: Any) -> dict[str, Any]:
     """The node's columns of a kit row. A kit tombstone comes without its body, and the
     kit's withdrawal request (imported too) makes it a tombstone here, with its audit entry."""
     return {name: getattr(row, name) for name in NODE_ACCOUNT_COLUMNS}
+
+
+def kit_log_intact(source: Engine) -> bool:
+    """Whether the kit's own audit chain verifies (a damaged one suggests changes in transit)."""
+    with read_connection(source) as conn:
+        return verify_chain(conn).ok

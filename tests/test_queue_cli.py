@@ -88,6 +88,13 @@ def test_import_merges_a_field_kit_once(tmp_path: Path) -> None:
     assert "3 new" in first.output
     second = CliRunner().invoke(queue, ["import", kit], env=env)
     assert "0 new" in second.output
+    assert "WARNING" not in first.output + second.output
+    engine = open_queue(kit)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'admin' WHERE seq = 1"))
+    engine.dispose()
+    damaged = CliRunner().invoke(queue, ["import", kit], env=env)
+    assert damaged.exit_code == 0 and "audit log is damaged" in damaged.output
 
 
 def test_trust_node_from_a_key_file_or_a_known_fingerprint(tmp_path: Path) -> None:
