@@ -7,10 +7,13 @@ import io
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from flows.types import RecordWithdrawal, ShredDraft
-from storage.errors import FileTooLarge
-from storage.intake import IntakeStore
+from storage.errors import CorruptDraft, FileTooLarge
+from storage.intake import IntakeStore, SqlIntakeStore
+from storage.memory import MemoryIntakeStore
+from storage.tables import sessions
 from tests.intake_support import T0, account, any_store, node, reviewer, session, turn
 
 __all__ = ["any_store", "node", "reviewer"]  # fixtures used below
@@ -139,3 +142,31 @@ async def test_chat_message_ids_are_kept_for_48_hours(any_store: IntakeStore) ->
     assert await any_store.chat_messages("resp-a", T0 + timedelta(minutes=30)) == [12]
     await any_store.remember_messages("resp-b", [100], T0 + timedelta(hours=48, minutes=30))
     assert await any_store.chat_messages("resp-a", T0 - timedelta(days=1)) == [12]
+
+
+def damage(store: IntakeStore, respondent: str) -> None:
+    """Flip a byte of the stored draft (the fake has a method for it)."""
+    if isinstance(store, MemoryIntakeStore):
+        store.corrupt(respondent)
+        return
+    assert isinstance(store, SqlIntakeStore)
+    with store.engine.begin() as conn:
+        blob = conn.execute(
+            select(sessions.c.blob).where(sessions.c.respondent == respondent)
+        ).scalar_one()
+        flipped = blob[:-1] + bytes([blob[-1] ^ 0x40])
+        conn.execute(
+            update(sessions).where(sessions.c.respondent == respondent).values(blob=flipped)
+        )
+
+
+async def test_a_damaged_draft_is_reported_and_can_be_started_over(any_store: IntakeStore) -> None:
+    await any_store.commit_turn(
+        "resp-a", turn(session("resp-a", what="x")), update_key="1", channel="t", now=T0
+    )
+    damage(any_store, "resp-a")
+    with pytest.raises(CorruptDraft):
+        await any_store.load_session("resp-a")
+    fresh = session("resp-a", "start")
+    assert await any_store.commit_turn("resp-a", turn(fresh), update_key="2", channel="t", now=T0)
+    assert await any_store.load_session("resp-a") == fresh
