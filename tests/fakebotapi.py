@@ -239,6 +239,7 @@ class FakeBotAPI:
     calls: list[Call] = field(default_factory=list)
     messages: dict[int, dict[int, StoredMessage]] = field(default_factory=dict)
     left_chats: set[int] = field(default_factory=set)
+    local_dir: Path | None = None  # set: like a self-hosted server in --local mode
     record_calls: bool = True  # False: keep no call log (long benchmarks)
     keep_history: bool = True  # False: per chat keep only the newest message and keyboard
     webhook_url: str = ""
@@ -413,11 +414,18 @@ class FakeBotAPI:
             raise bad_request("invalid file_id")
         if len(data) > self.file_limit:
             raise bad_request("file is too big")
+        path = f"voice/{p['file_id']}.oga"
+        if self.local_dir is not None:
+            # A local server answers with the absolute path of its own copy on disk.
+            local = self.local_dir / path
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(data)
+            path = str(local.resolve())
         return {
             "file_id": p["file_id"],
             "file_unique_id": p["file_id"][:16],
             "file_size": len(data),
-            "file_path": f"voice/{p['file_id']}.oga",
+            "file_path": path,
         }
 
     def _on_setWebhook(self, p: dict[str, Any]) -> bool:

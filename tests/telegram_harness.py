@@ -7,10 +7,11 @@ what the person would now see in the chat.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from telegram import Update
 
@@ -110,13 +111,17 @@ async def open_harness(
     node = NodeKeys.generate()
     store = store or MemoryIntakeStore(node)
     dispatcher = make_dispatcher(store, node)
+    api = api or FakeBotAPI()
+
+    def open_url(url: str) -> BinaryIO:
+        return io.BytesIO(api.file_bytes(url.split("/file/bot", 1)[1].split("/", 1)[1]))
+
     options = ChannelOptions(
-        media=MediaPolicy(max_bytes=max_bytes),
+        media=MediaPolicy(max_bytes=max_bytes, open_url=open_url),
         retry=RetryPolicy(attempts=4, first_backoff=0.01),
         flow=flow,
     )
     channel = TelegramChannel(dispatcher, ButtonSigner(button_key(node)), options, clock)
-    api = api or FakeBotAPI()
     request = FakeRequest(api)
     app = build_application(TOKEN, channel, request=request, rate_limit=False)
     await app.initialize()
