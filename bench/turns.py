@@ -239,7 +239,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", default="1000,10000,100000")
-    parser.add_argument("--turns", type=int, default=3000, help="turns per measured run")
+    parser.add_argument("--turns", type=int, default=6000, help="turns per measured run")
     parser.add_argument("--people", type=int, default=100, help="people answering at once")
     summary = asyncio.run(main_async(parser.parse_args()))
     print(json.dumps(summary, sort_keys=True))

@@ -121,19 +121,21 @@ class SqlIntakeStore:
     async def load_session(self, respondent: str) -> Session | None:
         """The respondent's draft, or None; CorruptDraft when it cannot be opened."""
 
-        def read(conn: Connection) -> tuple[bytes, bytes | None] | None:
+        master = self._rows.node.master_key
+
+        # Decrypted on the reader thread too, keeping the event loop free for I/O.
+        def read(conn: Connection) -> Session | None:
             row = conn.execute(
                 select(sessions.c.wrapped_key, sessions.c.blob).where(
                     sessions.c.respondent == respondent
                 )
             ).one_or_none()
-            return None if row is None else (row.wrapped_key, row.blob)
+            if row is None or row.blob is None:
+                return None
+            key = drafts.open_draft_key(master, respondent, row.wrapped_key)
+            return drafts.decrypt_session(key, respondent, row.blob)
 
-        found = await self._read(read)
-        if found is None or found[1] is None:
-            return None
-        key = drafts.open_draft_key(self._rows.node.master_key, respondent, found[0])
-        return drafts.decrypt_session(key, respondent, found[1])
+        return await self._read(read)
 
     async def already_processed(self, update_key: str) -> bool:
         def read(conn: Connection) -> bool:
