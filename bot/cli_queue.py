@@ -28,6 +28,7 @@ from storage.node_pins import NodePins, parse_node_public_key, pins_path_from_en
 from storage.queue import Queue
 from storage.queue_admin import (
     create_node_role,
+    create_reviewer_role,
     display_url,
     migrate_queue,
     open_queue,
@@ -58,7 +59,12 @@ def queue() -> None:
 @click.option(
     "--node-role", default=None, help=_("PostgreSQL: create this login role with INSERT only.")
 )
-def init_command(node_role: str | None) -> None:
+@click.option(
+    "--reviewer-role",
+    default=None,
+    help=_("PostgreSQL: create this login role for reviewers (cannot change the audit log)."),
+)
+def init_command(node_role: str | None, reviewer_role: str | None) -> None:
     url = queue_url_from_env()
     engine = open_queue(url)
     try:
@@ -73,6 +79,17 @@ def init_command(node_role: str | None) -> None:
                 engine, node_role, os.environ.get("ATTEST_NODE_ROLE_PASSWORD")
             )
             click.echo(_("Role {role} may now only insert accounts:").format(role=node_role))
+            for grant in grants:
+                click.echo(f"  {grant};")
+        if reviewer_role:
+            grants = create_reviewer_role(
+                engine, reviewer_role, os.environ.get("ATTEST_REVIEWER_ROLE_PASSWORD")
+            )
+            click.echo(
+                _("Role {role} may now review, and only append to the audit log:").format(
+                    role=reviewer_role
+                )
+            )
             for grant in grants:
                 click.echo(f"  {grant};")
     except StorageError as error:

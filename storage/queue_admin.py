@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -103,12 +103,16 @@ def queue_id(engine: Engine) -> str:
     return str(found)
 
 
-def node_role_grants(role: str, schema: str) -> list[str]:
-    """The statements that give `role` INSERT on the node's tables and nothing else."""
+def _check_names(role: str, schema: str) -> None:
     if not _ROLE_NAME.match(role) or not _ROLE_NAME.match(schema):
         raise QueueSetupError(
             N_("Role and schema names may use lower-case letters, digits and _ only.")
         )
+
+
+def node_role_grants(role: str, schema: str) -> list[str]:
+    """The statements that give `role` INSERT on the node's tables and nothing else."""
+    _check_names(role, schema)
     columns = ", ".join(NODE_ACCOUNT_COLUMNS)
     return [
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
@@ -117,15 +121,44 @@ def node_role_grants(role: str, schema: str) -> list[str]:
     ]
 
 
-def create_node_role(engine: Engine, role: str, password: str | None) -> list[str]:
-    """Create (if needed) a login role for the node and grant it INSERT only; the grants run."""
+def reviewer_role_grants(role: str, schema: str) -> list[str]:
+    """Reviewers read and change the queue, and may only append to the audit log.
+
+    No UPDATE or DELETE on `audit_log`: a reviewer's credentials cannot rewrite history
+    (only the administrator's could, and the witnesses catch that). No DDL, and nothing on
+    the migration version table.
+    """
+    _check_names(role, schema)
+    working = ", ".join(
+        f"{schema}.{t}"
+        for t in (
+            "accounts",
+            "account_files",
+            "account_tags",
+            "account_notes",
+            "withdrawals",
+            "nodes",
+        )
+    )
+    return [
+        f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {working} TO {role}",
+        f"GRANT SELECT ON {schema}.queue_info TO {role}",
+        f"GRANT SELECT, INSERT ON {schema}.audit_log TO {role}",
+    ]
+
+
+def create_role(
+    engine: Engine, role: str, password: str | None, grants: Callable[[str, str], list[str]]
+) -> list[str]:
+    """Create (if needed) a login role and run `grants(role, schema)`; the statements run."""
     if engine.dialect.name != "postgresql":
         raise QueueSetupError(
-            N_("A separate node role exists only on PostgreSQL; a SQLite queue is a file.")
+            N_("Separate database roles exist only on PostgreSQL; a SQLite queue is a file.")
         )
     with engine.begin() as conn:
         schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
-        grants = node_role_grants(role, schema)
+        statements = grants(role, schema)
         exists = conn.execute(
             text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
         ).first()
@@ -140,6 +173,16 @@ def create_node_role(engine: Engine, role: str, password: str | None) -> list[st
             conn.exec_driver_sql(
                 f"ALTER ROLE {role} PASSWORD '" + password.replace("'", "''") + "'"
             )
-        for grant in grants:
+        for grant in statements:
             conn.exec_driver_sql(grant)
-    return grants
+    return statements
+
+
+def create_node_role(engine: Engine, role: str, password: str | None) -> list[str]:
+    """A login role for the node with INSERT only (see `node_role_grants`)."""
+    return create_role(engine, role, password, node_role_grants)
+
+
+def create_reviewer_role(engine: Engine, role: str, password: str | None) -> list[str]:
+    """A login role for reviewers (see `reviewer_role_grants`)."""
+    return create_role(engine, role, password, reviewer_role_grants)

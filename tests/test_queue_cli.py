@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,66 @@ def test_sync_into_a_queue_never_initialised_says_so(tmp_path: Path) -> None:
             sync_outbox(Outbox(intake, tmp_path / "files"), open_queue(pg_schema_url(schema)), {})
     finally:
         drop_schema(schema)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="ATTEST_TEST_DATABASE_URL is not set")
+def test_the_reviewer_role_reviews_but_cannot_rewrite_the_audit_log(tmp_path: Path) -> None:
+    from sqlalchemy.exc import ProgrammingError
+
+    from review.cli import review
+    from tests.queue_support import PASSPHRASE, save_reviewer
+
+    assert PG_URL
+    schema = create_schema()
+    role = "reviewer_" + uuid.uuid4().hex[:10]
+    try:
+        admin_env = {"ATTEST_QUEUE_URL": pg_schema_url(schema)}
+        assert (
+            CliRunner().invoke(queue, ["init", "--reviewer-role", role], env=admin_env).exit_code
+            == 0
+        )
+        node = NodeKeys.generate()
+        items = [make_account(node, [reviewer("a")]) for _ in range(2)]
+        engine = open_queue(pg_schema_url(schema))
+        from storage.sync import insert_accounts
+
+        with engine.begin() as conn:
+            insert_accounts(
+                conn, items, datetime.now(UTC), {node.fingerprint: node.public_key_bytes}
+            )
+        engine.dispose()
+        role_url = pg_schema_url(schema, PG_URL.replace("postgres@", f"{role}@", 1))
+        env = {
+            "ATTEST_QUEUE_URL": role_url,
+            "ATTEST_DATA_DIR": str(tmp_path),
+            "ATTEST_REVIEWER_KEY": str(save_reviewer(tmp_path / "reviewer.key")),
+            "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE,
+        }
+        assert CliRunner().invoke(trust_node, [node.fingerprint], env=env).exit_code == 0
+        for args in (
+            ["list"],
+            ["claim"],
+            ["show", items[0].sealed.account_id],
+            ["triage", items[1].sealed.account_id, "--note", "call back"],
+            ["export", "--internal"],
+            ["audit", "verify"],
+        ):
+            result = CliRunner().invoke(review, args, env=env)
+            assert result.exit_code == 0, (args, result.output)
+        as_reviewer = open_queue(role_url)
+        for statement in (
+            "UPDATE audit_log SET actor = 'admin'",
+            "DELETE FROM audit_log",
+            "DROP TABLE audit_log",
+        ):
+            with pytest.raises(ProgrammingError), as_reviewer.begin() as conn:
+                conn.execute(text(statement))
+        as_reviewer.dispose()
+    finally:
+        drop_schema(schema)
+        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
