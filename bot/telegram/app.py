@@ -48,7 +48,7 @@ def build_application(
     concurrent_updates: int = 1024,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """An Application whose handlers all hand the update to `channel`."""
-    builder = Application.builder().token(token).concurrent_updates(concurrent_updates)
+    builder: Any = Application.builder().token(token).concurrent_updates(concurrent_updates)
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     if base_url is not None:
@@ -63,7 +63,7 @@ def build_application(
     async def drain(_: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await channel.drain()  # message ids still being written for quick exit
 
-    application = builder.post_stop(drain).build()
+    application: Application[Any, Any, Any, Any, Any, Any] = builder.post_stop(drain).build()
 
     async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update goes the same way: to the channel."""

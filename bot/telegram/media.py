@@ -114,7 +114,7 @@ class UrlStream(io.RawIOBase):
 
 def http_source(url: str) -> BinaryIO:
     """The default way to read a file Telegram serves over HTTP: streamed."""
-    return io.BufferedReader(UrlStream(url), buffer_size=CHUNK)  # type: ignore[return-value]
+    return io.BufferedReader(UrlStream(url), buffer_size=CHUNK)
 
 
 @dataclass(frozen=True)
@@ -171,11 +171,11 @@ async def take_in(
             _remove(local)
     if not telegram_file.file_path:
         raise DownloadFailed("no file path")
-    src = policy.open_url(telegram_file.file_path)
+    stream = policy.open_url(telegram_file.file_path)
     try:
-        return await _store(store, chat_id, src, incoming, policy)
+        return await _store(store, chat_id, stream, incoming, policy)
     finally:
-        src.close()
+        stream.close()
 
 
 async def _store(

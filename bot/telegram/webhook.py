@@ -14,7 +14,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,7 +34,6 @@ def webhook_app(
     channel: TelegramChannel,
     secret: str,
     path: str = "/telegram",
-    on_shutdown: Any = None,
 ) -> Starlette:
     """A Starlette app with one route, POST `path`, that Telegram delivers updates to."""
     expected = secret.encode("utf-8")
@@ -71,8 +69,6 @@ def webhook_app(
         finally:
             await channel.drain()
             await bot.shutdown()
-            if on_shutdown is not None:
-                await on_shutdown()
 
     return Starlette(
         routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)],
