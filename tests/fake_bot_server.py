@@ -30,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.fakebotapi import FakeBotAPI, answer, coerce
+from tests.botapi_spec import coerce, spec
+from tests.fakebotapi import FakeBotAPI, answer
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -91,8 +92,6 @@ def parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str
 
 
 def _canonical(name: str) -> str:
-    from tests.fakebotapi import spec
-
     return next((m for m in spec()["methods"] if m.lower() == name.lower()), name)
 
 
