@@ -65,6 +65,15 @@ async def test_multiple_choice_toggles_with_a_mark_and_done(harness: Harness) ->
     assert await harness.state() != "harms"
 
 
+async def test_prefer_not_to_say_is_a_button_where_offered(harness: Harness) -> None:
+    await harness.say("/start")
+    await autopilot_until(harness, "harms")
+    labels = [label for label, _ in harness.last_keyboard()[1]]
+    assert "Prefer not to say" in labels
+    await harness.press("Prefer not to say")
+    assert (await harness.answers())["harms"].status == "prefer-not"
+
+
 async def autopilot_until(h: Harness, target: str) -> None:
     """Answer questions until `target` is being asked."""
     engine = h.dispatcher._engines["survivor"]
