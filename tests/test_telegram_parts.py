@@ -81,3 +81,18 @@ def test_erase_batches_are_sorted_distinct_and_at_most_100() -> None:
     assert [len(c) for c in chunks] == [100, 100, 50]
     assert chunks[0][0] == 1 and chunks[-1][-1] == 250
     assert older_messages_may_remain([3, 4]) and not older_messages_may_remain([1, 2])
+
+
+def test_the_production_application_throttles_to_telegram_limits() -> None:
+    from telegram.ext import AIORateLimiter
+
+    from bot.telegram.app import build_application
+    from bot.telegram.channel import TelegramChannel
+    from tests.fakebotapi import TOKEN
+
+    channel = TelegramChannel(dispatcher=None, signer=SIGNER)
+    app = build_application(TOKEN, channel)
+    assert isinstance(app.bot.rate_limiter, AIORateLimiter)
+    assert not app.persistence  # state lives in the encrypted store, not in PTB
+    handlers = [type(h).__name__ for h in app.handlers[0]]
+    assert handlers == ["MessageHandler", "CallbackQueryHandler", "ChatMemberHandler"]
