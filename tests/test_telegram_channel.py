@@ -360,3 +360,12 @@ async def test_a_turn_that_cannot_be_saved_asks_to_send_again() -> None:
     said = await h.say("/start")
     assert said and "was not saved" in said[-1]
     await h.app.shutdown()
+
+
+async def test_a_sticker_delivered_twice_gets_one_note(harness: Harness) -> None:
+    await harness.say("/start")
+    update = harness.api.sticker(CHAT)
+    await harness.deliver(update)
+    sent = len(harness.api.called("sendMessage"))
+    await harness.deliver(update)
+    assert len(harness.api.called("sendMessage")) == sent

@@ -14,6 +14,7 @@ import logging
 import os
 import weakref
 from asyncio import Lock, Task, create_task, gather
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 REFUSED_CHOICE = ""  # no option has an empty id, so the engine re-prompts
+NOTE_ONLY = frozenset({"edited", "location", "unsupported"})
+RECENT_NOTES = 10_000
 
 
 def utc_now() -> datetime:
@@ -101,6 +104,8 @@ class TelegramChannel:
         self._left: set[int] = set()
         self._entropy = EntropyPool()
         self._remembering: dict[int, Task[None]] = {}
+        # Updates answered with a note only (no turn, so the store cannot recognise them).
+        self._noted: OrderedDict[int, None] = OrderedDict()
 
     def _lock(self, chat_id: int) -> Lock:
         lock = self._locks.get(chat_id)
@@ -123,8 +128,14 @@ class TelegramChannel:
             callback_id = event.callback_id
             await sender.call(lambda: bot.answer_callback_query(callback_id))
         key = f"{CHANNEL}:{update.update_id}"
+        if event.kind in NOTE_ONLY and update.update_id in self._noted:
+            return  # delivered again: the note was already sent, and nothing is stored
         async with self._lock(event.chat_id):
             await self._run(sender, event, key)
+        if event.kind in NOTE_ONLY:
+            self._noted[update.update_id] = None
+            if len(self._noted) > RECENT_NOTES:
+                self._noted.popitem(last=False)
 
     async def apologise(self, update: Update, bot: Bot) -> None:
         """Tell the person their last message was not saved (after a failed turn)."""
