@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from flows.path import walk
@@ -85,12 +86,17 @@ def build_account(
     consent: ConsentRecord,
     reference: str,
     now: datetime,
+    question: Callable[[Step], str] = lambda step: step.text,
 ) -> FinishedAccount:
-    """The FinishedAccount of a submitted session, for storage to seal."""
+    """The FinishedAccount of a submitted session, for storage to seal.
+
+    `question` gives the question as the reviewers read it: the English source with its
+    placeholders filled (the person's own words in a follow-up, the organisation's name).
+    """
     records = tuple(
         AnswerRecord(
             step=step.id,
-            question=step.text,
+            question=question(step),
             kind=step.kind,
             status=answer.status,
             value=answer.value,

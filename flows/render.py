@@ -53,6 +53,18 @@ def excerpt(text: str, limit: int) -> str:
     return flat[: cut if cut > limit // 2 else limit].rstrip(",;:") + "…"
 
 
+class SourceLanguage:
+    """The English source texts themselves, as a Translator (reviewers read these)."""
+
+    language = "en"
+
+    def gettext(self, message: str) -> str:
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+
 class Renderer:
     """Texts for one session in one language."""
 
@@ -155,6 +167,11 @@ class Renderer:
         if step.prefer_not:
             pairs.append((PREFER_NOT, _("Prefer not to say")))
         return tuple(Choice(n=i, value=v, label=label) for i, (v, label) in enumerate(pairs, 1))
+
+    def question(self, step: Step, session: Session) -> str:
+        """A step's whole text, translated and filled, its follow-up quote included."""
+        extra = {"quote": self.quote(session, step.quote_from)} if step.quote_from else {}
+        return self.text(step.text, session, extra)
 
     def short_question(self, step: Step, session: Session) -> str:
         """The question sentence of a step, for lists (review, which answer to change)."""

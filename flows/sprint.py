@@ -17,7 +17,7 @@ from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
 from flows.path import route, should_ask, walk
 from flows.reference import reference_code
-from flows.render import Renderer, split_message
+from flows.render import Renderer, SourceLanguage, split_message
 from flows.spec import ENGINE_STATES, Flow, Step
 from flows.states import engine_ask
 from flows.types import (
@@ -349,7 +349,15 @@ class Sprint:
         consent = replace(consent, scopes={**unasked, **scopes})
         code = reference_code(self.inbound.entropy)
         self.reference = code
-        self.account = build_account(self.flow, self.session, consent, code, self.now)
+        english = Renderer(self.flow, self.deployment, SourceLanguage())
+        self.account = build_account(
+            self.flow,
+            self.session,
+            consent,
+            code,
+            self.now,
+            question=lambda s: english.question(s, self.session),
+        )
         self.close("submitted", self.r.text(step.text, self.session, {"reference": code}))
 
     def close(self, reason: EndReason, text: str, *, erase: bool = False) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flows.types import EraseChat, ShredDraft
+from flows.types import EraseChat, Inbound, ShredDraft
 from tests.golden.talk import Talk
 from tests.test_engine import TO_CONSENT, at_recall, through_recall
 
@@ -187,3 +187,41 @@ def test_a_change_at_the_review_shows_information_it_newly_opens() -> None:
     talk.press("when")
     turn = talk.send("last spring")
     assert not any(m.text.startswith("Because this was recent") for m in turn.messages)
+
+
+def test_account_questions_are_filled_english_text_for_reviewers() -> None:
+    """Reviewers read the question as asked: no `{placeholder}` left in the sealed body."""
+    from datetime import UTC, datetime
+
+    from flows.deployment import demo_deployment
+    from flows.engine import Engine
+    from flows.i18n import translator
+    from flows.loader import load_flows
+    from tests.console_driver import cooperative
+
+    engine = Engine(load_flows()["survivor"], demo_deployment(), translator)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    session = engine.new_session("r", now)
+    answer = cooperative("They took my sister away.")
+    turn = engine.handle(session, Inbound(kind="start"), now, translator("en"))
+    for _ in range(200):
+        ask = next(m for m in reversed(turn.messages) if m.ask)
+        event = {
+            "step": ask.ask,
+            "kind": ask.kind,
+            "options": [{"n": c.n, "value": c.value} for c in ask.choices],
+        }
+        text = answer(event)
+        turn = engine.handle(
+            turn.session,
+            Inbound(kind="text", text=text, entropy=bytes(16)),
+            now,
+            translator("en"),
+        )
+        if turn.end:
+            break
+    assert turn.end == "submitted" and turn.account is not None
+    questions = [a.question for a in turn.account.answers]
+    assert not [q for q in questions if "{" in q]
+    assert any("They took my sister away" in q for q in questions)  # the follow-up quote
+    assert any("Example Documentation Project" in q for q in questions)
