@@ -9,10 +9,12 @@ flow concurrently. One turn is what the bot does for a message: `load_session`
 (decrypt), `Engine.handle`, `commit_turn` (encrypt, save, mark the update processed, seal
 the account on the last answer; returns once fsynced with synchronous=FULL).
 
-Measured twice in the same run, on the same database: the baseline with one transaction
-(and fsync) per turn (`max_batch=1`), then with group commit. At the end every draft the
-run touched is read back and compared, and prefilled drafts are sampled, to show the
-rows are really there. The last line is one JSON object.
+Measured in the same run, on the same databases: the baseline with one transaction (and
+fsync) per turn (`max_batch=1`), and group commit. Sizes are interleaved over `--rounds`
+rounds (order alternating) and the best run of each is kept, because the machine is
+shared and its load drifts. After every run each draft it touched is read back and
+compared, and prefilled drafts are sampled, to show the rows are really there. The last
+line is one JSON object.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,9 +43,9 @@ from flows.i18n import translator
 from flows.loader import load_flows
 from flows.types import DONE, Inbound, Session, ShredDraft, Turn
 from storage import drafts
-from storage.crypto import NodeKeys, generate_reviewer_key
+from storage.crypto import NodeKeys, ReviewerPublicKey, generate_reviewer_key
 from storage.intake import SqlIntakeStore, open_intake_store
-from storage.tables import outbox, sessions
+from storage.tables import sessions
 
 PREFERRED = ("yes", "continue", "go-on", "keep", "send", "adult", "self", DONE)
 INTERVIEW_CAP = 150  # turns; a safety net should the picker ever loop
@@ -165,64 +168,115 @@ async def measure(run: Run, people: int) -> float:
     return run.turns / (time.perf_counter() - started)
 
 
-async def bench_size(stored: int, args: argparse.Namespace, engine: Engine) -> dict[str, object]:
-    data_dir = Path(tempfile.mkdtemp(prefix="attest-bench-"))
-    node = NodeKeys.generate()
-    reviewers = [generate_reviewer_key("hybrid").public]
-    result: dict[str, object] = {"stored": stored}
+@dataclass
+class Size:
+    """One prefilled data directory."""
+
+    stored: int
+    data_dir: Path
+    node: NodeKeys
+    draft: Session
+    samples: dict[str, list[float]] = field(default_factory=lambda: {"single": [], "group": []})
+    writes_per_commit: dict[str, float] = field(default_factory=dict)
+    reread: int = 0
+
+
+async def prepare(stored: int, engine: Engine, reviewers: list[ReviewerPublicKey]) -> Size:
+    size = Size(
+        stored,
+        Path(tempfile.mkdtemp(prefix="attest-bench-")),
+        NodeKeys.generate(),
+        snapshot(engine),
+    )
+    store = await open_intake_store(None, size.node, reviewers, data_dir=size.data_dir)
+    began = time.perf_counter()
+    await asyncio.to_thread(prefill, store, size.node, stored, size.draft)
+    await store.close()
+    print(f"{stored:,} stored drafts written in {time.perf_counter() - began:.1f} s")
+    return size
+
+
+async def run_once(
+    size: Size,
+    mode: str,
+    round_no: int,
+    args: argparse.Namespace,
+    engine: Engine,
+    reviewers: list[ReviewerPublicKey],
+) -> dict[str, str]:
+    """One measured run on `size`'s database; returns the PRAGMAs in force."""
+    store = await open_intake_store(
+        None, size.node, reviewers, data_dir=size.data_dir, max_batch=1 if mode == "single" else 256
+    )
     try:
-        store = await open_intake_store(None, node, reviewers, data_dir=data_dir, max_batch=1)
-        draft = snapshot(engine)
-        began = time.perf_counter()
-        await asyncio.to_thread(prefill, store, node, stored, draft)
-        print(f"\n{stored:,} stored drafts written in {time.perf_counter() - began:.1f} s")
         pragmas = store.pragmas()
-        print("PRAGMAs in force:", ", ".join(f"{k}={v}" for k, v in pragmas.items()))
-        result["pragmas"] = pragmas
-        for label, max_batch in (("single", 1), ("group", None)):
-            if max_batch is None:
-                await store.close()
-                store = await open_intake_store(None, node, reviewers, data_dir=data_dir)
-            run = Run(store, engine, node, args.turns, label)
-            rate = await measure(run, args.people)
-            batches, jobs = store.commit_stats
-            checked = await verify(run, draft, stored)
-            print(
-                f"  {label:6} {rate:8.0f} turns/s  ({run.turns} turns, {run.accounts} accounts "
-                f"sealed, {jobs / max(batches, 1):.1f} writes per commit, {checked} drafts re-read)"
-            )
-            result[f"{label}_turns_per_s"] = round(rate, 1)
-            result[f"{label}_writes_per_commit"] = round(jobs / max(batches, 1), 2)
-            result[f"{label}_reread"] = checked
-        with store.engine.connect() as conn:
-            result["rows"] = conn.execute(select(func.count()).select_from(sessions)).scalar_one()
-            result["outbox"] = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
-        await store.close()
-        result["group_vs_single"] = round(
-            float(result["group_turns_per_s"]) / float(result["single_turns_per_s"]),
-            2,  # type: ignore[arg-type]
-        )
-        print(f"  group commit / one transaction per turn: {result['group_vs_single']}x")
-        print(
-            f"  rows in sessions: {result['rows']:,}, sealed accounts in outbox: {result['outbox']}"
-        )
+        run = Run(store, engine, size.node, args.turns, f"{mode}-{round_no}")
+        rate = await measure(run, args.people)
+        batches, jobs = store.commit_stats
+        size.reread += await verify(run, size.draft, size.stored)
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    return result
+        await store.close()
+    size.samples[mode].append(rate)
+    size.writes_per_commit[mode] = round(jobs / max(batches, 1), 1)
+    print(
+        f"  round {round_no}  {size.stored:>7,} stored  {mode:6} {rate:6.0f} turns/s  "
+        f"({run.turns} turns, {run.accounts} accounts sealed, "
+        f"{jobs / max(batches, 1):.1f} writes per commit)"
+    )
+    return pragmas
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     engine = Engine(load_flows()["survivor"], demo_deployment())
-    sizes = [int(s) for s in args.sessions.split(",")]
+    reviewers = [generate_reviewer_key("hybrid").public]
+    stored_counts = [int(s) for s in args.sessions.split(",")]
     print(
-        f"engine: flows.engine.Engine, survivor flow; {args.people} people, {args.turns} turns each run"
+        f"engine: flows.engine.Engine, survivor flow; {args.people} people at once, "
+        f"{args.turns} turns per run, {args.rounds} rounds (sizes interleaved, best kept)"
     )
-    results = [await bench_size(n, args, engine) for n in sizes]
+    sizes = [await prepare(n, engine, reviewers) for n in stored_counts]
+    pragmas: dict[str, str] = {}
+    try:
+        for round_no in range(1, args.rounds + 1):
+            # Alternate the order, so drift in the machine's load does not favour one size.
+            order = sizes if round_no % 2 else list(reversed(sizes))
+            for size in order:
+                for mode in ("single", "group"):
+                    pragmas = await run_once(size, mode, round_no, args, engine, reviewers)
+        print("PRAGMAs in force:", ", ".join(f"{k}={v}" for k, v in pragmas.items()))
+        results = []
+        for size in sizes:
+            counts = await asyncio.to_thread(_count_rows, size.data_dir)
+            best = {mode: max(rates) for mode, rates in size.samples.items()}
+            results.append(
+                {
+                    "stored": size.stored,
+                    "single_turns_per_s": round(best["single"], 1),
+                    "group_turns_per_s": round(best["group"], 1),
+                    "group_vs_single": round(best["group"] / best["single"], 2),
+                    "samples": {m: [round(r) for r in rates] for m, rates in size.samples.items()},
+                    "writes_per_commit": size.writes_per_commit,
+                    "reread": size.reread,
+                    "rows": counts[0],
+                    "outbox": counts[1],
+                }
+            )
+            print(
+                f"{size.stored:>7,} stored: group {best['group']:.0f} turns/s, one transaction per "
+                f"turn {best['single']:.0f} turns/s ({best['group'] / best['single']:.2f}x); "
+                f"{counts[0]:,} drafts and {counts[1]} sealed accounts in the database; "
+                f"{size.reread} drafts re-read and compared"
+            )
+    finally:
+        for size in sizes:
+            shutil.rmtree(size.data_dir, ignore_errors=True)
     summary: dict[str, object] = {
         "bench": "turns",
         "engine": "flows.engine.Engine/survivor",
         "people": args.people,
-        "turns": args.turns,
+        "turns_per_run": args.turns,
+        "rounds": args.rounds,
+        "pragmas": pragmas,
         "results": results,
     }
     if len(results) > 1:
@@ -231,15 +285,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         summary[f"group_{last['stored']}_vs_{first['stored']}"] = round(ratio, 3)
         summary["within_20_percent"] = ratio >= 0.8
         print(
-            f"\ngroup commit at {last['stored']:,} vs {first['stored']:,} stored drafts: {ratio:.2f}"
+            f"group commit at {last['stored']:,} vs {first['stored']:,} stored drafts: {ratio:.2f}"
         )
     return summary
+
+
+def _count_rows(data_dir: Path) -> tuple[int, int]:
+    with sqlite3.connect(data_dir / "intake.db") as conn:
+        drafts_count = conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        accounts = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    return int(drafts_count), int(accounts)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", default="1000,10000,100000")
     parser.add_argument("--turns", type=int, default=6000, help="turns per measured run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per size and mode")
     parser.add_argument("--people", type=int, default=100, help="people answering at once")
     summary = asyncio.run(main_async(parser.parse_args()))
     print(json.dumps(summary, sort_keys=True))
