@@ -25,7 +25,12 @@ from storage.memory import MemoryIntakeStore
 PG_URL = os.environ.get("ATTEST_TEST_DATABASE_URL")
 # Recent, so that drafts written "at T0" have not expired when a store opens (and shreds
 # expired drafts) during a test.
-T0 = (datetime.now(UTC) - timedelta(days=1)).replace(second=0, microsecond=0)
+# A subprocess of a test gets its parent's T0 through ATTEST_TEST_T0.
+T0 = (
+    datetime.fromisoformat(os.environ["ATTEST_TEST_T0"])
+    if "ATTEST_TEST_T0" in os.environ
+    else (datetime.now(UTC) - timedelta(days=1)).replace(second=0, microsecond=0)
+)
 
 _pg = pytest.param(
     "postgresql",

@@ -64,6 +64,7 @@ async def test_an_acknowledged_turn_survives_the_process_being_killed(
     killed = subprocess.run(
         [sys.executable, "-c", KILLED_AFTER_COMMIT, str(data_dir), database or ""],
         cwd=ROOT,
+        env={**os.environ, "ATTEST_TEST_T0": T0.isoformat()},
         capture_output=True,
         text=True,
         timeout=60,
