@@ -244,22 +244,23 @@ class IntakeRows:
         ).all()
         entries: list[dict[str, Any]] = []
         attached: list[str] = []
-        unused: list[str] = []
-        if any(row.file_id in wanted for row in rows):
-            key = self._existing_key(conn, respondent)
-            for row in rows:
-                if row.file_id in wanted:
-                    details = drafts.decrypt_file_details(key, row.file_id, row.details)
-                    entries.append(details.sealed_entry())
-                    attached.append(row.file_id)
-                else:
-                    unused.append(row.file_id)
-        else:
-            unused = [row.file_id for row in rows]
+        key = (
+            self._existing_key(conn, respondent) if any(r.file_id in wanted for r in rows) else None
+        )
+        for row in rows:
+            if key is None or row.file_id not in wanted:
+                continue
+            try:
+                details = drafts.decrypt_file_details(key, row.file_id, row.details)
+            except CorruptDraft:
+                continue
+            entries.append(details.sealed_entry())
+            attached.append(row.file_id)
+        # The account is sealed even when a file cannot be: losing a whole account over
+        # one unreadable voice note would be worse. Its hash stays in the answers.
         if len(attached) < len(wanted):
-            log.warning(
-                "%d attached file(s) were not found in the draft", len(wanted) - len(attached)
-            )
+            log.warning("%d attached file(s) could not be sealed", len(wanted) - len(attached))
+        unused = [row.file_id for row in rows if row.file_id not in attached]
         body = {
             **account.body(),
             "custody": {
@@ -284,13 +285,17 @@ class IntakeRows:
             after.unlink.extend(self.vault.path(f) for f in unused)
         return sealed.account_id
 
-    def _existing_key(self, conn: Connection, respondent: str) -> bytes:
+    def _existing_key(self, conn: Connection, respondent: str) -> bytes | None:
+        """The draft's data key, or None when there is none or it cannot be opened."""
         wrapped = conn.execute(
             select(sessions.c.wrapped_key).where(sessions.c.respondent == respondent)
         ).scalar_one_or_none()
         if wrapped is None:
-            raise CorruptDraft()
-        return drafts.open_draft_key(self.node.master_key, respondent, wrapped)
+            return None
+        try:
+            return drafts.open_draft_key(self.node.master_key, respondent, wrapped)
+        except CorruptDraft:
+            return None
 
     # -- files, chat ids, expiry ----------------------------------------------------------
 

@@ -301,3 +301,25 @@ async def test_a_refused_file_leaves_nothing_on_disk(
     else:
         raise AssertionError("an oversized file was kept")
     assert list((data_dir / "files").iterdir()) == []
+
+
+async def test_an_account_is_sealed_even_when_its_draft_key_is_damaged(
+    sql_store: SqlIntakeStore, node: NodeKeys, reviewer: ReviewerPrivateKey, data_dir: Path
+) -> None:
+    ref = await sql_store.store_file("resp-a", io.BytesIO(b"voice"), "voice", None, 100)
+    with sql_store.engine.begin() as conn:
+        conn.execute(update(sessions).values(wrapped_key=b"\x01" * 60))
+    result = await sql_store.commit_turn(
+        "resp-a",
+        turn(None, account=account("AB-99", files=(ref.file_id,), text="still here")),
+        update_key="1",
+        channel="t",
+        now=T0,
+    )
+    with sql_store.engine.connect() as conn:
+        row = conn.execute(select(outbox)).one()
+    body = open_account(sealed_from_row(row), reviewer, {node.fingerprint: node.public_key_bytes})
+    assert row.account_id == result.account_id
+    assert body["answers"][0]["value"] == "still here"
+    assert body["custody"]["files"] == []
+    assert not (data_dir / "files" / ref.file_id).exists()
