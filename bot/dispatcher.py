@@ -21,10 +21,30 @@ from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from flows.engine import Engine
-from flows.i18n import translator
-from flows.types import EndReason, EraseChat, Inbound, MediaRef, Outbound, Session, Translator
+from flows.i18n import N_, translator
+from flows.types import (
+    EndReason,
+    EraseChat,
+    Inbound,
+    MediaRef,
+    Outbound,
+    RecordWithdrawal,
+    Translator,
+)
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
+
+DRAFT_UNREADABLE = N_(
+    "We're sorry: your unfinished answers could not be opened, so we have to start again."
+)
+WITHDRAWAL_REMOVED = N_(
+    "Your account {reference} had not left this service yet, and it is now deleted."
+)
+WITHDRAWAL_RATE_LIMITED = N_(
+    "Several codes were tried in a short time, so nothing was recorded this time. "
+    "For your safety, please wait an hour and send /withdraw again."
+)
 
 ERASE_WINDOW = timedelta(hours=48)
 
@@ -88,19 +108,6 @@ class Dispatcher:
         async with lock, cross_process(respondent) if cross_process else nullcontext():
             yield
 
-    async def load_session(self, respondent: str) -> Session | None:
-        """The person's unfinished session, or None (also when it could not be read)."""
-        try:
-            session: Session | None = await self._store.load_session(respondent)
-        except Exception as exc:  # a corrupted draft must not stop the person
-            from storage.errors import StorageError
-
-            if not isinstance(exc, StorageError):
-                raise
-            log.warning("an unreadable draft was set aside (%s)", type(exc).__name__)
-            return None
-        return session
-
     async def handle(
         self,
         channel: str,
@@ -123,7 +130,13 @@ class Dispatcher:
         async with self._turn_lock(respondent):
             if update_key is not None and await self._store.already_processed(update_key):
                 return IGNORED
-            session = await self.load_session(respondent)
+            notes: list[str] = []
+            try:
+                session = await self._store.load_session(respondent)
+            except StorageError as exc:  # a damaged draft must not stop the person
+                log.warning("an unreadable draft was set aside (%s)", type(exc).__name__)
+                session = None
+                notes.append(DRAFT_UNREADABLE)
             if session is None or session.status == "ended":
                 engine = self._engines[flow or self._default_flow]
                 # The engine takes inbound.language_hint when the flow offers that language.
@@ -137,14 +150,25 @@ class Dispatcher:
                 inbound = dataclasses.replace(inbound, kind="choice", choice="", text="")
             engine = self._engines.get(session.flow) or self._engines[self._default_flow]
             turn = engine.handle(session, inbound, now, self._translations(session.language))
-            applied = await self._store.commit_turn(
+            result = await self._store.commit_turn(
                 respondent, turn, update_key=update_key, channel=channel, now=now
             )
-        if not applied:
+        if not result:
             return IGNORED
         language = turn.session.language if turn.session else session.language
+        messages = turn.messages
+        _ = self._translations(language).gettext
+        outcomes = tuple(getattr(result, "withdrawals", ()))
+        if "rate-limited" in outcomes:
+            messages = (Outbound(text=_(WITHDRAWAL_RATE_LIMITED)),)
+        elif "removed" in outcomes:
+            code = next(e.reference_code for e in turn.effects if isinstance(e, RecordWithdrawal))
+            text = _(WITHDRAWAL_REMOVED).format(reference=code)
+            messages = (*messages, Outbound(text=text))
+        if notes:
+            messages = (*(Outbound(text=_(n)) for n in notes), *messages)
         return Reply(
-            messages=turn.messages,
+            messages=messages,
             erase_chat=any(isinstance(e, EraseChat) for e in turn.effects),
             end=turn.end,
             reference=turn.reference,
@@ -154,7 +178,10 @@ class Dispatcher:
 
     async def asks_media(self, channel: str, chat_id: str | int) -> bool:
         """Whether the step waiting for this person's answer takes files or voice notes."""
-        session = await self.load_session(self.respondent(channel, chat_id))
+        try:
+            session = await self._store.load_session(self.respondent(channel, chat_id))
+        except StorageError:
+            return False
         if session is None or session.status != "active":
             return False
         engine = self._engines.get(session.flow)
