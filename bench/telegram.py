@@ -16,8 +16,10 @@ Telegram's 30 messages/s and measure nothing else):
 - pickle recipe: ConversationHandler + PicklePersistence with the file written after
   every answer (the common way to make a PTB conversation survive a restart).
 
-Resident memory growth per 10,000 unfinished interviews is measured on the attest run
-(RSS after minus before, scaled). The last line of output is one JSON object.
+Resident memory growth per 10,000 unfinished interviews: RSS after the second half of the
+people minus after the first half, scaled (so first-time warm-up is left out), also net of
+the bare echo's growth (what the fake Telegram and PTB keep per chat). Each figure comes
+from its own process. The last line of output is one JSON object.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import asyncio
 import gc
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -120,32 +123,37 @@ async def run_attest(people: int, answers: int, workdir: Path) -> dict[str, floa
     api = FakeBotAPI(record_calls=False, keep_history=False)
     app = build_application(TOKEN, channel, request=FakeRequest(api), rate_limit=False)
     chats = range(1_000_000, 1_000_000 + people)
+    half = people // 2
+    start_seconds = answer_seconds = 0.0
+    rss: list[float] = []
     async with app:
         await app.start()
-        gc.collect()
-        before = rss_mb()
-        starts = [Update.de_json(api.text(c, "/start"), app.bot) for c in chats]
-        start_seconds = await drain(app, starts)
-        del starts
-        answer_seconds = 0.0
-        # English, then "Yes" (safe), then "It happened to me", ...: always the first button.
-        for _ in range(answers):
-            round_ = presses(api, chats, 0, app.bot)
-            answer_seconds += await drain(app, round_)
-        gc.collect()
-        after = rss_mb()
+        # Two halves, memory read after each: the growth over the second half is what
+        # more unfinished interviews cost, without the first-time warm-up of caches.
+        for group in (chats[:half], chats[half:]):
+            starts = [Update.de_json(api.text(c, "/start"), app.bot) for c in group]
+            start_seconds += await drain(app, starts)
+            del starts
+            # English, then "Yes" (safe), then "It happened to me", ...: the first button.
+            for _ in range(answers):
+                round_ = presses(api, group, 0, app.bot)
+                answer_seconds += await drain(app, round_)
+                del round_  # the benchmark's own Update objects are not the bot's memory
+            gc.collect()
+            rss.append(rss_mb())
         await app.stop()
     batches, jobs = store.commit_stats
     await store.close()
     return {
         "starts_per_s": people / start_seconds,
         "answers_per_s": people * answers / answer_seconds,
-        "rss_growth_mb_per_10000_unfinished": (after - before) * 10_000 / people,
+        "rss_growth_mb_per_10000_unfinished": (rss[1] - rss[0]) * 10_000 / (people - half),
         "turns_per_commit": jobs / max(batches, 1),
     }
 
 
-async def run_bare_echo(people: int, answers: int) -> float:
+async def run_bare_echo(people: int, answers: int) -> tuple[float, float]:
+    """Updates per second, and RSS growth per 10,000 people (the harness's own share)."""
     api = FakeBotAPI(record_calls=False, keep_history=False)
     app = (
         Application.builder()
@@ -165,14 +173,20 @@ async def run_bare_echo(people: int, answers: int) -> float:
     app.add_handler(MessageHandler(filters.ALL, echo))
     app.add_handler(CallbackQueryHandler(echo))
     chats = range(2_000_000, 2_000_000 + people)
+    half = people // 2
+    seconds = 0.0
+    rss: list[float] = []
     async with app:
         await app.start()
-        seconds = 0.0
-        for _ in range(answers):
-            updates = [Update.de_json(api.text(c, "an answer"), app.bot) for c in chats]
-            seconds += await drain(app, updates)
+        for group in (chats[:half], chats[half:]):
+            for _ in range(answers):
+                updates = [Update.de_json(api.text(c, "an answer"), app.bot) for c in group]
+                seconds += await drain(app, updates)
+                del updates
+            gc.collect()
+            rss.append(rss_mb())
         await app.stop()
-    return people * answers / seconds
+    return people * answers / seconds, (rss[1] - rss[0]) * 10_000 / (people - half)
 
 
 async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
@@ -223,31 +237,60 @@ async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
     return people * answers / seconds
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+async def measure(variant: str, people: int, answers: int) -> dict[str, float]:
+    """One measurement, in this (fresh) process."""
+    with tempfile.TemporaryDirectory(prefix="attest-bench-") as tmp:
+        if variant == "attest":
+            return await run_attest(people, answers, Path(tmp))
+        if variant == "echo":
+            rate, rss = await run_bare_echo(people, answers)
+            return {"updates_per_s": rate, "rss_growth_mb_per_10000": rss}
+        return {"answers_per_s": await run_pickle_recipe(people, answers, Path(tmp))}
+
+
+def in_subprocess(variant: str, people: int, answers: int) -> dict[str, float]:
+    """Each figure from its own process, so that memory one run freed cannot hide another's."""
+    command = [sys.executable, __file__, "--one", variant, "--people", str(people)]
+    done = subprocess.run(
+        [*command, "--answers", str(answers)], capture_output=True, text=True, check=True
+    )
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--people", default="1000,10000,100000")
     parser.add_argument("--answers", type=int, default=2)
     parser.add_argument("--pickle-people", type=int, default=2000)
+    parser.add_argument("--one", choices=("attest", "echo", "pickle"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        figures = asyncio.run(measure(args.one, int(args.people), args.answers))
+        print(json.dumps(figures))
+        return
     sizes = [int(n) for n in args.people.split(",")]
     result: dict[str, Any] = {"answers_per_person": args.answers, "rate_limiter": "off"}
-    with tempfile.TemporaryDirectory(prefix="attest-bench-") as tmp:
-        for people in sizes:
-            figures = await run_attest(people, args.answers, Path(tmp) / f"attest-{people}")
-            for key, value in figures.items():
-                result[f"attest_{key}_{people}_people"] = round(value, 2)
-            echo = await run_bare_echo(people, args.answers)
-            result[f"bare_echo_updates_per_s_{people}_people"] = round(echo, 1)
-            result[f"ratio_vs_bare_echo_{people}_people"] = round(
-                figures["answers_per_s"] / echo, 3
-            )
-            print(
-                f"{people:>7} people: attest {figures['answers_per_s']:8.0f} answers/s, "
-                f"bare echo {echo:8.0f}/s, RSS +"
-                f"{figures['rss_growth_mb_per_10000_unfinished']:.1f} MB per 10,000 unfinished",
-                flush=True,
-            )
-        pickle = await run_pickle_recipe(args.pickle_people, args.answers, Path(tmp))
+    for people in sizes:
+        figures = in_subprocess("attest", people, args.answers)
+        for key, value in figures.items():
+            result[f"attest_{key}_{people}_people"] = round(value, 2)
+        echo = in_subprocess("echo", people, args.answers)
+        rate = echo["updates_per_s"]
+        result[f"bare_echo_updates_per_s_{people}_people"] = round(rate, 1)
+        # The fake Telegram and PTB keep something per chat in both runs; what attest
+        # itself keeps per unfinished interview is the difference.
+        net = figures["rss_growth_mb_per_10000_unfinished"] - echo["rss_growth_mb_per_10000"]
+        result[f"attest_rss_growth_mb_per_10000_unfinished_net_{people}_people"] = round(net, 2)
+        result[f"ratio_vs_bare_echo_{people}_people"] = round(figures["answers_per_s"] / rate, 3)
+        print(
+            f"{people:>7} people: attest {figures['answers_per_s']:8.0f} answers/s, "
+            f"bare echo {rate:8.0f}/s, RSS +"
+            f"{figures['rss_growth_mb_per_10000_unfinished']:.1f} MB per 10,000 unfinished "
+            f"({net:.1f} MB net of the harness)",
+            flush=True,
+        )
+    pickle = in_subprocess("pickle", args.pickle_people, args.answers)["answers_per_s"]
     largest = max(sizes)
     attest_largest = result[f"attest_answers_per_s_{largest}_people"]
     result[f"pickle_recipe_answers_per_s_{args.pickle_people}_people"] = round(pickle, 1)
@@ -260,4 +303,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
