@@ -176,8 +176,13 @@ class Dispatcher:
             language=language,
         )
 
-    async def asks_media(self, channel: str, chat_id: str | int) -> bool:
-        """Whether the step waiting for this person's answer takes files or voice notes."""
+    async def asks_media(self, channel: str, chat_id: str | int, kind: str | None = None) -> bool:
+        """Whether the step waiting for this person's answer takes files or voice notes.
+
+        With `kind` ("voice", "audio", "photo", "document", "video"): whether it takes that
+        kind. A free-text step with `media: true` takes voice notes and audio; only a step
+        of kind `media`, which a flow enables deliberately, takes photos and documents.
+        """
         try:
             session = await self._store.load_session(self.respondent(channel, chat_id))
         except StorageError:
@@ -188,7 +193,9 @@ class Dispatcher:
         if engine is None or not engine.flow.has_step(session.state):
             return False
         step = engine.flow.step(session.state)
-        return bool(step.media or step.kind == "media")
+        if step.kind == "media":
+            return True
+        return bool(step.media) and kind in (None, "voice", "audio")
 
     async def store_file(
         self,

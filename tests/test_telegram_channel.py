@@ -369,3 +369,13 @@ async def test_a_sticker_delivered_twice_gets_one_note(harness: Harness) -> None
     sent = len(harness.api.called("sendMessage"))
     await harness.deliver(update)
     assert len(harness.api.called("sendMessage")) == sent
+
+
+async def test_a_photo_is_refused_where_only_voice_notes_are_taken(media_harness: Harness) -> None:
+    h = media_harness
+    await h.say("/start")
+    assert await h.state() == "story"  # free text, voice notes allowed
+    said = await _deliver_and_read(h, h.api.photo(CHAT, b"\xff\xd8" + b"p" * 100))
+    assert "can't take files" in said[-1]
+    assert "story" not in await h.answers()
+    assert not h.api.called("getFile")

@@ -203,7 +203,7 @@ class TelegramChannel:
 
     async def _file(self, sender: Sender, event: Event, key: str) -> None:
         assert event.chat_id is not None and event.file is not None
-        if not await self.dispatcher.asks_media(CHANNEL, event.chat_id):
+        if not await self.dispatcher.asks_media(CHANNEL, event.chat_id, event.file.kind):
             await self._note(sender, event, MEDIA_NOT_HERE, keep=(event.message_id,))
             return
         try:
