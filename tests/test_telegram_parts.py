@@ -96,3 +96,13 @@ def test_the_production_application_throttles_to_telegram_limits() -> None:
     assert not app.persistence  # state lives in the encrypted store, not in PTB
     handlers = [type(h).__name__ for h in app.handlers[0]]
     assert handlers == ["MessageHandler", "CallbackQueryHandler", "ChatMemberHandler"]
+
+
+def test_language_hints_from_deep_links_and_telegram_codes() -> None:
+    from bot.telegram.updates import language_hint
+
+    assert language_hint("en-US") == "en"
+    assert language_hint("ar") == "ar"
+    assert language_hint("pt_BR") == "pt"
+    assert language_hint("not a language") is None
+    assert language_hint(None) is None

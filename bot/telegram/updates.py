@@ -57,15 +57,16 @@ class Event:
 
 
 def language_hint(code: str | None) -> str | None:
-    """A shipped language for a deep-link argument or Telegram's language code."""
+    """A language code from a deep-link argument or Telegram's language code ("en-US").
+
+    A shipped catalog's exact code when there is one, else the base language; the engine
+    takes it only when the flow offers that language.
+    """
     if not code or not _LANGUAGE.match(code):
         return None
-    code = code.replace("_", "-")
+    code = code.replace("_", "-").lower()
     shipped = available_languages()
-    for candidate in (code, code.lower(), code.split("-")[0].lower()):
-        if candidate in shipped:
-            return candidate
-    return None
+    return code if code in shipped else code.split("-")[0]
 
 
 def _command(text: str) -> tuple[str, str] | None:
