@@ -230,8 +230,17 @@ class Sprint:
         return "\n".join(lines) if lines else self._("(No answers yet.)")
 
     def changeable(self) -> list[tuple[Step, Answer]]:
-        """Answers the review lists and lets the person change (not the language)."""
-        return [(s, a) for s, a in effective_answers(self.flow, self.session) if s.sets is None]
+        """Answers the review lists and lets the person change.
+
+        Not the language, not a one-button pacing step ("shall I go on?") and not an
+        understanding check: they say nothing about what happened. They still travel in
+        the account (the checks are part of the consent record).
+        """
+        return [
+            (s, a)
+            for s, a in effective_answers(self.flow, self.session)
+            if s.sets is None and len(s.options) != 1 and not any(o.correct for o in s.options)
+        ]
 
     def ask_step(
         self,
