@@ -30,6 +30,7 @@ from storage.keyring import (
     ensure_demo_reviewer,
     is_demo_only,
     load_reviewer_keys,
+    node_key_path,
 )
 
 DEFAULT_FLOW = "survivor"
@@ -76,7 +77,7 @@ async def open_node(
         from dataclasses import replace
 
         deployment = replace(deployment, draft_days=settings.draft_days)
-    keys = NodeKeys.load_or_create(data_dir / "node.key")
+    keys = NodeKeys.load_or_create(node_key_path(data_dir, env))
     try:
         reviewers = list(load_reviewer_keys(data_dir, env))
     except StorageError as exc:

@@ -6,6 +6,7 @@
 | ATTEST_CONFIG | deployment settings file (YAML) | the demo deployment |
 | ATTEST_DATABASE_URL | intake store (postgresql://...) | SQLite DATA_DIR/intake.db |
 | ATTEST_QUEUE_URL | reviewer queue | SQLite DATA_DIR/queue.db |
+| ATTEST_NODE_KEY | node key file shared by a deployment's processes | DATA_DIR/node.key |
 | ATTEST_LOG_LEVEL | DEBUG, INFO, WARNING, ... | WARNING |
 | ATTEST_DRAFT_DAYS | overrides the settings file's draft_days | — |
 | ATTEST_TELEGRAM_TOKEN | the bot token (environment only, never a flag) | — |

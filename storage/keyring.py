@@ -58,8 +58,11 @@ class ReviewerKeyEntry:
     in_use: bool  # sealed to; False for the demo key once a real key is configured
 
 
-def node_key_path(data_dir: Path) -> Path:
-    return data_dir / NODE_KEY_FILE
+def node_key_path(data_dir: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The node key file: `ATTEST_NODE_KEY` when set (shared by a deployment's processes
+    on separate data directories), else `DATA_DIR/node.key`."""
+    named = (os.environ if env is None else env).get("ATTEST_NODE_KEY")
+    return Path(named).expanduser() if named else data_dir / NODE_KEY_FILE
 
 
 def _data_dir_entries(data_dir: Path) -> list[ReviewerKeyEntry]:
