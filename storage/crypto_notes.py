@@ -16,8 +16,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from storage.crypto_drafts import decrypt_value, encrypt_value
 from storage.crypto_reviewer import ReviewerPrivateKey
-from storage.crypto_seal import SealedAccount, _key_info, verify_account
-from storage.errors import NotARecipient, TamperedData
+from storage.crypto_seal import SealedAccount, open_content_key
 
 _NOTES_INFO = b"attest-account-notes-v1\n"
 _NOTE_AAD = b"attest-note-v1\n"
@@ -27,13 +26,7 @@ def notes_key(
     sealed: SealedAccount, key: ReviewerPrivateKey, trusted_nodes: Mapping[str, bytes]
 ) -> bytes:
     """The key for this account's notes; the same errors as `open_account`."""
-    verify_account(sealed, trusted_nodes)
-    wrapped = sealed.recipients.get(key.fingerprint)
-    if wrapped is None:
-        raise NotARecipient()
-    content_key = key.open_key(wrapped, _key_info(sealed.account_id, key.fingerprint))
-    if len(content_key) != 32:
-        raise TamperedData()
+    content_key = open_content_key(sealed, key, trusted_nodes)
     return HKDF(
         algorithm=hashes.SHA256(),
         length=32,
