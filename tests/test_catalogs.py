@@ -66,6 +66,14 @@ def test_every_shipped_language_is_complete(language: str) -> None:
     assert [str(p) for p in catalogs.incomplete(language)] == []
 
 
+def test_the_language_choice_offers_exactly_the_shipped_languages() -> None:
+    language_step = load_flow(DEFINITIONS / "survivor.yaml").language_step
+    assert language_step is not None
+    offered = [o.id for o in language_step.options]
+    assert offered[0] == "en"
+    assert sorted(offered) == sorted(catalogs.languages())
+
+
 def test_english_is_shipped_and_shows_the_source_text() -> None:
     assert "en" in catalogs.languages()
     question = "Are you somewhere you can write privately right now?"

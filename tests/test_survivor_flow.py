@@ -125,7 +125,8 @@ def texts(step: Step) -> Iterable[str]:
 def test_the_interview_starts_with_the_language_choice() -> None:
     language = FLOW.step(FLOW.start)
     assert language.sets == "language"
-    assert [o.id for o in language.options] == ["en"]
+    assert language.options[0].id == "en"
+    assert all(re.fullmatch(r"[a-z]{2,3}", o.id) for o in language.options)
 
 
 def test_no_consent_and_no_account_question_can_come_before_the_safety_gate() -> None:
