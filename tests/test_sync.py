@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -368,6 +369,14 @@ def test_nothing_is_lost_when_the_node_runs_concurrently(tmp_path: Path, queue_u
 
 
 @pytest.mark.slow
+def arrived(queue_file: Path) -> int:
+    """Accounts in the queue file so far (0 while the watcher is still creating it)."""
+    try:
+        return len(queue_state(str(queue_file))[0])
+    except sqlalchemy.exc.OperationalError:
+        return 0
+
+
 def test_sync_watch_keeps_moving_new_accounts(tmp_path: Path) -> None:
     """`attest sync --watch` as a process: accounts sealed later arrive without a rerun."""
     data = tmp_path / "node"
@@ -386,11 +395,11 @@ def test_sync_watch_keeps_moving_new_accounts(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 30
-        while not (queue_file.exists() and len(queue_state(str(queue_file))[0]) == 2):
+        while arrived(queue_file) < 2:
             assert time.monotonic() < deadline, "the first accounts never arrived"
             time.sleep(0.2)
         later = fill_outbox(data, node, 3, files_every=0)
-        while len(queue_state(str(queue_file))[0]) < 5:
+        while arrived(queue_file) < 5:
             assert time.monotonic() < deadline, "accounts sealed later never arrived"
             time.sleep(0.2)
         assert watcher.poll() is None  # still watching
