@@ -6,6 +6,7 @@ Pure functions over strings; the engine decides what a reading means in its stat
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from flows.types import Choice, Inbound, Translator
@@ -40,7 +41,14 @@ def command_words(translator: Translator) -> dict[str, str]:
 
 
 def _fold(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """Case, accents and spacing folded away: "Atras", "atrás" and "ATRÁS" read alike.
+
+    People on cheap phones often type without accents (or Arabic without vowel marks);
+    a command or a label must still be recognised.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(unicodedata.normalize("NFC", bare).split())
 
 
 def read_command(inbound: Inbound, translator: Translator) -> str | None:

@@ -74,3 +74,12 @@ def test_an_unknown_language_hint_falls_back_to_asking() -> None:
     session = engine.new_session("r", NOW)
     turn = engine.handle(session, Inbound(kind="start", language_hint="xx"), NOW, translator("en"))
     assert turn.messages[-1].ask == "language"
+
+
+def test_commands_and_labels_are_read_without_accents() -> None:
+    from flows.parse import read_command
+
+    spanish = translator("es")
+    assert spanish.gettext("back") == "atrás"
+    assert read_command(Inbound(kind="text", text="ATRAS"), spanish) == "back"
+    assert read_command(Inbound(kind="text", text="Atrás"), spanish) == "back"
