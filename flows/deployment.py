@@ -58,8 +58,22 @@ def demo_deployment() -> Deployment:
         org_name={"en": "Example Documentation Project (demo)"},
         org_contact="questions@example.org",
         draft_days=7,
-        account_keep={"en": "up to 10 years, or until you withdraw it"},
-        neutral_line={"en": "Thanks, all done."},
+        account_keep={
+            "en": "up to 10 years, or until you withdraw it",
+            "ar": "لمدة تصل إلى 10 سنوات، أو إلى حين سحبه",
+            "fa": "تا ۱۰ سال، یا تا زمانی که آن را پس بگیرید",
+            "uk": "до 10 років або доки ви її не відкличете",
+            "es": "hasta 10 años, o hasta que lo retire",
+            "fr": "jusqu'à 10 ans, ou jusqu'à ce que vous le retiriez",
+        },
+        neutral_line={
+            "en": "Thanks, all done.",
+            "ar": "شكرًا، تمّ.",
+            "fa": "ممنون، تمام شد.",
+            "uk": "Дякую, готово.",
+            "es": "Gracias, listo.",
+            "fr": "Merci, c'est fait.",
+        },
         referrals=(
             Referral(
                 name={"en": "Example Clinic (demo)"},
