@@ -48,7 +48,11 @@ def _fold(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(unicodedata.normalize("NFC", bare).split())
+    return " ".join(unicodedata.normalize("NFC", bare).translate(_LETTER_VARIANTS).split())
+
+
+# Arabic-script letters that keyboards (Arabic, Persian, Urdu) type differently.
+_LETTER_VARIANTS = str.maketrans({"ى": "ي", "ی": "ي", "ك": "ک", "ة": "ه", "ـ": None})
 
 
 def read_command(inbound: Inbound, translator: Translator) -> str | None:

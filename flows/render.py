@@ -17,7 +17,8 @@ from flows.types import DONT_KNOW, PREFER_NOT, Answer, Choice, Session, Translat
 QUOTE_CHARS = 120
 EXCERPT_CHARS = 300
 SHORT_QUESTION_CHARS = 100
-QUESTION = re.compile(r"[^.!?\n]+\?")  # one sentence ending in a question mark
+# One sentence ending in a question mark: Latin, Arabic/Persian (؟) or full-width (？).
+QUESTION = re.compile(r"[^.!?؟？。\n]+[?؟？]")
 
 
 MESSAGE_CHARS = 3500  # below Telegram's 4,096, leaving room for a translation's growth

@@ -83,3 +83,14 @@ def test_commands_and_labels_are_read_without_accents() -> None:
     assert spanish.gettext("back") == "atrás"
     assert read_command(Inbound(kind="text", text="ATRAS"), spanish) == "back"
     assert read_command(Inbound(kind="text", text="Atrás"), spanish) == "back"
+
+
+def test_arabic_keyboard_variants_and_question_marks() -> None:
+    from flows.parse import read_command
+    from flows.render import QUESTION
+
+    arabic = translator("ar")
+    word = arabic.gettext("skip")
+    variant = word.replace("ي", "ى")
+    assert read_command(Inbound(kind="text", text=variant), arabic) == "skip"
+    assert QUESTION.findall("مرحبا. هل أنت بخير؟") == [" هل أنت بخير؟"]
