@@ -22,7 +22,9 @@ COMMANDS: tuple[str, ...] = (
     "withdraw",
 )
 MAX_MESSAGE_CHARS = 4000
-_NUMBERS = re.compile(r"^\d+(?:\s*[,;]?\s*\d+)*$")
+# Separators as keyboards type them: Latin, Arabic/Persian (، ؛) and full-width (，、；).
+_SEPARATORS = ",;،؛，、；"
+_NUMBERS = re.compile(rf"^\d+(?:\s*[{_SEPARATORS}]?\s*\d+)*$")  # \d: any script's digits
 
 
 def command_words(translator: Translator) -> dict[str, str]:
@@ -105,7 +107,7 @@ def read_choices(text: str, choices: Sequence[Choice], multi: bool) -> tuple[str
             return None
         return tuple(dict.fromkeys(by_number[n] for n in numbers))
     if multi:
-        pieces = [p for p in re.split(r"[,;\n]", cleaned) if p.strip()]
+        pieces = [p for p in re.split(rf"[{_SEPARATORS}\n]", cleaned) if p.strip()]
         values = [_match_label(p, choices) for p in pieces]
         if values and all(v is not None for v in values):
             return tuple(dict.fromkeys(v for v in values if v is not None))

@@ -94,3 +94,13 @@ def test_arabic_keyboard_variants_and_question_marks() -> None:
     variant = word.replace("ي", "ى")
     assert read_command(Inbound(kind="text", text=variant), arabic) == "skip"
     assert QUESTION.findall("مرحبا. هل أنت بخير؟") == [" هل أنت بخير؟"]
+
+
+def test_numbers_in_persian_and_arabic_digits_and_commas() -> None:
+    from flows.parse import read_choices
+    from flows.types import Choice
+
+    choices = tuple(Choice(n, f"v{n}", f"label {n}") for n in range(1, 5))
+    assert read_choices("۱، ۳", choices, multi=True) == ("v1", "v3")
+    assert read_choices("١،٤", choices, multi=True) == ("v1", "v4")
+    assert read_choices("۲", choices, multi=False) == ("v2",)
