@@ -41,6 +41,7 @@ SCRIPT: list[tuple[str | None, str]] = [
     ("No", ""),  # urgency
     ("Yes", ""),  # told before
     (None, "An organisation in town."),  # told which
+    ("Yes, go on", ""),  # consent: a pause in the long text
     ("Yes, I agree", ""),  # consent: archive
 ]
 
