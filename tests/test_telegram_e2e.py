@@ -106,6 +106,9 @@ def test_a_conversation_by_polling(tmp_path: Path) -> None:
     with serve_fake_api(api) as url:
         env = bot_env(data_dir, url)
         with attest_run(env) as process:
+            wait_for(lambda: bool(api.called("getUpdates")), what="polling")
+            time.sleep(0.5)
+            assert not api.called("sendMessage")  # the bot never writes first
             api.queue(api.text(CHAT, "/start"))
             wait_for(lambda: len(bot_messages(api)) >= 1, what="the first question")
             assert bot_messages(api)[0].text == "Which language would you like to use?"
