@@ -132,6 +132,9 @@ class TelegramChannel:
             return  # delivered again: the note was already sent, and nothing is stored
         async with self._lock(event.chat_id):
             await self._run(sender, event, key)
+        # The reply is out; the update counts as done (webhook: 200) only once the message
+        # ids are durable too, so that a crash now cannot leave messages /exit won't erase.
+        await self._remembered(event.chat_id)
         if event.kind in NOTE_ONLY:
             self._noted[update.update_id] = None
             if len(self._noted) > RECENT_NOTES:
@@ -263,10 +266,11 @@ class TelegramChannel:
         self._remember(chat_id, [*incoming, *sent])
 
     def _remember(self, chat_id: int, ids: Sequence[int]) -> None:
-        """Keep message ids for erasure, without holding up the next person's update.
+        """Keep message ids for erasure, without delaying this person's reply.
 
-        The write goes to the store in the background (it is batched with other turns'
-        commits); anything that needs the ids, quick exit first, waits for it.
+        The write is started here and batched with other turns' commits by the store;
+        `process` waits for it before the update counts as done, and anything that needs
+        the ids (quick exit first) waits for it too.
         """
         if not ids:
             return
