@@ -125,6 +125,18 @@ async def _open(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
     return node, TelegramChannel(node.dispatcher, ButtonSigner(key), options)
 
 
+def _telegram_refused(exc: Exception) -> click.ClickException:
+    """Why Telegram could not be used at start, without the library's message (URLs)."""
+    from telegram.error import InvalidToken
+
+    if isinstance(exc, InvalidToken):
+        return click.ClickException(_("Telegram does not accept this bot token."))
+    return click.ClickException(
+        _("Cannot reach the Telegram Bot API. Check the network and ATTEST_TELEGRAM_API_URL.")
+        + f" ({type(exc).__name__})"
+    )
+
+
 def _stop_event() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -134,7 +146,7 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> None:
-    from telegram.error import InvalidToken
+    from telegram.error import TelegramError
 
     from bot.telegram.app import ALLOWED_UPDATES, build_application
 
@@ -148,8 +160,8 @@ async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
         )
         try:
             await app.initialize()
-        except InvalidToken:
-            raise click.ClickException(_("Telegram does not accept this bot token.")) from None
+        except TelegramError as exc:
+            raise _telegram_refused(exc) from None
         stop = _stop_event()
         await app.start()
         assert app.updater is not None
@@ -167,7 +179,7 @@ async def _serve(
     settings: Any, telegram: TelegramSettings, flow: str | None, host: str, port: int, path: str
 ) -> None:
     import uvicorn
-    from telegram.error import InvalidToken
+    from telegram.error import TelegramError
 
     from bot.telegram.app import build_application
     from bot.telegram.webhook import webhook_app
@@ -182,8 +194,8 @@ async def _serve(
         )
         try:
             await app.bot.initialize()
-        except InvalidToken:
-            raise click.ClickException(_("Telegram does not accept this bot token.")) from None
+        except TelegramError as exc:
+            raise _telegram_refused(exc) from None
         assert telegram.webhook_secret is not None
         web = webhook_app(app.bot, channel, telegram.webhook_secret, path)
         config = uvicorn.Config(

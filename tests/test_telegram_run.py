@@ -74,3 +74,15 @@ def test_the_api_url_sets_where_files_come_from_and_the_file_limit() -> None:
     assert local.max_file_bytes == 500 * 1024 * 1024
     with pytest.raises(Exception, match="http"):
         telegram_settings({"ATTEST_TELEGRAM_TOKEN": TOKEN}, "ftp://x", need_secret=False)
+
+
+def test_an_unreachable_bot_api_stops_it(tmp_path: Path) -> None:
+    from tests.fake_bot_server import free_port
+
+    code, output = run(
+        tmp_path,
+        ATTEST_REVIEWER_KEYS=reviewer_key(tmp_path),
+        ATTEST_TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    assert code != 0 and "Cannot reach the Telegram Bot API" in output
+    assert TOKEN not in output
