@@ -207,6 +207,14 @@ async def test_a_sticker_gets_a_gentle_re_prompt(harness: Harness) -> None:
     assert await harness.state() == "language"
 
 
+async def test_a_shared_contact_is_not_stored(harness: Harness) -> None:
+    await harness.say("/start")
+    said = await _deliver_and_read(harness, harness.api.contact(CHAT))
+    assert "can't read this kind of message" in said[-1]
+    session = await harness.store.load_session(harness.dispatcher.respondent("telegram", CHAT))
+    assert "+000000" not in str(session.to_dict())
+
+
 async def test_a_location_is_refused_removed_and_not_stored(harness: Harness) -> None:
     await harness.say("/start")
     update = harness.api.location(CHAT)
