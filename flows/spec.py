@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 KINDS: tuple[str, ...] = (
     "single-choice",
@@ -148,26 +149,27 @@ class Flow:
     path: str
     consent_hash: str
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        # Every turn walks the flow several times; a lookup must not scan the steps.
+        return {step.id: i for i, step in enumerate(self.steps)}
+
     def step(self, step_id: str) -> Step:
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(step_id)
+        return self.steps[self._positions[step_id]]
 
     def has_step(self, step_id: str) -> bool:
-        return any(s.id == step_id for s in self.steps)
+        return step_id in self._positions
 
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
 
     def default_next(self, step_id: str) -> str | None:
         """The step after `step_id`: its `next`, else the following step in the file."""
-        for i, step in enumerate(self.steps):
-            if step.id == step_id:
-                if step.next is not None:
-                    return step.next
-                return self.steps[i + 1].id if i + 1 < len(self.steps) else None
-        raise KeyError(step_id)
+        i = self._positions[step_id]
+        step = self.steps[i]
+        if step.next is not None:
+            return step.next
+        return self.steps[i + 1].id if i + 1 < len(self.steps) else None
 
     def successors(self, step_id: str) -> tuple[str, ...]:
         """Every step `step_id` may lead to directly (the flow graph's edges)."""

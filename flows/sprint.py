@@ -7,12 +7,12 @@ content notes and info steps), asks questions, records answers and ends conversa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from flows.account import build_account, consent_scopes, effective_answers, make_answer
+from flows.account import build_account, consent_scopes, make_answer
 from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
 from flows.path import route, should_ask, walk
@@ -63,6 +63,8 @@ class Sprint:
         self.now = now
         self.translators = translators
         self.r = Renderer(flow, deployment, translator)
+        self._walked: tuple[Mapping[str, Answer], tuple[list[tuple[Step, Answer]], frozenset[str]]]
+        self._walked = ({}, ([], frozenset()))
         self.messages: list[Outbound] = []
         self.effects: list[Effect] = []
         self.account: FinishedAccount | None = None
@@ -131,12 +133,19 @@ class Sprint:
         )
         self.update(consent=consent)
 
+    def walked(self) -> tuple[list[tuple[Step, Answer]], frozenset[str]]:
+        """The path and flags of the current answers (walked once per set of answers)."""
+        answers = self.session.answers
+        if self._walked[0] is not answers:
+            self._walked = (answers, walk(self.flow, answers))
+        return self._walked[1]
+
     def _flags(self) -> frozenset[str]:
         """Flags follow from the answers on the path, so changing an answer unsets them."""
-        return walk(self.flow, self.session.answers)[1]
+        return self.walked()[1]
 
     def should_ask(self, step: Step) -> bool:
-        path, flags = walk(self.flow, self.session.answers)
+        path, flags = self.walked()
         return should_ask(step, {s.id: a for s, a in path}, flags)
 
     # -- walking -------------------------------------------------------------------
@@ -190,7 +199,7 @@ class Sprint:
         return target if target is not None else self.next_of(step)
 
     def answered_path(self) -> list[tuple[Step, Answer]]:
-        return effective_answers(self.flow, self.session)
+        return self.walked()[0]
 
     def flow_media_steps(self) -> set[str]:
         """Steps that take only files (kind `media`)."""
@@ -238,7 +247,7 @@ class Sprint:
         """
         return [
             (s, a)
-            for s, a in effective_answers(self.flow, self.session)
+            for s, a in self.walked()[0]
             if s.sets is None and len(s.options) != 1 and not any(o.correct for o in s.options)
         ]
 
