@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import getpass
 import importlib
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,12 @@ def console(flow: str | None, jsonl: bool, respondent: str | None) -> None:
     settings = settings_or_exit()
 
     async def go() -> None:
+        # asyncio.run turns a first Ctrl-C into a cancellation that lands only at the next
+        # await, but the console waits in a blocking readline: the person's Ctrl-C would do
+        # nothing, and the line typed next would be dropped. A plain KeyboardInterrupt
+        # stops at once; every acknowledged answer is already committed.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             node = await open_node(settings)
         except (ConfigError, NodeError, FlowError) as exc:
