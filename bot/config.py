@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.settings import MAX_DRAFT_DAYS
 from flows.deployment import Deployment, Referral, demo_deployment
 
 EXAMPLE = Path(__file__).with_name("attest.example.yaml")
@@ -87,8 +88,14 @@ def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
         if required not in raw:
             raise ConfigError(f"{source}: '{required}' is required.")
     draft_days = raw.get("draft_days", 7)
-    if not isinstance(draft_days, int) or isinstance(draft_days, bool) or draft_days < 1:
-        raise ConfigError(f"{source}: draft_days must be a whole number of days, 1 or more.")
+    if (
+        not isinstance(draft_days, int)
+        or isinstance(draft_days, bool)
+        or not 1 <= draft_days <= MAX_DRAFT_DAYS
+    ):
+        raise ConfigError(
+            f"{source}: draft_days must be a whole number of days, from 1 to {MAX_DRAFT_DAYS}."
+        )
     referrals_raw = raw.get("referrals", [])
     if not isinstance(referrals_raw, list):
         raise ConfigError(f"{source}: referrals must be a list.")

@@ -19,6 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+# Unfinished answers are shredded after this many days at most. Without a bound a typo
+# (999999999) passes the start and then every turn fails: the expiry date overflows.
+MAX_DRAFT_DAYS = 365
+
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message says what to do."""
@@ -51,8 +55,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     draft_days_raw = env.get("ATTEST_DRAFT_DAYS")
     draft_days = None
     if draft_days_raw:
-        if not draft_days_raw.isdigit() or int(draft_days_raw) < 1:
-            raise SettingsError("ATTEST_DRAFT_DAYS must be a whole number of days, 1 or more.")
+        # isdecimal, not isdigit: int() refuses digits such as "²" that isdigit accepts.
+        if not draft_days_raw.isdecimal() or not 1 <= int(draft_days_raw) <= MAX_DRAFT_DAYS:
+            raise SettingsError(
+                f"ATTEST_DRAFT_DAYS must be a whole number of days, from 1 to {MAX_DRAFT_DAYS}."
+            )
         draft_days = int(draft_days_raw)
     return Settings(
         data_dir=data_dir,
