@@ -14,7 +14,6 @@ from the moment it reaches the queue.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +22,6 @@ from sqlalchemy import Engine, Select, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from storage import audit
-from storage.crypto import SealedAccount
 from storage.db import checkpoint_wal, read_connection
 from storage.queue_actions import QueueActions
 from storage.queue_admin import open_queue, queue_id
@@ -42,6 +40,7 @@ from storage.queue_items import (
     UnknownStatus,
     item_of,
     reviewer_actor,
+    sealed_of,
 )
 from storage.queue_tables import (
     STATUSES,
@@ -260,9 +259,7 @@ class Queue(QueueActions):
                 .order_by(account_files.c.file_id)
             ).scalars()
             tags = self._tags(conn, [account_id]).get(account_id, ())
-            return StoredAccount(
-                item_of(row, tags), SealedAccount.from_dict(json.loads(row.sealed)), tuple(file_ids)
-            )
+            return StoredAccount(item_of(row, tags), sealed_of(row.sealed), tuple(file_ids))
 
     def file_data(self, account_id: str, file_id: str) -> bytes | None:
         with read_connection(self.engine) as conn:
@@ -278,9 +275,7 @@ class Queue(QueueActions):
         query = select(accounts).where(VISIBLE).order_by(accounts.c.received_at, accounts.c.id)
         with read_connection(self.engine) as conn:
             for row in conn.execution_options(yield_per=500).execute(query):
-                yield StoredAccount(
-                    item_of(row), SealedAccount.from_dict(json.loads(row.sealed)), ()
-                )
+                yield StoredAccount(item_of(row), sealed_of(row.sealed), ())
 
     def notes(self, account_id: str) -> list[StoredNote]:
         with read_connection(self.engine) as conn:

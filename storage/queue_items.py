@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, select
 
-from storage.crypto import SealedAccount
+from storage.crypto import CorruptData, SealedAccount
 from storage.errors import N_, StorageError
 from storage.queue_tables import accounts, withdrawals
 
@@ -87,6 +87,30 @@ def reviewer_actor(fingerprint: str) -> str:
     return f"reviewer:{fingerprint}"
 
 
+def sealed_of(raw: str | bytes) -> SealedAccount:
+    """The sealed account of a queue row; CorruptData (no content) if the row is damaged."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+        raise CorruptData() from None
+    return SealedAccount.from_dict(document)
+
+
+def _scopes(raw: str | None) -> dict[str, str]:
+    """The plaintext scopes column; damaged gives {} so one bad row does not stop a listing.
+
+    Nothing relies on this copy: `review show` compares it with the signed metadata (a
+    damaged one fails that check) and exports read the scopes from the verified body.
+    """
+    if not raw:
+        return {}
+    try:
+        scopes = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    return scopes if isinstance(scopes, dict) else {}
+
+
 def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
     return QueueItem(
         account_id=row.id,
@@ -96,7 +120,7 @@ def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
         language=row.language,
         channel=row.channel,
         urgent=bool(row.urgent),
-        scopes=json.loads(row.scopes) if row.scopes else {},
+        scopes=_scopes(row.scopes),
         status=row.status,
         assignee=row.assignee,
         lease_until=row.lease_until,
