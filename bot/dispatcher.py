@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import secrets
 import weakref
 from asyncio import Lock
@@ -47,6 +48,7 @@ WITHDRAWAL_RATE_LIMITED = N_(
 )
 
 ERASE_WINDOW = timedelta(hours=48)
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,25 @@ class Reply:
 
 
 IGNORED = Reply(messages=(), applied=False)
+
+
+def _valid_unicode(inbound: Inbound) -> Inbound:
+    """Lone surrogates replaced by U+FFFD, so that the answer can be hashed and stored.
+
+    They come from bytes standard input could not decode (Python reads them with
+    surrogateescape, e.g. a terminal sending cp1256 under a UTF-8 locale) or from forged
+    JSON; UTF-8 cannot encode them, so every turn carrying one would fail.
+    """
+    text, command = inbound.text, inbound.command or ""
+    if text.isascii() and command.isascii():
+        return inbound
+    if _SURROGATES.search(text) is None and _SURROGATES.search(command) is None:
+        return inbound
+    return dataclasses.replace(
+        inbound,
+        text=_SURROGATES.sub("\ufffd", text),
+        command=_SURROGATES.sub("\ufffd", command) if inbound.command is not None else None,
+    )
 
 
 class Dispatcher:
@@ -125,6 +146,7 @@ class Dispatcher:
         the state being asked now; if not, the press is no answer and the engine re-prompts.
         """
         respondent = self.respondent(channel, chat_id)
+        inbound = _valid_unicode(inbound)
         if not inbound.entropy:
             inbound = dataclasses.replace(inbound, entropy=secrets.token_bytes(16))
         async with self._turn_lock(respondent):

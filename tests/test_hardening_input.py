@@ -1,0 +1,65 @@
+"""Text that is not valid Unicode (a terminal in another encoding, a forged update) is kept, not refused."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.console import run_console
+from bot.node import Node, open_node
+from bot.settings import load_settings
+from flows.types import Inbound
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# What Python reads under a UTF-8 locale from a terminal sending cp1256 (Arabic): each
+# undecodable byte becomes a lone surrogate.
+MISDECODED = "\udcc7\udce1\udce5 school closed"
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    opened = await open_node(load_settings({"ATTEST_DATA_DIR": str(tmp_path)}), warn=io.StringIO())
+    yield opened
+    await opened.close()
+
+
+async def test_undecodable_bytes_in_a_console_answer_do_not_fail_the_turn(node: Node) -> None:
+    # language, safety, route, age, urgency (no), told before (yes), then the free text.
+    lines = ["1", "1", "1", "1", "2", "1", MISDECODED]
+    stdout = io.StringIO()
+    reason = await run_console(
+        node.dispatcher,
+        respondent_name="someone",
+        flow=None,
+        stdin=io.StringIO("\n".join(lines) + "\n"),
+        stdout=stdout,
+        jsonl=True,
+        clock=lambda: NOW,
+    )
+    assert reason == "input-ended"
+    events = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    asked = [e["step"] for e in events if e["type"] == "ask"]
+    assert asked[-2:] == ["told-which", "consent-pace"]  # accepted, the interview goes on
+    assert not any("went wrong" in e.get("text", "") for e in events)
+    session = await node.store.load_session(node.dispatcher.respondent("console", "someone"))
+    assert session is not None
+    assert session.answers["told-which"].value == "\ufffd\ufffd\ufffd school closed"
+
+
+async def test_a_lone_surrogate_in_a_forged_update_is_kept_as_a_replacement(node: Node) -> None:
+    async def say(inbound: Inbound) -> None:
+        reply = await node.dispatcher.handle("telegram", 42, inbound, update_key=None, now=NOW)
+        assert reply.applied and reply.messages
+
+    await say(Inbound(kind="start"))
+    for number in ["1", "1", "1", "1", "2", "1"]:
+        await say(Inbound(kind="text", text=number))
+    await say(Inbound(kind="text", text="they came at night \ud800"))
+    session = await node.store.load_session(node.dispatcher.respondent("telegram", 42))
+    assert session is not None
+    assert session.answers["told-which"].value == "they came at night \ufffd"
