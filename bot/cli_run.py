@@ -98,14 +98,16 @@ def telegram_settings(
 
 async def _open(settings: Any, telegram: TelegramSettings, flow: str | None) -> tuple[Any, Any]:
     """The node and the channel, or a ClickException that says why not."""
+    from bot.config import ConfigError
     from bot.node import NodeError, open_node
     from bot.telegram.channel import ChannelOptions, TelegramChannel
     from bot.telegram.keyboards import ButtonSigner
     from bot.telegram.media import MediaPolicy
+    from flows.loader import FlowError
 
     try:
         node = await open_node(settings, allow_demo=False)
-    except NodeError as exc:
+    except (NodeError, ConfigError, FlowError) as exc:  # they say which file and what to fix
         raise click.ClickException(str(exc)) from None
     except click.ClickException:
         raise
