@@ -61,8 +61,10 @@ def test_a_damaged_sealed_record_is_refused_by_name_not_with_a_traceback(tmp_pat
     assert not isinstance(shown.exception, ValueError)  # a message, not a crash
     assert "damaged" in shown.output
     assert _run(env, "show", intact).exit_code == 0
-    exported = _run(env, "export", "--out", str(tmp_path / "out.json"))
+    exported = _run(env, "export", "--internal", "--out", str(tmp_path / "out.json"))
+    assert exported.exit_code == 1
     assert not isinstance(exported.exception, ValueError)
+    assert "damaged" in exported.output
 
 
 def test_damaged_plaintext_scopes_do_not_hide_every_other_account(tmp_path: Path) -> None:
