@@ -8,7 +8,8 @@ The code never logs content on purpose; this module is the safety net behind tha
 - Exceptions are logged by type and code location only. Their message is withheld,
   because a library's message can quote the data it choked on.
 - Third-party loggers that print request URLs or payloads (httpx, httpcore, telegram,
-  uvicorn access) are held at WARNING even when ATTEST_LOG_LEVEL is DEBUG.
+  uvicorn access), or the interview steps a person passes through (transitions), are held
+  at WARNING even when ATTEST_LOG_LEVEL is DEBUG.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _CHATTY_LOGGERS = (
     "hpack",
     "sqlalchemy.engine",
     "sqlalchemy.pool",
+    "transitions",  # names every state a turn passes through: the path tells the answers
 )
 
 
