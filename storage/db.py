@@ -21,6 +21,8 @@ dependency; asyncpg would need the async engine and its per-statement hops.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -61,12 +63,24 @@ def create_store_engine(url_or_path: str | Path) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_owner_only(Path(url.database))
         # Connections move between the writer thread and the reader pool.
         engine = create_engine(url, hide_parameters=True, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
         return engine
     # hide_parameters: bound values (pseudonyms, ciphertext) stay out of logs and errors.
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create a new database file readable by its owner only (0600).
+
+    SQLite would create it with the umask's mode (often 0644), and gives its -wal and -shm
+    files the database file's mode. Pseudonyms, times and consent scopes are in plaintext
+    columns, so other users of the machine must not read them, whatever the directory.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:
