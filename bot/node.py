@@ -71,13 +71,33 @@ async def open_node(
     """Open everything under the data directory; create what is missing on first run."""
     env = os.environ if env is None else env
     warn = warn or sys.stderr
-    data_dir = ensure_data_dir(settings)
+    try:
+        data_dir = ensure_data_dir(settings)
+    except OSError as exc:
+        raise NodeError(
+            translator("en")
+            .gettext(
+                "Cannot create the data directory {path} ({reason}). Check ATTEST_DATA_DIR "
+                "and that this user may write there."
+            )
+            .format(path=settings.data_dir, reason=type(exc).__name__)
+        ) from None
     deployment = load_deployment(settings.config_file)
     if settings.draft_days:
         from dataclasses import replace
 
         deployment = replace(deployment, draft_days=settings.draft_days)
-    keys = NodeKeys.load_or_create(node_key_path(data_dir, env))
+    key_path = node_key_path(data_dir, env)
+    try:
+        keys = NodeKeys.load_or_create(key_path)
+    except StorageError as exc:  # damaged or not a node key: the message names the file
+        raise NodeError(str(exc)) from None
+    except OSError as exc:
+        raise NodeError(
+            translator("en")
+            .gettext("Cannot read or create the node key {path} ({reason}).")
+            .format(path=key_path, reason=type(exc).__name__)
+        ) from None
     try:
         reviewers = list(load_reviewer_keys(data_dir, env))
     except StorageError as exc:
