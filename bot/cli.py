@@ -85,6 +85,7 @@ def console(flow: str | None, jsonl: bool, respondent: str | None) -> None:
     from bot.config import ConfigError
     from bot.console import run_console
     from bot.node import NodeError, open_node
+    from flows.i18n import translator
     from flows.loader import FlowError
 
     settings = settings_or_exit()
@@ -100,6 +101,12 @@ def console(flow: str | None, jsonl: bool, respondent: str | None) -> None:
             node = await open_node(settings)
         except (ConfigError, NodeError, FlowError) as exc:
             raise click.ClickException(str(exc)) from None
+        except Exception as exc:  # the database: damaged, unreadable or unreachable
+            message = translator("en").gettext(
+                "Cannot open the database. Check ATTEST_DATABASE_URL (or the data "
+                "directory) and that the database server is running."
+            )
+            raise click.ClickException(f"{message} ({type(exc).__name__})") from None
         try:
             if flow is not None and flow not in node.engines:
                 names = ", ".join(sorted(node.engines))

@@ -58,3 +58,14 @@ def test_a_node_key_path_that_cannot_be_read_is_a_message(tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "node key" in result.output
+
+
+def test_console_on_a_damaged_intake_database_says_so(tmp_path: Path) -> None:
+    data = tmp_path / "node"
+    data.mkdir()
+    (data / "intake.db").write_bytes(b"\x13not a database at all" * 300)
+    env = {"ATTEST_DATA_DIR": str(data)}
+    result = CliRunner().invoke(main, ["console", "--jsonl"], env=env, input="1\n")
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Cannot open the database" in result.output
