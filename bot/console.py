@@ -107,20 +107,28 @@ async def run_console(
 ) -> str:
     """Run one conversation until it ends or input runs out; returns the end reason."""
     printer = Printer(stdout, jsonl=jsonl, interactive=stdin.isatty())
+    last = Reply(messages=())
 
     async def turn(inbound: Inbound) -> Reply:
+        nonlocal last
         try:
             reply = await dispatcher.handle(
                 CHANNEL, respondent_name, inbound, update_key=None, now=clock(), flow=flow
             )
         except Exception:
-            # Nothing of this turn was saved, so nothing is half-done: say so and let the
-            # person send it again. The log line carries no content (bot.logs).
+            # Nothing of this turn was saved, so nothing is half-done: say so, in the
+            # person's language, and ask the same question again (a script reading --jsonl
+            # waits for an ask). The log line carries no content (bot.logs).
             log.exception("a console turn failed")
-            printer.message(Outbound(text=translator("en").gettext(TURN_FAILED)))
-            return Reply(messages=())
+            printer.message(Outbound(text=translator(last.language).gettext(TURN_FAILED)))
+            for message in last.messages:
+                if message.ask is not None:
+                    printer.message(message)
+            return Reply(messages=(), language=last.language)
         for message in reply.messages:
             printer.message(message)
+        if any(message.ask is not None for message in reply.messages):
+            last = reply
         return reply
 
     reply = await turn(Inbound(kind="start"))

@@ -63,3 +63,41 @@ async def test_a_lone_surrogate_in_a_forged_update_is_kept_as_a_replacement(node
     session = await node.store.load_session(node.dispatcher.respondent("telegram", 42))
     assert session is not None
     assert session.answers["told-which"].value == "they came at night \ufffd"
+
+
+class FailsOnce:
+    """The real dispatcher, except that the n-th turn fails before anything is saved."""
+
+    def __init__(self, real: object, fail_at: int) -> None:
+        self.real = real
+        self.calls = 0
+        self.fail_at = fail_at
+
+    async def handle(self, *args: object, **kwargs: object) -> object:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("the store went away for a moment")
+        return await self.real.handle(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+async def test_after_a_failed_turn_the_question_is_asked_again_in_the_persons_language(
+    node: Node,
+) -> None:
+    dispatcher = FailsOnce(node.dispatcher, fail_at=3)  # start, language, then safety fails
+    stdout = io.StringIO()
+    await run_console(
+        dispatcher,  # type: ignore[arg-type]
+        respondent_name="someone",
+        flow=None,
+        stdin=io.StringIO("6\n1\n1\n"),  # Français; the safety answer, failed, then again
+        stdout=stdout,
+        jsonl=True,
+        clock=lambda: NOW,
+    )
+    events = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    asked = [e["step"] for e in events if e["type"] == "ask"]
+    assert asked[:4] == ["language", "safety", "safety", "route"]  # asked again after the failure
+    second_safety = [i for i, e in enumerate(events) if e.get("step") == "safety"][1]
+    apology = events[second_safety - 1]
+    assert apology["type"] == "message"
+    assert apology["text"].startswith("Toutes nos excuses")  # in French, the chosen language
