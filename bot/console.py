@@ -1,7 +1,8 @@
 """The terminal channel: `attest console`, the same flows without Telegram.
 
 Three ways to talk to it:
-- at a terminal: messages are printed with numbered options and a prompt;
+- at a terminal: messages are printed with numbered options and a prompt; quick exit
+  clears the screen and its scrollback;
 - standard input not a terminal: one answer per line; each message is printed followed by
   its numbered options (scriptable);
 - `--jsonl`: one answer per line in, one JSON object per line out:
@@ -32,6 +33,9 @@ TURN_FAILED = N_(
     "Sorry, something went wrong on our side and your last message was not saved. "
     "Everything before it is safe. Please send it again."
 )
+# Quick exit at a terminal: cursor home, clear the screen, clear the scrollback. The
+# conversation must not stay readable behind the person (Telegram deletes the messages).
+CLEAR_SCREEN = "\x1b[H\x1b[2J\x1b[3J"
 log = logging.getLogger(__name__)
 
 
@@ -82,6 +86,12 @@ class Printer:
         self.out.write("\n")
         self.out.flush()
 
+    def erase(self) -> None:
+        """Clear a terminal screen and its scrollback; nothing when output is not a terminal."""
+        if self.interactive and not self.jsonl and self.out.isatty():
+            self.out.write(CLEAR_SCREEN)
+            self.out.flush()
+
     def end(self, reason: str, reference: str | None) -> None:
         if self.jsonl:
             event: dict[str, Any] = {"type": "end", "reason": reason}
@@ -125,6 +135,8 @@ async def run_console(
                 if message.ask is not None:
                     printer.message(message)
             return Reply(messages=(), language=last.language)
+        if reply.erase_chat:
+            printer.erase()
         for message in reply.messages:
             printer.message(message)
         if any(message.ask is not None for message in reply.messages):
