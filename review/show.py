@@ -7,6 +7,7 @@ catalog has them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,17 @@ STATUS_TEXTS = {
     "dont-know": "I don't know",
     "prefer-not": "Prefer not to say",
 }
+
+
+# C0 controls but newline and tab, DEL, and C1 controls (0x9b alone starts an escape
+# sequence on some terminals). Answers are typed by anyone who reaches the bot; printed
+# raw they could clear the reviewer's screen or fake a verification line.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as \\xNN instead of acted on by the terminal."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True)
@@ -154,4 +166,4 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
         for note in notes:
             lines.append(f"  {when(note.created_at)} · {short(note.author)}")
             lines += [f"    {line}" for line in note.text.splitlines()]
-    return "\n".join(lines)
+    return printable("\n".join(lines))

@@ -13,6 +13,7 @@ from storage.crypto import NodeKeys
 from storage.queue_admin import migrate_queue, open_queue
 from tests.queue_support import (
     PASSPHRASE,
+    answer,
     make_account,
     put_accounts,
     reviewer,
@@ -78,3 +79,31 @@ def test_damaged_plaintext_scopes_do_not_hide_every_other_account(tmp_path: Path
     assert shown.exit_code == 1
     assert "scopes" in shown.output
     assert _run(env, "show", intact).exit_code == 0
+
+
+def test_control_characters_in_an_answer_cannot_drive_the_reviewers_terminal(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "queue.db")
+    engine = open_queue(url)
+    migrate_queue(engine)
+    engine.dispose()
+    node = NodeKeys.generate()
+    # Clear the screen, retitle the window, then a fake verification line: typed by anyone.
+    hostile = "\x1b[2J\x1b]0;owned\x07Verified: all good\x9b31m"
+    item = make_account(
+        node, [reviewer("a")], answers=[answer("what-happened", "What happened?", hostile)]
+    )
+    put_accounts(url, node, [item])
+    env = {
+        "ATTEST_DATA_DIR": str(tmp_path / "data"),
+        "ATTEST_QUEUE_URL": url,
+        "ATTEST_REVIEWER_KEY": str(save_reviewer(tmp_path / "reviewer.key")),
+        "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE,
+    }
+    assert CliRunner().invoke(trust_node, [node.fingerprint], env=env).exit_code == 0
+    shown = _run(env, "show", item.sealed.account_id)
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.output and "\x07" not in shown.output and "\x9b" not in shown.output
+    assert "Verified: all good" in shown.output  # the text itself is still all there
+    assert "\\x1b" in shown.output  # and the control characters are visible as such
