@@ -74,13 +74,10 @@ async def open_node(
     try:
         data_dir = ensure_data_dir(settings)
     except OSError as exc:
+        # Plain English like ConfigError: for whoever runs the node, before any language.
         raise NodeError(
-            translator("en")
-            .gettext(
-                "Cannot create the data directory {path} ({reason}). Check ATTEST_DATA_DIR "
-                "and that this user may write there."
-            )
-            .format(path=settings.data_dir, reason=type(exc).__name__)
+            f"Cannot create the data directory {settings.data_dir} ({type(exc).__name__}). "
+            "Check ATTEST_DATA_DIR and that this user may write there."
         ) from None
     deployment = load_deployment(settings.config_file)
     if settings.draft_days:
@@ -94,9 +91,7 @@ async def open_node(
         raise NodeError(str(exc)) from None
     except OSError as exc:
         raise NodeError(
-            translator("en")
-            .gettext("Cannot read or create the node key {path} ({reason}).")
-            .format(path=key_path, reason=type(exc).__name__)
+            f"Cannot read or create the node key {key_path} ({type(exc).__name__})."
         ) from None
     try:
         reviewers = list(load_reviewer_keys(data_dir, env))
