@@ -74,7 +74,16 @@ class RedactingFormatter(logging.Formatter):
         finally:
             record.exc_info = exc_info
         if exc_info and exc_info[1] is not None:
-            line = f"{line} | {describe_exception(exc_info[1])}"
+            error = exc_info[1]
+            # asyncio's "Task exception was never retrieved" puts the task's repr in the
+            # message, and that repr quotes the exception: withhold it there too.
+            try:
+                quoted = repr(error)
+            except Exception:
+                quoted = ""
+            if quoted:
+                line = line.replace(quoted, f"{type(error).__name__}(message withheld)")
+            line = f"{line} | {describe_exception(error)}"
         return redact(line)
 
     def formatException(self, ei: Any) -> str:
