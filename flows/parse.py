@@ -101,7 +101,9 @@ def read_choices(text: str, choices: Sequence[Choice], multi: bool) -> tuple[str
     if whole is not None:
         return (whole,)
     if _NUMBERS.match(cleaned):
-        numbers = [int(n) for n in re.findall(r"\d+", cleaned)]
+        # A run of digits too long to be an option number is no option (and int() refuses
+        # more than 4300 digits, which made such a message fail its turn every time).
+        numbers = [int(n) if len(n) <= 6 else -1 for n in re.findall(r"\d+", cleaned)]
         by_number = {c.n: c.value for c in choices}
         if any(n not in by_number for n in numbers) or (len(numbers) > 1 and not multi):
             return None

@@ -101,3 +101,12 @@ async def test_after_a_failed_turn_the_question_is_asked_again_in_the_persons_la
     apology = events[second_safety - 1]
     assert apology["type"] == "message"
     assert apology["text"].startswith("Toutes nos excuses")  # in French, the chosen language
+
+
+async def test_a_number_too_long_to_be_an_option_is_a_reprompt_not_a_crash(node: Node) -> None:
+    await node.dispatcher.handle("telegram", 7, Inbound(kind="start"), update_key=None, now=NOW)
+    reply = await node.dispatcher.handle(
+        "telegram", 7, Inbound(kind="text", text="9" * 5000), update_key=None, now=NOW
+    )
+    assert reply.applied
+    assert [m.ask for m in reply.messages if m.ask] == ["language"]  # asked again
