@@ -177,6 +177,26 @@ async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
         await node.close()
 
 
+def webhook_server_config(web: Any, host: str, port: int) -> Any:
+    """The uvicorn config for the webhook: its loggers go through our redacting handler.
+
+    uvicorn's default `log_config` installs its own stderr handlers (and an access log
+    that prints every request path and client address) beside bot.logs; `log_config=None`
+    leaves logging as configure_logging set it up.
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        web,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+
+
 async def _serve(
     settings: Any, telegram: TelegramSettings, flow: str | None, host: str, port: int, path: str
 ) -> None:
@@ -200,10 +220,7 @@ async def _serve(
             raise _telegram_refused(exc) from None
         assert telegram.webhook_secret is not None
         web = webhook_app(app.bot, channel, telegram.webhook_secret, path)
-        config = uvicorn.Config(
-            web, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
-        )
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(webhook_server_config(web, host, port))
         click.echo(_("Attest is serving the Telegram webhook."), err=True)
         await server.serve()
     finally:

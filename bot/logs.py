@@ -8,7 +8,7 @@ The code never logs content on purpose; this module is the safety net behind tha
 - Exceptions are logged by type and code location only. Their message is withheld,
   because a library's message can quote the data it choked on.
 - Third-party loggers that print request URLs or payloads (httpx, httpcore, telegram,
-  uvicorn access), or the interview steps a person passes through (transitions), are held
+  uvicorn), or the interview steps a person passes through (transitions), are held
   at WARNING even when ATTEST_LOG_LEVEL is DEBUG.
 """
 
@@ -33,7 +33,10 @@ _CHATTY_LOGGERS = (
     "httpcore",
     "telegram",
     "telegram.ext",
-    "uvicorn.access",
+    "uvicorn",
+    "uvicorn.error",  # "Uvicorn running on http://host:port" and the like
+    "uvicorn.access",  # a line per request: path and client address
+    "uvicorn.asgi",
     "hpack",
     "sqlalchemy.engine",
     "sqlalchemy.pool",
