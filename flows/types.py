@@ -58,6 +58,14 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
+def _shape(name: str, **parts: object) -> str:
+    """A repr that shows shape only. The dataclasses below carry what a person wrote
+    (or hashes, option ids and codes that tell it), so their reprs name ids, kinds and
+    counts and never a value: a traceback with locals or a stray debug line stays clean.
+    """
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in parts.items())})"
+
+
 @dataclass(frozen=True)
 class Answer:
     """One step's answer, with chain-of-custody data captured on receipt.
@@ -104,6 +112,16 @@ class Answer:
             sha256=d.get("sha256"),
             message_ids=tuple(d.get("message_ids", ())),
             files=tuple(d.get("files", ())),
+        )
+
+    def __repr__(self) -> str:
+        return _shape(
+            "Answer",
+            step=self.step,
+            status=self.status,
+            parts=len(self.parts),
+            message_ids=len(self.message_ids),
+            files=len(self.files),
         )
 
 
@@ -213,6 +231,19 @@ class Session:
             data=dict(d.get("data", {})),
         )
 
+    def __repr__(self) -> str:
+        return _shape(
+            "Session",
+            flow=self.flow,
+            flow_version=self.flow_version,
+            state=self.state,
+            status=self.status,
+            answers=len(self.answers),
+            history=len(self.history),
+            pending=len(self.pending),
+            consent=self.consent is not None,
+        )
+
 
 InboundKind = Literal["start", "text", "choice", "command", "media"]
 
@@ -226,6 +257,9 @@ class MediaRef:
     sha256: str
     size: int
     mime_type: str | None = None
+
+    def __repr__(self) -> str:
+        return _shape("MediaRef", kind=self.kind, mime_type=self.mime_type)
 
 
 @dataclass(frozen=True)
@@ -251,6 +285,9 @@ class Inbound:
     entropy: bytes = b""
     language_hint: str | None = None
 
+    def __repr__(self) -> str:
+        return _shape("Inbound", kind=self.kind, text_chars=len(self.text), media=self.media)
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -259,6 +296,10 @@ class Choice:
     n: int
     value: str
     label: str
+
+    def __repr__(self) -> str:
+        # The label can be filled from an answer (a follow-up quoting it).
+        return _shape("Choice", n=self.n, value=self.value)
 
 
 @dataclass(frozen=True)
@@ -272,6 +313,18 @@ class Outbound:
     multi: bool = False  # multiple choice: buttons toggle, then DONE
     selected: tuple[str, ...] = ()  # currently toggled option ids (multi)
     allows_media: bool = False
+
+    def __repr__(self) -> str:
+        # The text can quote answers back (follow-ups, the review summary).
+        return _shape(
+            "Outbound",
+            ask=self.ask,
+            kind=self.kind,
+            text_chars=len(self.text),
+            choices=len(self.choices),
+            multi=self.multi,
+            selected=len(self.selected),
+        )
 
 
 @dataclass(frozen=True)
@@ -309,6 +362,16 @@ class AnswerRecord:
             "files": list(self.files),
         }
 
+    def __repr__(self) -> str:
+        return _shape(
+            "AnswerRecord",
+            step=self.step,
+            kind=self.kind,
+            status=self.status,
+            section=self.section,
+            files=len(self.files),
+        )
+
 
 @dataclass(frozen=True)
 class FinishedAccount:
@@ -339,6 +402,15 @@ class FinishedAccount:
             "submitted_at": _iso(self.submitted_at),
         }
 
+    def __repr__(self) -> str:
+        return _shape(
+            "FinishedAccount",
+            flow=self.flow,
+            flow_version=self.flow_version,
+            mode=self.mode,
+            answers=len(self.answers),
+        )
+
 
 @dataclass(frozen=True)
 class EraseChat:
@@ -356,6 +428,9 @@ class RecordWithdrawal:
 
     reference_code: str
 
+    def __repr__(self) -> str:
+        return "RecordWithdrawal(reference_code=...)"
+
 
 Effect = EraseChat | ShredDraft | RecordWithdrawal
 
@@ -370,3 +445,14 @@ class Turn:
     effects: tuple[Effect, ...] = ()
     end: EndReason | None = None
     reference: str | None = None
+
+    def __repr__(self) -> str:
+        return _shape(
+            "Turn",
+            session=self.session,
+            messages=self.messages,
+            account=self.account,
+            effects=self.effects,
+            end=self.end,
+            reference=self.reference is not None,
+        )
