@@ -24,11 +24,12 @@ from flows.i18n import translator
 from review.context import ReviewerContext, fail
 from review.export import audit_export, build_export, to_csv, to_json
 from review.opened import file_entries, open_verified, write_attachment
-from review.show import ShownNote, render_account, short, when
+from review.show import ShownNote, printable, render_account, short, when
 from storage.audit import entries_for, newest, verify_chain
 from storage.crypto import CryptoError
 from storage.crypto_notes import notes_key, open_note, seal_note
 from storage.db import read_connection
+from storage.keyfiles import PRIVATE_FILE_MODE, replace_file
 from storage.queue import reviewer_actor
 from storage.queue_tables import STATUSES
 
@@ -73,7 +74,7 @@ def list_command(
                 [
                     {
                         "id": i.account_id,
-                        "received_at": i.received_at.isoformat(),
+                        "received_at": i.received_at.isoformat() if i.received_at else None,
                         "submitted_at": i.submitted_at.isoformat() if i.submitted_at else None,
                         "flow": i.flow,
                         "language": i.language,
@@ -100,19 +101,19 @@ def list_command(
         flags = [_("URGENT")] if i.urgent else []
         if i.node_fingerprint not in pins:
             flags.append(_("UNPINNED NODE {node}").format(node=short(i.node_fingerprint)))
-        click.echo(
-            "  ".join(
-                [
-                    i.account_id,
-                    when(i.received_at),
-                    i.status,
-                    short(i.assignee) if i.assignee else "-",
-                    f"{i.flow}/{i.language}",
-                    ",".join(i.tags) or "-",
-                    " ".join(flags),
-                ]
-            ).rstrip()
+        # Every column is a stored string (a node's or another reviewer's): shown escaped.
+        row = "  ".join(
+            [
+                i.account_id,
+                when(i.received_at),  # "—" if the stored time is damaged
+                i.status,
+                short(i.assignee) if i.assignee else "-",
+                f"{i.flow}/{i.language}",
+                ",".join(i.tags) or "-",
+                " ".join(flags),
+            ]
         )
+        click.echo(printable(row, one_line=True).rstrip())
 
 
 @review.command("claim", help=_("Take the next account with a lease and print its id."))
@@ -269,9 +270,9 @@ def export_command(
     if out is None:
         click.echo(text, nl=False)
     else:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        # A new owner-only file renamed over `out`: opening an existing file would keep
+        # its permissions (perhaps world-readable) and leave it half-written on a failure.
+        replace_file(out, text.encode("utf-8"), PRIVATE_FILE_MODE)
     click.echo(
         _(
             "Exported {n} account(s); left out {no} without consent for this purpose and {bad} that failed verification."
@@ -296,18 +297,17 @@ def audit_show_command(ctx: ReviewerContext, account_id: str | None, limit: int)
         click.echo(_("No entries."))
     for entry in entries:
         detail = json.dumps(entry.detail, sort_keys=True) if entry.detail else ""
-        click.echo(
-            "  ".join(
-                [
-                    str(entry.seq),
-                    entry.at[:19],
-                    entry.actor,
-                    entry.action,
-                    entry.account_id or "-",
-                    detail,
-                ]
-            ).rstrip()
+        row = "  ".join(
+            [
+                str(entry.seq),
+                entry.at[:19],
+                entry.actor,
+                entry.action,
+                entry.account_id or "-",
+                detail,
+            ]
         )
+        click.echo(printable(row, one_line=True).rstrip())
 
 
 @audit_group.command(

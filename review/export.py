@@ -76,6 +76,10 @@ def _answer(answer: Mapping[str, Any], sharing: Sharing) -> dict[str, Any]:
     return out
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def account_record(opened: OpenedAccount, sharing: Sharing) -> dict[str, Any]:
     """One account of the export, reduced to what `sharing` allows."""
     body = opened.body
@@ -88,7 +92,7 @@ def account_record(opened: OpenedAccount, sharing: Sharing) -> dict[str, Any]:
     record: dict[str, Any] = {
         "account_id": opened.item.account_id,
         "sharing": sharing,
-        "received_at": opened.item.received_at.isoformat(),
+        "received_at": _iso(opened.item.received_at),
         "submitted_at": body.get("submitted_at"),
         "flow": body.get("flow"),
         "flow_version": body.get("flow_version"),

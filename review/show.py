@@ -34,11 +34,17 @@ STATUS_TEXTS = {
 # sequence on some terminals). Answers are typed by anyone who reaches the bot; printed
 # raw they could clear the reviewer's screen or fake a verification line.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def printable(text: str) -> str:
-    """`text` with control characters shown as \\xNN instead of acted on by the terminal."""
-    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+def printable(text: str, *, one_line: bool = False) -> str:
+    """`text` with control characters shown as \\xNN instead of acted on by the terminal.
+
+    With `one_line` newlines and tabs are shown so too: in a one-row-per-item listing a
+    stored value must not start a row of its own.
+    """
+    pattern = _LINE_CONTROLS if one_line else _CONTROLS
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True)

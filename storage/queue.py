@@ -26,6 +26,7 @@ from storage.db import checkpoint_wal, read_connection
 from storage.queue_actions import QueueActions
 from storage.queue_admin import open_queue, queue_id
 from storage.queue_items import (
+    LISTED,
     ORDER,
     PENDING_WITHDRAWAL,
     VISIBLE,
@@ -202,7 +203,7 @@ class Queue(QueueActions):
         """Accounts not withdrawn, urgent first, then oldest first."""
         if status is not None and status not in STATUSES:
             raise UnknownStatus()
-        query = select(accounts).where(VISIBLE)
+        query = select(*LISTED).where(VISIBLE)
         if status is not None:
             query = query.where(accounts.c.status == status)
         if urgent_only:

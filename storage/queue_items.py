@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import String, and_, exists, select, type_coerce
 
 from storage.crypto import CorruptData, SealedAccount
 from storage.errors import N_, StorageError
@@ -51,7 +51,7 @@ class QueueItem:
     """What the queue shows of an account without opening it."""
 
     account_id: str
-    received_at: datetime
+    received_at: datetime | None  # None if the stored value is damaged (see LISTED)
     submitted_at: datetime | None
     flow: str | None
     language: str | None
@@ -111,10 +111,30 @@ def _scopes(raw: str | None) -> dict[str, str]:
     return scopes if isinstance(scopes, dict) else {}
 
 
+def _received_at(value: object) -> datetime | None:
+    """A received_at read raw (see LISTED): aware UTC, or None if it is not a time."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The accounts columns for a listing, received_at read raw. SQLite keeps it as text, and
+# one damaged value made SQLAlchemy's parser fail the whole result: no account listed.
+LISTED = (
+    *(column for column in accounts.c if column.name != "received_at"),
+    type_coerce(accounts.c.received_at, String).label("received_at"),
+)
+
+
 def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
     return QueueItem(
         account_id=row.id,
-        received_at=row.received_at,
+        received_at=_received_at(row.received_at),
         submitted_at=row.submitted_at,
         flow=row.flow,
         language=row.language,

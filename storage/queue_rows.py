@@ -30,7 +30,7 @@ def scopes_json(scopes: object) -> str:
     return json.dumps(scopes if isinstance(scopes, dict) else {}, sort_keys=True)
 
 
-def queue_row(sealed: SealedAccount, received_at: datetime) -> dict[str, Any]:
+def queue_row(sealed: SealedAccount, received_at: datetime | None) -> dict[str, Any]:
     """The columns the node inserts for one account (exactly NODE_ACCOUNT_COLUMNS)."""
     meta = sealed.metadata
     tag = meta.get("withdrawal_tag")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -107,3 +108,68 @@ def test_control_characters_in_an_answer_cannot_drive_the_reviewers_terminal(
     assert "\x1b" not in shown.output and "\x07" not in shown.output and "\x9b" not in shown.output
     assert "Verified: all good" in shown.output  # the text itself is still all there
     assert "\\x1b" in shown.output  # and the control characters are visible as such
+
+
+HOSTILE = "\x1b[2J\x1b]0;owned\x07\nfake-row  verified\x9b31m"
+
+
+def _assert_escaped(output: str) -> None:
+    for raw in ("\x1b", "\x07", "\x9b"):
+        assert raw not in output
+    assert "\\x1b[2J" in output and "\\x0afake-row" in output  # visible, on the same row
+    assert not any(line.startswith("fake-row") for line in output.splitlines())
+
+
+def test_export_onto_an_existing_readable_file_leaves_it_owner_only(tmp_path: Path) -> None:
+    env, _ids = _desk(tmp_path)
+    existing = tmp_path / "export.json"
+    existing.write_text("old")
+    existing.chmod(0o644)
+    fresh = tmp_path / "fresh.csv"
+    for out, fmt in ((existing, "json"), (fresh, "csv")):
+        result = _run(env, "export", "--internal", "--format", fmt, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_mode & 0o777 == 0o600, out
+    assert existing.read_text().startswith("{")
+    assert "account_id" in fresh.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
+
+
+def test_a_damaged_received_time_is_listed_with_a_placeholder(tmp_path: Path) -> None:
+    env, (damaged, intact) = _desk(tmp_path)
+    _damage(env, damaged, "received_at", "not a date")
+    listed = _run(env, "list")
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[0]: line for line in listed.output.splitlines()}
+    assert set(rows) == {damaged, intact}
+    assert rows[damaged].split()[1] == "—"
+    assert "UTC" in rows[intact]
+    as_json = _run(env, "list", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    times = {a["id"]: a["received_at"] for a in json.loads(as_json.output)}
+    assert times[damaged] is None and times[intact] is not None
+
+
+def test_control_characters_in_stored_columns_are_escaped_in_the_list(tmp_path: Path) -> None:
+    env, (damaged, _intact) = _desk(tmp_path)
+    _damage(env, damaged, "flow", HOSTILE)
+    listed = _run(env, "list")
+    assert listed.exit_code == 0, listed.output
+    _assert_escaped(listed.output)
+    assert len(listed.output.splitlines()) == 2  # one row per account, still
+
+
+def test_control_characters_in_the_audit_log_are_escaped(tmp_path: Path) -> None:
+    env, (account, _intact) = _desk(tmp_path)
+    assert _run(env, "list").exit_code == 0  # logs the receipts
+    engine = open_queue(env["ATTEST_QUEUE_URL"])
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_log SET actor = :v WHERE account_id = :id"),
+            {"v": HOSTILE, "id": account},
+        )
+    engine.dispose()
+    for args in (("audit", "show"), ("audit", "show", account)):
+        shown = _run(env, *args)
+        assert shown.exit_code == 0, shown.output
+        _assert_escaped(shown.output)
