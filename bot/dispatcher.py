@@ -150,15 +150,15 @@ class Dispatcher:
         if not inbound.entropy:
             inbound = dataclasses.replace(inbound, entropy=secrets.token_bytes(16))
         async with self._turn_lock(respondent):
-            if update_key is not None and await self._store.already_processed(update_key):
-                return IGNORED
             notes: list[str] = []
             try:
-                session = await self._store.load_session(respondent)
+                seen, session = await self._store.load_turn(respondent, update_key)
             except StorageError as exc:  # a damaged draft must not stop the person
                 log.warning("an unreadable draft was set aside (%s)", type(exc).__name__)
-                session = None
+                seen, session = False, None
                 notes.append(DRAFT_UNREADABLE)
+            if seen:
+                return IGNORED
             if session is None or session.status == "ended":
                 engine = self._engines[flow or self._default_flow]
                 # The engine takes inbound.language_hint when the flow offers that language.

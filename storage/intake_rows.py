@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.types import FinishedAccount, RecordWithdrawal, Session, ShredDraft, Turn
 from storage import drafts
@@ -48,6 +49,37 @@ log = logging.getLogger(__name__)
 
 CHAT_IDS_KEPT = timedelta(hours=48)
 KEY_CACHE_SIZE = 10_000
+# Old chat message ids are dropped at most this often (and at every expiry run): a
+# DELETE per remembered message would cost every turn for nothing.
+FORGET_EVERY = timedelta(minutes=10)
+
+# The statements of every turn, built once: SQLAlchemy reuses their compiled form instead
+# of building and caching a new statement object per turn (bench/telegram.py).
+_SAVE_DRAFT = (
+    update(sessions)
+    .where(
+        sessions.c.respondent == bindparam("the_respondent"),
+        sessions.c.wrapped_key == bindparam("the_wrapped_key"),
+    )
+    .values(
+        blob=bindparam("the_blob"),
+        updated_at=bindparam("the_updated_at"),
+        expires_at=bindparam("the_expires_at"),
+    )
+)
+_REMEMBER = insert(chat_messages).values(
+    respondent=bindparam("respondent"),
+    wrapped_key=bindparam("wrapped_key"),
+    blob=bindparam("blob"),
+    created_at=bindparam("created_at"),
+)
+_MARK_PROCESSED = {
+    name: dialect.insert(processed_updates)
+    .values(update_key=bindparam("update_key"), processed_at=bindparam("processed_at"))
+    .on_conflict_do_nothing()
+    .returning(processed_updates.c.update_key)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +120,7 @@ class IntakeRows:
         self.draft_lifetime = timedelta(days=draft_days)
         # respondent -> (wrapped key, data key) of recently written drafts; writer thread only.
         self._keys: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
+        self._forgot: datetime | None = None  # when old chat message ids were last dropped
 
     # -- one turn ---------------------------------------------------------------------
 
@@ -103,9 +136,14 @@ class IntakeRows:
     ) -> TurnResult:
         """Everything a turn changes, or nothing when `update_key` was already applied."""
         if update_key is not None:
-            fresh = insert_ignore(
-                conn, processed_updates, {"update_key": update_key, "processed_at": now}
-            )
+            marked = _MARK_PROCESSED.get(conn.dialect.name)
+            if marked is None:
+                fresh = insert_ignore(
+                    conn, processed_updates, {"update_key": update_key, "processed_at": now}
+                )
+            else:
+                values = {"update_key": update_key, "processed_at": now}
+                fresh = conn.execute(marked, values).first() is not None
             if not fresh:
                 return TurnResult(applied=False)
         account_id = None
@@ -145,13 +183,14 @@ class IntakeRows:
         if cached is not None:
             wrapped, key = cached
             saved = conn.execute(
-                update(sessions)
-                .where(sessions.c.respondent == respondent, sessions.c.wrapped_key == wrapped)
-                .values(
-                    blob=drafts.encrypt_session(key, session),
-                    updated_at=now,
-                    expires_at=now + self.draft_lifetime,
-                )
+                _SAVE_DRAFT,
+                {
+                    "the_respondent": respondent,
+                    "the_wrapped_key": wrapped,
+                    "the_blob": drafts.encrypt_session(key, session),
+                    "the_updated_at": now,
+                    "the_expires_at": now + self.draft_lifetime,
+                },
             ).rowcount
             if saved == 1:
                 self._keys.move_to_end(respondent)
@@ -329,14 +368,13 @@ class IntakeRows:
         self, conn: Connection, respondent: str, message_ids: Sequence[int], now: datetime
     ) -> None:
         wrapped, blob = drafts.encrypt_message_ids(self.node.master_key, respondent, message_ids)
-        conn.execute(
-            insert(chat_messages).values(
-                respondent=respondent, wrapped_key=wrapped, blob=blob, created_at=now
-            )
-        )
-        self.forget_old_messages(conn, now)
+        values = {"respondent": respondent, "wrapped_key": wrapped, "blob": blob, "created_at": now}
+        conn.execute(_REMEMBER, values)
+        if self._forgot is None or not self._forgot <= now < self._forgot + FORGET_EVERY:
+            self.forget_old_messages(conn, now)
 
     def forget_old_messages(self, conn: Connection, now: datetime) -> int:
+        self._forgot = now
         cutoff = now - CHAT_IDS_KEPT
         return conn.execute(
             delete(chat_messages).where(chat_messages.c.created_at < cutoff)

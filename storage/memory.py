@@ -74,6 +74,13 @@ class MemoryIntakeStore:
     async def already_processed(self, update_key: str) -> bool:
         return update_key in self.processed
 
+    async def load_turn(
+        self, respondent: str, update_key: str | None
+    ) -> tuple[bool, Session | None]:
+        if update_key is not None and update_key in self.processed:
+            return True, None
+        return False, await self.load_session(respondent)
+
     async def commit_turn(
         self,
         respondent: str,

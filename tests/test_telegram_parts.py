@@ -72,7 +72,7 @@ def test_multiple_choice_keyboard_marks_selected_and_has_done() -> None:
     )
     markup = keyboard_for(ask, "r", SIGNER, translator("en"))
     assert markup is not None
-    labels = [row[0].text for row in markup.inline_keyboard]
+    labels = [row[0].text for row in markup.markup().inline_keyboard]
     assert labels == ["Alpha", "✓ Beta", "Done"]
 
 

@@ -18,6 +18,7 @@ import hmac
 import random
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -107,22 +108,43 @@ def new_nonce() -> str:
     return _nonces.next()
 
 
+@dataclass(frozen=True)
+class Keyboard:
+    """An inline keyboard, one button per row: (label, callback data) pairs.
+
+    Kept as plain data and sent as the Bot API's JSON: building PTB's InlineKeyboardButton
+    objects for every question asked costs more than the rest of the keyboard (bench/).
+    """
+
+    buttons: tuple[tuple[str, str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `reply_markup` object as the Bot API takes it."""
+        rows = [[{"text": label, "callback_data": data}] for label, data in self.buttons]
+        return {"inline_keyboard": rows}
+
+    def markup(self) -> InlineKeyboardMarkup:
+        """The same keyboard as PTB objects."""
+        rows = [[InlineKeyboardButton(label, callback_data=data)] for label, data in self.buttons]
+        return InlineKeyboardMarkup(rows)
+
+
 def keyboard_for(
     message: Outbound, respondent: str, signer: ButtonSigner, translator: Translator
-) -> InlineKeyboardMarkup | None:
+) -> Keyboard | None:
     """The inline keyboard for an ask with choices (None for anything else)."""
     if message.ask is None or not message.choices:
         return None
     nonce = new_nonce()
-    rows = []
+    buttons = []
     for choice in message.choices:
         label = choice.label
         if message.multi and choice.value in message.selected:
             label = SELECTED_MARK + label
         data = signer.sign(respondent, message.ask, choice.value, choice.n, nonce)
-        rows.append([InlineKeyboardButton(label, callback_data=data)])
+        buttons.append((label, data))
     if message.multi and all(c.value != DONE for c in message.choices):
         done_number = max((c.n for c in message.choices), default=0) + 1
         data = signer.sign(respondent, message.ask, DONE, done_number, nonce)
-        rows.append([InlineKeyboardButton(translator.gettext(DONE_BUTTON), callback_data=data)])
-    return InlineKeyboardMarkup(rows)
+        buttons.append((translator.gettext(DONE_BUTTON), data))
+    return Keyboard(tuple(buttons))

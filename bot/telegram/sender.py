@@ -9,6 +9,11 @@ Every message carries `protect_content=True` (no forwarding, no saving). Texts l
 Telegram's 4096 characters (counted in UTF-16 units, as Telegram counts) are split at
 paragraph breaks, else line breaks, else spaces, and only as a last resort mid-word; the
 keyboard goes on the last part.
+
+Messages are sent with the Bot API's JSON directly (`Bot._post`, the one path every PTB
+method and its rate limiter go through) and only the message id is read from Telegram's
+answer: turning each answer into PTB's `Message` object cost more CPU than anything else
+in a turn (bench/telegram.py), and nothing here needs it.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.telegram.keyboards import Keyboard
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +118,7 @@ class Part:
     """One message to send: text and, on the last part of an ask, its keyboard."""
 
     text: str
-    keyboard: InlineKeyboardMarkup | None = None
+    keyboard: Keyboard | None = None
 
 
 class Sender:
@@ -138,14 +145,17 @@ class Sender:
                     sent.append(message_id)
         return sent
 
-    async def _one(
-        self, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
-    ) -> int | None:
+    async def _one(self, chat_id: int, text: str, keyboard: Keyboard | None) -> int | None:
+        data: dict[str, Any] = {"chat_id": chat_id, "text": text, "protect_content": True}
+        if keyboard is not None:
+            data["reply_markup"] = keyboard.to_dict()
+
         async def call() -> int:
-            message = await self.bot.send_message(
-                chat_id, text, reply_markup=keyboard, protect_content=True
-            )
-            return message.message_id
+            message = await self.bot._post("sendMessage", dict(data))
+            message_id = message.get("message_id") if isinstance(message, dict) else None
+            if not isinstance(message_id, int):
+                raise TelegramError("sendMessage answered without a message id")
+            return message_id
 
         try:
             return await with_retries(call, self.policy, self._sleep)
@@ -154,7 +164,7 @@ class Sender:
             return None
 
     async def edit(
-        self, chat_id: int, message_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+        self, chat_id: int, message_id: int, text: str, keyboard: Keyboard | None
     ) -> bool:
         """Replace a message's text and keyboard (multiple choice toggles in place)."""
         chunks = split_text(text)
@@ -163,7 +173,10 @@ class Sender:
 
         async def call() -> bool:
             await self.bot.edit_message_text(
-                chunks[0], chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+                chunks[0],
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=keyboard.markup() if keyboard else None,
             )
             return True
 
