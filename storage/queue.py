@@ -26,9 +26,10 @@ from storage.db import checkpoint_wal, read_connection
 from storage.queue_actions import QueueActions
 from storage.queue_admin import open_queue, queue_id
 from storage.queue_items import (
-    LISTED,
+    ACCOUNT_COLUMNS,
     ORDER,
     PENDING_WITHDRAWAL,
+    RECEIVED_AT,
     VISIBLE,
     AccountNotFound,
     AccountWithdrawn,
@@ -40,6 +41,7 @@ from storage.queue_items import (
     StoredNote,
     UnknownStatus,
     item_of,
+    received_time,
     reviewer_actor,
     sealed_of,
 )
@@ -68,6 +70,11 @@ def _withdrawn_not_applied() -> Select[Any]:
         .select_from(withdrawals.join(accounts, accounts.c.withdrawal_tag == withdrawals.c.tag))
         .where(accounts.c.withdrawn_at.is_(None))
     )
+
+
+def _arrival(received_at: object, account_id: str) -> tuple[bool, datetime, str]:
+    parsed = received_time(received_at)
+    return (parsed is None, parsed or datetime.min.replace(tzinfo=UTC), account_id)
 
 
 class Queue(QueueActions):
@@ -128,10 +135,11 @@ class Queue(QueueActions):
                 update(accounts)
                 .where(accounts.c.id.in_(pick), accounts.c.receipt_logged.is_(False))
                 .values(receipt_logged=True)
-                .returning(accounts.c.id, accounts.c.node_fingerprint, accounts.c.received_at)
+                .returning(accounts.c.id, accounts.c.node_fingerprint, RECEIVED_AT)
             ).all()
-            # RETURNING has no order: log receipts oldest first, as they arrived.
-            rows = sorted(returned, key=lambda r: (r.received_at, r.id))
+            # RETURNING has no order: log receipts oldest first, as they arrived (an
+            # account whose time is damaged, last).
+            rows = sorted(returned, key=lambda r: _arrival(r.received_at, r.id))
             audit.append_many(
                 conn,
                 [(f"node:{r.node_fingerprint}", "received", r.id, {}) for r in rows],
@@ -203,7 +211,7 @@ class Queue(QueueActions):
         """Accounts not withdrawn, urgent first, then oldest first."""
         if status is not None and status not in STATUSES:
             raise UnknownStatus()
-        query = select(*LISTED).where(VISIBLE)
+        query = select(*ACCOUNT_COLUMNS).where(VISIBLE)
         if status is not None:
             query = query.where(accounts.c.status == status)
         if urgent_only:
@@ -237,7 +245,7 @@ class Queue(QueueActions):
     def item(self, account_id: str) -> QueueItem:
         """The queue row, tombstones included; AccountNotFound if absent."""
         with read_connection(self.engine) as conn:
-            row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+            row = conn.execute(select(*ACCOUNT_COLUMNS).where(accounts.c.id == account_id)).first()
             if row is None:
                 raise AccountNotFound()
             return item_of(row, self._tags(conn, [account_id]).get(account_id, ()))
@@ -246,7 +254,7 @@ class Queue(QueueActions):
         """The sealed account; AccountNotFound, or AccountWithdrawn for a tombstone."""
         with read_connection(self.engine) as conn:
             row = conn.execute(
-                select(accounts, PENDING_WITHDRAWAL.label("pending")).where(
+                select(*ACCOUNT_COLUMNS, PENDING_WITHDRAWAL.label("pending")).where(
                     accounts.c.id == account_id
                 )
             ).first()
@@ -273,7 +281,9 @@ class Queue(QueueActions):
 
     def exportable(self) -> Iterator[StoredAccount]:
         """Every account not withdrawn, oldest first, streamed."""
-        query = select(accounts).where(VISIBLE).order_by(accounts.c.received_at, accounts.c.id)
+        query = (
+            select(*ACCOUNT_COLUMNS).where(VISIBLE).order_by(accounts.c.received_at, accounts.c.id)
+        )
         with read_connection(self.engine) as conn:
             for row in conn.execution_options(yield_per=500).execute(query):
                 yield StoredAccount(item_of(row), sealed_of(row.sealed), ())

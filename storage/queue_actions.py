@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from storage import audit
 from storage.queue_items import (
+    ACCOUNT_COLUMNS,
     ORDER,
     PENDING_WITHDRAWAL,
     VISIBLE,
@@ -124,7 +125,7 @@ class QueueActions:
             audit.append(conn, reviewer_actor(reviewer), "released", account_id, {}, now)
 
     def require_visible(self, conn: Connection, account_id: str) -> Any:
-        query = select(accounts, PENDING_WITHDRAWAL.label("pending")).where(
+        query = select(*ACCOUNT_COLUMNS, PENDING_WITHDRAWAL.label("pending")).where(
             accounts.c.id == account_id
         )
         if conn.dialect.name == "postgresql":

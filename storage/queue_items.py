@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, exists, select, type_coerce
+from sqlalchemy import String, and_, case, exists, null, select, type_coerce
 
 from storage.crypto import CorruptData, SealedAccount
 from storage.errors import N_, StorageError
@@ -51,7 +51,7 @@ class QueueItem:
     """What the queue shows of an account without opening it."""
 
     account_id: str
-    received_at: datetime | None  # None if the stored value is damaged (see LISTED)
+    received_at: datetime | None  # None if the stored value is damaged (see RECEIVED_AT)
     submitted_at: datetime | None
     flow: str | None
     language: str | None
@@ -111,8 +111,8 @@ def _scopes(raw: str | None) -> dict[str, str]:
     return scopes if isinstance(scopes, dict) else {}
 
 
-def _received_at(value: object) -> datetime | None:
-    """A received_at read raw (see LISTED): aware UTC, or None if it is not a time."""
+def received_time(value: object) -> datetime | None:
+    """A received_at read through RECEIVED_AT: aware UTC, or None if it is not a time."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -123,18 +123,33 @@ def _received_at(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# The accounts columns for a listing, received_at read raw. SQLite keeps it as text, and
-# one damaged value made SQLAlchemy's parser fail the whole result: no account listed.
-LISTED = (
+# received_at as every read of an account takes it: NULL unless between these bounds,
+# and left unparsed by SQLAlchemy (`received_time` parses it). The node writes this
+# column, and one value no reader could load failed the whole statement: on SQLite any
+# text (SQLAlchemy's parser raised), on PostgreSQL a valid timestamp outside Python's
+# years 1-9999 such as 'infinity' (psycopg raised). The bounds keep a day's margin so
+# no time zone can carry a value out of range.
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+RECEIVED_AT = type_coerce(
+    case(
+        (accounts.c.received_at.between(_EARLIEST, _LATEST), accounts.c.received_at),
+        else_=null(),
+    ),
+    String,
+).label("received_at")
+
+# The accounts columns for reading an account or a listing, received_at as above.
+ACCOUNT_COLUMNS = (
     *(column for column in accounts.c if column.name != "received_at"),
-    type_coerce(accounts.c.received_at, String).label("received_at"),
+    RECEIVED_AT,
 )
 
 
 def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
     return QueueItem(
         account_id=row.id,
-        received_at=_received_at(row.received_at),
+        received_at=received_time(row.received_at),
         submitted_at=row.submitted_at,
         flow=row.flow,
         language=row.language,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
@@ -13,8 +15,10 @@ from review.cli import review
 from storage.crypto import NodeKeys
 from storage.queue_admin import migrate_queue, open_queue
 from tests.queue_support import (
+    BACKENDS,
     PASSPHRASE,
     answer,
+    fresh_queue_url,
     make_account,
     put_accounts,
     reviewer,
@@ -22,11 +26,12 @@ from tests.queue_support import (
 )
 
 
-def _desk(tmp_path: Path) -> tuple[dict[str, str], list[str]]:
-    url = str(tmp_path / "queue.db")
-    engine = open_queue(url)
-    migrate_queue(engine)
-    engine.dispose()
+def _desk(tmp_path: Path, url: str | None = None) -> tuple[dict[str, str], list[str]]:
+    if url is None:
+        url = str(tmp_path / "queue.db")
+        engine = open_queue(url)
+        migrate_queue(engine)
+        engine.dispose()
     node = NodeKeys.generate()
     items = [make_account(node, [reviewer("a")]), make_account(node, [reviewer("a")])]
     put_accounts(url, node, items)
@@ -39,6 +44,21 @@ def _desk(tmp_path: Path) -> tuple[dict[str, str], list[str]]:
     trusted = CliRunner().invoke(trust_node, [node.fingerprint], env=env)
     assert trusted.exit_code == 0, trusted.output
     return env, [i.sealed.account_id for i in items]
+
+
+# A received time no reader can turn into a datetime: free text in SQLite's text column;
+# on PostgreSQL a valid timestamp outside Python's range, which psycopg cannot load.
+DAMAGED_TIME = {"sqlite": "not a date", "postgres": "infinity"}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def queue_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_queue_url(backend, tmp_path)
 
 
 def _damage(env: dict[str, str], account_id: str, column: str, value: str) -> None:
@@ -135,9 +155,11 @@ def test_export_onto_an_existing_readable_file_leaves_it_owner_only(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
 
 
-def test_a_damaged_received_time_is_listed_with_a_placeholder(tmp_path: Path) -> None:
-    env, (damaged, intact) = _desk(tmp_path)
-    _damage(env, damaged, "received_at", "not a date")
+def test_a_damaged_received_time_is_listed_with_a_placeholder(
+    tmp_path: Path, backend: str, queue_url: str
+) -> None:
+    env, (damaged, intact) = _desk(tmp_path, queue_url)
+    _damage(env, damaged, "received_at", DAMAGED_TIME[backend])
     listed = _run(env, "list")
     assert listed.exit_code == 0, listed.output
     rows = {line.split()[0]: line for line in listed.output.splitlines()}
@@ -173,3 +195,46 @@ def test_control_characters_in_the_audit_log_are_escaped(tmp_path: Path) -> None
         shown = _run(env, *args)
         assert shown.exit_code == 0, shown.output
         _assert_escaped(shown.output)
+
+
+def test_a_damaged_received_time_still_opens_claims_and_exports(
+    tmp_path: Path, backend: str, queue_url: str
+) -> None:
+    env, (damaged, intact) = _desk(tmp_path, queue_url)
+    _damage(env, damaged, "received_at", DAMAGED_TIME[backend])
+    shown = _run(env, "show", damaged)
+    assert shown.exit_code == 0, shown.output
+    assert "Received — · submitted" in shown.output
+    assert "They closed the school for girls." in shown.output
+    claimed = {_run(env, "claim").output.strip() for _ in range(2)}
+    assert claimed == {damaged, intact}
+    noted = _run(env, "triage", damaged, "--note", "checked", "--add-tag", "seen")
+    assert noted.exit_code == 0, noted.output
+    assert _run(env, "release", damaged).exit_code == 0
+    out = tmp_path / "export.json"
+    exported = _run(env, "export", "--internal", "--out", str(out))
+    assert exported.exit_code == 0, exported.output
+    times = {a["account_id"]: a["received_at"] for a in json.loads(out.read_text())["accounts"]}
+    assert times[damaged] is None and times[intact] is not None
+    as_csv = _run(env, "export", "--internal", "--format", "csv")
+    assert as_csv.exit_code == 0, as_csv.output
+    assert damaged in as_csv.output
+
+
+def test_a_newly_synced_account_with_a_damaged_received_time_stops_no_command(
+    tmp_path: Path, backend: str, queue_url: str
+) -> None:
+    env, (damaged, intact) = _desk(tmp_path, queue_url)
+    engine = open_queue(env["ATTEST_QUEUE_URL"])
+    with engine.begin() as conn:  # as a node would insert it: its receipt not logged yet
+        conn.execute(
+            text("UPDATE accounts SET received_at = :v, receipt_logged = false WHERE id = :id"),
+            {"v": DAMAGED_TIME[backend], "id": damaged},
+        )
+    engine.dispose()
+    listed = _run(env, "list")
+    assert listed.exit_code == 0, listed.output
+    assert damaged in listed.output and intact in listed.output
+    audit = _run(env, "audit", "show", damaged)
+    assert audit.exit_code == 0, audit.output
+    assert audit.output.count("received") == 2  # logged once on arrival, once now
