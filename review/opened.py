@@ -20,6 +20,7 @@ import base64
 import hashlib
 import io
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,12 +159,16 @@ def open_verified(
 
 def write_attachment(queue: Queue, account_id: str, entry: FileEntry, out: Path) -> None:
     """Decrypt a file to `out` only if all of it verifies (written beside, then renamed)."""
-    partial = out.with_name(out.name + ".part")
+    # A new owner-only file of a random name (mkstemp: O_EXCL, 0600): the decrypted file is
+    # as sensitive as the account. A fixed name opened with O_TRUNC kept the permissions
+    # of a file left there (perhaps world-readable) and followed a link planted there.
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    partial = Path(name)
     try:
-        # Owner-only: the decrypted file is as sensitive as the account.
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as dst:
             decrypt_attachment(queue, account_id, entry, dst)
+            dst.flush()
+            os.fsync(dst.fileno())
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)

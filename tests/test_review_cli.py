@@ -254,7 +254,7 @@ def test_a_tampered_file_is_never_written_out(desk: Desk) -> None:
     out = desk.tmp / "voice.ogg"
     result = desk.run("file", desk.ids[0], "1", "--out", str(out))
     assert result.exit_code == 1 and "integrity check" in result.output
-    assert not out.exists() and not list(desk.tmp.glob("voice.ogg*"))
+    assert not out.exists() and not list(desk.tmp.glob("*voice.ogg*"))  # no partial file
 
 
 def test_a_note_moved_to_another_account_is_not_shown(desk: Desk) -> None:
@@ -305,3 +305,22 @@ def test_an_account_sealed_to_someone_else_says_so(desk: Desk) -> None:
     result = desk.run("show", account)
     assert result.exit_code == 1
     assert "not sealed to your reviewer key" in result.output
+
+
+def test_file_is_written_owner_only_whatever_was_left_beside_it(desk: Desk) -> None:
+    desk.trust()
+    out = desk.tmp / "voice.ogg"
+    # A readable leftover with the old partial file's name, and a link planted under it.
+    leftover = desk.tmp / "voice.ogg.part"
+    leftover.write_bytes(b"old")
+    leftover.chmod(0o644)
+    elsewhere = desk.tmp / "elsewhere"
+    planted = desk.tmp / "notes.txt.part"
+    planted.symlink_to(elsewhere)
+    for target in (out, desk.tmp / "notes.txt"):
+        result = desk.run("file", desk.ids[0], "1", "--out", str(target))
+        assert result.exit_code == 0, result.output
+        assert target.read_bytes() == VOICE
+        assert not target.is_symlink()
+        assert target.stat().st_mode & 0o777 == 0o600, target
+    assert not elsewhere.exists()  # nothing written through the planted link
