@@ -32,19 +32,28 @@ STATUS_TEXTS = {
 
 # C0 controls but newline and tab, DEL, and C1 controls (0x9b alone starts an escape
 # sequence on some terminals). Answers are typed by anyone who reaches the bot; printed
-# raw they could clear the reviewer's screen or fake a verification line.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_LINE_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# raw they could clear the reviewer's screen or fake a verification line. Unicode's bidi
+# controls too (embeddings, overrides, isolates, the LRM/RLM/ALM marks): a right-to-left
+# override makes the terminal draw the rest of a line backwards, so a stored value could
+# pass for another line of the account.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_LINE_CONTROLS = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def printable(text: str, *, one_line: bool = False) -> str:
-    """`text` with control characters shown as \\xNN instead of acted on by the terminal.
+    """`text` with control characters shown as \\xNN or \\uNNNN instead of acted on.
 
     With `one_line` newlines and tabs are shown so too: in a one-row-per-item listing a
     stored value must not start a row of its own.
     """
     pattern = _LINE_CONTROLS if one_line else _CONTROLS
-    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return pattern.sub(_escaped, text)
 
 
 @dataclass(frozen=True)

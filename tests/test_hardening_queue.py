@@ -130,13 +130,42 @@ def test_control_characters_in_an_answer_cannot_drive_the_reviewers_terminal(
     assert "\\x1b" in shown.output  # and the control characters are visible as such
 
 
-HOSTILE = "\x1b[2J\x1b]0;owned\x07\nfake-row  verified\x9b31m"
+def test_bidi_controls_in_an_answer_or_a_note_cannot_reorder_the_reviewers_lines(
+    tmp_path: Path, queue_url: str
+) -> None:
+    node = NodeKeys.generate()
+    # Drawn right to left after U+202E, "deifirev :tnuocca" reads as "account: verified".
+    forged = "My answer. \u202edeifirev :tnuocca\u202c \u2066\u200f\u061c"
+    item = make_account(
+        node, [reviewer("a")], answers=[answer("what-happened", "What happened?", forged)]
+    )
+    put_accounts(queue_url, node, [item])
+    env = {
+        "ATTEST_DATA_DIR": str(tmp_path / "data"),
+        "ATTEST_QUEUE_URL": queue_url,
+        "ATTEST_REVIEWER_KEY": str(save_reviewer(tmp_path / "reviewer.key")),
+        "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE,
+    }
+    assert CliRunner().invoke(trust_node, [node.fingerprint], env=env).exit_code == 0
+    account = item.sealed.account_id
+    noted = _run(env, "triage", account, "--note", "Called back. \u202edeifirev")
+    assert noted.exit_code == 0, noted.output
+    shown = _run(env, "show", account)
+    assert shown.exit_code == 0, shown.output
+    for raw in ("\u202e", "\u202c", "\u2066", "\u200f", "\u061c"):
+        assert raw not in shown.output
+    assert "My answer. \\u202edeifirev :tnuocca\\u202c \\u2066\\u200f\\u061c" in shown.output
+    assert "Called back. \\u202edeifirev" in shown.output
+
+
+HOSTILE = "\x1b[2J\x1b]0;owned\x07\nfake-row  verified\x9b31m \u202edeifirev"
 
 
 def _assert_escaped(output: str) -> None:
-    for raw in ("\x1b", "\x07", "\x9b"):
+    for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
         assert raw not in output
     assert "\\x1b[2J" in output and "\\x0afake-row" in output  # visible, on the same row
+    assert "\\u202edeifirev" in output
     assert not any(line.startswith("fake-row") for line in output.splitlines())
 
 
