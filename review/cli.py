@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from storage.audit import entries_for, newest, verify_chain
 from storage.crypto import CryptoError
 from storage.crypto_notes import notes_key, open_note, seal_note
 from storage.db import read_connection
-from storage.keyfiles import PRIVATE_FILE_MODE, replace_file
+from storage.keyfiles import PRIVATE_FILE_MODE, ensure_private_dir, fsync_dir, write_temp
 from storage.queue import reviewer_actor
 from storage.queue_tables import STATUSES
 
@@ -46,6 +47,22 @@ def review(ctx: click.Context) -> None:
 
 
 pass_reviewer = click.make_pass_decorator(ReviewerContext)
+
+
+@contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Writing `out`: a folder there, or no right to write, as one clear line (status 1)."""
+    try:
+        if out.is_dir():
+            raise IsADirectoryError(out)
+        yield
+    except OSError:
+        raise click.ClickException(
+            _(
+                "Cannot write {path}. Choose a file, not a folder, in a place you are allowed "
+                "to write to, and try again."
+            ).format(path=out)
+        ) from None
 
 
 @review.command("list", help=_("List accounts: urgent first, then oldest first."))
@@ -186,7 +203,8 @@ def file_command(ctx: ReviewerContext, account_id: str, number: int, out: Path) 
                 )
             )
         entry = entries[number]
-        write_attachment(ctx.queue, account_id, entry, out)
+        with _writing(out):
+            write_attachment(ctx.queue, account_id, entry, out)
         ctx.queue.record(
             reviewer_actor(ctx.key.fingerprint),
             "file-decrypted",
@@ -264,21 +282,38 @@ def export_command(
         )
     with fail(ctx):
         result = build_export(ctx.queue, ctx.key, ctx.pins, "internal" if internal else purpose)  # type: ignore[arg-type]
-        audit_export(ctx.queue, result, ctx.key.fingerprint, fmt)
-        ctx.witness_advance()
     text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
-    if out is None:
-        click.echo(text, nl=False)
-    else:
-        # A new owner-only file renamed over `out`: opening an existing file would keep
-        # its permissions (perhaps world-readable) and leave it half-written on a failure.
-        replace_file(out, text.encode("utf-8"), PRIVATE_FILE_MODE)
+    # Written to a new owner-only file beside `out` before the export is audited, renamed
+    # over `out` after: opening an existing file would keep its permissions (perhaps
+    # world-readable), and a place that cannot be written fails before the audit log
+    # records an export that never happened.
+    staged = None if out is None else _stage(out, text.encode("utf-8"))
+    try:
+        with fail(ctx):
+            audit_export(ctx.queue, result, ctx.key.fingerprint, fmt)
+            ctx.witness_advance()
+        if out is None:
+            click.echo(text, nl=False)
+        elif staged is not None:
+            with _writing(out):
+                os.replace(staged, out)
+            fsync_dir(out.parent)
+    finally:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
     click.echo(
         _(
             "Exported {n} account(s); left out {no} without consent for this purpose and {bad} that failed verification."
         ).format(n=len(result.exported), no=result.not_consented, bad=result.unverified),
         err=True,
     )
+
+
+def _stage(out: Path, data: bytes) -> Path:
+    """`data` in a new owner-only temporary file in `out`'s folder (made if missing)."""
+    with _writing(out):
+        ensure_private_dir(out.parent)
+        return write_temp(out.parent, data, PRIVATE_FILE_MODE)
 
 
 @review.group("audit", help=_("The audit log of every action on the queue."))

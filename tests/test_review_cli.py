@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,3 +325,49 @@ def test_file_is_written_owner_only_whatever_was_left_beside_it(desk: Desk) -> N
         assert not target.is_symlink()
         assert target.stat().st_mode & 0o777 == 0o600, target
     assert not elsewhere.exists()  # nothing written through the planted link
+
+
+CANNOT_WRITE_ADVICE = (
+    "Choose a file, not a folder, in a place you are allowed to write to, and try again."
+)
+
+
+def _unwritable(desk: Desk) -> list[Path]:
+    """Places no file can be written: a folder, under a file, under a read-only folder."""
+    folder = desk.tmp / "a-folder"
+    folder.mkdir()
+    (desk.tmp / "a-file").write_text("a file where a folder should be")
+    places = [folder, desk.tmp / "a-file" / "deeper" / "out"]
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = desk.tmp / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        places.append(locked / "out")
+    return places
+
+
+def _error_lines(result: Result) -> list[str]:
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    return [line for line in result.output.splitlines() if line.startswith("Error:")]
+
+
+def test_export_to_a_place_it_cannot_write_says_so_in_one_line(desk: Desk) -> None:
+    desk.trust()
+    for out in _unwritable(desk):
+        result = desk.run("export", "--internal", "--out", str(out))
+        assert _error_lines(result) == [f"Error: Cannot write {out}. {CANNOT_WRITE_ADVICE}"]
+    # Nothing was exported, so nothing was audited as exported.
+    assert " exported " not in desk.run("audit", "show").output
+    assert [p.name for p in (desk.tmp / "a-folder").iterdir()] == []
+    assert not list(desk.tmp.glob(".tmp-*"))
+
+
+def test_file_to_a_place_it_cannot_write_says_so_in_one_line(desk: Desk) -> None:
+    desk.trust()
+    for out in [*_unwritable(desk), desk.tmp / "missing" / "out"]:
+        result = desk.run("file", desk.ids[0], "1", "--out", str(out))
+        assert _error_lines(result) == [f"Error: Cannot write {out}. {CANNOT_WRITE_ADVICE}"]
+    assert "file-decrypted" not in desk.run("audit", "show").output
+    assert [p.name for p in (desk.tmp / "a-folder").iterdir()] == []
+    assert not list(desk.tmp.glob("*.part"))
