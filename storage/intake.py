@@ -6,7 +6,8 @@
     if not result: ...                                       # a repeated update: nothing applied
 
 SQLAlchemy Core on a *sync* engine. Writes go through one writer thread with group
-commit (`storage.writer`); reads run on a small thread pool with their own connections.
+commit (`storage.writer`); reads go through one reader thread, batched the same way
+(`storage.reader`).
 `commit_turn` returns only once its transaction is durable (SQLite: WAL fsynced,
 `synchronous=FULL`), so a reply sent after it never announces something that a power cut
 could lose. Migrations (Alembic) run when the store opens.
@@ -27,7 +28,6 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from storage.crypto import NodeKeys, ReviewerPublicKey
 from storage.db import checkpoint_wal, create_store_engine, read_connection, sqlite_pragmas
 from storage.errors import CorruptDraft
 from storage.intake_rows import IntakeRows, TurnResult, WithdrawalOutcome
+from storage.reader import BatchReader
 from storage.respondent_lock import RespondentLocks
 from storage.tables import chat_messages, files, processed_updates, sessions
 from storage.vault import FileVault
@@ -112,7 +113,7 @@ class SqlIntakeStore:
         self._rows = rows
         self._checkpoint_owed = False
         self._writer = GroupCommitWriter(engine, self._after_commit, max_batch)
-        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attest-read")
+        self._reader = BatchReader(engine)
         self._expiry: asyncio.Task[None] | None = None
         self._locks = RespondentLocks(engine)
 
@@ -123,11 +124,7 @@ class SqlIntakeStore:
     # -- reads ------------------------------------------------------------------------------
 
     async def _read(self, fn: Callable[[Connection], T]) -> T:
-        def run() -> T:
-            with read_connection(self.engine) as conn:
-                return fn(conn)
-
-        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+        return await self._reader.run(fn)
 
     async def load_session(self, respondent: str) -> Session | None:
         """The respondent's draft, or None; CorruptDraft when it cannot be opened."""
@@ -310,7 +307,7 @@ class SqlIntakeStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._expiry
         await self._writer.close()
-        self._readers.shutdown(wait=True)
+        await self._reader.close()
         self._locks.close()
         self.engine.dispose()
 

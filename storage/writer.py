@@ -144,9 +144,14 @@ class GroupCommitWriter:
             log.error("after-commit cleanup failed (%s)", type(cleanup_error).__name__)
         self.batches += 1
         self.jobs += len(batch)
+        # One wake-up per event loop for the whole batch, not one per job: each wake-up is
+        # a write to the loop's self-pipe and a turn of the loop to read it.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
         for pending, (value, job_error) in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(pending.loop, []).append((pending.future, value, job_error))
+        for loop, settled in by_loop.items():
             try:
-                pending.loop.call_soon_threadsafe(_settle, pending.future, value, job_error)
+                loop.call_soon_threadsafe(_settle_all, settled)
             except RuntimeError:  # the caller's event loop is already closed
                 continue
 
@@ -178,10 +183,11 @@ class GroupCommitWriter:
         return outcomes, after
 
 
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
+def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, error in settled:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)

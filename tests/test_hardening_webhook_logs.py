@@ -20,6 +20,10 @@ def log_stream() -> Iterator[io.StringIO]:
         name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
         for name in UVICORN_LOGGERS
     }
+    # Other tests may have run uvicorn with its own log config: start from a clean slate.
+    for name in UVICORN_LOGGERS:
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
     stream = io.StringIO()
     configure_logging("DEBUG", stream)
     yield stream

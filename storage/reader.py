@@ -1,0 +1,143 @@
+"""One reader thread that answers every waiting read in one read transaction.
+
+The intake store reads before every turn (was this update seen, the person's draft).
+Each read on a thread pool costs a connection checkout, a BEGIN and a ROLLBACK, and a
+wake-up of the event loop to hand the result back. Like the writer (`storage.writer`),
+this thread takes the first read, then every read queued meanwhile, runs them all in one
+read transaction and wakes each event loop once for the whole batch.
+
+A read queued after a commit returned sees that commit: its transaction starts after the
+read was queued. A read that raises fails alone; after a database error the transaction
+is rolled back and the rest of the batch continues in a fresh one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from storage.db import read_connection
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_BATCH = 256
+
+Read = Callable[[Connection], T]
+
+
+@dataclass
+class _Pending(Generic[T]):
+    read: Read[T]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[T]
+
+
+class ReaderClosed(StorageError):
+    """The store was closed; nothing more can be read through it."""
+
+    default_message = "The store is closed."
+
+
+class BatchReader:
+    """Runs read jobs on one thread, many per read transaction."""
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="attest-reader", daemon=True)
+        self._thread.start()
+
+    async def run(self, read: Read[T]) -> T:
+        """`read(conn)` inside a read transaction, on the reader thread."""
+        if self._closed:
+            raise ReaderClosed()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Pending(read, loop, future))
+        return await future
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._settle(batch, self._answer(batch))
+            if stop:
+                return
+
+    def _answer(self, batch: list[_Pending[Any]]) -> list[tuple[Any, BaseException | None]]:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            with read_connection(self._engine) as conn:
+                transaction = conn.begin()
+                for pending in batch:
+                    try:
+                        outcomes.append((pending.read(conn), None))
+                    except DBAPIError as error:
+                        # The transaction may be unusable now (PostgreSQL aborts it).
+                        outcomes.append((None, error))
+                        transaction.rollback()
+                        transaction = conn.begin()
+                    except Exception as error:
+                        outcomes.append((None, error))
+                transaction.rollback()  # nothing was written; ends the snapshot
+        except Exception as error:  # no connection, or the database went away
+            log.error("intake store read failed (%s)", type(error).__name__)
+            failed = StorageError("The store could not be read. Please try again.")
+            failed.__cause__ = error
+            outcomes.extend((None, failed) for _ in range(len(batch) - len(outcomes)))
+        return outcomes
+
+    @staticmethod
+    def _settle(
+        batch: list[_Pending[Any]], outcomes: list[tuple[Any, BaseException | None]]
+    ) -> None:
+        # One wake-up per event loop for the whole batch.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
+        for pending, (value, error) in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(pending.loop, []).append((pending.future, value, error))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, settled)
+            except RuntimeError:  # the caller's event loop is already closed
+                continue
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, error in settled:
+        if future.done():  # the caller gave up (cancelled)
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
