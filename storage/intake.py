@@ -154,7 +154,8 @@ class SqlIntakeStore:
         `load_session`, CorruptDraft included. One trip to the reader thread instead of two.
         """
 
-        master = self._rows.node.master_key
+        rows = self._rows
+        master = rows.node.master_key
 
         def read(conn: Connection) -> tuple[bool, Session | None]:
             if update_key is not None:
@@ -165,7 +166,9 @@ class SqlIntakeStore:
             if row is None or row.blob is None:
                 return False, None
             key = drafts.open_draft_key(master, respondent, row.wrapped_key)
-            return False, drafts.decrypt_session(key, respondent, row.blob)
+            session = drafts.decrypt_session(key, respondent, row.blob)
+            rows.offer_key(respondent, row.wrapped_key, key)  # the turn's save reuses it
+            return False, session
 
         return await self._read(read)
 

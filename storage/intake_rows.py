@@ -8,6 +8,7 @@ transaction is durable: unlinking files, checkpointing the WAL after a shred.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,8 +119,11 @@ class IntakeRows:
         self.reviewers = tuple(reviewers)
         self.vault = vault
         self.draft_lifetime = timedelta(days=draft_days)
-        # respondent -> (wrapped key, data key) of recently written drafts; writer thread only.
+        # respondent -> (wrapped key, data key) of recently opened or written drafts.
+        # Filled by the writer, and by the reader when it opens a draft for a turn (so the
+        # turn's save needs no second read of the wrapped key, however many drafts exist).
         self._keys: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
+        self._keys_lock = threading.Lock()
         self._forgot: datetime | None = None  # when old chat message ids were last dropped
 
     # -- one turn ---------------------------------------------------------------------
@@ -179,7 +183,8 @@ class IntakeRows:
         matches if the row still holds that same wrapped key (another process may have
         shredded and restarted the draft meanwhile); otherwise the slow path reads it.
         """
-        cached = self._keys.get(respondent)
+        with self._keys_lock:
+            cached = self._keys.get(respondent)
         if cached is not None:
             wrapped, key = cached
             saved = conn.execute(
@@ -193,7 +198,6 @@ class IntakeRows:
                 },
             ).rowcount
             if saved == 1:
-                self._keys.move_to_end(respondent)
                 return
         key = self._draft_key(conn, after, respondent, now)
         conn.execute(
@@ -206,11 +210,18 @@ class IntakeRows:
             )
         )
 
-    def _remember_key(self, respondent: str, wrapped: bytes, key: bytes) -> None:
-        self._keys[respondent] = (wrapped, key)
-        self._keys.move_to_end(respondent)
-        while len(self._keys) > KEY_CACHE_SIZE:
-            self._keys.popitem(last=False)
+    def offer_key(self, respondent: str, wrapped: bytes, key: bytes) -> None:
+        """Keep a draft's opened key for its next save (any thread).
+
+        Safe even if stale: a save with it only matches a row still holding `wrapped`.
+        """
+        with self._keys_lock:
+            self._keys[respondent] = (wrapped, key)
+            self._keys.move_to_end(respondent)
+            while len(self._keys) > KEY_CACHE_SIZE:
+                self._keys.popitem(last=False)
+
+    _remember_key = offer_key
 
     def _draft_key(
         self, conn: Connection, after: AfterCommit, respondent: str, now: datetime
@@ -247,7 +258,8 @@ class IntakeRows:
 
     def shred(self, conn: Connection, after: AfterCommit, respondent: str) -> bool:
         """Delete a draft's wrapped key, its state and its unsent files. True if it existed."""
-        self._keys.pop(respondent, None)
+        with self._keys_lock:
+            self._keys.pop(respondent, None)
         draft_files = list(
             conn.execute(
                 select(files.c.file_id).where(
