@@ -9,9 +9,9 @@ destination as its argument and guarded by a condition on it:
     jump(step)      back, resume, a change from the review, leaving a check-in: any state
     detour(state)   into an engine state (check-in, more, resume, ...): from any state
 
-Few triggers keep `add_model` cheap: a turn restores a short-lived model with
-`add_model(model, initial=state)`, moves it, and removes it again, so no Machine and no
-model outlives the turn.
+A turn takes a model from a small pool, sets it to the session's state, moves it and
+hands it back: no Machine per person, and no model holds anything of a person between
+turns (the session is the state; a pooled model only remembers a state name).
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ class Rulebook:
             transitions.append(_guarded("jump", "*", step))
         for state in ENGINE_STATES:
             transitions.append(_guarded("detour", "*", state))
+        self._free: list[Position] = []
         self.machine = _LeanMachine(
             model=None,
             states=list(self.states),
@@ -89,15 +90,25 @@ class Rulebook:
 
     @contextmanager
     def position(self, state: str) -> Iterator[Position]:
-        """A model placed at `state` for one turn, removed from the machine afterwards."""
+        """A model placed at `state` for one turn, handed back to a small pool afterwards.
+
+        Models are reused (set to the turn's state) instead of added to and removed from
+        the machine every turn; the pool holds as many as turns ever ran at once, and a
+        model carries nothing of a person but the state name it was last set to.
+        """
         if state not in self.states:
             raise IllegalMove(f"flow {self.flow.id!r} has no state {state!r}")
-        model = Position()
-        self.machine.add_model(model, initial=state)
+        try:
+            model = self._free.pop()
+        except IndexError:
+            model = Position()
+            self.machine.add_model(model, initial=state)
+        else:
+            self.machine.set_state(state, model=model)
         try:
             yield model
         finally:
-            self.machine.remove_model(model)
+            self._free.append(model)
 
     def move(self, model: Position, how: str, target: str) -> None:
         """Move `model` to `target` by `how` (advance, jump or detour)."""

