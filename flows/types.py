@@ -257,8 +257,8 @@ class Session:
 InboundKind = Literal["start", "text", "choice", "command", "media"]
 
 
-
 _SESSION_FIELDS = frozenset(f.name for f in fields(Session))
+
 
 @dataclass(frozen=True)
 class MediaRef:

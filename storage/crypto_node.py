@@ -129,7 +129,7 @@ class NodeKeys:
     def pseudonym(self, channel: str, chat_id: str | int) -> str:
         """Hex HMAC-SHA256 naming a respondent without keeping their chat id."""
         message = _PSEUDONYM_LABEL + channel.encode("utf-8") + b"\x00" + str(chat_id).encode()
-        return hmac.new(self.pseudonym_secret, message, hashlib.sha256).hexdigest()
+        return hmac.digest(self.pseudonym_secret, message, "sha256").hex()
 
     def withdrawal_tag(self, reference_code: str) -> str:
         """Hex HMAC-SHA256 of a normalised reference code, so the code itself is never stored."""
