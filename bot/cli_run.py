@@ -151,6 +151,7 @@ async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
     from telegram.error import TelegramError
 
     from bot.telegram.app import ALLOWED_UPDATES, build_application
+    from bot.telegram.polling import DurablePolling
 
     node, channel = await _open(settings, telegram, flow)
     try:
@@ -166,11 +167,12 @@ async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
             raise _telegram_refused(exc) from None
         stop = _stop_event()
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+        # As PTB's Updater does: polling and a webhook exclude each other.
+        await app.bot.delete_webhook()
+        # Not PTB's Updater: it confirms updates to Telegram before they are handled.
+        polling = DurablePolling(app.bot, app.process_update, allowed_updates=ALLOWED_UPDATES)
         click.echo(_("Attest is running on Telegram (polling). Stop it with Ctrl+C."), err=True)
-        await stop.wait()
-        await app.updater.stop()
+        await polling.run(stop)
         await app.stop()
         await app.shutdown()
     finally:

@@ -70,8 +70,9 @@ def build_application(
         try:
             await channel.process(update, context.bot)
         except Exception as exc:
-            # Polling has already confirmed this update to Telegram, so it will not come
-            # again: nothing was saved, and the person is asked to send it once more.
+            # Polling confirms a handled update, failed or not, so it will not come again
+            # (retrying a failure forever could block everyone): nothing was saved, and the
+            # person is asked to send it once more.
             log.error("an update failed (%s)", type(exc).__name__)
             await channel.apologise(update, context.bot)
 
