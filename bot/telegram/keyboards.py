@@ -61,7 +61,7 @@ class ButtonSigner:
 
     def _mac(self, respondent: str, tag: str, value: str, nonce: str) -> str:
         message = "\x1f".join((respondent, tag, value, nonce)).encode("utf-8")
-        return _b64(hmac.new(self._key, message, hashlib.sha256).digest()[:MAC_BYTES])
+        return _b64(hmac.digest(self._key, message, "sha256")[:MAC_BYTES])
 
     def sign(self, respondent: str, step: str, value: str, number: int, nonce: str) -> str:
         """Callback data for one button (at most 64 bytes)."""
