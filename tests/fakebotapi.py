@@ -342,6 +342,22 @@ class FakeBotAPI:
             ]
         return self._update("message", self._incoming(chat_id, chat_type, language, **content))
 
+    def added_to(self, chat_id: int, chat_type: str = "supergroup") -> dict[str, Any]:
+        """An update: someone added the bot to a group (or re-added it after it left)."""
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Attest", "username": "attest_bot"}
+        with self._lock:
+            self.left_chats.discard(chat_id)
+        return self._update(
+            "my_chat_member",
+            {
+                "chat": _chat_json(chat_id, chat_type),
+                "from": _user_json(abs(chat_id) % 10**9),
+                "date": self.now(),
+                "old_chat_member": {"status": "left", "user": bot},
+                "new_chat_member": {"status": "member", "user": bot},
+            },
+        )
+
     def press(self, chat_id: int, message_id: int, data: str) -> dict[str, Any]:
         """An update: the person pressed a button carrying `data` on message `message_id`."""
         with self._lock:

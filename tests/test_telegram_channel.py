@@ -183,6 +183,18 @@ async def test_a_group_chat_gets_one_note_and_the_bot_leaves(harness: Harness) -
     assert harness.store.drafts == {} and harness.store.messages == {}
 
 
+async def test_a_group_that_adds_the_bot_again_gets_the_note_and_the_leave_again(
+    harness: Harness,
+) -> None:
+    group = -100777
+    await harness.deliver(harness.api.text(group, "hi", chat_type="group"))
+    await harness.deliver(harness.api.added_to(group, "group"))
+    notes = [p for p in sent_calls(harness.api) if p["chat_id"] == group]
+    assert len(notes) == 2
+    assert len([c for c in harness.api.called("leaveChat") if c.params["chat_id"] == group]) == 2
+    assert harness.store.drafts == {}
+
+
 async def test_an_edited_message_is_not_read(harness: Harness) -> None:
     await harness.say("/start")
     await harness.press("English")

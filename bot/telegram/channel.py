@@ -173,7 +173,9 @@ class TelegramChannel:
         """Groups and channels: one short note (not in channels), then leave; keep nothing."""
         chat_id = event.chat_id
         assert chat_id is not None
-        if chat_id in self._left:
+        # Messages sent before the leave took effect get no second note; being added to
+        # the group again (a new my_chat_member update) gets the note and the leave again.
+        if chat_id in self._left and not event.joined:
             return
         self._left.add(chat_id)
         if event.chat_type in ("group", "supergroup"):

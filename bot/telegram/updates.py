@@ -31,6 +31,10 @@ EventKind = Literal[
 ]
 
 
+# Chat member statuses that mean the bot is in the chat (again).
+_PRESENT = frozenset({"member", "administrator", "restricted"})
+
+
 @dataclass(frozen=True)
 class IncomingFile:
     """A file a person sent, as Telegram describes it (nothing downloaded yet)."""
@@ -54,6 +58,7 @@ class Event:
     file: IncomingFile | None = None
     language_hint: str | None = None
     chat_type: str | None = None
+    joined: bool = False  # the bot was just added to this (group) chat
 
 
 def language_hint(code: str | None) -> str | None:
@@ -127,7 +132,9 @@ def read_update(update: Update) -> Event:
     if chat is None:
         return Event("ignore")
     if chat.type != "private":
-        return Event("not-private", chat_id=chat.id, chat_type=chat.type)
+        member = update.my_chat_member
+        joined = member is not None and member.new_chat_member.status in _PRESENT
+        return Event("not-private", chat_id=chat.id, chat_type=chat.type, joined=joined)
     if update.edited_message is not None:
         return Event(
             "edited",
