@@ -18,12 +18,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from storage.batching import Pending, take_batch, wake
 from storage.db import read_connection
 from storage.errors import StorageError
 
@@ -33,13 +33,6 @@ T = TypeVar("T")
 MAX_BATCH = 256
 
 Read = Callable[[Connection], T]
-
-
-@dataclass
-class _Pending(Generic[T]):
-    read: Read[T]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[T]
 
 
 class ReaderClosed(StorageError):
@@ -54,7 +47,7 @@ class BatchReader:
     def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
         self._engine = engine
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="attest-reader", daemon=True)
         self._thread.start()
@@ -65,7 +58,7 @@ class BatchReader:
             raise ReaderClosed()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Pending(read, loop, future))
+        self._queue.put(Pending(read, loop, future))
         return await future
 
     async def close(self) -> None:
@@ -77,32 +70,20 @@ class BatchReader:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            self._settle(batch, self._answer(batch))
+            batch, stop = take_batch(self._queue, self._max_batch)
+            if batch:
+                wake(batch, self._answer(batch))
             if stop:
                 return
 
-    def _answer(self, batch: list[_Pending[Any]]) -> list[tuple[Any, BaseException | None]]:
+    def _answer(self, batch: list[Pending[Any]]) -> list[tuple[Any, BaseException | None]]:
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             with read_connection(self._engine) as conn:
                 transaction = conn.begin()
                 for pending in batch:
                     try:
-                        outcomes.append((pending.read(conn), None))
+                        outcomes.append((pending.job(conn), None))
                     except DBAPIError as error:
                         # The transaction may be unusable now (PostgreSQL aborts it).
                         outcomes.append((None, error))
@@ -117,27 +98,3 @@ class BatchReader:
             failed.__cause__ = error
             outcomes.extend((None, failed) for _ in range(len(batch) - len(outcomes)))
         return outcomes
-
-    @staticmethod
-    def _settle(
-        batch: list[_Pending[Any]], outcomes: list[tuple[Any, BaseException | None]]
-    ) -> None:
-        # One wake-up per event loop for the whole batch.
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
-        for pending, (value, error) in zip(batch, outcomes, strict=True):
-            by_loop.setdefault(pending.loop, []).append((pending.future, value, error))
-        for loop, settled in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_settle_all, settled)
-            except RuntimeError:  # the caller's event loop is already closed
-                continue
-
-
-def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
-    for future, value, error in settled:
-        if future.done():  # the caller gave up (cancelled)
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(value)

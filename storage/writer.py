@@ -21,10 +21,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from storage.batching import Pending, take_batch, wake
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,6 @@ class AfterCommit:
 Job = Callable[[Connection, AfterCommit], T]
 
 
-@dataclass
-class _Pending(Generic[T]):
-    job: Job[T]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[T]
-
-
 class StoreClosed(StorageError):
     """The store was closed; nothing more can be saved through it."""
 
@@ -74,7 +68,7 @@ class GroupCommitWriter:
         self._engine = engine
         self._max_batch = max_batch
         self._after_commit = after_commit
-        self._queue: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
         self._closed = False
         self.batches = 0
         self.jobs = 0
@@ -86,7 +80,7 @@ class GroupCommitWriter:
         if self._closed:
             raise StoreClosed()
         loop = asyncio.get_running_loop()
-        pending = _Pending(job, loop, loop.create_future())
+        pending: Pending[T] = Pending(job, loop, loop.create_future())
         self._queue.put(pending)
         # shield: a cancelled caller must not leave the job half-reported; the write
         # still happens and its result is simply dropped.
@@ -102,25 +96,13 @@ class GroupCommitWriter:
     def _run(self) -> None:
         with self._engine.connect() as conn:
             while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch = [first]
-                stop = False
-                while len(batch) < self._max_batch:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        stop = True
-                        break
-                    batch.append(item)
-                self._commit(conn, batch)
+                batch, stop = take_batch(self._queue, self._max_batch)
+                if batch:
+                    self._commit(conn, batch)
                 if stop:
                     return
 
-    def _commit(self, conn: Connection, batch: list[_Pending[Any]]) -> None:
+    def _commit(self, conn: Connection, batch: list[Pending[Any]]) -> None:
         outcomes: list[tuple[Any, BaseException | None]]
         try:
             # Optimistic first: no SAVEPOINTs (a repeated update is not an error, it is an
@@ -144,19 +126,10 @@ class GroupCommitWriter:
             log.error("after-commit cleanup failed (%s)", type(cleanup_error).__name__)
         self.batches += 1
         self.jobs += len(batch)
-        # One wake-up per event loop for the whole batch, not one per job: each wake-up is
-        # a write to the loop's self-pipe and a turn of the loop to read it.
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
-        for pending, (value, job_error) in zip(batch, outcomes, strict=True):
-            by_loop.setdefault(pending.loop, []).append((pending.future, value, job_error))
-        for loop, settled in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_settle_all, settled)
-            except RuntimeError:  # the caller's event loop is already closed
-                continue
+        wake(batch, outcomes)
 
     def _attempt(
-        self, conn: Connection, batch: list[_Pending[Any]], *, savepoints: bool
+        self, conn: Connection, batch: list[Pending[Any]], *, savepoints: bool
     ) -> tuple[list[tuple[Any, BaseException | None]], AfterCommit] | None:
         """Run the batch in one transaction; None if a job failed without a savepoint."""
         outcomes: list[tuple[Any, BaseException | None]] = []
@@ -181,13 +154,3 @@ class GroupCommitWriter:
                 after.merge(job_after)
                 outcomes.append((value, None))
         return outcomes, after
-
-
-def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
-    for future, value, error in settled:
-        if future.done():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(value)
