@@ -272,16 +272,35 @@ def triage_command(
     is_flag=True,
     help=_("Every account not withdrawn, whole, for the team (audited)."),
 )
+@click.option(
+    "--include-free-text",
+    is_flag=True,
+    help=_(
+        "Keep the free-text answers of anonymised accounts. They may name the person: "
+        "read and redact them before the file is shared (audited)."
+    ),
+)
 @pass_reviewer
 def export_command(
-    ctx: ReviewerContext, fmt: str, out: Path | None, purpose: str | None, internal: bool
+    ctx: ReviewerContext,
+    fmt: str,
+    out: Path | None,
+    purpose: str | None,
+    internal: bool,
+    include_free_text: bool,
 ) -> None:
     if internal == (purpose is not None):
         raise click.UsageError(
             _("Choose one: --purpose reports, --purpose mechanisms, or --internal.")
         )
     with fail(ctx):
-        result = build_export(ctx.queue, ctx.key, ctx.pins, "internal" if internal else purpose)  # type: ignore[arg-type]
+        result = build_export(
+            ctx.queue,
+            ctx.key,
+            ctx.pins,
+            "internal" if internal else purpose,  # type: ignore[arg-type]
+            include_free_text=include_free_text,
+        )
     text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
     # Written to a new owner-only file beside `out` before the export is audited, renamed
     # over `out` after: opening an existing file would keep its permissions (perhaps

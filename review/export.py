@@ -8,10 +8,16 @@ columns. What each purpose includes (docs/export-schema.md has the format):
     internal    every account not withdrawn, whole (for the team; audited like the rest)
 
 Anonymised drops every answer its flow marks `identifying`, the channel message ids,
-per-answer receipt times and the attached files. Withdrawn accounts never appear (the
-queue does not hand them out). Accounts that fail verification are left out and counted.
-Every exported account gets an "exported" audit entry before anything is written, so the
-log lists every copy that may need recalling after a withdrawal.
+per-answer receipt times and the attached files. It also withholds the person's own words:
+a free-text (or media) answer stays only as a stub (step, kind, status, section, legal
+elements, `"withheld": "free-text"`) without its value, question or hash, because a
+story told freely very often names the person, their family, the perpetrators or their
+village, and the follow-up questions quote it. A reviewer who has read and redacted that
+text may include it on purpose (`include_free_text`); the audit entry of every anonymised
+account says whether free text was "withheld" or "included". Withdrawn accounts never
+appear (the queue does not hand them out). Accounts that fail verification are left out
+and counted. Every exported account gets an "exported" audit entry before anything is
+written, so the log lists every copy that may need recalling after a withdrawal.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ SCHEMA = "attest-export/1"
 Purpose = Literal["reports", "mechanisms", "internal"]
 Sharing = Literal["anonymised", "named", "internal"]
 
+# Kinds whose value is the person's own words. A media step takes files, not text, but any
+# text that ever came with them would be as free as a story: withheld the same way.
+OWN_WORDS_KINDS = frozenset({"free-text", "media"})
+WITHHELD_FREE_TEXT = "free-text"
+
 
 @dataclass
 class ExportResult:
@@ -40,6 +51,7 @@ class ExportResult:
     exported: list[tuple[str, Sharing]] = field(default_factory=list)
     not_consented: int = 0
     unverified: int = 0
+    include_free_text: bool = False
 
 
 def sharing_for(purpose: Purpose, scopes: Mapping[str, Any]) -> Sharing | None:
@@ -56,7 +68,29 @@ def sharing_for(purpose: Purpose, scopes: Mapping[str, Any]) -> Sharing | None:
     return None
 
 
-def _answer(answer: Mapping[str, Any], sharing: Sharing) -> dict[str, Any]:
+def _withheld(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """A free-text answer without its words: what was asked of whom, not what was said.
+
+    The question goes too (a follow-up quotes the person's story back), and the hash (a
+    short answer's hash lets anyone confirm a guess of it).
+    """
+    return {
+        "step": answer.get("step"),
+        "kind": answer.get("kind"),
+        "status": answer.get("status"),
+        "labels": list(answer.get("labels") or []),
+        "section": answer.get("section"),
+        "elements": list(answer.get("elements") or []),
+        "identifying": bool(answer.get("identifying")),
+        "withheld": WITHHELD_FREE_TEXT,
+    }
+
+
+def _answer(
+    answer: Mapping[str, Any], sharing: Sharing, include_free_text: bool = False
+) -> dict[str, Any]:
+    if sharing == "anonymised" and not include_free_text and answer.get("kind") in OWN_WORDS_KINDS:
+        return _withheld(answer)
     out = {
         "step": answer.get("step"),
         "question": answer.get("question"),
@@ -80,12 +114,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def account_record(opened: OpenedAccount, sharing: Sharing) -> dict[str, Any]:
-    """One account of the export, reduced to what `sharing` allows."""
+def account_record(
+    opened: OpenedAccount, sharing: Sharing, include_free_text: bool = False
+) -> dict[str, Any]:
+    """One account of the export, reduced to what `sharing` allows.
+
+    `include_free_text` keeps the free-text answers of an anonymised account, for a
+    reviewer who has read them and will redact them before the file is shared.
+    """
     body = opened.body
     consent = body.get("consent", {})
     answers = [
-        _answer(a, sharing)
+        _answer(a, sharing, include_free_text)
         for a in opened.answers
         if not (sharing == "anonymised" and a.get("identifying"))
     ]
@@ -127,9 +167,10 @@ def build_export(
     trusted_nodes: Mapping[str, bytes],
     purpose: Purpose,
     now: datetime | None = None,
+    include_free_text: bool = False,
 ) -> ExportResult:
     """Open and verify every account, keep what consent allows; nothing audited or written yet."""
-    result = ExportResult(document={})
+    result = ExportResult(document={}, include_free_text=include_free_text)
     records: list[dict[str, Any]] = []
     for stored in queue.exportable():
         try:
@@ -142,7 +183,7 @@ def build_export(
         if sharing is None:
             result.not_consented += 1
             continue
-        records.append(account_record(opened, sharing))
+        records.append(account_record(opened, sharing, include_free_text))
         result.exported.append((stored.item.account_id, sharing))
     result.document = {
         "schema": SCHEMA,
@@ -156,16 +197,23 @@ def build_export(
 
 
 def audit_export(queue: Queue, result: ExportResult, reviewer: str, fmt: str) -> None:
-    """One "exported" entry per account, in one transaction, before the file is written."""
+    """One "exported" entry per account, in one transaction, before the file is written.
+
+    An anonymised account's entry says whether its free text was "withheld" or "included"
+    (entries written before free text was withheld have no such field: it was included).
+    """
     purpose = result.document["purpose"]
+    free_text = "included" if result.include_free_text else "withheld"
+
+    def detail(sharing: Sharing) -> dict[str, Any]:
+        entry: dict[str, Any] = {"purpose": purpose, "sharing": sharing, "format": fmt}
+        if sharing == "anonymised":
+            entry["free_text"] = free_text
+        return entry
+
     queue.record_many(
         [
-            (
-                reviewer_actor(reviewer),
-                "exported",
-                account_id,
-                {"purpose": purpose, "sharing": sharing, "format": fmt},
-            )
+            (reviewer_actor(reviewer), "exported", account_id, detail(sharing))
             for account_id, sharing in result.exported
         ]
     )
@@ -190,6 +238,7 @@ CSV_COLUMNS = (
     "labels",
     "identifying",
     "sha256",
+    "withheld",
 )
 
 
@@ -245,6 +294,7 @@ def to_csv(records: Iterable[Mapping[str, Any]]) -> str:
                         "labels",
                         "identifying",
                         "sha256",
+                        "withheld",
                     )
                 },
             }
