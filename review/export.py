@@ -35,7 +35,7 @@ from storage.crypto import CryptoError
 from storage.crypto_reviewer import ReviewerPrivateKey
 from storage.queue import Queue, reviewer_actor
 
-SCHEMA = "attest-export/1"
+SCHEMA = "attest-export/2"
 Purpose = Literal["reports", "mechanisms", "internal"]
 Sharing = Literal["anonymised", "named", "internal"]
 
