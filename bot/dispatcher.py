@@ -3,8 +3,12 @@
 Channels convert their own events to `flows.types.Inbound` at the edge and call
 `Dispatcher.handle`. Per person, turns run one at a time (an in-process lock, plus the
 store's cross-process lock where it has one, e.g. a PostgreSQL advisory lock). A turn is
-committed before `handle` returns, so a channel only ever sends replies for saved turns;
-a repeated update key is recognised and produces nothing.
+committed before `handle` returns, so a channel only ever sends replies for saved turns.
+
+The reply is saved with the turn (storage/replies.py) until the channel reports it sent
+(`remember_sent(..., update_key=...)`). A repeated update key is recognised: if its reply
+went out, it produces nothing; if the process died before that, the saved reply is
+returned again, as long as the person's draft is still where that turn left it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import weakref
 from asyncio import Lock
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
@@ -30,9 +35,11 @@ from flows.types import (
     MediaRef,
     Outbound,
     RecordWithdrawal,
+    Session,
     Translator,
 )
 from storage.errors import StorageError
+from storage.replies import PendingReply
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,9 @@ WITHDRAWAL_RATE_LIMITED = N_(
 )
 
 ERASE_WINDOW = timedelta(hours=48)
+# The people whose turn lock the running task holds (so `handle` inside `hold` does not
+# wait for itself).
+_HELD: ContextVar[frozenset[str]] = ContextVar("attest_held_turn_locks", default=frozenset())
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -61,6 +71,9 @@ class Reply:
     reference: str | None = None
     applied: bool = True
     language: str = "en"
+    # The update whose saved copy of this reply waits to be dropped: pass it to
+    # remember_sent once the reply has gone out. None when nothing was saved.
+    update_key: str | None = None
 
 
 IGNORED = Reply(messages=(), applied=False)
@@ -117,8 +130,21 @@ class Dispatcher:
     def translator_for(self, language: str) -> Translator:
         return self._translations(language)
 
+    def hold(self, channel: str, chat_id: str | int) -> AbstractAsyncContextManager[None]:
+        """Hold this person's turn lock across a turn and the sending of its reply.
+
+        `handle` inside the block runs under it (without taking it again). A channel that
+        reports the reply sent (`remember_sent`) inside the block keeps a copy of the same
+        update, handed to another process at the same time, from sending it twice.
+        """
+        return self._turn_lock(self.respondent(channel, chat_id))
+
     @asynccontextmanager
     async def _turn_lock(self, respondent: str) -> AsyncIterator[None]:
+        held = _HELD.get()
+        if respondent in held:
+            yield  # taken by this task already (`hold`)
+            return
         lock = self._locks.get(respondent)
         if lock is None:
             lock = Lock()
@@ -127,7 +153,11 @@ class Dispatcher:
             self._store, "respondent_lock", None
         )
         async with lock, cross_process(respondent) if cross_process else nullcontext():
-            yield
+            token = _HELD.set(held | {respondent})
+            try:
+                yield
+            finally:
+                _HELD.reset(token)
 
     async def handle(
         self,
@@ -152,13 +182,14 @@ class Dispatcher:
         async with self._turn_lock(respondent):
             notes: list[str] = []
             try:
-                seen, session = await self._store.load_turn(respondent, update_key)
+                seen, session, kept = await self._store.load_turn(respondent, update_key)
             except StorageError as exc:  # a damaged draft must not stop the person
                 log.warning("an unreadable draft was set aside (%s)", type(exc).__name__)
-                seen, session = False, None
+                seen, session, kept = False, None, None
                 notes.append(DRAFT_UNREADABLE)
             if seen:
-                return IGNORED
+                assert update_key is not None
+                return await self._again(update_key, session, kept)
             if session is None or session.status == "ended":
                 engine = self._engines[flow or self._default_flow]
                 # The engine takes inbound.language_hint when the flow offers that language.
@@ -172,31 +203,82 @@ class Dispatcher:
                 inbound = dataclasses.replace(inbound, kind="choice", choice="", text="")
             engine = self._engines.get(session.flow) or self._engines[self._default_flow]
             turn = engine.handle(session, inbound, now, self._translations(session.language))
+            pending = PendingReply(
+                messages=turn.messages,
+                language=turn.session.language if turn.session else session.language,
+                end=turn.end,
+                erase_chat=any(isinstance(e, EraseChat) for e in turn.effects),
+                updated_at=turn.session.updated_at if turn.session else None,
+                reference=turn.reference,
+                notes=tuple(notes),
+                withdrawal_code=next(
+                    (e.reference_code for e in turn.effects if isinstance(e, RecordWithdrawal)),
+                    None,
+                ),
+            )
+            keep = update_key is not None and pending.says_something
             result = await self._store.commit_turn(
-                respondent, turn, update_key=update_key, channel=channel, now=now
+                respondent,
+                turn,
+                update_key=update_key,
+                channel=channel,
+                now=now,
+                reply=pending if keep else None,
             )
         if not result:
             return IGNORED
-        language = turn.session.language if turn.session else session.language
-        messages = turn.messages
-        _ = self._translations(language).gettext
         outcomes = tuple(getattr(result, "withdrawals", ()))
-        if "rate-limited" in outcomes:
+        pending = dataclasses.replace(pending, withdrawals=outcomes)
+        return self._reply(pending, update_key if keep else None)
+
+    async def _again(
+        self, update_key: str, session: Session | None, kept: PendingReply | None
+    ) -> Reply:
+        """A repeated update: its saved reply if it never went out and is still current."""
+        if kept is None:
+            return IGNORED  # its reply went out the first time
+        if not kept.is_current(session):
+            # The person has moved on since: this reply would ask a stale question.
+            await self._store.forget_reply(update_key)
+            return IGNORED
+        return self._reply(kept, update_key)
+
+    def _reply(self, pending: PendingReply, update_key: str | None) -> Reply:
+        """What the channel sends: the engine's messages with the dispatcher's own texts."""
+        messages = pending.messages
+        _ = self._translations(pending.language).gettext
+        if "rate-limited" in pending.withdrawals:
             messages = (Outbound(text=_(WITHDRAWAL_RATE_LIMITED)),)
-        elif "removed" in outcomes:
-            code = next(e.reference_code for e in turn.effects if isinstance(e, RecordWithdrawal))
-            text = _(WITHDRAWAL_REMOVED).format(reference=code)
+        elif "removed" in pending.withdrawals and pending.withdrawal_code is not None:
+            text = _(WITHDRAWAL_REMOVED).format(reference=pending.withdrawal_code)
             messages = (*messages, Outbound(text=text))
-        if notes:
-            messages = (*(Outbound(text=_(n)) for n in notes), *messages)
+        if pending.notes:
+            messages = (*(Outbound(text=_(n)) for n in pending.notes), *messages)
         return Reply(
             messages=messages,
-            erase_chat=any(isinstance(e, EraseChat) for e in turn.effects),
-            end=turn.end,
-            reference=turn.reference,
+            erase_chat=pending.erase_chat,
+            end=pending.end,
+            reference=pending.reference,
             applied=True,
-            language=language,
+            language=pending.language,
+            update_key=update_key,
         )
+
+    async def replay(self, channel: str, chat_id: str | int, update_key: str) -> Reply | None:
+        """For an update seen before: its saved reply (see `handle`) or IGNORED; None if new.
+
+        For channels that do work before the turn which a repeated update must not redo
+        (downloading a file again).
+        """
+        respondent = self.respondent(channel, chat_id)
+        async with self._turn_lock(respondent):
+            try:
+                seen, session, kept = await self._store.load_turn(respondent, update_key)
+            except StorageError:
+                return None  # handle() will say so
+            if not seen:
+                return None
+            return await self._again(update_key, session, kept)
 
     async def asks_media(self, channel: str, chat_id: str | int, kind: str | None = None) -> bool:
         """Whether the step waiting for this person's answer takes files or voice notes.
@@ -235,11 +317,23 @@ class Dispatcher:
         return ref
 
     async def remember_sent(
-        self, channel: str, chat_id: str | int, message_ids: Sequence[int], now: datetime
+        self,
+        channel: str,
+        chat_id: str | int,
+        message_ids: Sequence[int],
+        now: datetime,
+        *,
+        update_key: str | None = None,
     ) -> None:
-        """Keep message ids (encrypted) for up to 48 hours so quick exit can erase them."""
-        if message_ids:
-            await self._store.remember_messages(self.respondent(channel, chat_id), message_ids, now)
+        """Keep message ids (encrypted) for up to 48 hours so quick exit can erase them.
+
+        `update_key` (a `Reply.update_key`): that reply has gone out, so its saved copy is
+        dropped in the same write.
+        """
+        if message_ids or update_key is not None:
+            await self._store.remember_messages(
+                self.respondent(channel, chat_id), message_ids, now, reply_sent=update_key
+            )
 
     async def erase_targets(self, channel: str, chat_id: str | int, now: datetime) -> list[int]:
         """Message ids of this chat, both sides, that are still young enough to delete."""

@@ -2,8 +2,10 @@
 
     store = await open_intake_store(None, node_keys, reviewers, data_dir=Path("attest-data"))
     session = await store.load_session(respondent)          # None, or CorruptDraft
-    result = await store.commit_turn(respondent, turn, update_key=key, channel="telegram", now=now)
+    result = await store.commit_turn(respondent, turn, update_key=key, channel="telegram",
+                                     now=now, reply=pending)  # the reply is kept with the turn
     if not result: ...                                       # a repeated update: nothing applied
+    await store.remember_messages(respondent, sent_ids, now, reply_sent=key)  # sent: drop it
 
 SQLAlchemy Core on a *sync* engine. Writes go through one writer thread with group
 commit (`storage.writer`); reads go through one reader thread, batched the same way
@@ -36,12 +38,13 @@ from typing import BinaryIO, Protocol, TypeVar
 from sqlalchemy import Connection, Engine, bindparam, select
 
 from flows.types import MediaRef, Session, Turn
-from storage import drafts, migrations
+from storage import drafts, migrations, replies
 from storage.crypto import NodeKeys, ReviewerPublicKey
 from storage.db import checkpoint_wal, create_store_engine, read_connection, sqlite_pragmas
 from storage.errors import CorruptDraft
 from storage.intake_rows import IntakeRows, TurnResult, WithdrawalOutcome
 from storage.reader import BatchReader
+from storage.replies import PendingReply
 from storage.respondent_lock import RespondentLocks
 from storage.tables import chat_messages, files, processed_updates, sessions
 from storage.vault import FileVault
@@ -49,6 +52,7 @@ from storage.writer import MAX_BATCH, AfterCommit, GroupCommitWriter
 
 __all__ = [
     "IntakeStore",
+    "PendingReply",
     "SqlIntakeStore",
     "TurnResult",
     "WithdrawalOutcome",
@@ -61,7 +65,7 @@ DATABASE_FILE = "intake.db"
 FILES_DIR = "files"
 EXPIRY_INTERVAL = 3600.0  # seconds between automatic expiry runs
 # Built once: SQLAlchemy then reuses their compiled form without rebuilding them per turn.
-_PROCESSED = select(processed_updates.c.update_key).where(
+_PROCESSED = select(processed_updates.c.reply).where(
     processed_updates.c.update_key == bindparam("update_key")
 )
 _DRAFT = select(sessions.c.wrapped_key, sessions.c.blob).where(
@@ -78,7 +82,7 @@ class IntakeStore(Protocol):
 
     async def load_turn(
         self, respondent: str, update_key: str | None
-    ) -> tuple[bool, Session | None]: ...
+    ) -> tuple[bool, Session | None, PendingReply | None]: ...
 
     async def commit_turn(
         self,
@@ -88,14 +92,22 @@ class IntakeStore(Protocol):
         update_key: str | None,
         channel: str,
         now: datetime,
+        reply: PendingReply | None = None,
     ) -> TurnResult: ...
+
+    async def forget_reply(self, update_key: str) -> None: ...
 
     async def store_file(
         self, respondent: str, src: BinaryIO, kind: str, mime: str | None, max_bytes: int
     ) -> MediaRef: ...
 
     async def remember_messages(
-        self, respondent: str, message_ids: Sequence[int], now: datetime
+        self,
+        respondent: str,
+        message_ids: Sequence[int],
+        now: datetime,
+        *,
+        reply_sent: str | None = None,
     ) -> None: ...
 
     async def chat_messages(self, respondent: str, since: datetime) -> list[int]: ...
@@ -147,28 +159,39 @@ class SqlIntakeStore:
 
     async def load_turn(
         self, respondent: str, update_key: str | None
-    ) -> tuple[bool, Session | None]:
-        """(already processed, draft) in one read: what a turn needs before the engine runs.
+    ) -> tuple[bool, Session | None, PendingReply | None]:
+        """(already processed, draft, kept reply) in one read: what a turn needs first.
 
-        When `update_key` was processed already the draft is not read (None); otherwise as
-        `load_session`, CorruptDraft included. One trip to the reader thread instead of two.
+        A new update: (False, draft, None), the draft as `load_session` gives it,
+        CorruptDraft included. An update processed and replied to: (True, None, None).
+        Processed with its reply still kept (not yet sent): (True, draft, reply), so the
+        caller can tell whether the reply is still current. One trip to the reader thread.
         """
 
         rows = self._rows
         master = rows.node.master_key
 
-        def read(conn: Connection) -> tuple[bool, Session | None]:
+        def read(conn: Connection) -> tuple[bool, Session | None, PendingReply | None]:
+            pending = None
             if update_key is not None:
                 seen = conn.execute(_PROCESSED, {"update_key": update_key}).first()
                 if seen is not None:
-                    return True, None
+                    if seen.reply is None:
+                        return True, None, None
+                    try:
+                        pending = replies.decrypt_reply(master, respondent, update_key, seen.reply)
+                    except CorruptDraft:
+                        log.warning("a kept reply could not be opened; it is not sent again")
+                        return True, None, None
+                    if pending.end is not None:
+                        rows.reply_is_closing(update_key, datetime.now(UTC))
             row = conn.execute(_DRAFT, {"respondent": respondent}).one_or_none()
             if row is None or row.blob is None:
-                return False, None
+                return pending is not None, None, pending
             key = drafts.open_draft_key(master, respondent, row.wrapped_key)
             session = drafts.decrypt_session(key, respondent, row.blob)
             rows.offer_key(respondent, row.wrapped_key, key)  # the turn's save reuses it
-            return False, session
+            return pending is not None, session, pending
 
         return await self._read(read)
 
@@ -219,8 +242,13 @@ class SqlIntakeStore:
         update_key: str | None,
         channel: str,
         now: datetime,
+        reply: PendingReply | None = None,
     ) -> TurnResult:
-        """Save everything the turn changed in one transaction; returns once durable."""
+        """Save everything the turn changed in one transaction; returns once durable.
+
+        With an update key, `reply` is kept (encrypted) with the turn until
+        `remember_messages(..., reply_sent=update_key)` or `forget_reply` drops it.
+        """
         job = functools.partial(
             self._rows.apply_turn,
             respondent=respondent,
@@ -228,8 +256,13 @@ class SqlIntakeStore:
             update_key=update_key,
             channel=channel,
             now=now,
+            reply=reply,
         )
         return await self._writer.run(job)
+
+    async def forget_reply(self, update_key: str) -> None:
+        """Drop the reply kept for `update_key` (no longer current: it will not be sent)."""
+        await self._writer.run(lambda conn, after: self._rows.clear_reply(conn, after, update_key))
 
     async def store_file(
         self, respondent: str, src: BinaryIO, kind: str, mime: str | None, max_bytes: int
@@ -254,13 +287,24 @@ class SqlIntakeStore:
         return MediaRef(written.file_id, kind, written.sha256, written.size, mime)
 
     async def remember_messages(
-        self, respondent: str, message_ids: Sequence[int], now: datetime
+        self,
+        respondent: str,
+        message_ids: Sequence[int],
+        now: datetime,
+        *,
+        reply_sent: str | None = None,
     ) -> None:
-        if not message_ids:
+        """Keep message ids for erasure; `reply_sent`: that update's reply went out, drop it.
+
+        Both in one write, so a reply is never dropped without its message ids.
+        """
+        if not message_ids and reply_sent is None:
             return
         ids = tuple(message_ids)
         await self._writer.run(
-            lambda conn, _after: self._rows.remember_messages(conn, respondent, ids, now)
+            lambda conn, after: self._rows.remember_messages(
+                conn, after, respondent, ids, now, reply_sent
+            )
         )
 
     async def expire_drafts(self, now: datetime) -> int:

@@ -3,10 +3,16 @@
 Every method runs on the writer thread inside the transaction (and savepoint) that
 `storage.writer` opened, and records in `AfterCommit` what may only happen once that
 transaction is durable: unlinking files, checkpointing the WAL after a shred.
+
+A turn's reply is kept (encrypted, storage/replies.py) in its `processed_updates` row,
+written by the same INSERT that marks the update processed, until `remember_messages`
+says it was sent. Shredding a person's draft clears their other kept replies; expiry
+clears any kept longer than Telegram would ever deliver an update again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import OrderedDict
@@ -15,11 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.types import FinishedAccount, RecordWithdrawal, Session, ShredDraft, Turn
-from storage import drafts
+from storage import drafts, replies
 from storage.crypto import NodeKeys, ReviewerPublicKey, seal_account
 from storage.drafts import FileDetails
 from storage.errors import CorruptDraft
@@ -32,6 +38,7 @@ from storage.outbox import (
     record_withdrawal,
     sealed_from_row,
 )
+from storage.replies import PendingReply
 from storage.tables import (
     chat_messages,
     files,
@@ -53,6 +60,9 @@ KEY_CACHE_SIZE = 10_000
 # Old chat message ids are dropped at most this often (and at every expiry run): a
 # DELETE per remembered message would cost every turn for nothing.
 FORGET_EVERY = timedelta(minutes=10)
+# Telegram keeps an unacknowledged update for 24 hours at most; a reply still unsent
+# after this long will never be asked for again.
+REPLIES_KEPT = timedelta(hours=48)
 
 # The statements of every turn, built once: SQLAlchemy reuses their compiled form instead
 # of building and caching a new statement object per turn (bench/telegram.py).
@@ -76,11 +86,29 @@ _REMEMBER = insert(chat_messages).values(
 )
 _MARK_PROCESSED = {
     name: dialect.insert(processed_updates)
-    .values(update_key=bindparam("update_key"), processed_at=bindparam("processed_at"))
+    .values(
+        update_key=bindparam("update_key"),
+        processed_at=bindparam("processed_at"),
+        respondent=bindparam("respondent"),
+        reply=bindparam("reply"),
+    )
     .on_conflict_do_nothing()
     .returning(processed_updates.c.update_key)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+_KEEP_REPLY = (
+    update(processed_updates)
+    .where(processed_updates.c.update_key == bindparam("the_update_key"))
+    .values(respondent=bindparam("the_respondent"), reply=bindparam("the_reply"))
+)
+_CLEAR_REPLY = (
+    update(processed_updates)
+    .where(
+        processed_updates.c.update_key == bindparam("the_update_key"),
+        processed_updates.c.reply.is_not(None),
+    )
+    .values(respondent=None, reply=None)
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +153,10 @@ class IntakeRows:
         self._keys: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
         self._keys_lock = threading.Lock()
         self._forgot: datetime | None = None  # when old chat message ids were last dropped
+        # Update keys (and when) whose kept reply ended an interview, so may hold the
+        # reference code: clearing one checkpoints the WAL, as a shred does. Written by the
+        # reader and writer threads; single dict operations need no lock.
+        self._closing: dict[str, datetime] = {}
 
     # -- one turn ---------------------------------------------------------------------
 
@@ -137,16 +169,31 @@ class IntakeRows:
         update_key: str | None,
         channel: str,
         now: datetime,
+        reply: PendingReply | None = None,
     ) -> TurnResult:
-        """Everything a turn changes, or nothing when `update_key` was already applied."""
+        """Everything a turn changes, or nothing when `update_key` was already applied.
+
+        With an update key and a `reply`, the reply is kept (encrypted) in the update's
+        row until `remember_messages(..., reply_sent=update_key)` clears it.
+        """
+        if update_key is None:
+            reply = None
+        # A withdrawal's reply depends on its outcome, known only further down.
+        withdrawing = any(isinstance(e, RecordWithdrawal) for e in turn.effects)
         if update_key is not None:
+            blob = None
+            if reply is not None and not withdrawing:
+                blob = replies.encrypt_reply(self.node.master_key, respondent, update_key, reply)
+            values = {
+                "update_key": update_key,
+                "processed_at": now,
+                "respondent": respondent if blob is not None else None,
+                "reply": blob,
+            }
             marked = _MARK_PROCESSED.get(conn.dialect.name)
             if marked is None:
-                fresh = insert_ignore(
-                    conn, processed_updates, {"update_key": update_key, "processed_at": now}
-                )
+                fresh = bool(insert_ignore(conn, processed_updates, values))
             else:
-                values = {"update_key": update_key, "processed_at": now}
                 fresh = conn.execute(marked, values).first() is not None
             if not fresh:
                 return TurnResult(applied=False)
@@ -166,9 +213,18 @@ class IntakeRows:
             for effect in turn.effects
             if isinstance(effect, RecordWithdrawal)
         )
+        if reply is not None and withdrawing:
+            assert update_key is not None
+            kept = dataclasses.replace(reply, withdrawals=outcomes)
+            blob = replies.encrypt_reply(self.node.master_key, respondent, update_key, kept)
+            values = {"the_update_key": update_key, "the_respondent": respondent, "the_reply": blob}
+            conn.execute(_KEEP_REPLY, values)
         shred = turn.session is None or any(isinstance(e, ShredDraft) for e in turn.effects)
         if shred:
             self.shred(conn, after, respondent)
+            self.clear_replies(conn, after, respondent, keep=update_key)
+            if reply is not None and update_key is not None:
+                self._closing[update_key] = now
         else:
             assert turn.session is not None
             self._save_session(conn, after, respondent, turn.session, now)
@@ -275,6 +331,32 @@ class IntakeRows:
             after.checkpoint = True
         return bool(gone)
 
+    # -- kept replies -----------------------------------------------------------------
+
+    def clear_reply(self, conn: Connection, after: AfterCommit, update_key: str) -> None:
+        """Drop the reply kept for `update_key` (it was sent, or is no longer current)."""
+        cleared = conn.execute(_CLEAR_REPLY, {"the_update_key": update_key}).rowcount
+        if self._closing.pop(update_key, None) is not None and cleared:
+            after.checkpoint = True
+
+    def clear_replies(
+        self, conn: Connection, after: AfterCommit, respondent: str, keep: str | None = None
+    ) -> int:
+        """Drop every reply kept for this person (but the one for `keep`); how many."""
+        where = [processed_updates.c.respondent == respondent]
+        if keep is not None:
+            where.append(processed_updates.c.update_key != keep)
+        cleared = conn.execute(
+            update(processed_updates).where(and_(*where)).values(respondent=None, reply=None)
+        ).rowcount
+        if cleared:
+            after.checkpoint = True
+        return int(cleared)
+
+    def reply_is_closing(self, update_key: str, now: datetime) -> None:
+        """Note that the reply kept for `update_key` ended an interview (see `_closing`)."""
+        self._closing[update_key] = now
+
     # -- sealing ------------------------------------------------------------------------
 
     def _seal(
@@ -377,8 +459,19 @@ class IntakeRows:
         )
 
     def remember_messages(
-        self, conn: Connection, respondent: str, message_ids: Sequence[int], now: datetime
+        self,
+        conn: Connection,
+        after: AfterCommit,
+        respondent: str,
+        message_ids: Sequence[int],
+        now: datetime,
+        reply_sent: str | None = None,
     ) -> None:
+        """Keep sent message ids for erasure; with `reply_sent`, drop that update's kept reply."""
+        if reply_sent is not None:
+            self.clear_reply(conn, after, reply_sent)
+        if not message_ids:
+            return
         wrapped, blob = drafts.encrypt_message_ids(self.node.master_key, respondent, message_ids)
         values = {"respondent": respondent, "wrapped_key": wrapped, "blob": blob, "created_at": now}
         conn.execute(_REMEMBER, values)
@@ -401,8 +494,22 @@ class IntakeRows:
         )
         for respondent in due:
             self.shred(conn, after, respondent)
+            self.clear_replies(conn, after, respondent)
         if self.forget_old_messages(conn, now):
             after.checkpoint = True
+        unsent = conn.execute(
+            update(processed_updates)
+            .where(
+                processed_updates.c.reply.is_not(None),
+                processed_updates.c.processed_at < now - REPLIES_KEPT,
+            )
+            .values(respondent=None, reply=None)
+        ).rowcount
+        if unsent:
+            after.checkpoint = True
+        for key, at in list(self._closing.items()):
+            if at < now - REPLIES_KEPT:
+                self._closing.pop(key, None)
         conn.execute(
             delete(processed_updates).where(
                 processed_updates.c.processed_at < now - self.draft_lifetime

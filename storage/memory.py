@@ -4,13 +4,15 @@ Nothing is encrypted or durable; everything else matches `SqlIntakeStore`: a rep
 update key is applied once, sessions round-trip through their JSON form, a submitted
 account lands in `outbox` (unsealed here, so tests can read it), withdrawals remove a
 matching outbox entry or are kept as requests, attempts are rate-limited, drafts expire,
-files over `max_bytes` raise FileTooLarge, chat message ids older than 48 hours are dropped.
+files over `max_bytes` raise FileTooLarge, chat message ids older than 48 hours are dropped,
+a turn's reply is kept with its update key (in `replies`) until sent, shredded or stale.
 `corrupt(respondent)` makes a draft unreadable, to test how callers handle CorruptDraft.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -22,13 +24,14 @@ from typing import Any, BinaryIO
 from flows.types import MediaRef, RecordWithdrawal, Session, ShredDraft, Turn
 from storage.crypto import NodeKeys
 from storage.errors import CorruptDraft, FileTooLarge
-from storage.intake_rows import CHAT_IDS_KEPT, TurnResult
+from storage.intake_rows import CHAT_IDS_KEPT, REPLIES_KEPT, TurnResult
 from storage.outbox import (
     WITHDRAWAL_LIMIT,
     WITHDRAWAL_WINDOW,
     WithdrawalOutcome,
     account_metadata,
 )
+from storage.replies import PendingReply
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class MemoryIntakeStore:
         self.draft_lifetime = timedelta(days=draft_days)
         self.drafts: dict[str, _Draft] = {}
         self.processed: dict[str, datetime] = {}
+        self.replies: dict[str, tuple[str, PendingReply]] = {}  # update key -> (respondent, reply)
         self.outbox: list[MemoryAccount] = []
         self.account_files: dict[str, bytes] = {}
         self.withdrawal_requests: set[str] = set()
@@ -76,10 +80,13 @@ class MemoryIntakeStore:
 
     async def load_turn(
         self, respondent: str, update_key: str | None
-    ) -> tuple[bool, Session | None]:
+    ) -> tuple[bool, Session | None, PendingReply | None]:
         if update_key is not None and update_key in self.processed:
-            return True, None
-        return False, await self.load_session(respondent)
+            kept = self.replies.get(update_key)
+            if kept is None or kept[0] != respondent:
+                return True, None, None
+            return True, await self.load_session(respondent), kept[1]
+        return False, await self.load_session(respondent), None
 
     async def commit_turn(
         self,
@@ -89,6 +96,7 @@ class MemoryIntakeStore:
         update_key: str | None,
         channel: str,
         now: datetime,
+        reply: PendingReply | None = None,
     ) -> TurnResult:
         async with self._lock:
             if update_key is not None:
@@ -116,8 +124,12 @@ class MemoryIntakeStore:
                 for effect in turn.effects
                 if isinstance(effect, RecordWithdrawal)
             )
+            if update_key is not None and reply is not None:
+                kept = dataclasses.replace(reply, withdrawals=outcomes)
+                self.replies[update_key] = (respondent, kept)
             if turn.session is None or any(isinstance(e, ShredDraft) for e in turn.effects):
                 self.drafts.pop(respondent, None)
+                self._clear_replies(respondent, keep=update_key)
             else:
                 draft = self.drafts.get(respondent)
                 if draft is None or draft.corrupt:
@@ -150,11 +162,28 @@ class MemoryIntakeStore:
         return MediaRef(file_id, kind, hashlib.sha256(data).hexdigest(), len(data), mime)
 
     async def remember_messages(
-        self, respondent: str, message_ids: Sequence[int], now: datetime
+        self,
+        respondent: str,
+        message_ids: Sequence[int],
+        now: datetime,
+        *,
+        reply_sent: str | None = None,
     ) -> None:
+        if reply_sent is not None:
+            self.replies.pop(reply_sent, None)
+        if not message_ids:
+            return
         kept = self.messages.setdefault(respondent, [])
         kept.extend((now, int(i)) for i in message_ids)
         self._forget_old_messages(now)
+
+    async def forget_reply(self, update_key: str) -> None:
+        self.replies.pop(update_key, None)
+
+    def _clear_replies(self, respondent: str, keep: str | None = None) -> None:
+        for key, (whose, _reply) in list(self.replies.items()):
+            if whose == respondent and key != keep:
+                del self.replies[key]
 
     def _forget_old_messages(self, now: datetime) -> None:
         for respondent, kept in list(self.messages.items()):
@@ -171,7 +200,13 @@ class MemoryIntakeStore:
         due = [r for r, d in self.drafts.items() if d.updated_at + self.draft_lifetime <= now]
         for respondent in due:
             del self.drafts[respondent]
+            self._clear_replies(respondent)
         self._forget_old_messages(now)
+        for key, at in list(self.processed.items()):
+            if at < now - REPLIES_KEPT:
+                self.replies.pop(key, None)
+            if at < now - self.draft_lifetime:
+                del self.processed[key]
         return len(due)
 
     def corrupt(self, respondent: str) -> None:

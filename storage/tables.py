@@ -5,7 +5,8 @@ and chat id), times, opaque ids and the signed metadata of sealed accounts. Ever
 person said is ciphertext:
 
     sessions            a draft: data key wrapped by the node master key + encrypted state
-    processed_updates   channel update keys already applied (idempotency)
+    processed_updates   channel update keys already applied (idempotency), each with its
+                        turn's reply, encrypted, until the channel has sent it
     outbox              sealed accounts waiting for sync
     files               encrypted files (bytes on disk under DATA_DIR/files/<file_id>);
                         their key and details encrypted under the draft's data key, or
@@ -89,6 +90,10 @@ processed_updates = Table(
     metadata,
     Column("update_key", String(200), primary_key=True),
     Column("processed_at", UtcDateTime, nullable=False, index=True),
+    # Set only while the turn's reply waits to be sent (storage/replies.py), and cleared
+    # with it: the pseudonym is there so shredding a draft can clear that person's too.
+    Column("respondent", PSEUDONYM, nullable=True, index=True),
+    Column("reply", LargeBinary, nullable=True),
 )
 
 outbox = Table(

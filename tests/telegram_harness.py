@@ -107,8 +107,10 @@ async def open_harness(
     flow: str | None = None,
     max_bytes: int = 1024 * 1024,
     api: FakeBotAPI | None = None,
+    node: NodeKeys | None = None,
 ) -> Harness:
-    node = NodeKeys.generate()
+    """`store`, `api` and `node` shared by two harnesses are one node restarted."""
+    node = node or NodeKeys.generate()
     store = store or MemoryIntakeStore(node)
     dispatcher = make_dispatcher(store, node)
     api = api or FakeBotAPI()

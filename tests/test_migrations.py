@@ -64,6 +64,25 @@ async def test_a_draft_saved_at_the_first_revision_survives_the_upgrade(
         await store.close()
 
 
+async def test_updates_processed_before_replies_were_kept_stay_answered(
+    database: str | None, node: NodeKeys, reviewer: ReviewerPrivateKey, data_dir: Path
+) -> None:
+    data_dir.mkdir(parents=True)
+    engine = create_store_engine(database or data_dir / "intake.db")
+    migrations.upgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(insert(processed_updates).values(update_key="u1", processed_at=T0))
+    engine.dispose()
+
+    store = await open_intake_store(database, node, [reviewer.public], data_dir=data_dir)
+    try:
+        # Delivered again after the upgrade: still recognised, and nothing is owed.
+        assert await store.load_turn("resp-a", "u1") == (True, None, None)
+        migrations.check(store.engine)
+    finally:
+        await store.close()
+
+
 def test_every_revision_downgrades_and_upgrades_again(database: str | None, data_dir: Path) -> None:
     engine = create_store_engine(database or data_dir / "intake.db")
     try:

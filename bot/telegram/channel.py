@@ -2,7 +2,9 @@
 
 `TelegramChannel.process` is what both the polling handlers and the webhook endpoint call.
 It never sends anything before the dispatcher has committed the turn, so a crash or a
-Bot API failure while replying loses no answer. Per chat, updates run one after another
+Bot API failure while replying loses no answer. The reply is saved with the turn, and
+dropped only once it went out whole and its message ids are kept: an update delivered
+again after a crash gets that reply, not silence. Per chat, updates run one after another
 in this process (files are downloaded before the turn, so ordering must cover the whole
 update, not only the turn); across processes the store's lock orders the turns.
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 from telegram import Bot, Update
 
+from bot.dispatcher import Reply
 from bot.telegram.erase import erase_messages, older_messages_may_remain
 from bot.telegram.keyboards import ButtonSigner, keyboard_for
 from bot.telegram.media import MediaPolicy, TooLarge, take_in
@@ -131,7 +134,15 @@ class TelegramChannel:
         if event.kind in NOTE_ONLY and update.update_id in self._noted:
             return  # delivered again: the note was already sent, and nothing is stored
         async with self._lock(event.chat_id):
-            await self._run(sender, event, key)
+            if event.kind in NOTE_ONLY:
+                await self._run(sender, event, key)
+            else:
+                # The person's lock (across processes too) covers the reply until it is
+                # reported sent: the same update handed to another process at once waits,
+                # then finds its reply sent, instead of sending it again.
+                async with self.dispatcher.hold(CHANNEL, event.chat_id):
+                    await self._run(sender, event, key)
+                    await self._remembered(event.chat_id)
         # The reply is out; the update counts as done (webhook: 200) only once the message
         # ids are durable too, so that a crash now cannot leave messages /exit won't erase.
         await self._remembered(event.chat_id)
@@ -208,6 +219,11 @@ class TelegramChannel:
 
     async def _file(self, sender: Sender, event: Event, key: str) -> None:
         assert event.chat_id is not None and event.file is not None
+        again = await self.dispatcher.replay(CHANNEL, event.chat_id, key)
+        if again is not None:
+            # Delivered again: its turn is saved; fetch nothing, only send what is owed.
+            await self._reply(sender, event, again, self._clock())
+            return
         if not await self.dispatcher.asks_media(CHANNEL, event.chat_id, event.file.kind):
             await self._note(sender, event, MEDIA_NOT_HERE, keep=(event.message_id,))
             return
@@ -247,6 +263,19 @@ class TelegramChannel:
             flow=self.options.flow,
             ask_check=ask_check,
         )
+        await self._reply(sender, event, reply, now, edit)
+
+    async def _reply(
+        self,
+        sender: Sender,
+        event: Event,
+        reply: Reply,
+        now: datetime,
+        edit: Callable[[str], bool] | None = None,
+    ) -> None:
+        """Send a saved turn's reply; once it went out whole, the saved copy is dropped."""
+        assert event.chat_id is not None
+        chat_id = event.chat_id
         if not reply.applied:
             return  # an update already handled: its reply went out the first time
         # A button press has no message of its own; the pressed message is the bot's.
@@ -264,17 +293,21 @@ class TelegramChannel:
             targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
             if older_messages_may_remain([*targets, *incoming]):
                 parts.append(Part(say(OLDER_REMAIN, language)))
+        given_up = sender.given_up
         sent = await sender.send(chat_id, parts)
-        self._remember(chat_id, [*incoming, *sent])
+        # A message Telegram refused for good keeps the saved reply, for a redelivery.
+        whole = sender.given_up == given_up
+        self._remember(chat_id, [*incoming, *sent], reply.update_key if whole else None)
 
-    def _remember(self, chat_id: int, ids: Sequence[int]) -> None:
+    def _remember(self, chat_id: int, ids: Sequence[int], reply_sent: str | None = None) -> None:
         """Keep message ids for erasure, without delaying this person's reply.
 
         The write is started here and batched with other turns' commits by the store;
         `process` waits for it before the update counts as done, and anything that needs
-        the ids (quick exit first) waits for it too.
+        the ids (quick exit first) waits for it too. `reply_sent`: the update whose saved
+        reply has now gone out; it is dropped in the same write.
         """
-        if not ids:
+        if not ids and reply_sent is None:
             return
         previous = self._remembering.get(chat_id)
         now = self._clock()
@@ -283,7 +316,9 @@ class TelegramChannel:
             if previous is not None:
                 await previous
             try:
-                await self.dispatcher.remember_sent(CHANNEL, chat_id, list(ids), now)
+                await self.dispatcher.remember_sent(
+                    CHANNEL, chat_id, list(ids), now, update_key=reply_sent
+                )
             except Exception as exc:
                 log.error("message ids could not be kept for erasure (%s)", type(exc).__name__)
             finally:

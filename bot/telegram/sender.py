@@ -122,7 +122,11 @@ class Part:
 
 
 class Sender:
-    """Sends parts to one chat in order; returns the message ids Telegram gave them."""
+    """Sends parts to one chat in order; returns the message ids Telegram gave them.
+
+    `given_up` counts the messages Telegram refused for good, so a caller can tell a reply
+    that went out whole from one that did not.
+    """
 
     def __init__(
         self,
@@ -133,6 +137,7 @@ class Sender:
         self.bot = bot
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
+        self.given_up = 0
 
     async def send(self, chat_id: int, parts: list[Part]) -> list[int]:
         """Send every part; a part Telegram refuses for good is skipped, not the rest."""
@@ -161,6 +166,7 @@ class Sender:
             return await with_retries(call, self.policy, self._sleep)
         except SendFailed as exc:
             log.warning("a reply could not be sent (%s)", exc)
+            self.given_up += 1
             return None
 
     async def edit(

@@ -4,7 +4,7 @@ PTB's own webhook server answers Telegram before the update is processed, so an 
 could be acknowledged and then lost in a crash. Here the answer comes only after the
 channel has committed the turn and sent the reply: if the process dies earlier, Telegram
 delivers the update again, and the store's record of processed update ids keeps it from
-being applied twice.
+being applied twice; a reply that had not gone out is sent then (kept with the turn).
 """
 
 from __future__ import annotations
