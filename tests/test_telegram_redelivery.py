@@ -262,3 +262,25 @@ async def test_the_same_update_twice_at_once_is_answered_once(harness: Harness) 
     await asyncio.gather(harness.deliver(update), harness.deliver(update))
     said = harness.new_texts(CHAT, before)
     assert len(said) == 1 and ROUTE_QUESTION in said[0]
+
+
+async def test_a_reply_that_fails_after_the_save_is_tried_again_not_apologised_for(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polling: an error while replying (the answer is saved) must not say 'not saved'."""
+    update = await at_safety(harness)
+    channel = harness.channel
+    real = channel._send_reply
+    failures = [RuntimeError("disk hiccup")]
+
+    async def flaky(*args: Any, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(channel, "_send_reply", flaky)
+    said = await deliver(harness, update)
+    assert len(said) == 1 and ROUTE_QUESTION in said[0]  # the kept reply, sent on the retry
+    assert not any("not saved" in t.lower() for t in harness.api.bot_texts(CHAT))
+    assert (await harness.answers())["safety"].value == "yes"
+    assert await kept_replies(harness.store) == 0

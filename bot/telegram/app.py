@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram.channel import TelegramChannel
+from bot.telegram.channel import ReplyFailed, TelegramChannel
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,14 @@ def build_application(
         """Every update goes the same way: to the channel."""
         try:
             await channel.process(update, context.bot)
+        except ReplyFailed as exc:
+            # The answer is saved and its reply kept: handling the same update again sends
+            # that kept reply (once; if that fails too, it waits for Telegram's next try).
+            log.error("a reply could not be sent (%s); trying once more", exc)
+            try:
+                await channel.process(update, context.bot)
+            except Exception as again:
+                log.error("a reply could not be sent (%s)", type(again).__name__)
         except Exception as exc:
             # Polling confirms a handled update, failed or not, so it will not come again
             # (retrying a failure forever could block everyone): nothing was saved, and the

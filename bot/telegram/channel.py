@@ -80,6 +80,13 @@ class EntropyPool:
         return chunk
 
 
+class ReplyFailed(Exception):
+    """The turn is saved, but sending its reply failed (the reply is kept for a retry).
+
+    Carries the original error's type name only: its message could quote the person.
+    """
+
+
 @dataclass(frozen=True)
 class ChannelOptions:
     """How the channel behaves; defaults are the production ones."""
@@ -266,6 +273,20 @@ class TelegramChannel:
         await self._reply(sender, event, reply, now, edit)
 
     async def _reply(
+        self,
+        sender: Sender,
+        event: Event,
+        reply: Reply,
+        now: datetime,
+        edit: Callable[[str], bool] | None = None,
+    ) -> None:
+        """Send a saved turn's reply; a failure now is ReplyFailed (the turn is saved)."""
+        try:
+            await self._send_reply(sender, event, reply, now, edit)
+        except Exception as exc:
+            raise ReplyFailed(type(exc).__name__) from exc
+
+    async def _send_reply(
         self,
         sender: Sender,
         event: Event,
