@@ -21,19 +21,37 @@ people minus after the first half, scaled (so first-time warm-up is left out), a
 the bare echo's growth (what the fake Telegram and PTB keep per chat). Each figure comes
 from its own process. The last line of output is one JSON object.
 
-Measured 2026-11-23 on this project's machine kind (2 cores, shared), 2 answers each:
+Measured 2026-11-27 on this project's machine kind (2 cores, shared; nothing else running),
+2 answers each:
 
 | people | attest answers/s | bare echo updates/s | ratio | RSS per 10,000 unfinished |
 | --- | --- | --- | --- | --- |
-| 1,000 | 486 | 9,120 | 0.053 | 64.5 MB (59.8 net) |
-| 10,000 | 396 | 8,668 | 0.046 | 20.7 MB (16.1 net) |
-| 100,000 | 379 | 7,942 | 0.048 | 17.3 MB (11.7 net) |
+| 1,000 | 565 | 5,048 | 0.112 | 24.9 MB (20.2 net) |
+| 10,000 | 486 | 4,384 | 0.111 | 27.1 MB (22.6 net) |
+| 100,000 | 471 | 4,948 | 0.095 | 29.0 MB (23.3 net) |
 
-Pickle recipe at 2,000 people: 129 answers/s, so attest at 100,000 is 2.95 times it.
-Both targets (0.4 of the bare echo, 10 times the recipe) are missed: the process is
-CPU-bound on one core (the GIL), at about 2.2 ms of CPU per answer against 0.12 ms for the
-bare echo. An answer costs an answerCallbackQuery and two or three sendMessage calls
-through PTB, the engine's turn, and the store's encrypted read and group-committed write.
+Pickle recipe at 2,000 people: 62 answers/s, so attest at 100,000 is 7.6 times it. Both
+targets (0.4 of the bare echo, 10 times the recipe) are still missed. On 2026-11-23 the
+same run gave 0.048 and 2.95 times; the bare echo and the recipe vary by up to 2x between
+runs on this shared machine, so compare ratios of one run, not rates across runs.
+
+What changed since, measured one at a time at 2,000-3,000 people: replies sent as JSON
+without parsing Telegram's answer into a PTB `Message` (335 -> 455 answers/s), one read
+per turn (`load_turn`, 525), statements built once and old chat ids forgotten every 10
+minutes instead of every turn (610), reads batched on one reader thread and one
+event-loop wake-up per batch of reads or writes (720), the draft key handed from the read
+to the save (810), a pooled `transitions` model and a cheaper `Session.evolve` (engine
+157 -> 87 us a turn; 900). Then keeping each turn's reply (encrypted) until it is sent,
+so a crash between saving and sending loses no reply, took about 20% back (an encrypted
+reply in the turn's INSERT, an UPDATE clearing it after sending).
+
+What limits it: one core (the GIL) running, per answer, PTB's update handling, two Bot
+API calls (answerCallbackQuery and sendMessage, each through PTB's request path and the
+fake's validation: about 0.3 ms together), the engine (~0.1 ms), and on the writer and
+reader threads five SQLAlchemy statements with AES-GCM (~0.6 ms). The bare echo makes one
+Bot API call and nothing else. Reaching 0.4 would need the store's work off the event
+loop's core (a writer process rather than a thread) and the hot statements on the
+driver directly; neither is done.
 """
 
 from __future__ import annotations
