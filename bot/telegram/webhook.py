@@ -29,6 +29,19 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # updates are small; anything larger is not from Telegram
 
 
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `limit` (never held whole then)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def webhook_app(
     bot: Bot,
     channel: TelegramChannel,
@@ -42,11 +55,13 @@ def webhook_app(
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8")
         if not hmac.compare_digest(given, expected):
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await _read_at_most(request, MAX_BODY)
+        if body is None:
             return Response(status_code=413)
         try:
             data = json.loads(body)
+            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+                raise ValueError("not an update")
             update = Update.de_json(data, bot)
         except Exception:  # malformed: nothing Telegram would send, nothing to retry
             return Response(status_code=400)
