@@ -59,7 +59,7 @@ def printable(text: str, *, one_line: bool = False) -> str:
 @dataclass(frozen=True)
 class ShownNote:
     author: str
-    created_at: datetime
+    created_at: datetime | None
     text: str
 
 

@@ -27,6 +27,7 @@ from storage.queue_actions import QueueActions
 from storage.queue_admin import open_queue, queue_id
 from storage.queue_items import (
     ACCOUNT_COLUMNS,
+    NOTE_COLUMNS,
     ORDER,
     PENDING_WITHDRAWAL,
     RECEIVED_AT,
@@ -44,6 +45,7 @@ from storage.queue_items import (
     received_time,
     reviewer_actor,
     sealed_of,
+    stored_time,
 )
 from storage.queue_tables import (
     STATUSES,
@@ -260,7 +262,7 @@ class Queue(QueueActions):
             ).first()
             if row is None:
                 raise AccountNotFound()
-            if row.sealed is None or row.withdrawn_at is not None or row.pending:
+            if row.sealed is None or row.withdrawn or row.pending:
                 raise AccountWithdrawn()
             file_ids = conn.execute(
                 select(account_files.c.file_id)
@@ -291,11 +293,13 @@ class Queue(QueueActions):
     def notes(self, account_id: str) -> list[StoredNote]:
         with read_connection(self.engine) as conn:
             rows = conn.execute(
-                select(account_notes)
+                select(*NOTE_COLUMNS)
                 .where(account_notes.c.account_id == account_id)
                 .order_by(account_notes.c.created_at, account_notes.c.id)
             )
-            return [StoredNote(r.id, r.author, r.created_at, bytes(r.sealed)) for r in rows]
+            return [
+                StoredNote(r.id, r.author, stored_time(r.created_at), bytes(r.sealed)) for r in rows
+            ]
 
     # -- reviewer actions --------------------------------------------------------------
 

@@ -29,7 +29,9 @@ from storage.queue_items import (
     HeldByAnother,
     NotHeld,
     UnknownStatus,
+    damaged_time,
     reviewer_actor,
+    stored_time,
 )
 from storage.queue_tables import (
     OPEN_ACCOUNTS,
@@ -63,7 +65,14 @@ class QueueActions:
             OPEN_ACCOUNTS,
             or_(
                 accounts.c.status == "new",
-                and_(accounts.c.status == "in-review", accounts.c.lease_until < now),
+                and_(
+                    accounts.c.status == "in-review",
+                    # A lease whose time is damaged counts as no lease: claimable.
+                    or_(
+                        accounts.c.lease_until < now,
+                        damaged_time(accounts.c.lease_until, self.engine.dialect.name),
+                    ),
+                ),
             ),
         )
         pick = select(accounts.c.id).where(claimable).order_by(*ORDER).limit(1)
@@ -133,7 +142,7 @@ class QueueActions:
         row = conn.execute(query).first()
         if row is None:
             raise AccountNotFound()
-        if row.withdrawn_at is not None or row.sealed is None or row.pending:
+        if row.withdrawn or row.sealed is None or row.pending:
             raise AccountWithdrawn()
         return row
 
@@ -157,11 +166,12 @@ class QueueActions:
         now = self.clock()
         with self.engine.begin() as conn:
             row = self.require_visible(conn, account_id)
+            lease_until = stored_time(row.lease_until)  # None if damaged: no lease
             held_by_other = (
                 row.status == "in-review"
                 and row.assignee not in (None, reviewer)
-                and row.lease_until is not None
-                and row.lease_until > now
+                and lease_until is not None
+                and lease_until > now
             )
             if held_by_other:
                 raise HeldByAnother()

@@ -8,11 +8,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, exists, null, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    not_,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 
 from storage.crypto import CorruptData, SealedAccount
 from storage.errors import N_, StorageError
-from storage.queue_tables import accounts, withdrawals
+from storage.queue_tables import account_notes, accounts, withdrawals
 
 
 class QueueError(StorageError):
@@ -51,7 +63,8 @@ class QueueItem:
     """What the queue shows of an account without opening it."""
 
     account_id: str
-    received_at: datetime | None  # None if the stored value is damaged (see RECEIVED_AT)
+    # Every time is None if its stored value is damaged (see `tolerant_time`).
+    received_at: datetime | None
     submitted_at: datetime | None
     flow: str | None
     language: str | None
@@ -79,7 +92,7 @@ class StoredAccount:
 class StoredNote:
     note_id: str
     author: str
-    created_at: datetime
+    created_at: datetime | None  # None if the stored value is damaged
     sealed: bytes
 
 
@@ -111,8 +124,8 @@ def _scopes(raw: str | None) -> dict[str, str]:
     return scopes if isinstance(scopes, dict) else {}
 
 
-def received_time(value: object) -> datetime | None:
-    """A received_at read through RECEIVED_AT: aware UTC, or None if it is not a time."""
+def stored_time(value: object) -> datetime | None:
+    """A time read through `tolerant_time`: aware UTC, or None if it is not a time."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -123,34 +136,55 @@ def received_time(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# received_at as every read of an account takes it: NULL unless between these bounds,
-# and left unparsed by SQLAlchemy (`received_time` parses it). The node writes this
-# column, and one value no reader could load failed the whole statement: on SQLite any
-# text (SQLAlchemy's parser raised), on PostgreSQL a valid timestamp outside Python's
-# years 1-9999 such as 'infinity' (psycopg raised). The bounds keep a day's margin so
-# no time zone can carry a value out of range.
+received_time = stored_time  # the name the received_at fix gave it
+
+
+# A time column as every read of it takes it: NULL unless between these bounds, and
+# left unparsed by SQLAlchemy (`stored_time` parses it). Nodes write received_at and
+# submitted_at (a field kit's too), and one value no reader could load failed the whole
+# statement: on SQLite any text (SQLAlchemy's parser raised), on PostgreSQL a valid
+# timestamp outside Python's years 1-9999 such as 'infinity' (psycopg raised). The
+# bounds keep a day's margin so no time zone can carry a value out of range.
 _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 _LATEST = datetime(9999, 12, 30, tzinfo=UTC)
-RECEIVED_AT = type_coerce(
-    case(
-        (accounts.c.received_at.between(_EARLIEST, _LATEST), accounts.c.received_at),
-        else_=null(),
-    ),
-    String,
-).label("received_at")
 
-# The accounts columns for reading an account or a listing, received_at as above.
+
+def tolerant_time(column: Any) -> ColumnElement[Any]:
+    return type_coerce(
+        case((column.between(_EARLIEST, _LATEST), column), else_=null()), String
+    ).label(column.name)
+
+
+def damaged_time(column: Any, dialect: str) -> ColumnElement[bool]:
+    """SQL: the column holds something, but not a time a reader can load."""
+    unreadable = not_(column.between(_EARLIEST, _LATEST))
+    if dialect == "sqlite":  # free text may still sort between the bounds
+        unreadable = or_(unreadable, func.datetime(column).is_(None))
+    return and_(column.isnot(None), unreadable)
+
+
+RECEIVED_AT = tolerant_time(accounts.c.received_at)
+TIME_COLUMNS = ("received_at", "submitted_at", "lease_until", "updated_at", "withdrawn_at")
+
+# The accounts columns for reading an account or a listing, every time as above, and
+# `withdrawn` (whether withdrawn_at holds anything, damaged or not: a tombstone whose
+# time is damaged is still a tombstone).
 ACCOUNT_COLUMNS = (
-    *(column for column in accounts.c if column.name != "received_at"),
-    RECEIVED_AT,
+    *(column for column in accounts.c if column.name not in TIME_COLUMNS),
+    *(tolerant_time(accounts.c[name]) for name in TIME_COLUMNS),
+    accounts.c.withdrawn_at.isnot(None).label("withdrawn"),
+)
+NOTE_COLUMNS = (
+    *(column for column in account_notes.c if column.name != "created_at"),
+    tolerant_time(account_notes.c.created_at),
 )
 
 
 def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
     return QueueItem(
         account_id=row.id,
-        received_at=received_time(row.received_at),
-        submitted_at=row.submitted_at,
+        received_at=stored_time(row.received_at),
+        submitted_at=stored_time(row.submitted_at),
         flow=row.flow,
         language=row.language,
         channel=row.channel,
@@ -158,9 +192,9 @@ def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
         scopes=_scopes(row.scopes),
         status=row.status,
         assignee=row.assignee,
-        lease_until=row.lease_until,
+        lease_until=stored_time(row.lease_until),
         node_fingerprint=row.node_fingerprint,
-        withdrawn_at=row.withdrawn_at,
+        withdrawn_at=stored_time(row.withdrawn_at),
         tags=tuple(sorted(tags)),
     )
 

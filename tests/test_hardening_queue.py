@@ -267,3 +267,75 @@ def test_a_newly_synced_account_with_a_damaged_received_time_stops_no_command(
     audit = _run(env, "audit", "show", damaged)
     assert audit.exit_code == 0, audit.output
     assert audit.output.count("received") == 2  # logged once on arrival, once now
+
+
+def test_damaged_submitted_and_updated_times_stop_no_listing_and_no_other_account(
+    tmp_path: Path, backend: str, queue_url: str
+) -> None:
+    env, (damaged, intact) = _desk(tmp_path, queue_url)
+    for column in ("submitted_at", "updated_at"):
+        _damage(env, damaged, column, DAMAGED_TIME[backend])
+    listed = _run(env, "list")
+    assert listed.exit_code == 0, listed.output
+    assert damaged in listed.output and intact in listed.output
+    as_json = _run(env, "list", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    submitted = {i["id"]: i["submitted_at"] for i in json.loads(as_json.output)}
+    assert submitted[damaged] is None and submitted[intact] is not None
+    # The column no longer matches what the node signed: refused by name, not a crash.
+    shown = _run(env, "show", damaged)
+    assert shown.exit_code == 1
+    assert "submitted_at" in shown.output and "Traceback" not in shown.output
+    assert _run(env, "show", intact).exit_code == 0
+    assert _run(env, "triage", damaged, "--add-tag", "seen").exit_code == 0
+
+
+def test_a_damaged_lease_counts_as_no_lease(tmp_path: Path, backend: str, queue_url: str) -> None:
+    env, (damaged, intact) = _desk(tmp_path, queue_url)
+    _damage(env, damaged, "status", "in-review")
+    _damage(env, damaged, "assignee", "someone-else")
+    _damage(env, damaged, "lease_until", DAMAGED_TIME[backend])
+    listed = _run(env, "list")
+    assert listed.exit_code == 0, listed.output
+    assert damaged in listed.output and intact in listed.output
+    shown = _run(env, "show", damaged)
+    assert shown.exit_code == 0, shown.output
+    assert "Status: in-review · reviewer someone-else" in shown.output
+    assert "held until" not in shown.output
+    noted = _run(env, "triage", damaged, "--add-tag", "seen")
+    assert noted.exit_code == 0, noted.output  # not "another reviewer holds this account"
+    claimed = {_run(env, "claim").output.strip() for _ in range(2)}
+    assert claimed == {damaged, intact}
+
+
+def test_a_damaged_withdrawal_time_still_hides_the_account_and_stops_nothing_else(
+    tmp_path: Path, backend: str, queue_url: str
+) -> None:
+    env, (damaged, intact) = _desk(tmp_path, queue_url)
+    _damage(env, damaged, "withdrawn_at", DAMAGED_TIME[backend])
+    listed = _run(env, "list")
+    assert listed.exit_code == 0, listed.output
+    assert intact in listed.output and damaged not in listed.output
+    shown = _run(env, "show", damaged)
+    assert shown.exit_code == 1
+    assert "withdrawn" in shown.output and "Traceback" not in shown.output
+    assert _run(env, "show", intact).exit_code == 0
+    assert _run(env, "claim").output.strip() == intact
+    assert _run(env, "audit", "show", damaged).exit_code == 0
+
+
+def test_a_damaged_note_time_is_shown_with_a_placeholder(
+    tmp_path: Path, backend: str, queue_url: str
+) -> None:
+    env, (account, _other) = _desk(tmp_path, queue_url)
+    assert _run(env, "triage", account, "--note", "Called back.").exit_code == 0
+    engine = open_queue(env["ATTEST_QUEUE_URL"])
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE account_notes SET created_at = :v WHERE account_id = :id"),
+            {"v": DAMAGED_TIME[backend], "id": account},
+        )
+    engine.dispose()
+    shown = _run(env, "show", account)
+    assert shown.exit_code == 0, shown.output
+    assert "  — · " in shown.output and "Called back." in shown.output
