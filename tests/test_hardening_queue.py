@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from bot.cli_queue import trust_node
+from bot.cli_queue import queue, trust_node
 from review.cli import review
 from storage.crypto import NodeKeys
 from storage.queue_admin import migrate_queue, open_queue
@@ -339,3 +340,54 @@ def test_a_damaged_note_time_is_shown_with_a_placeholder(
     shown = _run(env, "show", account)
     assert shown.exit_code == 0, shown.output
     assert "  — · " in shown.output and "Called back." in shown.output
+
+
+def test_a_field_kit_with_damaged_times_imports_every_account_and_request(
+    tmp_path: Path, queue_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    kit = str(tmp_path / "kit.db")
+    engine = open_queue(kit)
+    migrate_queue(engine)
+    engine.dispose()
+    node = NodeKeys.generate()
+    items = [make_account(node, [reviewer("a")]) for _ in range(3)]
+    put_accounts(kit, node, items)
+    late, early, withdrawn = (i.sealed.account_id for i in items)
+    engine = open_queue(kit)
+    with engine.begin() as conn:  # damaged on the kit or on the way; SQLite keeps any text
+        for column, account in (("received_at", late), ("submitted_at", early)):
+            conn.execute(
+                text(f"UPDATE accounts SET {column} = 'not a date' WHERE id = :id"),
+                {"id": account},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO withdrawals (tag, requested_at) "
+                "SELECT withdrawal_tag, 'not a date' FROM accounts WHERE id = :id"
+            ),
+            {"id": withdrawn},
+        )
+    engine.dispose()
+    env = {
+        "ATTEST_DATA_DIR": str(tmp_path / "data"),
+        "ATTEST_QUEUE_URL": queue_url,
+        "ATTEST_REVIEWER_KEY": str(save_reviewer(tmp_path / "reviewer.key")),
+        "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE,
+    }
+    with caplog.at_level(logging.WARNING, logger="storage.queue_import"):
+        imported = CliRunner().invoke(queue, ["import", kit], env=env)
+    assert imported.exit_code == 0, imported.output
+    assert "Read 3 accounts and 1 withdrawal requests; 3 new, 1 withdrawn." in imported.output
+    assert "3 row(s) had a damaged time" in caplog.text
+    assert CliRunner().invoke(trust_node, [node.fingerprint], env=env).exit_code == 0
+    listed = _run(env, "list")
+    assert listed.exit_code == 0, listed.output
+    assert late in listed.output and early in listed.output and withdrawn not in listed.output
+    # Received when this queue received it; submitted_at again as the node signed it.
+    for account in (late, early):
+        shown = _run(env, "show", account)
+        assert shown.exit_code == 0, shown.output
+        assert "Received — " not in shown.output and "submitted —" not in shown.output
+    assert "withdrawn" in _run(env, "show", withdrawn).output
+    again = CliRunner().invoke(queue, ["import", kit], env=env)
+    assert again.exit_code == 0 and "0 new" in again.output
