@@ -142,7 +142,7 @@ def claim_command(ctx: ReviewerContext) -> None:
     if claimed is None:
         click.echo(_("Nothing to claim: every account is taken or done."), err=True)
         sys.exit(1)
-    click.echo(claimed)
+    click.echo(printable(claimed, one_line=True))  # a node's string: shown escaped
 
 
 @review.command("release", help=_("Give an account you hold back to the queue."))
@@ -163,7 +163,7 @@ def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> 
                 "This account comes from node {node}, which you have not pinned, so it was "
                 "not opened. Check that fingerprint with whoever runs the node, then run: "
                 "attest keys trust-node {node}"
-            ).format(node=stored.sealed.node_fingerprint)
+            ).format(node=printable(stored.sealed.node_fingerprint, one_line=True))
         )
     return stored, open_verified(ctx.queue, stored, ctx.key, ctx.pins, check_files=check_files)
 

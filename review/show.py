@@ -35,10 +35,12 @@ STATUS_TEXTS = {
 # raw they could clear the reviewer's screen or fake a verification line. Unicode's bidi
 # controls too (embeddings, overrides, isolates, the LRM/RLM/ALM marks): a right-to-left
 # override makes the terminal draw the rest of a line backwards, so a stored value could
-# pass for another line of the account.
+# pass for another line of the account. And the line and paragraph separators U+2028 and
+# U+2029, which some terminals draw as a line break: a stored value could fake a row.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROLS = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-_LINE_CONTROLS = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_SEPARATORS = "\u2028\u2029"
+_CONTROLS = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_SEPARATORS}]")
+_LINE_CONTROLS = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_SEPARATORS}]")
 
 
 def _escaped(match: re.Match[str]) -> str:

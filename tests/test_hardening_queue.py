@@ -391,3 +391,32 @@ def test_a_field_kit_with_damaged_times_imports_every_account_and_request(
     assert "withdrawn" in _run(env, "show", withdrawn).output
     again = CliRunner().invoke(queue, ["import", kit], env=env)
     assert again.exit_code == 0 and "0 new" in again.output
+
+
+def test_line_and_paragraph_separators_cannot_fake_a_row(
+    tmp_path: Path, backend: str, queue_url: str
+) -> None:
+    env, (account, other) = _desk(tmp_path, queue_url)
+    tag = "ok\u2028" + other + "  new  -  fake/row\u2029fake-para"
+    assert _run(env, "triage", account, "--add-tag", tag).exit_code == 0
+    for args in (("list",), ("show", account), ("audit", "show", account)):
+        shown = _run(env, *args)
+        assert shown.exit_code == 0, shown.output
+        assert "\u2028" not in shown.output and "\u2029" not in shown.output
+        assert not any(
+            line.startswith(("fake-para", other + "  new  -  fake"))
+            for line in shown.output.splitlines()
+        )
+    assert "ok\\u2028" in _run(env, "list").output
+    assert "\\u2029fake-para" in _run(env, "show", account).output
+
+
+def test_claim_prints_a_stored_account_id_escaped(
+    tmp_path: Path, backend: str, queue_url: str
+) -> None:
+    env, (account, other) = _desk(tmp_path, queue_url)
+    _damage(env, other, "status", "closed")
+    _damage(env, account, "id", "forged\u2028Nothing to claim")
+    claimed = _run(env, "claim")
+    assert claimed.exit_code == 0, claimed.output
+    assert claimed.output.splitlines() == ["forged\\u2028Nothing to claim"]
