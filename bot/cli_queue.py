@@ -112,8 +112,11 @@ def import_command(file: Path) -> None:
                 _("Imported {done}/{total} accounts").format(done=done, total=total), err=True
             )
 
+        damaged: list[int] = []
         intact = kit_log_intact(source)
-        accounts, requests = import_queue_file(source, target, progress=show)
+        accounts, requests = import_queue_file(
+            source, target, progress=show, damaged_times=damaged.append
+        )
         receipts, withdrawn = Queue(target).reconcile()
     except StorageError as error:
         raise click.ClickException(_(str(error))) from None
@@ -125,6 +128,14 @@ def import_command(file: Path) -> None:
             "Read {accounts} accounts and {requests} withdrawal requests; {new} new, {withdrawn} withdrawn."
         ).format(accounts=accounts, requests=requests, new=receipts, withdrawn=withdrawn)
     )
+    if sum(damaged):
+        click.echo(
+            _(
+                "{rows} rows had a damaged date or time. They were imported all the same: "
+                "the time of this import stands in for a damaged receipt time."
+            ).format(rows=sum(damaged)),
+            err=True,
+        )
     if not intact:
         click.echo(
             _(

@@ -379,6 +379,7 @@ def test_a_field_kit_with_damaged_times_imports_every_account_and_request(
     assert imported.exit_code == 0, imported.output
     assert "Read 3 accounts and 1 withdrawal requests; 3 new, 1 withdrawn." in imported.output
     assert "3 row(s) had a damaged time" in caplog.text
+    assert "3 rows had a damaged date or time" in imported.output  # told, not only logged
     assert CliRunner().invoke(trust_node, [node.fingerprint], env=env).exit_code == 0
     listed = _run(env, "list")
     assert listed.exit_code == 0, listed.output
