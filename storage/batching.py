@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import queue
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from storage.errors import StorageError
 
 T = TypeVar("T")
 Outcome = tuple[Any, BaseException | None]  # (value, None) or (None, error)
@@ -47,6 +50,51 @@ def take_batch(
             return batch, True
         batch.append(item)
     return batch, False
+
+
+class BatchThread:
+    """A daemon thread serving batches of jobs put by event loops; `close` stops it.
+
+    Subclasses set what `_serve` needs before calling `__init__` (it starts the thread),
+    and implement `_serve`, usually `for batch in self._batches(): ... wake(batch, ...)`.
+    """
+
+    closed_error: type[StorageError] = StorageError
+
+    def __init__(self, name: str, max_batch: int) -> None:
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    def _submit(self, job: Any) -> asyncio.Future[Any]:
+        """Queue `job`; the future its caller awaits."""
+        if self._closed:
+            raise self.closed_error()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put(Pending(job, loop, future))
+        return future
+
+    async def close(self) -> None:
+        """Serve what is queued, then stop the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+    def _batches(self) -> Iterator[list[Pending[Any]]]:
+        while True:
+            batch, stop = take_batch(self._queue, self._max_batch)
+            if batch:
+                yield batch
+            if stop:
+                return
+
+    def _serve(self) -> None:
+        raise NotImplementedError
 
 
 def wake(batch: Sequence[Pending[Any]], outcomes: Sequence[Outcome]) -> None:

@@ -13,17 +13,14 @@ is rolled back and the rest of the batch continues in a fresh one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from storage.batching import Pending, take_batch, wake
+from storage.batching import BatchThread, Pending, wake
 from storage.db import read_connection
 from storage.errors import StorageError
 
@@ -41,40 +38,23 @@ class ReaderClosed(StorageError):
     default_message = "The store is closed."
 
 
-class BatchReader:
+class BatchReader(BatchThread):
     """Runs read jobs on one thread, many per read transaction."""
+
+    closed_error = ReaderClosed
 
     def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
         self._engine = engine
-        self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="attest-reader", daemon=True)
-        self._thread.start()
+        super().__init__("attest-reader", max_batch)
 
     async def run(self, read: Read[T]) -> T:
         """`read(conn)` inside a read transaction, on the reader thread."""
-        if self._closed:
-            raise ReaderClosed()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(Pending(read, loop, future))
-        return await future
+        result: T = await self._submit(read)
+        return result
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        await asyncio.to_thread(self._thread.join)
-
-    def _run(self) -> None:
-        while True:
-            batch, stop = take_batch(self._queue, self._max_batch)
-            if batch:
-                wake(batch, self._answer(batch))
-            if stop:
-                return
+    def _serve(self) -> None:
+        for batch in self._batches():
+            wake(batch, self._answer(batch))
 
     def _answer(self, batch: list[Pending[Any]]) -> list[tuple[Any, BaseException | None]]:
         outcomes: list[tuple[Any, BaseException | None]] = []

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from storage.batching import Pending, take_batch, wake
+from storage.batching import BatchThread, Pending, wake
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -55,8 +53,10 @@ class StoreClosed(StorageError):
     default_message = "The store is closed."
 
 
-class GroupCommitWriter:
+class GroupCommitWriter(BatchThread):
     """Runs write jobs on one thread and connection, batching commits."""
+
+    closed_error = StoreClosed
 
     def __init__(
         self,
@@ -66,41 +66,23 @@ class GroupCommitWriter:
     ) -> None:
         """`max_batch=1` turns group commit off (one transaction per job), for comparison."""
         self._engine = engine
-        self._max_batch = max_batch
         self._after_commit = after_commit
-        self._queue: queue.SimpleQueue[Pending[Any] | None] = queue.SimpleQueue()
-        self._closed = False
         self.batches = 0
         self.jobs = 0
-        self._thread = threading.Thread(target=self._run, name="attest-writer", daemon=True)
-        self._thread.start()
+        super().__init__("attest-writer", max_batch)
 
     async def run(self, job: Job[T]) -> T:
         """Run `job(conn, after)` inside a committed transaction; its result once durable."""
-        if self._closed:
-            raise StoreClosed()
-        loop = asyncio.get_running_loop()
-        pending: Pending[T] = Pending(job, loop, loop.create_future())
-        self._queue.put(pending)
+        future = self._submit(job)
         # shield: a cancelled caller must not leave the job half-reported; the write
         # still happens and its result is simply dropped.
-        return await asyncio.shield(pending.future)
+        result: T = await asyncio.shield(future)
+        return result
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        await asyncio.to_thread(self._thread.join)
-
-    def _run(self) -> None:
+    def _serve(self) -> None:
         with self._engine.connect() as conn:
-            while True:
-                batch, stop = take_batch(self._queue, self._max_batch)
-                if batch:
-                    self._commit(conn, batch)
-                if stop:
-                    return
+            for batch in self._batches():
+                self._commit(conn, batch)
 
     def _commit(self, conn: Connection, batch: list[Pending[Any]]) -> None:
         outcomes: list[tuple[Any, BaseException | None]]
