@@ -172,7 +172,10 @@ async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
         # Not PTB's Updater: it confirms updates to Telegram before they are handled.
         polling = DurablePolling(app.bot, app.process_update, allowed_updates=ALLOWED_UPDATES)
         click.echo(_("Attest is running on Telegram (polling). Stop it with Ctrl+C."), err=True)
-        await polling.run(stop)
+        try:
+            await polling.run(stop)
+        except TelegramError as exc:  # e.g. the token was revoked while running
+            raise _telegram_refused(exc) from None
         await app.stop()
         await app.shutdown()
     finally:

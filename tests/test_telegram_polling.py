@@ -147,6 +147,22 @@ async def test_a_failing_handler_does_not_stop_polling(polled: tuple[Bot, FakeBo
     assert pending_ids(api) == []
 
 
+async def test_a_revoked_token_stops_polling_with_invalid_token(
+    polled: tuple[Bot, FakeBotAPI],
+) -> None:
+    from telegram.error import InvalidToken
+
+    bot, api = polled
+    api.fail("getUpdates", code=401, description="Unauthorized")
+
+    async def handle(update: Update) -> None:  # pragma: no cover - nothing arrives
+        raise AssertionError("no update expected")
+
+    polling = DurablePolling(bot, handle, allowed_updates=ALLOWED, timeout=1)
+    with pytest.raises(InvalidToken):
+        await asyncio.wait_for(polling.run(asyncio.Event()), timeout=5)
+
+
 @pytest.mark.slow
 def test_a_polling_process_killed_mid_update_gets_it_again(tmp_path: Path) -> None:
     api = FakeBotAPI()
