@@ -11,6 +11,10 @@ returning the unconfirmed ones, which are recognised by id and not started twice
 a crash, Telegram delivers every unconfirmed update again; those already saved are
 recognised by the store (processed update ids) and not applied twice.
 
+Telegram returns at most `limit` (100) updates from the offset, counting those in flight,
+so about that many run at once; with Telegram's own sending limits (30 messages a second)
+that is not what bounds the bot.
+
 An update that takes very long (a large file, a long RetryAfter) holds the offset back
 for everyone; past `hold_back` seconds it is confirmed anyway — it keeps running, only
 its redelivery after a crash is given up — so a stuck update cannot block the bot.
