@@ -284,3 +284,34 @@ async def test_a_reply_that_fails_after_the_save_is_tried_again_not_apologised_f
     assert not any("not saved" in t.lower() for t in harness.api.bot_texts(CHAT))
     assert (await harness.answers())["safety"].value == "yes"
     assert await kept_replies(harness.store) == 0
+
+
+async def test_a_reply_that_could_not_reach_telegram_is_sent_when_it_can(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polling: Telegram unreachable for a while; the kept reply goes out on a later try."""
+    import bot.telegram.app as app_module
+
+    monkeypatch.setattr(app_module, "REPLY_RETRY_WAITS", (0.0, 0.0))
+    update = await at_safety(harness)
+    # Every attempt of the first try fails (the harness retries 4 times), then it works.
+    harness.api.fail("sendMessage", code=502, description="Bad Gateway", times=4)
+    said = await deliver(harness, update)
+    assert len(said) == 1 and ROUTE_QUESTION in said[0]
+    assert not any("not saved" in t.lower() for t in harness.api.bot_texts(CHAT))
+    assert await kept_replies(harness.store) == 0
+
+
+async def test_a_reply_telegram_refuses_is_not_retried_in_a_loop(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Bad Request will not change by waiting: kept for a redelivery, not retried now."""
+    import bot.telegram.app as app_module
+
+    monkeypatch.setattr(app_module, "REPLY_RETRY_WAITS", (0.0, 0.0))
+    update = await at_safety(harness)
+    harness.api.fail("sendMessage", **REFUSED)
+    assert await deliver(harness, update) == []
+    refused = [c for c in harness.api.calls if c.method == "sendMessage" and not c.ok]
+    assert len(refused) == 1
+    assert await kept_replies(harness.store) == 1

@@ -8,6 +8,7 @@ in order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -26,6 +27,9 @@ from telegram.request import BaseRequest
 from bot.telegram.channel import ReplyFailed, TelegramChannel
 
 log = logging.getLogger(__name__)
+
+# Seconds before each new try of a reply that could not reach Telegram (polling).
+REPLY_RETRY_WAITS = (0.0, 10.0, 30.0, 60.0)
 
 ALLOWED_UPDATES = (
     "message",
@@ -71,12 +75,19 @@ def build_application(
             await channel.process(update, context.bot)
         except ReplyFailed as exc:
             # The answer is saved and its reply kept: handling the same update again sends
-            # that kept reply (once; if that fails too, it waits for Telegram's next try).
-            log.error("a reply could not be sent (%s); trying once more", exc)
-            try:
-                await channel.process(update, context.bot)
-            except Exception as again:
-                log.error("a reply could not be sent (%s)", type(again).__name__)
+            # that kept reply. Polling has no redelivery to wait for, so try again here, a
+            # little later each time (within the time polling holds the update back).
+            log.error("a reply could not be sent (%s); trying again later", exc)
+            for wait in REPLY_RETRY_WAITS:
+                await asyncio.sleep(wait)
+                try:
+                    await channel.process(update, context.bot)
+                except ReplyFailed:
+                    continue
+                except Exception as again:
+                    log.error("a reply could not be sent (%s)", type(again).__name__)
+                return
+            log.error("a reply could not be sent; it stays kept for the person's next try")
         except Exception as exc:
             # Polling confirms a handled update, failed or not, so it will not come again
             # (retrying a failure forever could block everyone): nothing was saved, and the

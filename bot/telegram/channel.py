@@ -283,6 +283,8 @@ class TelegramChannel:
         """Send a saved turn's reply; a failure now is ReplyFailed (the turn is saved)."""
         try:
             await self._send_reply(sender, event, reply, now, edit)
+        except ReplyFailed:
+            raise
         except Exception as exc:
             raise ReplyFailed(type(exc).__name__) from exc
 
@@ -314,11 +316,15 @@ class TelegramChannel:
             targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
             if older_messages_may_remain([*targets, *incoming]):
                 parts.append(Part(say(OLDER_REMAIN, language)))
-        given_up = sender.given_up
+        given_up, unreachable = sender.given_up, sender.unreachable
         sent = await sender.send(chat_id, parts)
         # A message Telegram refused for good keeps the saved reply, for a redelivery.
         whole = sender.given_up == given_up
         self._remember(chat_id, [*incoming, *sent], reply.update_key if whole else None)
+        if sender.unreachable != unreachable:
+            # Telegram could not be reached: worth another try later (webhook: a 500, so
+            # Telegram delivers the update again; polling: the update is handled again).
+            raise ReplyFailed("NetworkError")
 
     def _remember(self, chat_id: int, ids: Sequence[int], reply_sent: str | None = None) -> None:
         """Keep message ids for erasure, without delaying this person's reply.

@@ -83,6 +83,15 @@ class RetryPolicy:
 class SendFailed(Exception):
     """Telegram would not take a message even after retrying (reason: the error's type)."""
 
+    @property
+    def transient(self) -> bool:
+        """Given up on a network error or flood wait: trying later may well work."""
+        return str(self) in TRANSIENT
+
+
+# Reasons that a later attempt may overcome (Telegram unreachable, or asking to wait).
+TRANSIENT = frozenset({"RetryAfter", "NetworkError", "TimedOut"})
+
 
 async def with_retries(
     call: Callable[[], Awaitable[T]],
@@ -138,6 +147,7 @@ class Sender:
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self.given_up = 0
+        self.unreachable = 0  # of those, given up because Telegram could not be reached
 
     async def send(self, chat_id: int, parts: list[Part]) -> list[int]:
         """Send every part; a part Telegram refuses for good is skipped, not the rest."""
@@ -167,6 +177,7 @@ class Sender:
         except SendFailed as exc:
             log.warning("a reply could not be sent (%s)", exc)
             self.given_up += 1
+            self.unreachable += exc.transient
             return None
 
     async def edit(
