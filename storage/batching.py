@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -52,7 +53,7 @@ def take_batch(
     return batch, False
 
 
-class BatchThread:
+class BatchThread(ABC):
     """A daemon thread serving batches of jobs put by event loops; `close` stops it.
 
     Subclasses set what `_serve` needs before calling `__init__` (it starts the thread),
@@ -93,8 +94,9 @@ class BatchThread:
             if stop:
                 return
 
+    @abstractmethod
     def _serve(self) -> None:
-        raise NotImplementedError
+        """The thread's body: take batches until `close`, and wake their callers."""
 
 
 def wake(batch: Sequence[Pending[Any]], outcomes: Sequence[Outcome]) -> None:

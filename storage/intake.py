@@ -78,8 +78,6 @@ class IntakeStore(Protocol):
 
     async def load_session(self, respondent: str) -> Session | None: ...
 
-    async def already_processed(self, update_key: str) -> bool: ...
-
     async def load_turn(
         self, respondent: str, update_key: str | None
     ) -> tuple[bool, Session | None, PendingReply | None]: ...
@@ -192,15 +190,6 @@ class SqlIntakeStore:
             session = drafts.decrypt_session(key, respondent, row.blob)
             rows.offer_key(respondent, row.wrapped_key, key)  # the turn's save reuses it
             return pending is not None, session, pending
-
-        return await self._read(read)
-
-    async def already_processed(self, update_key: str) -> bool:
-        def read(conn: Connection) -> bool:
-            statement = select(processed_updates.c.update_key).where(
-                processed_updates.c.update_key == update_key
-            )
-            return conn.execute(statement).first() is not None
 
         return await self._read(read)
 

@@ -75,9 +75,6 @@ class MemoryIntakeStore:
             raise CorruptDraft()
         return Session.from_dict(json.loads(draft.state))
 
-    async def already_processed(self, update_key: str) -> bool:
-        return update_key in self.processed
-
     async def load_turn(
         self, respondent: str, update_key: str | None
     ) -> tuple[bool, Session | None, PendingReply | None]:

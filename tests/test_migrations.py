@@ -50,7 +50,7 @@ async def test_a_draft_saved_at_the_first_revision_survives_the_upgrade(
     store = await open_intake_store(database, node, [reviewer.public], data_dir=data_dir)
     try:
         assert await store.load_session("resp-a") == draft
-        assert await store.already_processed("u1")
+        assert (await store.load_turn("resp-a", "u1"))[0]
         submitted = await store.commit_turn(
             "resp-a", turn(None, account=account("RC-1")), update_key="u2", channel="t", now=T0
         )

@@ -17,7 +17,8 @@ import os
 import weakref
 from asyncio import Lock, Task, create_task, gather
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -87,6 +88,17 @@ class ReplyFailed(Exception):
     """
 
 
+@contextmanager
+def _after_save() -> Iterator[None]:
+    """Around sending a saved turn's reply: any failure is ReplyFailed (the turn is saved)."""
+    try:
+        yield
+    except ReplyFailed:
+        raise
+    except Exception as exc:
+        raise ReplyFailed(type(exc).__name__) from exc
+
+
 @dataclass(frozen=True)
 class ChannelOptions:
     """How the channel behaves; defaults are the production ones."""
@@ -140,19 +152,20 @@ class TelegramChannel:
         key = f"{CHANNEL}:{update.update_id}"
         if event.kind in NOTE_ONLY and update.update_id in self._noted:
             return  # delivered again: the note was already sent, and nothing is stored
-        async with self._lock(event.chat_id):
-            if event.kind in NOTE_ONLY:
-                await self._run(sender, event, key)
-            else:
-                # The person's lock (across processes too) covers the reply until it is
-                # reported sent: the same update handed to another process at once waits,
-                # then finds its reply sent, instead of sending it again.
-                async with self.dispatcher.hold(CHANNEL, event.chat_id):
-                    await self._run(sender, event, key)
-                    await self._remembered(event.chat_id)
-        # The reply is out; the update counts as done (webhook: 200) only once the message
-        # ids are durable too, so that a crash now cannot leave messages /exit won't erase.
-        await self._remembered(event.chat_id)
+        # For a turn, the person's lock (across processes too) covers the reply until it
+        # is reported sent: the same update handed to another process at once waits, then
+        # finds its reply sent, instead of sending it again. Notes store no turn.
+        turn_lock = (
+            nullcontext()
+            if event.kind in NOTE_ONLY
+            else self.dispatcher.hold(CHANNEL, event.chat_id)
+        )
+        async with self._lock(event.chat_id), turn_lock:
+            await self._run(sender, event, key)
+            # The reply is out; the update counts as done (webhook: 200) only once the
+            # message ids are durable too, so a crash now cannot leave messages /exit
+            # won't erase.
+            await self._remembered(event.chat_id)
         if event.kind in NOTE_ONLY:
             self._noted[update.update_id] = None
             if len(self._noted) > RECENT_NOTES:
@@ -229,7 +242,8 @@ class TelegramChannel:
         again = await self.dispatcher.replay(CHANNEL, event.chat_id, key)
         if again is not None:
             # Delivered again: its turn is saved; fetch nothing, only send what is owed.
-            await self._reply(sender, event, again, self._clock())
+            with _after_save():
+                await self._send_reply(sender, event, again, self._clock())
             return
         if not await self.dispatcher.asks_media(CHANNEL, event.chat_id, event.file.kind):
             await self._note(sender, event, MEDIA_NOT_HERE, keep=(event.message_id,))
@@ -270,23 +284,8 @@ class TelegramChannel:
             flow=self.options.flow,
             ask_check=ask_check,
         )
-        await self._reply(sender, event, reply, now, edit)
-
-    async def _reply(
-        self,
-        sender: Sender,
-        event: Event,
-        reply: Reply,
-        now: datetime,
-        edit: Callable[[str], bool] | None = None,
-    ) -> None:
-        """Send a saved turn's reply; a failure now is ReplyFailed (the turn is saved)."""
-        try:
+        with _after_save():
             await self._send_reply(sender, event, reply, now, edit)
-        except ReplyFailed:
-            raise
-        except Exception as exc:
-            raise ReplyFailed(type(exc).__name__) from exc
 
     async def _send_reply(
         self,

@@ -81,16 +81,15 @@ class RetryPolicy:
 
 
 class SendFailed(Exception):
-    """Telegram would not take a message even after retrying (reason: the error's type)."""
+    """Telegram would not take a message even after retrying (reason: the error's type).
 
-    @property
-    def transient(self) -> bool:
-        """Given up on a network error or flood wait: trying later may well work."""
-        return str(self) in TRANSIENT
+    `transient`: given up on network errors or flood waits, which a later try may well
+    overcome (not a refusal such as Bad Request, which waiting does not change).
+    """
 
-
-# Reasons that a later attempt may overcome (Telegram unreachable, or asking to wait).
-TRANSIENT = frozenset({"RetryAfter", "NetworkError", "TimedOut"})
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.transient = transient
 
 
 async def with_retries(
@@ -106,7 +105,7 @@ async def with_retries(
             return await call()
         except RetryAfter as exc:
             if last:
-                raise SendFailed("RetryAfter") from None
+                raise SendFailed("RetryAfter", transient=True) from None
             wait = exc.retry_after
             seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
             await sleep(min(seconds, policy.max_wait))
@@ -114,7 +113,7 @@ async def with_retries(
             raise SendFailed(type(exc).__name__) from None
         except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
             if last:
-                raise SendFailed(type(exc).__name__) from None
+                raise SendFailed(type(exc).__name__, transient=True) from None
             await sleep(backoff)
             backoff = min(backoff * 2, policy.max_wait)
         except TelegramError as exc:
