@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, func, inspect, select
+from sqlalchemy import Connection, Engine, delete, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
@@ -142,17 +142,39 @@ class Outbox:
             ) from None
 
     def confirm_accounts(self, account_ids: list[str]) -> None:
-        """Delete the node's copy of accounts the queue has committed."""
+        """Delete the node's copy of accounts the queue has committed.
+
+        Their file rows are first marked for deletion (no account, no respondent) in the
+        same transaction that deletes the accounts, then the files are unlinked and the
+        rows dropped: a sync killed in between leaves marked rows, not files nobody knows
+        of, and the next sync finishes the job (`drop_unlinked_files`).
+        """
         with self.engine.begin() as conn:
-            gone = list(
+            conn.execute(
+                update(files)
+                .where(files.c.account_id.in_(account_ids))
+                .values(account_id=None, respondent=None, details=None)
+            )
+            conn.execute(delete(outbox).where(outbox.c.account_id.in_(account_ids)))
+        self.drop_unlinked_files()
+
+    def drop_unlinked_files(self) -> int:
+        """Unlink the files of synced accounts (rows with neither account nor draft); how many."""
+        with read_connection(self.engine) as conn:
+            doomed = list(
                 conn.execute(
-                    select(files.c.file_id).where(files.c.account_id.in_(account_ids))
+                    select(files.c.file_id).where(
+                        files.c.account_id.is_(None), files.c.respondent.is_(None)
+                    )
                 ).scalars()
             )
-            conn.execute(delete(files).where(files.c.account_id.in_(account_ids)))
-            conn.execute(delete(outbox).where(outbox.c.account_id.in_(account_ids)))
-        for file_id in gone:
+        if not doomed:
+            return 0
+        for file_id in doomed:
             (self.files_dir / file_id).unlink(missing_ok=True)
+        with self.engine.begin() as conn:
+            conn.execute(delete(files).where(files.c.file_id.in_(doomed)))
+        return len(doomed)
 
     def finish(self) -> None:
         """Push deleted pages out of SQLite's WAL once a sync is done (not after every batch)."""
@@ -230,6 +252,7 @@ def sync_outbox(
         if "no such table" in str(error.orig):
             raise QueueSetupError(NOT_SET_UP) from None
         raise
+    source.drop_unlinked_files()  # what a killed sync left to delete
     total_accounts, total_withdrawals = source.counts()
     done_accounts = done_files = done_withdrawals = 0
     batch_no = 0

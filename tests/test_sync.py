@@ -246,6 +246,26 @@ def test_sync_killed_then_rerun_gives_every_account_once(
     assert list((data / FILES_DIR).iterdir()) == []
 
 
+def test_files_of_a_sync_killed_after_its_delete_go_with_the_next_sync(
+    tmp_path: Path, queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between deleting synced accounts and unlinking their files: none stays behind."""
+    node = NodeKeys.generate()
+    data = tmp_path / "node"
+    ids = fill_outbox(data, node, 6)
+    assert any((data / FILES_DIR).iterdir())
+    # The process dies right after the node's commit, before any file is unlinked.
+    monkeypatch.setattr(Outbox, "drop_unlinked_files", lambda self: 0)
+    sync_outbox(outbox_for(data), open_queue(queue_url), {})
+    assert outbox_for(data).counts() == (0, 0)
+    assert any((data / FILES_DIR).iterdir())
+    monkeypatch.undo()
+    report = sync_outbox(outbox_for(data), open_queue(queue_url), {})
+    assert report.accounts == 0
+    assert list((data / FILES_DIR).iterdir()) == []
+    assert queue_state(queue_url)[0] == sorted(ids)
+
+
 def test_withdrawal_requests_sync_and_tombstone_the_account(tmp_path: Path, queue_url: str) -> None:
     node = NodeKeys.generate()
     data = tmp_path / "node"
