@@ -81,6 +81,8 @@ class Renderer:
 
     def fill(self, text: str, session: Session, extra: Mapping[str, str] | None = None) -> str:
         """Replace the placeholders of an already translated `text`."""
+        if "{" not in text:  # most texts have none: skip the regex and the closure
+            return text
         values = dict(extra or {})
 
         def value(match: re.Match[str]) -> str:

@@ -42,6 +42,7 @@ from storage import drafts, migrations, replies
 from storage.crypto import NodeKeys, ReviewerPublicKey
 from storage.db import checkpoint_wal, create_store_engine, read_connection, sqlite_pragmas
 from storage.errors import CorruptDraft
+from storage.hot import HotStatement
 from storage.intake_rows import IntakeRows, TurnResult, WithdrawalOutcome
 from storage.reader import BatchReader
 from storage.replies import PendingReply
@@ -64,12 +65,16 @@ T = TypeVar("T")
 DATABASE_FILE = "intake.db"
 FILES_DIR = "files"
 EXPIRY_INTERVAL = 3600.0  # seconds between automatic expiry runs
-# Built once: SQLAlchemy then reuses their compiled form without rebuilding them per turn.
-_PROCESSED = select(processed_updates.c.reply).where(
-    processed_updates.c.update_key == bindparam("update_key")
+# Every turn's reads: compiled once per database, run on the driver (storage/hot.py).
+_PROCESSED = HotStatement(
+    select(processed_updates.c.reply).where(
+        processed_updates.c.update_key == bindparam("update_key")
+    )
 )
-_DRAFT = select(sessions.c.wrapped_key, sessions.c.blob).where(
-    sessions.c.respondent == bindparam("respondent")
+_DRAFT = HotStatement(
+    select(sessions.c.wrapped_key, sessions.c.blob).where(
+        sessions.c.respondent == bindparam("respondent")
+    )
 )
 
 
@@ -172,23 +177,25 @@ class SqlIntakeStore:
         def read(conn: Connection) -> tuple[bool, Session | None, PendingReply | None]:
             pending = None
             if update_key is not None:
-                seen = conn.execute(_PROCESSED, {"update_key": update_key}).first()
+                seen = _PROCESSED.first(conn, {"update_key": update_key})
                 if seen is not None:
-                    if seen.reply is None:
+                    (kept,) = seen
+                    if kept is None:
                         return True, None, None
                     try:
-                        pending = replies.decrypt_reply(master, respondent, update_key, seen.reply)
+                        pending = replies.decrypt_reply(master, respondent, update_key, kept)
                     except CorruptDraft:
                         log.warning("a kept reply could not be opened; it is not sent again")
                         return True, None, None
                     if pending.end is not None:
                         rows.reply_is_closing(update_key, datetime.now(UTC))
-            row = conn.execute(_DRAFT, {"respondent": respondent}).one_or_none()
-            if row is None or row.blob is None:
+            row = _DRAFT.first(conn, {"respondent": respondent})
+            if row is None or row[1] is None:
                 return pending is not None, None, pending
-            key = drafts.open_draft_key(master, respondent, row.wrapped_key)
-            session = drafts.decrypt_session(key, respondent, row.blob)
-            rows.offer_key(respondent, row.wrapped_key, key)  # the turn's save reuses it
+            wrapped, blob = row
+            key = drafts.open_draft_key(master, respondent, wrapped)
+            session = drafts.decrypt_session(key, respondent, blob)
+            rows.offer_key(respondent, wrapped, key)  # the turn's save reuses it
             return pending is not None, session, pending
 
         return await self._read(read)

@@ -29,6 +29,7 @@ from storage import drafts, replies
 from storage.crypto import NodeKeys, ReviewerPublicKey, seal_account
 from storage.drafts import FileDetails
 from storage.errors import CorruptDraft
+from storage.hot import HotStatement
 from storage.outbox import (
     WITHDRAWAL_WINDOW,
     WithdrawalOutcome,
@@ -64,9 +65,9 @@ FORGET_EVERY = timedelta(minutes=10)
 # after this long will never be asked for again.
 REPLIES_KEPT = timedelta(hours=48)
 
-# The statements of every turn, built once: SQLAlchemy reuses their compiled form instead
-# of building and caching a new statement object per turn (bench/telegram.py).
-_SAVE_DRAFT = (
+# The statements of every turn, compiled once per database and run on the driver's cursor
+# (storage/hot.py; bench/telegram.py).
+_SAVE_DRAFT = HotStatement(
     update(sessions)
     .where(
         sessions.c.respondent == bindparam("the_respondent"),
@@ -78,22 +79,26 @@ _SAVE_DRAFT = (
         expires_at=bindparam("the_expires_at"),
     )
 )
-_REMEMBER = insert(chat_messages).values(
-    respondent=bindparam("respondent"),
-    wrapped_key=bindparam("wrapped_key"),
-    blob=bindparam("blob"),
-    created_at=bindparam("created_at"),
+_REMEMBER = HotStatement(
+    insert(chat_messages).values(
+        respondent=bindparam("respondent"),
+        wrapped_key=bindparam("wrapped_key"),
+        blob=bindparam("blob"),
+        created_at=bindparam("created_at"),
+    )
 )
 _MARK_PROCESSED = {
-    name: dialect.insert(processed_updates)
-    .values(
-        update_key=bindparam("update_key"),
-        processed_at=bindparam("processed_at"),
-        respondent=bindparam("respondent"),
-        reply=bindparam("reply"),
+    name: HotStatement(
+        dialect.insert(processed_updates)
+        .values(
+            update_key=bindparam("update_key"),
+            processed_at=bindparam("processed_at"),
+            respondent=bindparam("respondent"),
+            reply=bindparam("reply"),
+        )
+        .on_conflict_do_nothing()
+        .returning(processed_updates.c.update_key)
     )
-    .on_conflict_do_nothing()
-    .returning(processed_updates.c.update_key)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 _KEEP_REPLY = (
@@ -101,7 +106,7 @@ _KEEP_REPLY = (
     .where(processed_updates.c.update_key == bindparam("the_update_key"))
     .values(respondent=bindparam("the_respondent"), reply=bindparam("the_reply"))
 )
-_CLEAR_REPLY = (
+_CLEAR_REPLY = HotStatement(
     update(processed_updates)
     .where(
         processed_updates.c.update_key == bindparam("the_update_key"),
@@ -194,7 +199,7 @@ class IntakeRows:
             if marked is None:
                 fresh = bool(insert_ignore(conn, processed_updates, values))
             else:
-                fresh = conn.execute(marked, values).first() is not None
+                fresh = marked.first(conn, values) is not None
             if not fresh:
                 return TurnResult(applied=False)
         account_id = None
@@ -243,8 +248,8 @@ class IntakeRows:
             cached = self._keys.get(respondent)
         if cached is not None:
             wrapped, key = cached
-            saved = conn.execute(
-                _SAVE_DRAFT,
+            saved = _SAVE_DRAFT.rowcount(
+                conn,
                 {
                     "the_respondent": respondent,
                     "the_wrapped_key": wrapped,
@@ -252,7 +257,7 @@ class IntakeRows:
                     "the_updated_at": now,
                     "the_expires_at": now + self.draft_lifetime,
                 },
-            ).rowcount
+            )
             if saved == 1:
                 return
         key = self._draft_key(conn, after, respondent, now)
@@ -335,7 +340,7 @@ class IntakeRows:
 
     def clear_reply(self, conn: Connection, after: AfterCommit, update_key: str) -> None:
         """Drop the reply kept for `update_key` (it was sent, or is no longer current)."""
-        cleared = conn.execute(_CLEAR_REPLY, {"the_update_key": update_key}).rowcount
+        cleared = _CLEAR_REPLY.rowcount(conn, {"the_update_key": update_key})
         if self._closing.pop(update_key, None) is not None and cleared:
             after.checkpoint = True
 
@@ -474,7 +479,7 @@ class IntakeRows:
             return
         wrapped, blob = drafts.encrypt_message_ids(self.node.master_key, respondent, message_ids)
         values = {"respondent": respondent, "wrapped_key": wrapped, "blob": blob, "created_at": now}
-        conn.execute(_REMEMBER, values)
+        _REMEMBER.rowcount(conn, values)
         if self._forgot is None or not self._forgot <= now < self._forgot + FORGET_EVERY:
             self.forget_old_messages(conn, now)
 
