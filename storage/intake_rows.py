@@ -79,6 +79,28 @@ _SAVE_DRAFT = HotStatement(
         expires_at=bindparam("the_expires_at"),
     )
 )
+# A person's first turn: the draft's row and key are made first.
+_SAVE_ANY_DRAFT = HotStatement(
+    update(sessions)
+    .where(sessions.c.respondent == bindparam("the_respondent"))
+    .values(
+        blob=bindparam("the_blob"),
+        updated_at=bindparam("the_updated_at"),
+        expires_at=bindparam("the_expires_at"),
+    )
+)
+_WRAPPED_KEY = HotStatement(
+    select(sessions.c.wrapped_key).where(sessions.c.respondent == bindparam("respondent"))
+)
+_NEW_DRAFT = HotStatement(
+    insert(sessions).values(
+        respondent=bindparam("respondent"),
+        wrapped_key=bindparam("wrapped_key"),
+        blob=None,
+        updated_at=bindparam("updated_at"),
+        expires_at=bindparam("expires_at"),
+    )
+)
 _REMEMBER = HotStatement(
     insert(chat_messages).values(
         respondent=bindparam("respondent"),
@@ -261,14 +283,14 @@ class IntakeRows:
             if saved == 1:
                 return
         key = self._draft_key(conn, after, respondent, now)
-        conn.execute(
-            update(sessions)
-            .where(sessions.c.respondent == respondent)
-            .values(
-                blob=drafts.encrypt_session(key, session),
-                updated_at=now,
-                expires_at=now + self.draft_lifetime,
-            )
+        _SAVE_ANY_DRAFT.rowcount(
+            conn,
+            {
+                "the_respondent": respondent,
+                "the_blob": drafts.encrypt_session(key, session),
+                "the_updated_at": now,
+                "the_expires_at": now + self.draft_lifetime,
+            },
         )
 
     def offer_key(self, respondent: str, wrapped: bytes, key: bytes) -> None:
@@ -292,10 +314,9 @@ class IntakeRows:
         Replacing a corrupt draft is how a person "starts over": its files could not be
         opened any more, so they go too.
         """
-        wrapped = conn.execute(
-            select(sessions.c.wrapped_key).where(sessions.c.respondent == respondent)
-        ).scalar_one_or_none()
-        if wrapped is not None:
+        found = _WRAPPED_KEY.first(conn, {"respondent": respondent})
+        if found is not None:
+            (wrapped,) = found
             try:
                 key = drafts.open_draft_key(self.node.master_key, respondent, wrapped)
             except CorruptDraft:
@@ -306,14 +327,14 @@ class IntakeRows:
                 return key
         key, wrapped = drafts.new_draft_key(self.node.master_key, respondent)
         self._remember_key(respondent, wrapped, key)
-        conn.execute(
-            insert(sessions).values(
-                respondent=respondent,
-                wrapped_key=wrapped,
-                blob=None,
-                updated_at=now,
-                expires_at=now + self.draft_lifetime,
-            )
+        _NEW_DRAFT.rowcount(
+            conn,
+            {
+                "respondent": respondent,
+                "wrapped_key": wrapped,
+                "updated_at": now,
+                "expires_at": now + self.draft_lifetime,
+            },
         )
         return key
 

@@ -85,8 +85,7 @@ def _matches(value: Any, type_name: str, where: str) -> str | None:
 
 
 def _object_reason(value: Any, type_name: str, where: str) -> str | None:
-    types = spec()["types"]
-    kind = types.get(type_name)
+    kind = spec()["types"].get(type_name)
     if kind is None:
         return None  # a type the description does not detail; Telegram would take JSON
     if not isinstance(value, dict):
@@ -94,7 +93,7 @@ def _object_reason(value: Any, type_name: str, where: str) -> str | None:
     if kind.get("subtypes"):
         reasons = [_object_reason(value, sub, where) for sub in kind["subtypes"]]
         return None if any(r is None for r in reasons) else reasons[0]
-    known = {f["name"]: f for f in kind.get("fields", [])}
+    known = _fields_of("types", type_name)
     for name, f in known.items():
         if f["required"] and name not in value:
             return f"{where}.{name} is required in {type_name}"
@@ -106,6 +105,18 @@ def _object_reason(value: Any, type_name: str, where: str) -> str | None:
     return None
 
 
+@cache
+def _method_names() -> dict[str, str]:
+    """Method names as Telegram matches them (case-insensitively) -> their canonical name."""
+    return {name.lower(): name for name in spec()["methods"]}
+
+
+@cache
+def _fields_of(section: str, name: str) -> dict[str, Any]:
+    """The fields of a method or type by name (read once: every call checks them)."""
+    return {f["name"]: f for f in spec()[section][name].get("fields", [])}
+
+
 def buttons_of(markup: Any) -> list[dict[str, Any]]:
     if not isinstance(markup, dict):
         return []
@@ -115,11 +126,10 @@ def buttons_of(markup: Any) -> list[dict[str, Any]]:
 
 def validate(method: str, params: dict[str, Any], files: dict[str, bytes]) -> str:
     """Check a call like Telegram; return the method's canonical name or raise ApiError."""
-    methods = spec()["methods"]
-    canonical = next((m for m in methods if m.lower() == method.lower()), None)
+    canonical = _method_names().get(method.lower())
     if canonical is None:
         raise ApiError(404, "Not Found")
-    fields = {f["name"]: f for f in methods[canonical].get("fields", [])}
+    fields = _fields_of("methods", canonical)
     for name, f in fields.items():
         if f["required"] and name not in params and name not in files:
             raise bad_request(f"parameter {name!r} is required")

@@ -147,8 +147,7 @@ class TelegramChannel:
             return
         if event.callback_id is not None:
             # Always answered, or the person's button keeps spinning.
-            callback_id = event.callback_id
-            await sender.call(lambda: bot.answer_callback_query(callback_id))
+            await sender.answer_button(event.callback_id)
         key = f"{CHANNEL}:{update.update_id}"
         if event.kind in NOTE_ONLY and update.update_id in self._noted:
             return  # delivered again: the note was already sent, and nothing is stored

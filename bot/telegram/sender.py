@@ -201,6 +201,16 @@ class Sender:
         except SendFailed:
             return False
 
+    async def answer_button(self, callback_query_id: str) -> None:
+        """Stop the pressed button's spinner (answerCallbackQuery, as raw JSON too)."""
+
+        async def call() -> Any:
+            return await self.bot._post(
+                "answerCallbackQuery", {"callback_query_id": callback_query_id}
+            )
+
+        await self.call(call)
+
     async def call(self, make: Callable[[], Awaitable[T]]) -> T | None:
         """Any other Bot API call with the same retries; None when it failed for good."""
         try:
