@@ -48,8 +48,10 @@ class ConfigError(Exception):
 def _local_text(value: Any, where: str) -> dict[str, str]:
     if isinstance(value, str):
         return {"en": value}
-    if isinstance(value, Mapping) and value and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    if (
+        isinstance(value, Mapping)
+        and value
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
     ):
         return dict(value)
     raise ConfigError(f"{where} must be a text, or a map of language code to text (en: ...).")
@@ -133,7 +135,9 @@ def load_deployment(path: Path | None) -> Deployment:
             f"{path}: settings file not found. Check ATTEST_CONFIG, or copy {EXAMPLE.name}."
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the settings file ({type(exc).__name__}).") from None
+        raise ConfigError(
+            f"{path}: cannot read the settings file ({type(exc).__name__})."
+        ) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

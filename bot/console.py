@@ -72,8 +72,7 @@ class Printer:
                         "kind": message.kind,
                         "text": message.text,
                         "options": [
-                            {"n": c.n, "value": c.value, "label": c.label}
-                            for c in message.choices
+                            {"n": c.n, "value": c.value, "label": c.label} for c in message.choices
                         ],
                     }
                 )
