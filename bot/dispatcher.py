@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 from flows.engine import Engine
 from flows.i18n import N_, translator
+from flows.parse import read_command
 from flows.types import (
     EndReason,
     EraseChat,
@@ -37,6 +38,7 @@ from flows.types import (
     RecordWithdrawal,
     Session,
     Translator,
+    Turn,
 )
 from storage.errors import StorageError
 from storage.replies import PendingReply
@@ -190,6 +192,17 @@ class Dispatcher:
             if seen:
                 assert update_key is not None
                 return await self._again(update_key, session, kept)
+            # `kept`, for a new update: a reply owed from an earlier one (never reached
+            # the person). What they write now cannot answer a question they never saw.
+            supersedes = None
+            if kept is not None and kept.owed_from is not None:
+                current = kept.is_current(session) and not kept.offered_again
+                if current and self._is_answer(inbound, session, kept.language):
+                    return await self._owed(
+                        respondent, kept, session, update_key, channel=channel, now=now
+                    )
+                if not current:
+                    supersedes = kept.owed_from  # stale, or already sent again once: dropped
             if session is None or session.status == "ended":
                 engine = self._engines[flow or self._default_flow]
                 # The engine takes inbound.language_hint when the flow offers that language.
@@ -224,12 +237,50 @@ class Dispatcher:
                 channel=channel,
                 now=now,
                 reply=pending if keep else None,
+                supersedes=supersedes,
             )
         if not result:
             return IGNORED
         outcomes = tuple(getattr(result, "withdrawals", ()))
         pending = dataclasses.replace(pending, withdrawals=outcomes)
         return self._reply(pending, update_key if keep else None)
+
+    def _is_answer(self, inbound: Inbound, session: Session | None, language: str) -> bool:
+        """Whether the engine would read `inbound` as an answer (not a start or a command)."""
+        if inbound.kind not in ("text", "choice", "media"):
+            return False
+        words = self._translations(session.language if session else language)
+        return read_command(inbound, words) is None
+
+    async def _owed(
+        self,
+        respondent: str,
+        owed: PendingReply,
+        session: Session | None,
+        update_key: str | None,
+        *,
+        channel: str,
+        now: datetime,
+    ) -> Reply:
+        """This update's reply is the owed one; the message it brought is not an answer.
+
+        Saved as this update's turn (the draft unchanged) with the owed reply kept under
+        this update instead, so a redelivery or a crash now loses nothing; marked as
+        offered again, so a reply that cannot be sent is not owed forever.
+        """
+        again = dataclasses.replace(owed, offered_again=True, owed_from=None)
+        result = await self._store.commit_turn(
+            respondent,
+            Turn(session=session, messages=()),
+            update_key=update_key,
+            channel=channel,
+            now=now,
+            reply=again,
+            supersedes=owed.owed_from,
+        )
+        if not result:
+            return IGNORED
+        return self._reply(again, update_key)
 
     async def _again(
         self, update_key: str, session: Session | None, kept: PendingReply | None

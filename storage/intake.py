@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -71,6 +72,16 @@ _PROCESSED = HotStatement(
         processed_updates.c.update_key == bindparam("update_key")
     )
 )
+# The newest reply still kept for an earlier update of a person (usually none: the index
+# on `respondent` holds only rows whose reply is still kept).
+_OWED = HotStatement(
+    select(processed_updates.c.update_key, processed_updates.c.reply)
+    .where(
+        processed_updates.c.respondent == bindparam("respondent"),
+        processed_updates.c.reply.is_not(None),
+    )
+    .order_by(processed_updates.c.processed_at.desc(), processed_updates.c.update_key.desc())
+)
 _DRAFT = HotStatement(
     select(sessions.c.wrapped_key, sessions.c.blob).where(
         sessions.c.respondent == bindparam("respondent")
@@ -96,6 +107,7 @@ class IntakeStore(Protocol):
         channel: str,
         now: datetime,
         reply: PendingReply | None = None,
+        supersedes: str | None = None,
     ) -> TurnResult: ...
 
     async def forget_reply(self, update_key: str) -> None: ...
@@ -165,10 +177,12 @@ class SqlIntakeStore:
     ) -> tuple[bool, Session | None, PendingReply | None]:
         """(already processed, draft, kept reply) in one read: what a turn needs first.
 
-        A new update: (False, draft, None), the draft as `load_session` gives it,
-        CorruptDraft included. An update processed and replied to: (True, None, None).
-        Processed with its reply still kept (not yet sent): (True, draft, reply), so the
-        caller can tell whether the reply is still current. One trip to the reader thread.
+        A new update: (False, draft, owed), the draft as `load_session` gives it,
+        CorruptDraft included, and `owed` the newest reply still kept for an earlier
+        update of this person (its `owed_from` says which), or None. An update processed
+        and replied to: (True, None, None). Processed with its reply still kept (not yet
+        sent): (True, draft, reply), so the caller can tell whether the reply is still
+        current. One trip to the reader thread.
         """
 
         rows = self._rows
@@ -189,14 +203,30 @@ class SqlIntakeStore:
                         return True, None, None
                     if pending.end is not None:
                         rows.reply_is_closing(update_key, datetime.now(UTC))
+                else:
+                    pending = owed_reply(conn)
+            processed = pending is not None and pending.owed_from is None
             row = _DRAFT.first(conn, {"respondent": respondent})
             if row is None or row[1] is None:
-                return pending is not None, None, pending
+                return processed, None, pending
             wrapped, blob = row
             key = drafts.open_draft_key(master, respondent, wrapped)
             session = drafts.decrypt_session(key, respondent, blob)
             rows.offer_key(respondent, wrapped, key)  # the turn's save reuses it
-            return pending is not None, session, pending
+            return processed, session, pending
+
+        def owed_reply(conn: Connection) -> PendingReply | None:
+            found = _OWED.first(conn, {"respondent": respondent})
+            if found is None:
+                return None
+            owed_key, blob = found
+            try:
+                owed = replies.decrypt_reply(master, respondent, owed_key, blob)
+            except CorruptDraft:
+                return None  # not sent again; cleared when it expires
+            if owed.end is not None:
+                rows.reply_is_closing(owed_key, datetime.now(UTC))
+            return dataclasses.replace(owed, owed_from=owed_key)
 
         return await self._read(read)
 
@@ -239,11 +269,14 @@ class SqlIntakeStore:
         channel: str,
         now: datetime,
         reply: PendingReply | None = None,
+        supersedes: str | None = None,
     ) -> TurnResult:
         """Save everything the turn changed in one transaction; returns once durable.
 
         With an update key, `reply` is kept (encrypted) with the turn until
         `remember_messages(..., reply_sent=update_key)` or `forget_reply` drops it.
+        `supersedes`: the update whose owed reply this turn's reply carries on; its kept
+        copy is dropped in the same transaction.
         """
         job = functools.partial(
             self._rows.apply_turn,
@@ -253,6 +286,7 @@ class SqlIntakeStore:
             channel=channel,
             now=now,
             reply=reply,
+            supersedes=supersedes,
         )
         return await self._writer.run(job)
 

@@ -197,11 +197,13 @@ class IntakeRows:
         channel: str,
         now: datetime,
         reply: PendingReply | None = None,
+        supersedes: str | None = None,
     ) -> TurnResult:
         """Everything a turn changes, or nothing when `update_key` was already applied.
 
         With an update key and a `reply`, the reply is kept (encrypted) in the update's
-        row until `remember_messages(..., reply_sent=update_key)` clears it.
+        row until `remember_messages(..., reply_sent=update_key)` clears it. The reply
+        kept for `supersedes` (an owed reply this turn carries on) is cleared.
         """
         if update_key is None:
             reply = None
@@ -224,6 +226,8 @@ class IntakeRows:
                 fresh = marked.first(conn, values) is not None
             if not fresh:
                 return TurnResult(applied=False)
+        if supersedes is not None:
+            self.clear_reply(conn, after, supersedes)
         account_id = None
         if turn.account is not None:
             account_id = self._seal(conn, after, respondent, turn.account, channel, now)

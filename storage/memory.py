@@ -83,7 +83,12 @@ class MemoryIntakeStore:
             if kept is None or kept[0] != respondent:
                 return True, None, None
             return True, await self.load_session(respondent), kept[1]
-        return False, await self.load_session(respondent), None
+        owed = None
+        if update_key is not None:
+            for key, (whose, reply) in self.replies.items():  # oldest first: keep the last
+                if whose == respondent:
+                    owed = dataclasses.replace(reply, owed_from=key)
+        return False, await self.load_session(respondent), owed
 
     async def commit_turn(
         self,
@@ -94,12 +99,15 @@ class MemoryIntakeStore:
         channel: str,
         now: datetime,
         reply: PendingReply | None = None,
+        supersedes: str | None = None,
     ) -> TurnResult:
         async with self._lock:
             if update_key is not None:
                 if update_key in self.processed:
                     return TurnResult(applied=False)
                 self.processed[update_key] = now
+            if supersedes is not None:
+                self.replies.pop(supersedes, None)
             account_id = None
             if turn.account is not None:
                 account = turn.account

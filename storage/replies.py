@@ -36,6 +36,12 @@ class PendingReply:
     withdrawal requests (filled in by the store), `withdrawal_code` the code they were
     for. `updated_at` is the session's after the turn, None when the turn ended it: the
     reply is still worth sending only while the draft is the one the turn left.
+
+    A reply that never reached the person (Telegram refused it, or could not be reached
+    for longer than the retries) is *owed*: `load_turn` hands it out with the person's
+    next update, `owed_from` naming the update it was kept for, and the dispatcher sends
+    it instead of reading that message as the answer to a question never seen.
+    `offered_again` marks a reply already handed out that way once: it is not owed twice.
     """
 
     messages: tuple[Outbound, ...]
@@ -47,6 +53,8 @@ class PendingReply:
     notes: tuple[str, ...] = ()
     withdrawals: tuple[WithdrawalOutcome, ...] = ()
     withdrawal_code: str | None = None
+    offered_again: bool = False
+    owed_from: str | None = None  # set by the store only; not part of the saved reply
 
     def is_current(self, session: Session | None) -> bool:
         """Whether the person's draft is still where this reply left it.
@@ -75,6 +83,7 @@ class PendingReply:
             "notes": list(self.notes),
             "withdrawals": list(self.withdrawals),
             "withdrawal_code": self.withdrawal_code,
+            "again": self.offered_again,
         }
 
     @classmethod
@@ -92,6 +101,7 @@ class PendingReply:
             notes=tuple(str(n) for n in d.get("notes", ())),
             withdrawals=tuple(cast("WithdrawalOutcome", w) for w in d.get("withdrawals", ())),
             withdrawal_code=d.get("withdrawal_code"),
+            offered_again=bool(d.get("again", False)),
         )
 
     def __repr__(self) -> str:
@@ -99,7 +109,8 @@ class PendingReply:
         return (
             f"PendingReply(messages={len(self.messages)}, language={self.language!r}, "
             f"end={self.end!r}, erase_chat={self.erase_chat}, notes={len(self.notes)}, "
-            f"withdrawals={self.withdrawals!r})"
+            f"withdrawals={self.withdrawals!r}, offered_again={self.offered_again}, "
+            f"owed={self.owed_from is not None})"
         )
 
 

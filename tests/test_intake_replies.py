@@ -41,13 +41,17 @@ async def test_a_kept_reply_comes_back_for_the_same_update_until_sent(
     await any_store.commit_turn(
         "resp-a", turn(saved), update_key="u1", channel="t", now=T0, reply=kept
     )
-    assert await any_store.load_turn("resp-a", "u2") == (False, saved, None)
+    # Another update of the same person meanwhile: the reply is owed to it.
+    owed = replace(kept, owed_from="u1")
+    assert await any_store.load_turn("resp-a", "u2") == (False, saved, owed)
+    assert await any_store.load_turn("resp-b", "u2") == (False, None, None)
     seen, draft, again = await any_store.load_turn("resp-a", "u1")
     assert seen and draft == saved and again == kept
     assert again is not None and again.is_current(draft)
 
     await any_store.remember_messages("resp-a", [5, 6], T0, reply_sent="u1")
     assert await any_store.load_turn("resp-a", "u1") == (True, None, None)
+    assert await any_store.load_turn("resp-a", "u2") == (False, saved, None)
     assert await any_store.chat_messages("resp-a", T0) == [5, 6]
 
 

@@ -315,3 +315,52 @@ async def test_a_reply_telegram_refuses_is_not_retried_in_a_loop(
     refused = [c for c in harness.api.calls if c.method == "sendMessage" and not c.ok]
     assert len(refused) == 1
     assert await kept_replies(harness.store) == 1
+
+
+async def reach_recall(harness: Harness) -> None:
+    await harness.say("/start")
+    await autopilot_until(harness, "recall")
+
+
+def refused_texts(api: FakeBotAPI) -> list[str]:
+    return [c.params["text"] for c in api.calls if c.method == "sendMessage" and not c.ok]
+
+
+async def test_a_question_that_never_arrived_comes_before_the_next_answer(
+    harness: Harness,
+) -> None:
+    """A reply given up (refused, or Telegram unreachable past the retries) is owed."""
+    await reach_recall(harness)
+    harness.api.fail("sendMessage", code=400, description="Bad Request: oops")
+    assert await harness.say("What happened to me.") == []  # the reply was refused
+    refused = refused_texts(harness.api)
+    assert len(refused) == 1 and await harness.state() == "more"  # "add more, or done?" never arrived
+    # Written without seeing that question: not added to the account; the question comes.
+    said = await harness.say("hello? are you there?")
+    assert said == refused
+    assert (await harness.answers())["recall"].value == "What happened to me."
+    await harness.say("And one more thing.")  # now an answer: added, as the question says
+    assert (await harness.answers())["recall"].value == (
+        "What happened to me.\n\nAnd one more thing."
+    )
+
+
+async def test_an_owed_question_is_offered_again_once_only(harness: Harness) -> None:
+    await reach_recall(harness)
+    harness.api.fail("sendMessage", code=400, description="Bad Request: oops")
+    await harness.say("What happened to me.")
+    harness.api.fail("sendMessage", code=400, description="Bad Request: oops")
+    assert await harness.say("hello?") == []  # refused again
+    # Not held back a third time: what the person writes counts again.
+    await harness.say("And one more thing.")
+    assert (await harness.answers())["recall"].value.endswith("And one more thing.")
+
+
+async def test_commands_work_while_a_question_is_owed(harness: Harness) -> None:
+    await reach_recall(harness)
+    harness.api.fail("sendMessage", code=400, description="Bad Request: oops")
+    await harness.say("What happened to me.")
+    await harness.say("/exit")
+    assert await harness.state() is None  # the draft is gone at once
+    assert all(m.deleted for m in harness.api.messages[CHAT].values() if not m.from_bot)
+    assert await kept_replies(harness.store) == 0
