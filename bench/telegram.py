@@ -84,6 +84,7 @@ from telegram.ext import (  # noqa: E402
     filters,
 )
 
+from bot.runtime import tune_garbage_collector  # noqa: E402
 from tests.fakebotapi import TOKEN, FakeBotAPI, FakeRequest  # noqa: E402
 
 
@@ -160,6 +161,7 @@ async def run_attest(people: int, answers: int, workdir: Path) -> dict[str, floa
     rss: list[float] = []
     async with app:
         await app.start()
+        tune_garbage_collector()  # as `attest run` does, in every variant
         # Two halves, memory read after each: the growth over the second half is what
         # more unfinished interviews cost, without the first-time warm-up of caches.
         for group in (chats[:half], chats[half:]):
@@ -210,6 +212,7 @@ async def run_bare_echo(people: int, answers: int) -> tuple[float, float]:
     rss: list[float] = []
     async with app:
         await app.start()
+        tune_garbage_collector()  # as `attest run` does, in every variant
         for group in (chats[:half], chats[half:]):
             for _ in range(answers):
                 updates = [Update.de_json(api.text(c, "an answer"), app.bot) for c in group]
@@ -260,6 +263,7 @@ async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
     chats = range(3_000_000, 3_000_000 + people)
     async with app:
         await app.start()
+        tune_garbage_collector()  # as `attest run` does, in every variant
         await drain(app, [Update.de_json(api.text(c, "/start"), app.bot) for c in chats])
         seconds = 0.0
         for _ in range(answers):

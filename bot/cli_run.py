@@ -150,6 +150,7 @@ def _stop_event() -> asyncio.Event:
 async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> None:
     from telegram.error import TelegramError
 
+    from bot.runtime import tune_garbage_collector
     from bot.telegram.app import ALLOWED_UPDATES, build_application
     from bot.telegram.polling import DurablePolling
 
@@ -171,6 +172,7 @@ async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
         await app.bot.delete_webhook()
         # Not PTB's Updater: it confirms updates to Telegram before they are handled.
         polling = DurablePolling(app.bot, app.process_update, allowed_updates=ALLOWED_UPDATES)
+        tune_garbage_collector()
         click.echo(_("Attest is running on Telegram (polling). Stop it with Ctrl+C."), err=True)
         try:
             await polling.run(stop)
@@ -208,6 +210,7 @@ async def _serve(
     import uvicorn
     from telegram.error import TelegramError
 
+    from bot.runtime import tune_garbage_collector
     from bot.telegram.app import build_application
     from bot.telegram.webhook import webhook_app
 
@@ -226,6 +229,7 @@ async def _serve(
         assert telegram.webhook_secret is not None
         web = webhook_app(app.bot, channel, telegram.webhook_secret, path)
         server = uvicorn.Server(webhook_server_config(web, host, port))
+        tune_garbage_collector()
         click.echo(_("Attest is serving the Telegram webhook."), err=True)
         await server.serve()
     finally:
