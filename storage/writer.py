@@ -14,7 +14,6 @@ Jobs must therefore be safe to run twice: they read what they need inside the tr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,10 +72,10 @@ class GroupCommitWriter(BatchThread):
 
     async def run(self, job: Job[T]) -> T:
         """Run `job(conn, after)` inside a committed transaction; its result once durable."""
-        future = self._submit(job)
-        # shield: a cancelled caller must not leave the job half-reported; the write
-        # still happens and its result is simply dropped.
-        result: T = await asyncio.shield(future)
+        # A cancelled caller cancels only its wait: the job is queued and still runs
+        # whole (in its batch), and its result is dropped (`_settle_all` skips a future
+        # that is done).
+        result: T = await self._submit(job)
         return result
 
     def _serve(self) -> None:

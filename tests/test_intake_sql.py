@@ -186,6 +186,28 @@ async def test_waiting_turns_share_one_commit(sql_store: SqlIntakeStore) -> None
     assert batches - before_batches < 50
 
 
+async def test_a_turn_whose_caller_gave_up_waiting_is_still_saved_whole(
+    sql_store: SqlIntakeStore,
+) -> None:
+    saving = [
+        asyncio.ensure_future(
+            sql_store.commit_turn(
+                f"r{i}", turn(session(f"r{i}", "q2")), update_key=f"u{i}", channel="t", now=T0
+            )
+        )
+        for i in range(20)
+    ]
+    await asyncio.sleep(0)  # queued on the writer thread
+    for waiting in saving[::2]:
+        waiting.cancel()
+    done = await asyncio.gather(*saving, return_exceptions=True)
+    assert all(isinstance(d, asyncio.CancelledError) for d in done[::2])
+    assert all(d for d in done[1::2])
+    for i in range(20):  # cancelled or not, every turn is in the store
+        assert (await sql_store.load_turn(f"r{i}", f"u{i}"))[0]
+        assert (await sql_store.load_session(f"r{i}")) == session(f"r{i}", "q2")
+
+
 async def test_sqlite_runs_with_the_durable_settings(
     sql_store: SqlIntakeStore, database: str | None
 ) -> None:
