@@ -48,6 +48,17 @@ async def test_a_whole_interview_by_buttons_and_text(harness: Harness) -> None:
     assert presses > 20
 
 
+async def test_the_application_keeps_no_list_of_who_wrote(harness: Harness) -> None:
+    await harness.say("/start")
+    await harness.press("English")
+    await harness.say("a sticker or anything", chat=CHAT + 1)
+    app = harness.app
+    # PTB without persistence would keep every chat and user id seen, for good.
+    assert not app._chat_ids_to_be_updated_in_persistence
+    assert not app._user_ids_to_be_updated_in_persistence
+    assert not app.chat_data and not app.user_data
+
+
 async def test_multiple_choice_toggles_with_a_mark_and_done(harness: Harness) -> None:
     await harness.say("/start")
     await autopilot_until(harness, "harms")

@@ -40,6 +40,22 @@ ALLOWED_UPDATES = (
 )
 
 
+class _Application(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application without its memory of every chat and user id it has seen.
+
+    Even with no persistence, PTB adds the chat and user id of each update to two sets
+    that only writing to persistence empties: for the life of the process they would list
+    every person who ever wrote to the bot, in memory (and grow by every new person).
+    Nothing here uses PTB's persistence, so nothing is marked.
+    """
+
+    def _mark_for_persistence_update(
+        self, *, update: object | None = None, job: Any = None
+    ) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
+
+
 def build_application(
     token: str,
     channel: TelegramChannel,
@@ -52,7 +68,12 @@ def build_application(
     concurrent_updates: int = 1024,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """An Application whose handlers all hand the update to `channel`."""
-    builder: Any = Application.builder().token(token).concurrent_updates(concurrent_updates)
+    builder: Any = (
+        Application.builder()
+        .application_class(_Application)
+        .token(token)
+        .concurrent_updates(concurrent_updates)
+    )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     if base_url is not None:
