@@ -158,6 +158,7 @@ async def run_attest(people: int, answers: int, workdir: Path) -> dict[str, floa
     chats = range(1_000_000, 1_000_000 + people)
     half = people // 2
     start_seconds = answer_seconds = 0.0
+    answer_calls = 0
     rss: list[float] = []
     async with app:
         await app.start()
@@ -171,7 +172,9 @@ async def run_attest(people: int, answers: int, workdir: Path) -> dict[str, floa
             # English, then "Yes" (safe), then "It happened to me", ...: the first button.
             for _ in range(answers):
                 round_ = presses(api, group, 0, app.bot)
+                calls_before = api.call_count
                 answer_seconds += await drain(app, round_)
+                answer_calls += api.call_count - calls_before
                 del round_  # the benchmark's own Update objects are not the bot's memory
             gc.collect()
             rss.append(rss_mb())
@@ -183,6 +186,7 @@ async def run_attest(people: int, answers: int, workdir: Path) -> dict[str, floa
         "answers_per_s": people * answers / answer_seconds,
         "rss_growth_mb_per_10000_unfinished": (rss[1] - rss[0]) * 10_000 / (people - half),
         "turns_per_commit": jobs / max(batches, 1),
+        "bot_api_calls_per_answer": answer_calls / (people * answers),
     }
 
 
@@ -222,6 +226,47 @@ async def run_bare_echo(people: int, answers: int) -> tuple[float, float]:
             rss.append(rss_mb())
         await app.stop()
     return people * answers / seconds, (rss[1] - rss[0]) * 10_000 / (people - half)
+
+
+async def run_button_echo(people: int, answers: int) -> float:
+    """Button presses per second for a PTB handler that only does what any bot asking by
+    buttons must: answer the press (answerCallbackQuery) and send the next question with
+    its keyboard (sendMessage). No state, nothing stored: the ceiling for such a bot."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    api = FakeBotAPI(record_calls=False, keep_history=False)
+    app = (
+        Application.builder()
+        .token(TOKEN)
+        .request(FakeRequest(api))
+        .get_updates_request(FakeRequest(api))
+        .concurrent_updates(256)
+        .build()
+    )
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=label)] for label in ("Yes", "No", "Skip")]
+    )
+
+    async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        assert update.effective_chat is not None
+        await context.bot.send_message(
+            update.effective_chat.id, "The next question?", reply_markup=keyboard
+        )
+
+    app.add_handler(MessageHandler(filters.ALL, ask))
+    app.add_handler(CallbackQueryHandler(ask))
+    chats = range(4_000_000, 4_000_000 + people)
+    seconds = 0.0
+    async with app:
+        await app.start()
+        tune_garbage_collector()  # as `attest run` does, in every variant
+        await drain(app, [Update.de_json(api.text(c, "/start"), app.bot) for c in chats])
+        for _ in range(answers):
+            seconds += await drain(app, presses(api, chats, 0, app.bot))
+        await app.stop()
+    return people * answers / seconds
 
 
 async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
@@ -281,6 +326,8 @@ async def measure(variant: str, people: int, answers: int) -> dict[str, float]:
         if variant == "echo":
             rate, rss = await run_bare_echo(people, answers)
             return {"updates_per_s": rate, "rss_growth_mb_per_10000": rss}
+        if variant == "buttons":
+            return {"presses_per_s": await run_button_echo(people, answers)}
         return {"answers_per_s": await run_pickle_recipe(people, answers, Path(tmp))}
 
 
@@ -299,7 +346,9 @@ def main() -> None:
     parser.add_argument("--people", default="1000,10000,100000")
     parser.add_argument("--answers", type=int, default=2)
     parser.add_argument("--pickle-people", type=int, default=2000)
-    parser.add_argument("--one", choices=("attest", "echo", "pickle"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--one", choices=("attest", "echo", "buttons", "pickle"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.one:
         figures = asyncio.run(measure(args.one, int(args.people), args.answers))
@@ -319,9 +368,14 @@ def main() -> None:
         net = figures["rss_growth_mb_per_10000_unfinished"] - echo["rss_growth_mb_per_10000"]
         result[f"attest_rss_growth_mb_per_10000_unfinished_net_{people}_people"] = round(net, 2)
         result[f"ratio_vs_bare_echo_{people}_people"] = round(figures["answers_per_s"] / rate, 3)
+        presses = in_subprocess("buttons", people, args.answers)["presses_per_s"]
+        result[f"bare_button_echo_presses_per_s_{people}_people"] = round(presses, 1)
+        result[f"ratio_vs_bare_button_echo_{people}_people"] = round(
+            figures["answers_per_s"] / presses, 3
+        )
         print(
             f"{people:>7} people: attest {figures['answers_per_s']:8.0f} answers/s, "
-            f"bare echo {rate:8.0f}/s, RSS +"
+            f"bare echo {rate:8.0f}/s, bare button echo {presses:8.0f}/s, RSS +"
             f"{figures['rss_growth_mb_per_10000_unfinished']:.1f} MB per 10,000 unfinished "
             f"({net:.1f} MB net of the harness)",
             flush=True,
@@ -331,6 +385,7 @@ def main() -> None:
     attest_largest = result[f"attest_answers_per_s_{largest}_people"]
     result[f"pickle_recipe_answers_per_s_{args.pickle_people}_people"] = round(pickle, 1)
     result["ratio_vs_bare_echo"] = result[f"ratio_vs_bare_echo_{largest}_people"]
+    result["ratio_vs_bare_button_echo"] = result[f"ratio_vs_bare_button_echo_{largest}_people"]
     result["ratio_vs_pickle_recipe"] = round(attest_largest / pickle, 2)
     result["target_ratio_vs_bare_echo"] = 0.4
     result["target_ratio_vs_pickle_recipe"] = 10

@@ -87,6 +87,7 @@ class FakeBotAPI:
     keep_history: bool = True  # False: per chat keep only the newest message and keyboard
     webhook_url: str = ""
     webhook_secret: str | None = None
+    call_count: int = 0  # every call answered or refused, recorded or not
     _files: dict[str, bytes] = field(default_factory=dict)
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -124,6 +125,7 @@ class FakeBotAPI:
     def call(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         """Validate and answer one call; raise ApiError as Telegram would refuse it."""
         with self._lock:
+            self.call_count += 1
             try:
                 canonical = validate(method, params, files)
                 self._injected(canonical)
