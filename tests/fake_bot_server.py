@@ -124,6 +124,7 @@ def serve_fake_api(api: FakeBotAPI) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        api.closing = True  # a long poll still open would hold the shutdown for its timeout
         server.should_exit = True
         thread.join(timeout=10)
 

@@ -88,6 +88,8 @@ class FakeBotAPI:
     webhook_url: str = ""
     webhook_secret: str | None = None
     call_count: int = 0  # every call answered or refused, recorded or not
+    polls_started: int = 0  # getUpdates calls received (recorded only once they return)
+    closing: bool = False  # set when the server stops: long polls return at once
     _files: dict[str, bytes] = field(default_factory=dict)
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -536,9 +538,10 @@ async def answer(
 ) -> tuple[int, bytes]:
     """HTTP status and JSON body for one call (long polling waits for updates like Telegram)."""
     if method.lower() == "getupdates" and not api.webhook_url:
+        api.polls_started += 1
         deadline = time.monotonic() + float(params.get("timeout", 0) or 0)
         offset = int(params.get("offset", 0) or 0)
-        while not api.has_updates(offset) and time.monotonic() < deadline:
+        while not api.has_updates(offset) and time.monotonic() < deadline and not api.closing:
             await asyncio.sleep(poll_step)
     try:
         result = api.call(method, params, files)
