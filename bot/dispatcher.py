@@ -196,7 +196,11 @@ class Dispatcher:
             # the person). What they write now cannot answer a question they never saw.
             supersedes = None
             if kept is not None and kept.owed_from is not None:
-                current = kept.is_current(session) and not kept.offered_again
+                # A quick exit's reply is not owed: the chat was erased before it was sent,
+                # and erasing again would also take what the person writes now.
+                current = (
+                    kept.is_current(session) and not kept.offered_again and not kept.erase_chat
+                )
                 if current and self._is_answer(inbound, session, kept.language):
                     return await self._owed(
                         respondent, kept, session, update_key, channel=channel, now=now

@@ -364,3 +364,16 @@ async def test_commands_work_while_a_question_is_owed(harness: Harness) -> None:
     assert await harness.state() is None  # the draft is gone at once
     assert all(m.deleted for m in harness.api.messages[CHAT].values() if not m.from_bot)
     assert await kept_replies(harness.store) == 0
+
+
+async def test_a_quick_exit_whose_last_line_was_refused_is_not_run_again(
+    harness: Harness,
+) -> None:
+    await reach_recall(harness)
+    harness.api.fail("sendMessage", code=400, description="Bad Request: oops")
+    await harness.say("/exit")  # erased, but the neutral line was refused
+    assert await harness.state() is None
+    said = await harness.say("hello")  # later: a new start, nothing erased again
+    assert said == ["Which language would you like to use?"]
+    assert not harness.api.messages[CHAT][max(harness.api.messages[CHAT])].deleted
+    assert await kept_replies(harness.store) == 0
