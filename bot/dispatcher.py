@@ -390,6 +390,11 @@ class Dispatcher:
                 self.respondent(channel, chat_id), message_ids, now, reply_sent=update_key
             )
 
+    async def owe_reply(self, update_key: str) -> None:
+        """The reply kept for `update_key` certainly never reached the person (every part
+        refused or unreachable, none possibly shown): owed to their next message."""
+        await self._store.owe_reply(update_key)
+
     async def erase_targets(self, channel: str, chat_id: str | int, now: datetime) -> list[int]:
         """Message ids of this chat, both sides, that are still young enough to delete."""
         ids: list[int] = await self._store.chat_messages(

@@ -10,8 +10,10 @@ savepoint) SQLAlchemy has open on it, with the same bind processors SQLAlchemy w
 apply (UTC datetimes as SQLite text, for one).
 
 Driver errors are raised as SQLAlchemy's `DBAPIError` subclasses, parameters hidden, so
-callers handle them as they handle any statement's. Only plain statements belong here:
-bind parameters by name, no expanding IN, results without type conversion beyond bytes.
+callers handle them as they handle any statement's (a failure while fetching too). Only
+plain statements belong here: bind parameters by name, no expanding IN, no Python-side
+column defaults, results without type conversion beyond bytes. The compiled form is kept
+per database and driver name for the process.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ class HotStatement:
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
+            if compiled.insert_prefetch or compiled.update_prefetch:
+                # Python-side column defaults are computed by SQLAlchemy's execution.
+                raise ValueError("hot statements cannot fill in Python-side column defaults")
             binds = compiled.binds
             processors = []
             fixed = []
@@ -67,7 +72,9 @@ class HotStatement:
             self._compiled[key] = found
         return found
 
-    def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+    def _run(
+        self, conn: Connection, params: Mapping[str, Any], *, fetch: bool
+    ) -> tuple[Any, int]:
         compiled = self._for(conn.dialect)
         values = dict(params)
         for name, value in compiled.fixed:
@@ -80,8 +87,8 @@ class HotStatement:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, bound)
+            return (cursor.fetchone() if fetch else None), cursor.rowcount
         except conn.dialect.loaded_dbapi.Error as error:
-            cursor.close()
             raise DBAPIError.instance(
                 compiled.sql,
                 None,
@@ -90,23 +97,17 @@ class HotStatement:
                 hide_parameters=True,
                 dialect=conn.dialect,
             ) from error
-        return cursor
+        finally:
+            cursor.close()
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row (bytes as bytes), or None."""
-        cursor = self._run(conn, params)
-        try:
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        row, _ = self._run(conn, params, fetch=True)
         if row is None:
             return None
         return tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
 
     def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Run it; how many rows it changed."""
-        cursor = self._run(conn, params)
-        try:
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        _, count = self._run(conn, params, fetch=False)
+        return int(count)

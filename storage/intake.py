@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select, true
 
 from flows.types import MediaRef, Session, Turn
 from storage import drafts, migrations, replies
@@ -79,6 +79,7 @@ _OWED = HotStatement(
     .where(
         processed_updates.c.respondent == bindparam("respondent"),
         processed_updates.c.reply.is_not(None),
+        processed_updates.c.owed == true(),
     )
     .order_by(processed_updates.c.processed_at.desc(), processed_updates.c.update_key.desc())
 )
@@ -111,6 +112,8 @@ class IntakeStore(Protocol):
     ) -> TurnResult: ...
 
     async def forget_reply(self, update_key: str) -> None: ...
+
+    async def owe_reply(self, update_key: str) -> None: ...
 
     async def store_file(
         self, respondent: str, src: BinaryIO, kind: str, mime: str | None, max_bytes: int
@@ -178,8 +181,9 @@ class SqlIntakeStore:
         """(already processed, draft, kept reply) in one read: what a turn needs first.
 
         A new update: (False, draft, owed), the draft as `load_session` gives it,
-        CorruptDraft included, and `owed` the newest reply still kept for an earlier
-        update of this person (its `owed_from` says which), or None. An update processed
+        CorruptDraft included, and `owed` the newest reply kept for an earlier update of
+        this person and marked as never delivered (`owe_reply`; its `owed_from` says
+        which), or None. An update processed
         and replied to: (True, None, None). Processed with its reply still kept (not yet
         sent): (True, draft, reply), so the caller can tell whether the reply is still
         current. One trip to the reader thread.
@@ -293,6 +297,10 @@ class SqlIntakeStore:
     async def forget_reply(self, update_key: str) -> None:
         """Drop the reply kept for `update_key` (no longer current: it will not be sent)."""
         await self._writer.run(lambda conn, after: self._rows.clear_reply(conn, after, update_key))
+
+    async def owe_reply(self, update_key: str) -> None:
+        """Mark the reply kept for `update_key` as never delivered: owed to the next message."""
+        await self._writer.run(lambda conn, after: self._rows.owe_reply(conn, update_key))
 
     async def store_file(
         self, respondent: str, src: BinaryIO, kind: str, mime: str | None, max_bytes: int

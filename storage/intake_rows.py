@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.types import FinishedAccount, RecordWithdrawal, Session, ShredDraft, Turn
@@ -127,6 +127,14 @@ _KEEP_REPLY = (
     update(processed_updates)
     .where(processed_updates.c.update_key == bindparam("the_update_key"))
     .values(respondent=bindparam("the_respondent"), reply=bindparam("the_reply"))
+)
+_OWE_REPLY = HotStatement(
+    update(processed_updates)
+    .where(
+        processed_updates.c.update_key == bindparam("the_update_key"),
+        processed_updates.c.reply.is_not(None),
+    )
+    .values(owed=true())
 )
 _CLEAR_REPLY = HotStatement(
     update(processed_updates)
@@ -368,6 +376,10 @@ class IntakeRows:
         cleared = _CLEAR_REPLY.rowcount(conn, {"the_update_key": update_key})
         if self._closing.pop(update_key, None) is not None and cleared:
             after.checkpoint = True
+
+    def owe_reply(self, conn: Connection, update_key: str) -> None:
+        """Mark the reply kept for `update_key` as certainly never delivered (owed)."""
+        _OWE_REPLY.rowcount(conn, {"the_update_key": update_key})
 
     def clear_replies(
         self, conn: Connection, after: AfterCommit, respondent: str, keep: str | None = None

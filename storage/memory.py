@@ -60,6 +60,7 @@ class MemoryIntakeStore:
         self.drafts: dict[str, _Draft] = {}
         self.processed: dict[str, datetime] = {}
         self.replies: dict[str, tuple[str, PendingReply]] = {}  # update key -> (respondent, reply)
+        self.owed: set[str] = set()  # update keys whose kept reply never reached the person
         self.outbox: list[MemoryAccount] = []
         self.account_files: dict[str, bytes] = {}
         self.withdrawal_requests: set[str] = set()
@@ -86,7 +87,7 @@ class MemoryIntakeStore:
         owed = None
         if update_key is not None:
             for key, (whose, reply) in self.replies.items():  # oldest first: keep the last
-                if whose == respondent:
+                if whose == respondent and key in self.owed:
                     owed = dataclasses.replace(reply, owed_from=key)
         return False, await self.load_session(respondent), owed
 
@@ -130,7 +131,7 @@ class MemoryIntakeStore:
                 if isinstance(effect, RecordWithdrawal)
             )
             if update_key is not None and reply is not None:
-                kept = dataclasses.replace(reply, withdrawals=outcomes)
+                kept = dataclasses.replace(reply, withdrawals=outcomes) if outcomes else reply
                 self.replies[update_key] = (respondent, kept)
             if turn.session is None or any(isinstance(e, ShredDraft) for e in turn.effects):
                 self.drafts.pop(respondent, None)
@@ -184,6 +185,10 @@ class MemoryIntakeStore:
 
     async def forget_reply(self, update_key: str) -> None:
         self.replies.pop(update_key, None)
+
+    async def owe_reply(self, update_key: str) -> None:
+        if update_key in self.replies:
+            self.owed.add(update_key)
 
     def _clear_replies(self, respondent: str, keep: str | None = None) -> None:
         for key, (whose, _reply) in list(self.replies.items()):

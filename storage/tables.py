@@ -6,7 +6,8 @@ person said is ciphertext:
 
     sessions            a draft: data key wrapped by the node master key + encrypted state
     processed_updates   channel update keys already applied (idempotency), each with its
-                        turn's reply, encrypted, until the channel has sent it
+                        turn's reply, encrypted, until the channel has sent it (`owed`:
+                        certainly never delivered)
     outbox              sealed accounts waiting for sync
     files               encrypted files (bytes on disk under DATA_DIR/files/<file_id>);
                         their key and details encrypted under the draft's data key, or
@@ -26,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -35,6 +37,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -94,6 +97,9 @@ processed_updates = Table(
     # with it: the pseudonym is there so shredding a draft can clear that person's too.
     Column("respondent", PSEUDONYM, nullable=True, index=True),
     Column("reply", LargeBinary, nullable=True),
+    # The kept reply certainly never reached the person (every part refused, none sent):
+    # it is owed to their next message (bot/dispatcher.py).
+    Column("owed", Boolean, nullable=False, server_default=false()),
 )
 
 outbox = Table(

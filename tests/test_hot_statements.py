@@ -96,3 +96,17 @@ def test_a_value_baked_into_the_statement_is_refused(engine: Engine) -> None:
     )
     with engine.connect() as conn, pytest.raises(ValueError, match="every value as a parameter"):
         baked.first(conn, {})
+
+
+def test_a_python_side_column_default_is_refused(engine: Engine) -> None:
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    scratch = Table(
+        "scratch",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("label", String(10), default="filled in"),
+    )
+    statement = HotStatement(insert(scratch).values(id=bindparam("id")))
+    with engine.connect() as conn, pytest.raises(ValueError, match="column defaults"):
+        statement.rowcount(conn, {"id": 1})

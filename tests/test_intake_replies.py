@@ -41,7 +41,10 @@ async def test_a_kept_reply_comes_back_for_the_same_update_until_sent(
     await any_store.commit_turn(
         "resp-a", turn(saved), update_key="u1", channel="t", now=T0, reply=kept
     )
-    # Another update of the same person meanwhile: the reply is owed to it.
+    # Kept, but possibly shown: not owed to the person's next update...
+    assert await any_store.load_turn("resp-a", "u2") == (False, saved, None)
+    # ...until the channel knows it never reached them.
+    await any_store.owe_reply("u1")
     owed = replace(kept, owed_from="u1")
     assert await any_store.load_turn("resp-a", "u2") == (False, saved, owed)
     assert await any_store.load_turn("resp-b", "u2") == (False, None, None)

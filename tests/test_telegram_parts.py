@@ -106,3 +106,36 @@ def test_language_hints_from_deep_links_and_telegram_codes() -> None:
     assert language_hint("pt_BR") == "pt"
     assert language_hint("not a language") is None
     assert language_hint(None) is None
+
+
+async def test_a_message_that_timed_out_may_have_been_shown() -> None:
+    """A timed-out attempt may still have reached the person: such a give-up says so."""
+    from telegram.error import BadRequest, NetworkError, TimedOut
+
+    from bot.telegram.sender import RetryPolicy, SendFailed, with_retries
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    def failing(*errors: Exception):  # type: ignore[no-untyped-def]
+        queue = list(errors)
+
+        async def call() -> int:
+            raise queue.pop(0)
+
+        return call
+
+    policy = RetryPolicy(attempts=3, first_backoff=0)
+    cases = [
+        ((TimedOut(), BadRequest("no")), True),
+        ((NetworkError("down"),) * 3, False),
+        ((NetworkError("down"), TimedOut(), NetworkError("down")), True),
+        ((BadRequest("no"),), False),
+    ]
+    for errors, maybe_shown in cases:
+        try:
+            await with_retries(failing(*errors), policy, no_wait)
+        except SendFailed as failed:
+            assert failed.maybe_delivered is maybe_shown, errors
+        else:
+            raise AssertionError("no give-up")

@@ -377,3 +377,16 @@ async def test_a_quick_exit_whose_last_line_was_refused_is_not_run_again(
     assert said == ["Which language would you like to use?"]
     assert not harness.api.messages[CHAT][max(harness.api.messages[CHAT])].deleted
     assert await kept_replies(harness.store) == 0
+
+
+async def test_a_reply_partly_shown_is_not_owed(harness: Harness) -> None:
+    """Only a reply nothing of which reached the person holds their next message back."""
+    await harness.say("/start")
+    harness.api.fail("sendMessage", code=400, description="Bad Request: oops")  # the welcome
+    said = await harness.press("English")
+    assert said and "privately" in said[-1]  # the rest, and the question, arrived
+    again = await harness.say("hello")  # read as usual: a gentle re-prompt of that question
+    assert not any(text.startswith("Hello, and thank you") for text in again)
+    assert again and "privately" in again[-1]
+    assert await kept_replies(harness.store) == 1  # kept for a redelivery, but not owed
+

@@ -315,14 +315,27 @@ class TelegramChannel:
             if older_messages_may_remain([*targets, *incoming]):
                 parts.append(Part(say(OLDER_REMAIN, language)))
         given_up, unreachable = sender.given_up, sender.unreachable
+        maybe_delivered = sender.maybe_delivered
         sent = await sender.send(chat_id, parts)
         # A message Telegram refused for good keeps the saved reply, for a redelivery.
         whole = sender.given_up == given_up
         self._remember(chat_id, [*incoming, *sent], reply.update_key if whole else None)
+        if not whole and not sent and sender.maybe_delivered == maybe_delivered:
+            # Certainly nothing of it reached the person (no part sent, none timed out):
+            # it is owed to their next message, which must not answer an unseen question.
+            await self._owe(reply.update_key)
         if sender.unreachable != unreachable:
             # Telegram could not be reached: worth another try later (webhook: a 500, so
             # Telegram delivers the update again; polling: the update is handled again).
             raise ReplyFailed("NetworkError")
+
+    async def _owe(self, update_key: str | None) -> None:
+        if update_key is None:
+            return
+        try:
+            await self.dispatcher.owe_reply(update_key)
+        except Exception as exc:  # then it is only sent again if this update comes again
+            log.error("a reply could not be marked as owed (%s)", type(exc).__name__)
 
     def _remember(self, chat_id: int, ids: Sequence[int], reply_sent: str | None = None) -> None:
         """Keep message ids for erasure, without delaying this person's reply.

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.telegram.keyboards import Keyboard
 
@@ -87,9 +94,13 @@ class SendFailed(Exception):
     overcome (not a refusal such as Bad Request, which waiting does not change).
     """
 
-    def __init__(self, reason: str, *, transient: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, transient: bool = False, maybe_delivered: bool = False
+    ) -> None:
         super().__init__(reason)
         self.transient = transient
+        # An attempt timed out: Telegram may have taken (and shown) the message anyway.
+        self.maybe_delivered = maybe_delivered
 
 
 async def with_retries(
@@ -99,25 +110,29 @@ async def with_retries(
 ) -> T:
     """Run one Bot API call, waiting out RetryAfter and backing off after network errors."""
     backoff = policy.first_backoff
+    timed_out = False
     for attempt in range(policy.attempts):
         last = attempt == policy.attempts - 1
         try:
             return await call()
         except RetryAfter as exc:
             if last:
-                raise SendFailed("RetryAfter", transient=True) from None
+                raise SendFailed("RetryAfter", transient=True, maybe_delivered=timed_out) from None
             wait = exc.retry_after
             seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
             await sleep(min(seconds, policy.max_wait))
         except (BadRequest, Forbidden) as exc:
-            raise SendFailed(type(exc).__name__) from None
+            raise SendFailed(type(exc).__name__, maybe_delivered=timed_out) from None
         except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
+            timed_out = timed_out or isinstance(exc, TimedOut)
             if last:
-                raise SendFailed(type(exc).__name__, transient=True) from None
+                raise SendFailed(
+                    type(exc).__name__, transient=True, maybe_delivered=timed_out
+                ) from None
             await sleep(backoff)
             backoff = min(backoff * 2, policy.max_wait)
         except TelegramError as exc:
-            raise SendFailed(type(exc).__name__) from None
+            raise SendFailed(type(exc).__name__, maybe_delivered=timed_out) from None
     raise SendFailed("no attempts")  # only when attempts < 1
 
 
@@ -147,6 +162,7 @@ class Sender:
         self._sleep = sleep
         self.given_up = 0
         self.unreachable = 0  # of those, given up because Telegram could not be reached
+        self.maybe_delivered = 0  # of those, ones Telegram may have shown after all
 
     async def send(self, chat_id: int, parts: list[Part]) -> list[int]:
         """Send every part; a part Telegram refuses for good is skipped, not the rest."""
@@ -177,6 +193,7 @@ class Sender:
             log.warning("a reply could not be sent (%s)", exc)
             self.given_up += 1
             self.unreachable += exc.transient
+            self.maybe_delivered += exc.maybe_delivered
             return None
 
     async def edit(
