@@ -32,20 +32,21 @@ Measured 2026-11-27 on this project's machine kind (2 cores, shared; nothing els
 
 | people | attest answers/s | bare echo /s | bare button echo /s | vs echo | vs button echo | RSS per 10,000 unfinished |
 | --- | --- | --- | --- | --- | --- | --- |
-| 1,000 | 1,603 | 8,506 | 4,797 | 0.188 | 0.334 | 18.1 MB (13.7 net) |
-| 10,000 | 1,517 | 8,959 | 4,944 | 0.169 | 0.307 | 30.8 MB (26.2 net) |
-| 100,000 | 1,352 | 8,617 | 4,882 | 0.157 | 0.277 | 28.1 MB (22.4 net) |
+| 1,000 | 1,709 | 9,556 | 5,173 | 0.179 | 0.330 | 25.4 MB (20.7 net) |
+| 10,000 | 1,630 | 8,784 | 5,075 | 0.186 | 0.321 | 32.5 MB (28.5 net) |
+| 100,000 | 1,528 | 9,038 | 5,076 | 0.169 | 0.301 | 28.4 MB (22.8 net) |
 
-Pickle recipe at 2,000 people: 121 answers/s, so attest at 100,000 is **11.2 times** it
-(target 10: met). Against the bare echo attest is at **0.157** (target 0.4: missed).
-Rates vary by up to 1.5x between runs on this shared machine (the bare echo at 1,000
-people gave 5,878/s in one run and 9,283/s in another); compare ratios within one run.
+Pickle recipe at 2,000 people: 113 answers/s, so attest at 100,000 is **13.6 times** it
+(target 10: met; an earlier run the same day gave 11.2). Against the bare echo attest is
+at **0.169** (target 0.4: missed). Rates vary by up to 1.5x between runs on this shared
+machine (the bare echo at 1,000 people gave 5,878/s in one run and 9,556/s in another);
+compare ratios within one run.
 
 Why 0.4 of the bare echo is out of reach here: over these two answers attest makes
 4.0 Bot API calls per answer (the language choice is followed by four short safety
 messages and the next question; then one question), each through PTB's request path and
 the fake Telegram's validation, against the echo's one call per update. Even the bare
-button echo, which stores nothing, runs at 0.57 of the bare echo. What is left of a turn
+button echo, which stores nothing, runs at 0.56 of the bare echo. What is left of a turn
 is the engine (~13% of the event loop's time), the store's read and two writes on their
 threads (~20% of the GIL's time; the event loop has the rest), and asyncio. With
 `--answers 6` (more typical turns: 2.8 calls per answer) attest is at about 0.33 of the
