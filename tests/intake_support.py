@@ -9,16 +9,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from flows.types import Answer, AnswerRecord, ConsentRecord, FinishedAccount, Session, Turn
 from storage.crypto import NodeKeys, ReviewerPrivateKey, generate_reviewer_key
+from storage.db import create_store_engine
 from storage.intake import SqlIntakeStore, open_intake_store
 from storage.memory import MemoryIntakeStore
 
@@ -83,6 +84,15 @@ def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
         return
     with pg_schema() as url:
         yield url
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def store_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A bare store engine (no tables): SQLite in tmp_path, or PostgreSQL in a fresh schema."""
+    with pg_schema() if request.param == "postgresql" else nullcontext() as url:
+        made = create_store_engine(url or tmp_path / "store.db")
+        yield made
+        made.dispose()
 
 
 @pytest.fixture

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import create_store_engine
 from storage.hot import HotStatement
 from storage.tables import metadata, processed_updates
-from tests.intake_support import SQL_BACKENDS, pg_schema
+from tests.intake_support import store_engine
+
+__all__ = ["store_engine"]  # fixture used below
 
 WHEN = datetime(2026, 11, 27, 3, 0, tzinfo=timezone(timedelta(hours=4, minutes=30)))
 
@@ -38,13 +36,10 @@ CLEAR = HotStatement(
 )
 
 
-@pytest.fixture(params=SQL_BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with pg_schema() if request.param == "postgresql" else nullcontext() as url:
-        made = create_store_engine(url or tmp_path / "hot.db")
-        metadata.create_all(made)
-        yield made
-        made.dispose()
+@pytest.fixture
+def engine(store_engine: Engine) -> Engine:
+    metadata.create_all(store_engine)
+    return store_engine
 
 
 def row(key: str) -> dict[str, object]:

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
-from storage.db import create_store_engine
 from storage.reader import BatchReader, ReaderClosed
+from tests.intake_support import store_engine
+
+__all__ = ["store_engine"]  # fixture used below
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        url: str | Path = tmp_path / "r.db"
-    else:
-        url = os.environ.get("ATTEST_TEST_DATABASE_URL", "")
-        if not url:
-            pytest.skip("ATTEST_TEST_DATABASE_URL is not set")
-    made = create_store_engine(url)
-    yield made
-    made.dispose()
+@pytest.fixture
+def engine(store_engine: Engine) -> Engine:
+    return store_engine
 
 
 async def test_a_batch_of_reads_each_get_their_own_answer(engine) -> None:  # type: ignore[no-untyped-def]
