@@ -159,21 +159,19 @@ class SqlIntakeStore:
     async def load_session(self, respondent: str) -> Session | None:
         """The respondent's draft, or None; CorruptDraft when it cannot be opened."""
 
-        master = self._rows.node.master_key
-
         # Decrypted on the reader thread too, keeping the event loop free for I/O.
-        def read(conn: Connection) -> Session | None:
-            row = conn.execute(
-                select(sessions.c.wrapped_key, sessions.c.blob).where(
-                    sessions.c.respondent == respondent
-                )
-            ).one_or_none()
-            if row is None or row.blob is None:
-                return None
-            key = drafts.open_draft_key(master, respondent, row.wrapped_key)
-            return drafts.decrypt_session(key, respondent, row.blob)
+        return await self._read(lambda conn: self._open_draft(conn, respondent))
 
-        return await self._read(read)
+    def _open_draft(self, conn: Connection, respondent: str) -> Session | None:
+        """The draft (CorruptDraft if damaged); its opened key goes to the writer's cache."""
+        row = _DRAFT.first(conn, {"respondent": respondent})
+        if row is None or row[1] is None:
+            return None
+        wrapped, blob = row
+        key = drafts.open_draft_key(self._rows.node.master_key, respondent, wrapped)
+        session = drafts.decrypt_session(key, respondent, blob)
+        self._rows.offer_key(respondent, wrapped, key)  # the next save reuses it
+        return session
 
     async def load_turn(
         self, respondent: str, update_key: str | None
@@ -183,14 +181,23 @@ class SqlIntakeStore:
         A new update: (False, draft, owed), the draft as `load_session` gives it,
         CorruptDraft included, and `owed` the newest reply kept for an earlier update of
         this person and marked as never delivered (`owe_reply`; its `owed_from` says
-        which), or None. An update processed
-        and replied to: (True, None, None). Processed with its reply still kept (not yet
-        sent): (True, draft, reply), so the caller can tell whether the reply is still
-        current. One trip to the reader thread.
+        which), or None. An update processed and replied to: (True, None, None).
+        Processed with its reply still kept (not yet sent): (True, draft, reply), so the
+        caller can tell whether the reply is still current. One trip to the reader thread.
         """
 
         rows = self._rows
-        master = rows.node.master_key
+
+        def opened(key: str, blob: bytes) -> PendingReply | None:
+            """A kept reply, or None when it cannot be opened (it is not sent again)."""
+            try:
+                reply = replies.decrypt_reply(rows.node.master_key, respondent, key, blob)
+            except CorruptDraft:
+                log.warning("a kept reply could not be opened; it is not sent again")
+                return None
+            if reply.end is not None:
+                rows.reply_is_closing(key, datetime.now(UTC))
+            return reply
 
         def read(conn: Connection) -> tuple[bool, Session | None, PendingReply | None]:
             pending = None
@@ -198,39 +205,14 @@ class SqlIntakeStore:
                 seen = _PROCESSED.first(conn, {"update_key": update_key})
                 if seen is not None:
                     (kept,) = seen
-                    if kept is None:
+                    pending = opened(update_key, kept) if kept is not None else None
+                    if pending is None:
                         return True, None, None
-                    try:
-                        pending = replies.decrypt_reply(master, respondent, update_key, kept)
-                    except CorruptDraft:
-                        log.warning("a kept reply could not be opened; it is not sent again")
-                        return True, None, None
-                    if pending.end is not None:
-                        rows.reply_is_closing(update_key, datetime.now(UTC))
-                else:
-                    pending = owed_reply(conn)
-            processed = pending is not None and pending.owed_from is None
-            row = _DRAFT.first(conn, {"respondent": respondent})
-            if row is None or row[1] is None:
-                return processed, None, pending
-            wrapped, blob = row
-            key = drafts.open_draft_key(master, respondent, wrapped)
-            session = drafts.decrypt_session(key, respondent, blob)
-            rows.offer_key(respondent, wrapped, key)  # the turn's save reuses it
-            return processed, session, pending
-
-        def owed_reply(conn: Connection) -> PendingReply | None:
-            found = _OWED.first(conn, {"respondent": respondent})
-            if found is None:
-                return None
-            owed_key, blob = found
-            try:
-                owed = replies.decrypt_reply(master, respondent, owed_key, blob)
-            except CorruptDraft:
-                return None  # not sent again; cleared when it expires
-            if owed.end is not None:
-                rows.reply_is_closing(owed_key, datetime.now(UTC))
-            return dataclasses.replace(owed, owed_from=owed_key)
+                    return True, self._open_draft(conn, respondent), pending
+                owed = _OWED.first(conn, {"respondent": respondent})
+                if owed is not None and (pending := opened(*owed)) is not None:
+                    pending = dataclasses.replace(pending, owed_from=owed[0])
+            return False, self._open_draft(conn, respondent), pending
 
         return await self._read(read)
 

@@ -462,13 +462,11 @@ class IntakeRows:
 
     def _existing_key(self, conn: Connection, respondent: str) -> bytes | None:
         """The draft's data key, or None when there is none or it cannot be opened."""
-        wrapped = conn.execute(
-            select(sessions.c.wrapped_key).where(sessions.c.respondent == respondent)
-        ).scalar_one_or_none()
-        if wrapped is None:
+        found = _WRAPPED_KEY.first(conn, {"respondent": respondent})
+        if found is None:
             return None
         try:
-            return drafts.open_draft_key(self.node.master_key, respondent, wrapped)
+            return drafts.open_draft_key(self.node.master_key, respondent, found[0])
         except CorruptDraft:
             return None
 
