@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, create_engine, delete, insert, update
 
-from storage import migrations
 from storage.crypto import (
     NodeKeys,
     SealedAccount,
@@ -44,13 +43,14 @@ from storage.crypto import (
     seal_account,
 )
 from storage.db import checkpoint_wal, create_store_engine
-from storage.intake_rows import outbox_row
-from storage.queue import Queue
-from storage.queue_admin import migrate_queue, open_queue
-from storage.queue_rows import queue_row
-from storage.queue_tables import account_tags, accounts
+from storage.intake import migrations
+from storage.intake.rows import outbox_row
+from storage.intake.tables import outbox
+from storage.queue.admin import migrate_queue, open_queue
+from storage.queue.rows import queue_row
+from storage.queue.store import Queue
+from storage.queue.tables import account_tags, accounts
 from storage.sync import Outbox, sync_outbox
-from storage.tables import outbox
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 PG_URL = os.environ.get("ATTEST_TEST_DATABASE_URL")

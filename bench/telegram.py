@@ -55,7 +55,7 @@ button echo.
 History (answers/s at 100,000 people, ratio to the bare echo of the same run):
 2026-11-23 0.048; 2026-11-27 morning 471/s, 0.095 (pickle 7.6x); then, each measured
 A/B at 3,000-30,000 people: the turn's six statements run on the driver's cursor
-(storage/hot.py, +15%), answerCallbackQuery as raw JSON and the fake Telegram's lookups
+(storage/intake/hot.py, +15%), answerCallbackQuery as raw JSON and the fake Telegram's lookups
 read once (about +17% more), the garbage collector tuned (+65% for attest, +15% for the
 echo: with Python's defaults its passes over the benchmark's large heap took ~40% of a
 turn), PTB's Application no longer keeping every chat id seen. Earlier changes (raw JSON
@@ -150,7 +150,7 @@ async def run_attest(people: int, answers: int, workdir: Path) -> dict[str, floa
     from flows.engine import Engine
     from flows.loader import load_flows
     from storage.crypto import NodeKeys, generate_reviewer_key
-    from storage.intake import open_intake_store
+    from storage.intake.store import open_intake_store
 
     node = NodeKeys.generate()
     store = await open_intake_store(

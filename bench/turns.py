@@ -42,10 +42,10 @@ from flows.engine import Engine
 from flows.i18n import translator
 from flows.loader import load_flows
 from flows.types import DONE, Inbound, Session, ShredDraft, Turn
-from storage import drafts
 from storage.crypto import NodeKeys, ReviewerPublicKey, generate_reviewer_key
-from storage.intake import SqlIntakeStore, open_intake_store
-from storage.tables import sessions
+from storage.intake import drafts
+from storage.intake.store import SqlIntakeStore, open_intake_store
+from storage.intake.tables import sessions
 
 PREFERRED = ("yes", "continue", "go-on", "keep", "send", "adult", "self", DONE)
 INTERVIEW_CAP = 150  # turns; a safety net should the picker ever loop

@@ -23,7 +23,7 @@ from bot.settings import SettingsError, ensure_data_dir, load_settings
 from flows.i18n import translator
 from storage.crypto import SUITES, NodeKeys, ReviewerPrivateKey, generate_reviewer_key
 from storage.errors import CryptoError, KeyFileMissing
-from storage.keyring import (
+from storage.intake.keyring import (
     ENV_KEYS,
     PRIVATE_FILE,
     PUBLIC_FILE,

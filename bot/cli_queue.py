@@ -22,11 +22,9 @@ from flows.i18n import translator
 from storage.crypto import CryptoError, NodeKeys
 from storage.db import create_store_engine
 from storage.errors import StorageError
-from storage.intake import DATABASE_FILE, FILES_DIR
-from storage.keyring import node_key_path
-from storage.node_pins import NodePins, parse_node_public_key, pins_path_from_env
-from storage.queue import Queue
-from storage.queue_admin import (
+from storage.intake.keyring import node_key_path
+from storage.intake.store import DATABASE_FILE, FILES_DIR
+from storage.queue.admin import (
     create_node_role,
     create_reviewer_role,
     display_url,
@@ -35,7 +33,9 @@ from storage.queue_admin import (
     queue_id,
     queue_url_from_env,
 )
-from storage.queue_import import import_queue_file, kit_log_intact
+from storage.queue.kit_import import import_queue_file, kit_log_intact
+from storage.queue.node_pins import NodePins, parse_node_public_key, pins_path_from_env
+from storage.queue.store import Queue
 from storage.sync import Outbox, SyncProgress, sync_outbox, with_retries
 
 

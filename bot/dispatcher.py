@@ -5,7 +5,7 @@ Channels convert their own events to `flows.types.Inbound` at the edge and call
 store's cross-process lock where it has one, e.g. a PostgreSQL advisory lock). A turn is
 committed before `handle` returns, so a channel only ever sends replies for saved turns.
 
-The reply is saved with the turn (storage/replies.py) until the channel reports it sent
+The reply is saved with the turn (storage/intake/replies.py) until the channel reports it sent
 (`remember_sent(..., update_key=...)`). A repeated update key is recognised: if its reply
 went out, it produces nothing; if the process died before that, the saved reply is
 returned again, as long as the person's draft is still where that turn left it.
@@ -41,7 +41,7 @@ from flows.types import (
     Turn,
 )
 from storage.errors import StorageError
-from storage.replies import PendingReply
+from storage.intake.replies import PendingReply
 
 log = logging.getLogger(__name__)
 

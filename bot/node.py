@@ -24,14 +24,14 @@ from flows.i18n import translator
 from flows.loader import load_flows
 from storage.crypto import NodeKeys
 from storage.errors import StorageError
-from storage.intake import open_intake_store
-from storage.keyring import (
+from storage.intake.keyring import (
     DEMO_WARNING,
     ensure_demo_reviewer,
     is_demo_only,
     load_reviewer_keys,
     node_key_path,
 )
+from storage.intake.store import open_intake_store
 
 DEFAULT_FLOW = "survivor"
 

@@ -26,13 +26,13 @@ from review.context import ReviewerContext, fail
 from review.export import audit_export, build_export, to_csv, to_json
 from review.opened import file_entries, open_verified, write_attachment
 from review.show import ShownNote, printable, render_account, short, when
-from storage.audit import entries_for, newest, verify_chain
 from storage.crypto import CryptoError
-from storage.crypto_notes import notes_key, open_note, seal_note
+from storage.crypto.keyfiles import PRIVATE_FILE_MODE, ensure_private_dir, fsync_dir, write_temp
+from storage.crypto.notes import notes_key, open_note, seal_note
 from storage.db import read_connection
-from storage.keyfiles import PRIVATE_FILE_MODE, ensure_private_dir, fsync_dir, write_temp
-from storage.queue import reviewer_actor
-from storage.queue_tables import STATUSES
+from storage.queue.audit import entries_for, newest, verify_chain
+from storage.queue.store import reviewer_actor
+from storage.queue.tables import STATUSES
 
 
 def _(message: str) -> str:

@@ -14,14 +14,14 @@ import click
 
 from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
-from storage.audit import Witness
 from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
 from storage.db import read_connection
 from storage.errors import StorageError
-from storage.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
-from storage.node_pins import NodePins, pins_path_from_env
-from storage.queue import Queue
-from storage.queue_admin import display_url, queue_url_from_env
+from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
+from storage.queue.admin import display_url, queue_url_from_env
+from storage.queue.audit import Witness
+from storage.queue.node_pins import NodePins, pins_path_from_env
+from storage.queue.store import Queue
 
 WITNESS_FILE = "audit-witness.json"
 

@@ -32,8 +32,8 @@ from typing import Any, Literal
 
 from review.opened import OpenedAccount, VerificationFailed, open_verified
 from storage.crypto import CryptoError
-from storage.crypto_reviewer import ReviewerPrivateKey
-from storage.queue import Queue, reviewer_actor
+from storage.crypto.reviewer import ReviewerPrivateKey
+from storage.queue.store import Queue, reviewer_actor
 
 SCHEMA = "attest-export/2"
 Purpose = Literal["reports", "mechanisms", "internal"]

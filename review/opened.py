@@ -28,10 +28,10 @@ from typing import Any, BinaryIO
 
 from flows.account import answer_sha256
 from storage.crypto import decrypt_file, open_account
-from storage.crypto_reviewer import ReviewerPrivateKey
+from storage.crypto.reviewer import ReviewerPrivateKey
 from storage.errors import N_, StorageError
-from storage.queue import Queue, QueueItem, StoredAccount
-from storage.queue_rows import metadata_mismatches
+from storage.queue.rows import metadata_mismatches
+from storage.queue.store import Queue, QueueItem, StoredAccount
 
 
 class VerificationFailed(StorageError):

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from flows.types import Translator
 from review.opened import OpenedAccount
-from storage.queue import QueueItem
+from storage.queue.store import QueueItem
 
 SCOPE_LABELS = {
     "archive": "Keep in the secure archive",

@@ -8,7 +8,7 @@ so sync works as the node's INSERT-only PostgreSQL role; logging receipts and ap
 withdrawals (`Queue.reconcile`) is tried afterwards and left to the reviewers when the
 role may not do it.
 
-`storage.queue_import` merges a field kit's SQLite queue into the main queue the same way.
+`storage.queue.kit_import` merges a field kit's SQLite queue into the main queue the same way.
 """
 
 from __future__ import annotations
@@ -19,21 +19,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, delete, func, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from storage.crypto import SealedAccount
-from storage.db import checkpoint_wal, read_connection
+from storage.db import checkpoint_wal, insert_ignore, read_connection
 from storage.errors import N_, StorageError
-from storage.intake_rows import sealed_from_row
-from storage.queue import Queue
-from storage.queue_admin import NOT_SET_UP, QueueSetupError
-from storage.queue_rows import queue_row
-from storage.queue_tables import account_files, accounts, nodes, withdrawals
-from storage.tables import files, outbox, withdrawal_requests
+from storage.intake.rows import sealed_from_row
+from storage.intake.tables import files, outbox, withdrawal_requests
+from storage.queue.admin import NOT_SET_UP, QueueSetupError
+from storage.queue.rows import queue_row
+from storage.queue.store import Queue
+from storage.queue.tables import account_files, accounts, nodes, withdrawals
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,14 +77,6 @@ class SyncReport:
     withdrawals: int
     receipts_logged: int | None  # None: the role may not write the audit log
     withdrawals_applied: int | None
-
-
-def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING for many rows (no conflict target: needs INSERT only)."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
 
 class Outbox:

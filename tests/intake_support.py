@@ -20,8 +20,8 @@ from sqlalchemy import Engine, create_engine, text
 from flows.types import Answer, AnswerRecord, ConsentRecord, FinishedAccount, Session, Turn
 from storage.crypto import NodeKeys, ReviewerPrivateKey, generate_reviewer_key
 from storage.db import create_store_engine
-from storage.intake import SqlIntakeStore, open_intake_store
-from storage.memory import MemoryIntakeStore
+from storage.intake.memory import MemoryIntakeStore
+from storage.intake.store import SqlIntakeStore, open_intake_store
 
 PG_URL = os.environ.get("ATTEST_TEST_DATABASE_URL")
 # Recent, so that drafts written "at T0" have not expired when a store opens (and shreds

@@ -27,10 +27,10 @@ from storage.crypto import (
     generate_reviewer_key,
     seal_account,
 )
-from storage.drafts import FileDetails, file_aad
-from storage.queue import Queue
-from storage.queue_admin import migrate_queue, open_queue
-from storage.queue_rows import queue_row
+from storage.intake.drafts import FileDetails, file_aad
+from storage.queue.admin import migrate_queue, open_queue
+from storage.queue.rows import queue_row
+from storage.queue.store import Queue
 from storage.sync import OutgoingAccount, OutgoingFile, insert_accounts
 
 PG_URL = os.environ.get("ATTEST_TEST_DATABASE_URL")
@@ -273,8 +273,8 @@ def put_many(url: str, node: NodeKeys, count: int, start: datetime = T0) -> list
         document["account_id"] = secrets.token_hex(16)
         sealed = SealedAccount.from_dict(json.loads(json.dumps(document)))
         rows.append(queue_row(sealed, start + timedelta(seconds=i)))
-    from storage.queue_tables import accounts
-    from storage.sync import insert_ignore
+    from storage.db import insert_ignore
+    from storage.queue.tables import accounts
 
     with engine.begin() as conn:
         insert_ignore(conn, accounts, rows)

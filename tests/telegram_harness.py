@@ -25,7 +25,7 @@ from flows.deployment import demo_deployment
 from flows.engine import Engine
 from flows.loader import load_flow, load_flows
 from storage.crypto import NodeKeys
-from storage.memory import MemoryIntakeStore
+from storage.intake.memory import MemoryIntakeStore
 from tests.fakebotapi import TOKEN, FakeBotAPI, FakeRequest
 
 MEDIA_FLOW = Path(__file__).with_name("flows") / "telegram-media.yaml"

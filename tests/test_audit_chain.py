@@ -11,9 +11,9 @@ from sqlalchemy import text
 
 from bot.cli_queue import trust_node
 from review.cli import review
-from storage.audit import entry_hash, verify_chain
 from storage.crypto import NodeKeys
-from storage.queue_admin import open_queue
+from storage.queue.admin import open_queue
+from storage.queue.audit import entry_hash, verify_chain
 from tests.queue_support import (
     BACKENDS,
     PASSPHRASE,

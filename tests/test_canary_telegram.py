@@ -14,7 +14,7 @@ import pytest
 
 from bot.logs import configure_logging, register_secret
 from storage.crypto import NodeKeys, generate_reviewer_key
-from storage.intake import open_intake_store
+from storage.intake.store import open_intake_store
 from tests.fakebotapi import TOKEN
 from tests.telegram_harness import open_harness
 from tests.test_canary import CANARY, encodings, files_under

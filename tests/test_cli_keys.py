@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from bot.cli import main
 from storage.crypto import NodeKeys, ReviewerPrivateKey, ReviewerPublicKey
 from storage.errors import WrongPassphrase
-from storage.keyring import ENV_KEYS, ensure_demo_reviewer, load_reviewer_keys
+from storage.intake.keyring import ENV_KEYS, ensure_demo_reviewer, load_reviewer_keys
 
 PASSPHRASE = "river stone paper lamp"
 

@@ -16,7 +16,7 @@ from storage.crypto import (
     encrypt_file,
     new_data_key,
 )
-from storage.crypto_files import HEADER_BYTES, TAG_BYTES
+from storage.crypto.files import HEADER_BYTES, TAG_BYTES
 from storage.errors import CorruptData, TamperedData
 
 AAD = b"files/7c1e"

@@ -19,7 +19,7 @@ from storage.crypto import (
     seal_account,
 )
 from storage.errors import CorruptData, KeyFileMissing
-from storage.keyring import (
+from storage.intake.keyring import (
     DEMO_DIR,
     DEMO_PASSPHRASE,
     DEMO_WARNING,
@@ -139,7 +139,7 @@ def test_remove_by_fingerprint_or_unique_prefix(tmp_path: Path) -> None:
 
 def test_processes_starting_together_share_one_demo_key(tmp_path: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from storage.keyring import ensure_demo_reviewer; "
+        "import sys; from pathlib import Path; from storage.intake.keyring import ensure_demo_reviewer; "
         "print(ensure_demo_reviewer(Path(sys.argv[1])).fingerprint)"
     )
     procs = [

@@ -21,7 +21,7 @@ from storage.crypto import (
     seal_account,
     verify_account,
 )
-from storage.crypto_seal import _signed_bytes
+from storage.crypto.seal import _signed_bytes
 from storage.errors import CorruptData, CryptoError, NotARecipient, TamperedData, UntrustedNode
 
 CANARY = "Ŝkóła-zamknięta-🔒-7731"

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from bot.cli_queue import queue, trust_node
 from review.cli import review
 from storage.crypto import NodeKeys
-from storage.queue_admin import migrate_queue, open_queue
+from storage.queue.admin import migrate_queue, open_queue
 from tests.queue_support import (
     BACKENDS,
     PASSPHRASE,
@@ -374,7 +374,7 @@ def test_a_field_kit_with_damaged_times_imports_every_account_and_request(
         "ATTEST_REVIEWER_KEY": str(save_reviewer(tmp_path / "reviewer.key")),
         "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE,
     }
-    with caplog.at_level(logging.WARNING, logger="storage.queue_import"):
+    with caplog.at_level(logging.WARNING, logger="storage.queue.kit_import"):
         imported = CliRunner().invoke(queue, ["import", kit], env=env)
     assert imported.exit_code == 0, imported.output
     assert "Read 3 accounts and 1 withdrawal requests; 3 new, 1 withdrawn." in imported.output

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.hot import HotStatement
-from storage.tables import metadata, processed_updates
+from storage.intake.hot import HotStatement
+from storage.intake.tables import metadata, processed_updates
 from tests.intake_support import store_engine
 
 __all__ = ["store_engine"]  # fixture used below

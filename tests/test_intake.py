@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from flows.types import RecordWithdrawal, ShredDraft
 from storage.errors import CorruptDraft, FileTooLarge
-from storage.intake import IntakeStore, SqlIntakeStore
-from storage.memory import MemoryIntakeStore
-from storage.tables import sessions
+from storage.intake.memory import MemoryIntakeStore
+from storage.intake.store import IntakeStore, SqlIntakeStore
+from storage.intake.tables import sessions
 from tests.intake_support import T0, account, any_store, node, reviewer, session, turn
 
 __all__ = ["any_store", "node", "reviewer"]  # fixtures used below

@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 
 from flows.types import Choice, EraseChat, Outbound, RecordWithdrawal, ShredDraft
 from storage.crypto import NodeKeys, ReviewerPrivateKey
-from storage.intake import IntakeStore, SqlIntakeStore, open_intake_store
-from storage.replies import PendingReply
-from storage.tables import processed_updates
+from storage.intake.replies import PendingReply
+from storage.intake.store import IntakeStore, SqlIntakeStore, open_intake_store
+from storage.intake.tables import processed_updates
 from tests.intake_support import T0, account, any_store, node, reviewer, session, turn
 from tests.test_canary import CANARY, encodings, files_under
 

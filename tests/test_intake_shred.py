@@ -14,7 +14,7 @@ import pytest
 
 from flows.types import ShredDraft
 from storage.crypto import NodeKeys, ReviewerPrivateKey
-from storage.intake import SqlIntakeStore, open_intake_store
+from storage.intake.store import SqlIntakeStore, open_intake_store
 from tests.intake_support import T0, node, reviewer, session, turn
 
 __all__ = ["node", "reviewer"]  # fixtures used below

@@ -16,9 +16,9 @@ from sqlalchemy import select, update
 
 from storage.crypto import NodeKeys, ReviewerPrivateKey, decrypt_file, open_account
 from storage.errors import CorruptDraft, FileTooLarge
-from storage.intake import SqlIntakeStore, open_intake_store
-from storage.outbox import sealed_from_row
-from storage.tables import files, outbox, sessions
+from storage.intake.outbox import sealed_from_row
+from storage.intake.store import SqlIntakeStore, open_intake_store
+from storage.intake.tables import files, outbox, sessions
 from tests.intake_support import (
     T0,
     account,
@@ -39,7 +39,7 @@ KILLED_AFTER_COMMIT = """
 import asyncio, os, signal, sys
 from pathlib import Path
 from storage.crypto import NodeKeys, ReviewerPublicKey
-from storage.intake import open_intake_store
+from storage.intake.store import open_intake_store
 from tests.intake_support import T0, session, turn
 
 async def main() -> None:

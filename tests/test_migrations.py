@@ -9,11 +9,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import insert, inspect
 
-from storage import drafts, migrations
 from storage.crypto import NodeKeys, ReviewerPrivateKey
 from storage.db import create_store_engine
-from storage.intake import open_intake_store
-from storage.tables import metadata, processed_updates, sessions
+from storage.intake import drafts, migrations
+from storage.intake.store import open_intake_store
+from storage.intake.tables import metadata, processed_updates, sessions
 from tests.intake_support import T0, account, data_dir, database, node, reviewer, session, turn
 
 __all__ = ["data_dir", "database", "node", "reviewer"]  # fixtures used below

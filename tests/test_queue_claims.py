@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from storage.audit import verify_chain
 from storage.crypto import NodeKeys
-from storage.queue import HeldByAnother, NotHeld, Queue
-from storage.queue_admin import open_queue
+from storage.queue.admin import open_queue
+from storage.queue.audit import verify_chain
+from storage.queue.store import HeldByAnother, NotHeld, Queue
 from tests.queue_support import BACKENDS, T0, fresh_queue_url, put_many
 
 REVIEWERS = 10

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 
 from bot.cli_queue import queue, trust_node
 from storage.crypto import NodeKeys
-from storage.node_pins import NodePins
-from storage.queue_admin import migrate_queue, open_queue
+from storage.queue.admin import migrate_queue, open_queue
+from storage.queue.node_pins import NodePins
 from tests.queue_support import (
     PG_URL,
     create_schema,
@@ -147,9 +147,9 @@ def test_an_unreachable_queue_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="ATTEST_TEST_DATABASE_URL is not set")
 def test_sync_into_a_queue_never_initialised_says_so(tmp_path: Path) -> None:
-    from storage import migrations
     from storage.db import create_store_engine
-    from storage.queue_admin import QueueSetupError
+    from storage.intake import migrations
+    from storage.queue.admin import QueueSetupError
     from storage.sync import Outbox, sync_outbox
 
     schema = create_schema()

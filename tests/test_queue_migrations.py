@@ -1,4 +1,4 @@
-"""The queue's migrations build exactly the tables storage/queue_tables.py declares."""
+"""The queue's migrations build exactly the tables storage/queue/tables.py declares."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from storage.queue_admin import migrate_queue, open_queue
-from storage.queue_tables import metadata
+from storage.queue.admin import migrate_queue, open_queue
+from storage.queue.tables import metadata
 from tests.queue_support import BACKENDS, fresh_queue_url
 
 

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage.audit import verify_chain
 from storage.crypto import NodeKeys
-from storage.queue import AccountWithdrawn, Queue
-from storage.queue_admin import open_queue
-from storage.queue_tables import (
+from storage.db import insert_ignore
+from storage.queue.admin import open_queue
+from storage.queue.audit import verify_chain
+from storage.queue.store import AccountWithdrawn, Queue
+from storage.queue.tables import (
     account_files,
     account_notes,
     account_tags,
@@ -23,7 +24,7 @@ from storage.queue_tables import (
     audit_log,
     withdrawals,
 )
-from storage.sync import insert_accounts, insert_ignore
+from storage.sync import insert_accounts
 from tests.queue_support import BACKENDS, T0, fresh_queue_url, make_account, put_accounts, reviewer
 
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from storage.reader import BatchReader, ReaderClosed
+from storage.intake.reader import BatchReader, ReaderClosed
 from tests.intake_support import store_engine
 
 __all__ = ["store_engine"]  # fixture used below

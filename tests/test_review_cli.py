@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 from bot.cli_queue import trust_node
 from review.cli import review
 from storage.crypto import NodeKeys
-from storage.queue_admin import open_queue
-from storage.queue_tables import account_notes, audit_log
+from storage.queue.admin import open_queue
+from storage.queue.tables import account_notes, audit_log
 from tests.queue_support import (
     BACKENDS,
     PASSPHRASE,

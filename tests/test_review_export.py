@@ -16,9 +16,9 @@ from sqlalchemy import text
 from bot.cli_queue import trust_node
 from review.cli import review
 from storage.crypto import NodeKeys
-from storage.queue_admin import open_queue
-from storage.queue_tables import withdrawals
-from storage.sync import insert_ignore
+from storage.db import insert_ignore
+from storage.queue.admin import open_queue
+from storage.queue.tables import withdrawals
 from tests.queue_support import (
     BACKENDS,
     PASSPHRASE,

@@ -23,11 +23,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from flows.types import AnswerRecord, ConsentRecord, FinishedAccount, RecordWithdrawal, Turn
 from storage.crypto import NodeKeys
 from storage.db import create_store_engine
-from storage.intake import DATABASE_FILE, FILES_DIR, open_intake_store
-from storage.queue import Queue
-from storage.queue_admin import create_node_role, migrate_queue, open_queue
-from storage.queue_import import import_queue_file
-from storage.queue_tables import account_files, accounts, audit_log
+from storage.intake.store import DATABASE_FILE, FILES_DIR, open_intake_store
+from storage.queue.admin import create_node_role, migrate_queue, open_queue
+from storage.queue.kit_import import import_queue_file
+from storage.queue.store import Queue
+from storage.queue.tables import account_files, accounts, audit_log
 from storage.sync import DatabaseUnreachable, Outbox, sync_outbox, with_retries
 from tests.queue_support import (
     BACKENDS,
@@ -201,7 +201,7 @@ CHILD = textwrap.dedent(
     import os, signal, sys
     from pathlib import Path
     from storage.db import create_store_engine
-    from storage.queue_admin import open_queue
+    from storage.queue.admin import open_queue
     from storage.sync import Outbox, sync_outbox
 
     data, url, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]

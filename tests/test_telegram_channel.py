@@ -385,7 +385,7 @@ class BrokenStore:
 
 
 async def test_a_turn_that_cannot_be_saved_asks_to_send_again() -> None:
-    from storage.memory import MemoryIntakeStore
+    from storage.intake.memory import MemoryIntakeStore
 
     h = await open_harness(store=BrokenStore(MemoryIntakeStore()))
     said = await h.say("/start")

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from storage.crypto import NodeKeys, generate_reviewer_key
-from storage.intake import open_intake_store
-from storage.keyring import load_reviewer_keys
+from storage.intake.keyring import load_reviewer_keys
+from storage.intake.store import open_intake_store
 from tests.fake_bot_server import deliver_webhook, free_port, serve_fake_api
 from tests.fakebotapi import TOKEN, FakeBotAPI
 

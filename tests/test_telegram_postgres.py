@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from storage.crypto import NodeKeys
-from storage.intake import open_intake_store
-from storage.keyring import load_reviewer_keys
+from storage.intake.keyring import load_reviewer_keys
+from storage.intake.store import open_intake_store
 from tests.fake_bot_server import deliver_webhook, free_port, serve_fake_api
 from tests.fakebotapi import FakeBotAPI
 from tests.intake_support import PG_URL, pg_schema
@@ -106,7 +106,7 @@ def test_every_answer_is_stored_exactly_once_in_order(tmp_path: Path) -> None:
 async def test_the_respondent_lock_excludes_another_process_connection() -> None:
     from sqlalchemy import create_engine
 
-    from storage.respondent_lock import RespondentLocks
+    from storage.intake.respondent_lock import RespondentLocks
 
     with pg_schema() as url:
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.crypto import NodeKeys, generate_reviewer_key
-from storage.intake import SqlIntakeStore, open_intake_store
-from storage.memory import MemoryIntakeStore
-from storage.tables import outbox, processed_updates
+from storage.intake.memory import MemoryIntakeStore
+from storage.intake.store import SqlIntakeStore, open_intake_store
+from storage.intake.tables import outbox, processed_updates
 from tests.fakebotapi import FakeBotAPI
 from tests.telegram_harness import CHAT, Harness, open_harness
 from tests.test_telegram_channel import autopilot_until
@@ -334,7 +334,9 @@ async def test_a_question_that_never_arrived_comes_before_the_next_answer(
     harness.api.fail("sendMessage", code=400, description="Bad Request: oops")
     assert await harness.say("What happened to me.") == []  # the reply was refused
     refused = refused_texts(harness.api)
-    assert len(refused) == 1 and await harness.state() == "more"  # "add more, or done?" never arrived
+    assert (
+        len(refused) == 1 and await harness.state() == "more"
+    )  # "add more, or done?" never arrived
     # Written without seeing that question: not added to the account; the question comes.
     said = await harness.say("hello? are you there?")
     assert said == refused
@@ -389,4 +391,3 @@ async def test_a_reply_partly_shown_is_not_owed(harness: Harness) -> None:
     assert not any(text.startswith("Hello, and thank you") for text in again)
     assert again and "privately" in again[-1]
     assert await kept_replies(harness.store) == 1  # kept for a redelivery, but not owed
-

@@ -1,0 +1,97 @@
+"""Attest's cryptography, in one place: the only home of the `cryptography` package.
+
+Import from here; the code lives in this package's modules (one noun each) because the
+whole would be over 500 lines. See docs/contracts.md for the API and ARCHITECTURE.md for
+the two tiers.
+
+    node keys        node.py          NodeKeys: draft master key, pseudonym secret, Ed25519
+    tier 1 drafts    drafts.py        data key per session wrapped by the master key; AAD per row
+    files            files.py         chunked AES-256-GCM streams (STREAM construction)
+    reviewer keys    reviewer.py      HPKE key pairs, private key wrapped via Argon2id
+    notes            notes.py         reviewer notes sealed to exactly an account's recipients
+    key files        keyfiles.py      0600 files written atomically, private folders
+    tier 2 accounts  seal.py          HPKE to every reviewer, body once, Ed25519 signature
+
+Errors (`storage.errors`): CryptoError and its subclasses WrongPassphrase, TamperedData,
+UntrustedNode, NotARecipient, CorruptData, KeyFileMissing. None of their messages carries
+key material, plaintext or a passphrase.
+"""
+
+from __future__ import annotations
+
+from storage.crypto.drafts import (
+    decrypt_value,
+    encrypt_value,
+    new_data_key,
+    unwrap_key,
+    wrap_key,
+)
+from storage.crypto.files import CHUNK_SIZE, FileEncryptor, decrypt_file, encrypt_file
+from storage.crypto.node import (
+    NodeKeys,
+    fingerprint_of,
+    normalise_reference_code,
+    verify_node_signature,
+)
+from storage.crypto.reviewer import (
+    FAST_KDF,
+    STRONG_KDF,
+    SUITES,
+    KdfParams,
+    ReviewerPrivateKey,
+    ReviewerPublicKey,
+    Suite,
+    generate_reviewer_key,
+)
+from storage.crypto.seal import (
+    SealedAccount,
+    open_account,
+    open_content_key,
+    seal_account,
+    verify_account,
+)
+from storage.errors import (
+    CorruptData,
+    CryptoError,
+    KeyFileMissing,
+    NotARecipient,
+    TamperedData,
+    UntrustedNode,
+    WrongPassphrase,
+)
+
+__all__ = [
+    "CHUNK_SIZE",
+    "FAST_KDF",
+    "STRONG_KDF",
+    "SUITES",
+    "CorruptData",
+    "CryptoError",
+    "FileEncryptor",
+    "KdfParams",
+    "KeyFileMissing",
+    "NodeKeys",
+    "NotARecipient",
+    "ReviewerPrivateKey",
+    "ReviewerPublicKey",
+    "SealedAccount",
+    "Suite",
+    "TamperedData",
+    "UntrustedNode",
+    "WrongPassphrase",
+    "decrypt_file",
+    "decrypt_value",
+    "encrypt_file",
+    "encrypt_value",
+    "fingerprint_of",
+    "generate_reviewer_key",
+    "new_data_key",
+    "normalise_reference_code",
+    "open_account",
+    "open_content_key",
+    "seal_account",
+    "unwrap_key",
+    "verify_account",
+    "verify_node_signature",
+    "wrap_key",
+]

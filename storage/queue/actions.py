@@ -1,0 +1,225 @@
+"""Reviewer actions that change an account: claim, release, triage.
+
+Mixed into `storage.queue.store.Queue`; each writes its audit entry in its own transaction, as
+the last statement. Claims never hand out an account another reviewer holds: one
+statement both picks and takes the next account (`UPDATE ... WHERE id = (SELECT ... FOR
+UPDATE SKIP LOCKED) RETURNING id` on PostgreSQL; on SQLite the same UPDATE ... RETURNING
+inside BEGIN IMMEDIATE, which holds the database's single write lock). `locking=False`
+exists only so a test can show the naive read-then-write version hands out duplicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from storage.queue import audit
+from storage.queue.items import (
+    ACCOUNT_COLUMNS,
+    ORDER,
+    PENDING_WITHDRAWAL,
+    VISIBLE,
+    AccountNotFound,
+    AccountWithdrawn,
+    HeldByAnother,
+    NotHeld,
+    UnknownStatus,
+    damaged_time,
+    reviewer_actor,
+    stored_time,
+)
+from storage.queue.tables import (
+    OPEN_ACCOUNTS,
+    STATUSES,
+    account_notes,
+    account_tags,
+    accounts,
+)
+
+
+class QueueActions:
+    """Claim, release and triage; needs `engine`, `lease` and `clock` from the class it is mixed into."""
+
+    engine: Engine
+    lease: timedelta
+    clock: Callable[[], datetime]
+
+    def claim_next(
+        self,
+        reviewer: str,
+        *,
+        locking: bool = True,
+        between: Callable[[], None] | None = None,
+    ) -> str | None:
+        """Take the next unheld account (urgent, then oldest) with a lease; its id, or None."""
+        now = self.clock()
+        claimable = and_(
+            VISIBLE,
+            # The partial index's own condition, as literal SQL: a planner matches an index
+            # predicate only against the same terms, and bound parameters are not.
+            OPEN_ACCOUNTS,
+            or_(
+                accounts.c.status == "new",
+                and_(
+                    accounts.c.status == "in-review",
+                    # A lease whose time is damaged counts as no lease: claimable.
+                    or_(
+                        accounts.c.lease_until < now,
+                        damaged_time(accounts.c.lease_until, self.engine.dialect.name),
+                    ),
+                ),
+            ),
+        )
+        pick = select(accounts.c.id).where(claimable).order_by(*ORDER).limit(1)
+        values = {
+            "status": "in-review",
+            "assignee": reviewer,
+            "lease_until": now + self.lease,
+            "updated_at": now,
+        }
+        if not locking:
+            return self._claim_unlocked(reviewer, pick, values, between)
+        if self.engine.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                update(accounts)
+                .where(accounts.c.id == pick.scalar_subquery())
+                .values(**values)
+                .returning(accounts.c.id)
+            ).scalar_one_or_none()
+            if claimed is not None:
+                audit.append(conn, reviewer_actor(reviewer), "claimed", claimed, {}, now)
+        return claimed
+
+    def _claim_unlocked(
+        self,
+        reviewer: str,
+        pick: Any,
+        values: dict[str, Any],
+        between: Callable[[], None] | None,
+    ) -> str | None:
+        """TEST ONLY: read, then write in another transaction; races hand out duplicates."""
+        with self.engine.begin() as conn:
+            candidate = conn.execute(pick).scalar_one_or_none()
+        if between is not None:
+            between()
+        if candidate is None:
+            return None
+        with self.engine.begin() as conn:
+            conn.execute(update(accounts).where(accounts.c.id == candidate).values(**values))
+        return str(candidate)
+
+    def release(self, account_id: str, reviewer: str) -> None:
+        """Give a held account back to the queue (status new, no assignee)."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(accounts)
+                .where(
+                    accounts.c.id == account_id,
+                    accounts.c.assignee == reviewer,
+                    accounts.c.status == "in-review",
+                )
+                .values(status="new", assignee=None, lease_until=None, updated_at=now)
+            )
+            if result.rowcount != 1:
+                self.require_visible(conn, account_id)
+                raise NotHeld()
+            audit.append(conn, reviewer_actor(reviewer), "released", account_id, {}, now)
+
+    def require_visible(self, conn: Connection, account_id: str) -> Any:
+        query = select(*ACCOUNT_COLUMNS, PENDING_WITHDRAWAL.label("pending")).where(
+            accounts.c.id == account_id
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=accounts)
+        row = conn.execute(query).first()
+        if row is None:
+            raise AccountNotFound()
+        if row.withdrawn or row.sealed is None or row.pending:
+            raise AccountWithdrawn()
+        return row
+
+    def triage(
+        self,
+        account_id: str,
+        reviewer: str,
+        *,
+        status: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+        note: Callable[[str], bytes] | None = None,
+    ) -> dict[str, Any]:
+        """Change status, tags, or add a note (`note(note_id)` returns its sealed bytes).
+
+        Refused while another reviewer's lease is running. Returns what changed (the
+        audit entry's detail, which names fields and tags, never note text).
+        """
+        if status is not None and status not in STATUSES:
+            raise UnknownStatus()
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = self.require_visible(conn, account_id)
+            lease_until = stored_time(row.lease_until)  # None if damaged: no lease
+            held_by_other = (
+                row.status == "in-review"
+                and row.assignee not in (None, reviewer)
+                and lease_until is not None
+                and lease_until > now
+            )
+            if held_by_other:
+                raise HeldByAnother()
+            detail: dict[str, Any] = {}
+            if status is not None and status != row.status:
+                values: dict[str, Any] = {"status": status, "updated_at": now}
+                if status == "in-review":
+                    values.update(assignee=reviewer, lease_until=now + self.lease)
+                elif status == "new":
+                    values.update(assignee=None, lease_until=None)
+                else:
+                    values.update(assignee=reviewer, lease_until=None)
+                conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+                detail["status"] = [row.status, status]
+            current = set(
+                conn.execute(
+                    select(account_tags.c.tag).where(account_tags.c.account_id == account_id)
+                ).scalars()
+            )
+            added = sorted({t for t in add_tags if t not in current})
+            removed = sorted({t for t in remove_tags if t in current and t not in added})
+            if added:
+                conn.execute(
+                    insert(account_tags), [{"account_id": account_id, "tag": t} for t in added]
+                )
+                detail["tags_added"] = added
+            if removed:
+                conn.execute(
+                    delete(account_tags).where(
+                        account_tags.c.account_id == account_id, account_tags.c.tag.in_(removed)
+                    )
+                )
+                detail["tags_removed"] = removed
+            if note is not None:
+                note_id = uuid.uuid4().hex
+                conn.execute(
+                    insert(account_notes).values(
+                        id=note_id,
+                        account_id=account_id,
+                        author=reviewer,
+                        created_at=now,
+                        sealed=note(note_id),
+                    )
+                )
+                detail["note"] = note_id
+            if detail:
+                conn.execute(
+                    update(accounts).where(accounts.c.id == account_id).values(updated_at=now)
+                )
+                audit.append(conn, reviewer_actor(reviewer), "changed", account_id, detail, now)
+        return detail

@@ -1,0 +1,188 @@
+"""Creating, migrating and locating the reviewer queue; the node's INSERT-only role.
+
+`ATTEST_QUEUE_URL` names the queue: a plain `postgresql://` URL, any SQLAlchemy URL, or a
+SQLite file path; without it, `queue.db` in the data directory. Migrations live in
+`storage/queue/migrations/` (their own Alembic environment and version table).
+
+On PostgreSQL the node runs sync as a role that can do nothing but insert:
+
+    GRANT USAGE ON SCHEMA <schema> TO <role>;
+    GRANT INSERT ON nodes, account_files, withdrawals TO <role>;
+    GRANT INSERT (id, received_at, ..., sealed) ON accounts TO <role>;
+
+It cannot read, change or delete anything, and cannot set any reviewer field (status,
+assignee, receipt_logged). Receipts are written to the audit log, and withdrawals
+applied, by the next command run with reviewer or administrator rights.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from storage.db import create_store_engine, database_url
+from storage.errors import N_, StorageError
+from storage.queue.tables import NODE_ACCOUNT_COLUMNS, queue_info
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class QueueSetupError(StorageError):
+    """The queue cannot be created or configured as asked."""
+
+
+class QueueUnreachable(StorageError):
+    default_message = N_(
+        "The reviewer queue cannot be reached. Check ATTEST_QUEUE_URL and that the database "
+        "is running, then try again."
+    )
+
+
+NOT_SET_UP = N_("The reviewer queue is not set up yet. Run `attest queue init` first.")
+
+
+def queue_url_from_env(env: Mapping[str, str] | None = None) -> str:
+    """ATTEST_QUEUE_URL, else the SQLite file `queue.db` in ATTEST_DATA_DIR."""
+    env = os.environ if env is None else env
+    configured = env.get("ATTEST_QUEUE_URL")
+    if configured:
+        return configured
+    data_dir = Path(env.get("ATTEST_DATA_DIR", "attest-data")).expanduser()
+    return str(data_dir / "queue.db")
+
+
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return database_url(url).render_as_string(hide_password=True)
+
+
+def open_queue(url: str) -> Engine:
+    """An engine for the queue, with the same SQLite durability settings as the intake store."""
+    return create_store_engine(url)
+
+
+def migrate_queue(engine: Engine) -> str:
+    """Create or upgrade the queue's tables to the newest revision; the queue's id."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        existing = conn.execute(select(queue_info.c.queue_id)).scalar_one_or_none()
+        if existing is not None:
+            return str(existing)
+        queue_id = uuid.uuid4().hex
+        conn.execute(insert(queue_info).values(queue_id=queue_id, created_at=datetime.now(UTC)))
+        return queue_id
+
+
+def queue_id(engine: Engine) -> str:
+    """The queue's random id; QueueSetupError when the queue was never initialised."""
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(select(queue_info.c.queue_id)).scalar_one_or_none()
+    except OperationalError as error:
+        # SQLite reports a missing table as an OperationalError too.
+        if "no such table" in str(error.orig):
+            raise QueueSetupError(NOT_SET_UP) from None
+        raise QueueUnreachable() from None
+    except DBAPIError:
+        raise QueueSetupError(NOT_SET_UP) from None
+    if found is None:
+        raise QueueSetupError(NOT_SET_UP)
+    return str(found)
+
+
+def _check_names(role: str, schema: str) -> None:
+    if not _ROLE_NAME.match(role) or not _ROLE_NAME.match(schema):
+        raise QueueSetupError(
+            N_("Role and schema names may use lower-case letters, digits and _ only.")
+        )
+
+
+def node_role_grants(role: str, schema: str) -> list[str]:
+    """The statements that give `role` INSERT on the node's tables and nothing else."""
+    _check_names(role, schema)
+    columns = ", ".join(NODE_ACCOUNT_COLUMNS)
+    return [
+        f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+        f"GRANT INSERT ON {schema}.nodes, {schema}.account_files, {schema}.withdrawals TO {role}",
+        f"GRANT INSERT ({columns}) ON {schema}.accounts TO {role}",
+    ]
+
+
+def reviewer_role_grants(role: str, schema: str) -> list[str]:
+    """Reviewers read and change the queue, and may only append to the audit log.
+
+    No UPDATE or DELETE on `audit_log`: a reviewer's credentials cannot rewrite history
+    (only the administrator's could, and the witnesses catch that). No DDL, and nothing on
+    the migration version table.
+    """
+    _check_names(role, schema)
+    working = ", ".join(
+        f"{schema}.{t}"
+        for t in (
+            "accounts",
+            "account_files",
+            "account_tags",
+            "account_notes",
+            "withdrawals",
+            "nodes",
+        )
+    )
+    return [
+        f"GRANT USAGE ON SCHEMA {schema} TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {working} TO {role}",
+        f"GRANT SELECT ON {schema}.queue_info TO {role}",
+        f"GRANT SELECT, INSERT ON {schema}.audit_log TO {role}",
+    ]
+
+
+def create_role(
+    engine: Engine, role: str, password: str | None, grants: Callable[[str, str], list[str]]
+) -> list[str]:
+    """Create (if needed) a login role and run `grants(role, schema)`; the statements run."""
+    if engine.dialect.name != "postgresql":
+        raise QueueSetupError(
+            N_("Separate database roles exist only on PostgreSQL; a SQLite queue is a file.")
+        )
+    with engine.begin() as conn:
+        schema = str(conn.execute(text("SELECT current_schema()")).scalar_one())
+        statements = grants(role, schema)
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+        ).first()
+        if exists is None:
+            statement = f"CREATE ROLE {role} LOGIN"
+            if password:
+                # DDL takes no bind parameters; standard_conforming_strings makes '' the
+                # only escape a literal needs.
+                statement += " PASSWORD '" + password.replace("'", "''") + "'"
+            conn.exec_driver_sql(statement)
+        elif password:
+            conn.exec_driver_sql(
+                f"ALTER ROLE {role} PASSWORD '" + password.replace("'", "''") + "'"
+            )
+        for grant in statements:
+            conn.exec_driver_sql(grant)
+    return statements
+
+
+def create_node_role(engine: Engine, role: str, password: str | None) -> list[str]:
+    """A login role for the node with INSERT only (see `node_role_grants`)."""
+    return create_role(engine, role, password, node_role_grants)
+
+
+def create_reviewer_role(engine: Engine, role: str, password: str | None) -> list[str]:
+    """A login role for reviewers (see `reviewer_role_grants`)."""
+    return create_role(engine, role, password, reviewer_role_grants)

@@ -1,0 +1,306 @@
+"""The queue's audit log: an append-only hash chain, and how to verify it.
+
+Each entry carries its number (`seq`, 1, 2, 3, ... without gaps), the time, who acted
+(`reviewer:<fingerprint>`, `node:<fingerprint>` or `admin`), the action, the account id
+and a small detail object, plus the hash of the entry before it. Its own hash is SHA-256
+over all of that in canonical JSON. So:
+
+    an edited entry           its hash no longer matches (or the next entry's prev_hash)
+    a deleted or inserted one the numbering has a gap, or prev_hash does not link
+    the newest entries cut    nothing inside the database can show it: the chain is still
+    off, or rewritten          consistent. Hence the *witness*: every reviewer's machine
+                              keeps, outside the database, the newest (seq, hash) it saw
+                              (`Witness`). `verify_chain` checks that this entry is still
+                              there with the same hash; a cut-off or rewritten tail fails.
+
+Appending serialises on the chain's head: on PostgreSQL with a transaction-level
+advisory lock, on SQLite through the write lock `BEGIN IMMEDIATE` already holds. Details
+never carry content: only ids, counts, field names, purposes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, text
+
+from storage.errors import N_
+from storage.queue.tables import audit_log
+
+GENESIS = "0" * 64
+ACTIONS: tuple[str, ...] = (
+    "received",
+    "opened",
+    "file-decrypted",
+    "claimed",
+    "released",
+    "changed",
+    "exported",
+    "withdrawn",
+)
+# Any 64-bit constant: the advisory lock that serialises appends on PostgreSQL.
+_CHAIN_LOCK = 0x4174746573740A01
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One link of the chain, as stored."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    account_id: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """Something `verify_chain` found; `reason` is an English source string for gettext."""
+
+    seq: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    entries: int
+    head_seq: int
+    head_hash: str
+    problems: tuple[AuditProblem, ...]
+    witness_checked: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _detail_json(detail: Mapping[str, Any]) -> str:
+    return json.dumps(dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def entry_hash(
+    seq: int, at: str, actor: str, action: str, account_id: str | None, detail: str, prev: str
+) -> str:
+    """The hash an entry must carry (detail as its stored JSON text)."""
+    canonical = json.dumps(
+        [seq, at, actor, action, account_id, detail, prev],
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _lock_chain(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """The newest entry's (seq, hash), or (0, GENESIS) for an empty log."""
+    row = conn.execute(
+        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+
+
+def append(
+    conn: Connection,
+    actor: str,
+    action: str,
+    account_id: str | None,
+    detail: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry inside the caller's transaction; it commits with the change it records."""
+    return append_many(conn, [(actor, action, account_id, detail or {})], now)[-1]
+
+
+def append_many(
+    conn: Connection,
+    items: Sequence[tuple[str, str, str | None, Mapping[str, Any]]],
+    now: datetime | None = None,
+) -> list[AuditEntry]:
+    """Append several entries in order, holding the chain lock once."""
+    if not items:
+        return []
+    _lock_chain(conn)
+    seq, prev = head(conn)
+    at = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+    entries: list[AuditEntry] = []
+    for actor, action, account_id, detail in items:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        seq += 1
+        detail_text = _detail_json(detail)
+        digest = entry_hash(seq, at, actor, action, account_id, detail_text, prev)
+        entries.append(AuditEntry(seq, at, actor, action, account_id, dict(detail), prev, digest))
+        prev = digest
+    conn.execute(
+        insert(audit_log),
+        [
+            {
+                "seq": e.seq,
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "account_id": e.account_id,
+                "detail": _detail_json(e.detail),
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in entries
+        ],
+    )
+    return entries
+
+
+def entries_for(conn: Connection, account_id: str) -> list[AuditEntry]:
+    """Every entry about one account, oldest first."""
+    rows = conn.execute(
+        select(audit_log).where(audit_log.c.account_id == account_id).order_by(audit_log.c.seq)
+    )
+    return [_entry(row) for row in rows]
+
+
+def newest(conn: Connection, limit: int = 50) -> list[AuditEntry]:
+    """The newest entries, oldest of them first."""
+    rows = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)).all()
+    return [_entry(row) for row in reversed(rows)]
+
+
+def count_actions(conn: Connection, account_id: str, action: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(audit_log)
+            .where(audit_log.c.account_id == account_id, audit_log.c.action == action)
+        ).scalar_one()
+    )
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        int(row.seq),
+        row.at,
+        row.actor,
+        row.action,
+        row.account_id,
+        json.loads(row.detail),
+        row.prev_hash,
+        row.hash,
+    )
+
+
+def verify_chain(conn: Connection, witness: tuple[int, str] | None = None) -> AuditReport:
+    """Walk the whole chain; with a witness (seq, hash), also check the tail was not cut or rewritten."""
+    problems: list[AuditProblem] = []
+    expected_seq, prev = 1, GENESIS
+    count = 0
+    witnessed_hash: str | None = None
+    rows = conn.execution_options(yield_per=2000).execute(
+        select(audit_log).order_by(audit_log.c.seq)
+    )
+    for row in rows:
+        count += 1
+        seq = int(row.seq)
+        if seq != expected_seq:
+            problems.append(
+                AuditProblem(
+                    seq, N_("Entries are missing before this one (the numbering has a gap).")
+                )
+            )
+        if row.prev_hash != prev:
+            problems.append(AuditProblem(seq, N_("This entry does not link to the one before it.")))
+        digest = entry_hash(
+            seq, row.at, row.actor, row.action, row.account_id, row.detail, row.prev_hash
+        )
+        if digest != row.hash:
+            problems.append(AuditProblem(seq, N_("This entry was changed after it was written.")))
+        if witness is not None and seq == witness[0]:
+            witnessed_hash = row.hash
+        expected_seq, prev = seq + 1, row.hash
+    head_seq = expected_seq - 1
+    if witness is not None and witness[0] > 0:
+        if witnessed_hash is None:
+            problems.append(
+                AuditProblem(
+                    witness[0],
+                    N_(
+                        "Entries you saw earlier are gone: the log was cut off at the end "
+                        "(or replaced)."
+                    ),
+                )
+            )
+        elif witnessed_hash != witness[1]:
+            problems.append(
+                AuditProblem(witness[0], N_("An entry you saw earlier was rewritten since."))
+            )
+    return AuditReport(count, head_seq, prev, tuple(problems), witness is not None)
+
+
+class Witness:
+    """The newest (seq, hash) this machine saw, per queue, kept in a file outside the queue.
+
+    The file is JSON: {"queues": {queue_id: {"seq": n, "hash": h}}, "places": {where:
+    queue_id}}. It only moves forward, and only when the entry it remembered is still in
+    the chain unchanged, so evidence of a cut is never overwritten by the cut chain's new
+    head. `places` remembers which queue id lived at which URL: replacing a queue's id (to
+    look like a queue never seen before) is itself reported.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _load_all(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        return {"queues": dict(data.get("queues", {})), "places": dict(data.get("places", {}))}
+
+    def seen(self, queue_id: str) -> tuple[int, str] | None:
+        entry = self._load_all()["queues"].get(queue_id)
+        if not isinstance(entry, dict):
+            return None
+        return int(entry["seq"]), str(entry["hash"])
+
+    def same_queue(self, where: str, queue_id: str) -> bool:
+        """False when this place held a queue with another id last time (a swapped identity)."""
+        known = self._load_all()["places"].get(where)
+        return known is None or known == queue_id
+
+    def advance(self, conn: Connection, queue_id: str, where: str) -> bool:
+        """Remember the chain's current head; False (file untouched) if what was remembered changed."""
+        if not self.same_queue(where, queue_id):
+            return False
+        seen = self.seen(queue_id)
+        if seen is not None and seen[0] > 0:
+            stored = conn.execute(
+                select(audit_log.c.hash).where(audit_log.c.seq == seen[0])
+            ).scalar_one_or_none()
+            if stored != seen[1]:
+                return False
+        seq, digest = head(conn)
+        data = self._load_all()
+        if seen is not None and seq <= seen[0] and data["places"].get(where) == queue_id:
+            return True
+        if seen is None or seq > seen[0]:
+            data["queues"][queue_id] = {"seq": seq, "hash": digest}
+        data["places"][where] = queue_id
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), "utf-8")
+        os.replace(tmp, self.path)
+        return True

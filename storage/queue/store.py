@@ -1,0 +1,349 @@
+"""The reviewer queue: list, claim, release, triage, read sealed accounts, apply withdrawals.
+
+Every change writes its audit entry in the same transaction (`storage.queue.audit`), always as
+the transaction's last statement, so the chain lock is never held while waiting for a row.
+
+Claims, release and triage live in `storage.queue.actions` (mixed in); the item types
+and errors in `storage.queue.items`.
+
+Withdrawn accounts become tombstones: `reconcile` (run before every reviewer command)
+applies pending withdrawal requests, deleting the sealed body, files, tags and notes.
+Listing and export also skip any account a pending request names, so a withdrawal counts
+from the moment it reaches the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Select, delete, func, select, update
+from sqlalchemy.engine import Connection
+
+from storage.db import checkpoint_wal, read_connection
+from storage.queue import audit
+from storage.queue.actions import QueueActions
+from storage.queue.admin import open_queue, queue_id
+from storage.queue.items import (
+    ACCOUNT_COLUMNS,
+    NOTE_COLUMNS,
+    ORDER,
+    PENDING_WITHDRAWAL,
+    RECEIVED_AT,
+    VISIBLE,
+    AccountNotFound,
+    AccountWithdrawn,
+    HeldByAnother,
+    NotHeld,
+    QueueError,
+    QueueItem,
+    StoredAccount,
+    StoredNote,
+    UnknownStatus,
+    item_of,
+    received_time,
+    reviewer_actor,
+    sealed_of,
+    stored_time,
+)
+from storage.queue.tables import (
+    STATUSES,
+    account_files,
+    account_notes,
+    account_tags,
+    accounts,
+    nodes,
+    withdrawals,
+)
+
+DEFAULT_LEASE = timedelta(minutes=30)
+_BATCH = 1000
+
+
+def _withdrawn_not_applied() -> Select[Any]:
+    """Accounts a withdrawal request names that are not tombstones yet.
+
+    Driven from the (small) withdrawals table through the withdrawal-tag index, so it
+    stays fast however many accounts the queue holds.
+    """
+    return (
+        select(accounts.c.id)
+        .select_from(withdrawals.join(accounts, accounts.c.withdrawal_tag == withdrawals.c.tag))
+        .where(accounts.c.withdrawn_at.is_(None))
+    )
+
+
+def _arrival(received_at: object, account_id: str) -> tuple[bool, datetime, str]:
+    parsed = received_time(received_at)
+    return (parsed is None, parsed or datetime.min.replace(tzinfo=UTC), account_id)
+
+
+class Queue(QueueActions):
+    """The queue behind one engine; `clock` and `lease` are injectable for tests."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.lease = lease
+        self.clock = clock
+        self._queue_id: str | None = None
+
+    @classmethod
+    def open(cls, url: str, **kwargs: Any) -> Queue:
+        return cls(open_queue(url), **kwargs)
+
+    @property
+    def queue_id(self) -> str:
+        if self._queue_id is None:
+            self._queue_id = queue_id(self.engine)
+        return self._queue_id
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- receipts and withdrawals (reviewer or administrator rights) ------------------
+
+    def reconcile(self) -> tuple[int, int]:
+        """Log receipts of newly synced accounts, then apply withdrawals; (receipts, withdrawn)."""
+        receipts = 0
+        if not self._reconcile_needed():
+            return 0, 0
+        while logged := self._log_receipts():
+            receipts += logged
+        return receipts, self.apply_withdrawals()
+
+    def _log_receipts(self) -> int:
+        """Mark up to a batch of new accounts received and write their entries; how many.
+
+        One UPDATE both picks and marks them (skipping rows another reviewer's command is
+        marking right now, on PostgreSQL), so two commands never log one receipt twice.
+        """
+        pick = (
+            select(accounts.c.id)
+            .where(accounts.c.receipt_logged.is_(False))
+            .order_by(accounts.c.received_at, accounts.c.id)
+            .limit(_BATCH)
+        )
+        if self.engine.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            returned = conn.execute(
+                update(accounts)
+                .where(accounts.c.id.in_(pick), accounts.c.receipt_logged.is_(False))
+                .values(receipt_logged=True)
+                .returning(accounts.c.id, accounts.c.node_fingerprint, RECEIVED_AT)
+            ).all()
+            # RETURNING has no order: log receipts oldest first, as they arrived (an
+            # account whose time is damaged, last).
+            rows = sorted(returned, key=lambda r: _arrival(r.received_at, r.id))
+            audit.append_many(
+                conn,
+                [(f"node:{r.node_fingerprint}", "received", r.id, {}) for r in rows],
+                self.clock(),
+            )
+        return len(rows)
+
+    def _reconcile_needed(self) -> bool:
+        """A cheap read first, so a command with nothing to apply takes no write lock."""
+        unlogged = select(accounts.c.id).where(accounts.c.receipt_logged.is_(False)).limit(1)
+        pending = _withdrawn_not_applied().limit(1)
+        with read_connection(self.engine) as conn:
+            return (
+                conn.execute(unlogged).first() is not None
+                or conn.execute(pending).first() is not None
+            )
+
+    def apply_withdrawals(self) -> int:
+        """Turn every account a withdrawal request names into a tombstone; how many."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(_withdrawn_not_applied().order_by(accounts.c.id)).scalars())
+            if not ids:
+                return 0
+            entries: list[tuple[str, str, str | None, dict[str, Any]]] = []
+            for account_id in ids:
+                # The condition re-checked under the row lock: a concurrent command that
+                # already made it a tombstone leaves nothing to do here.
+                done = conn.execute(
+                    update(accounts)
+                    .where(accounts.c.id == account_id, accounts.c.withdrawn_at.is_(None))
+                    .values(
+                        sealed=None,
+                        flow=None,
+                        language=None,
+                        channel=None,
+                        scopes=None,
+                        urgent=False,
+                        status="closed",
+                        assignee=None,
+                        lease_until=None,
+                        withdrawn_at=now,
+                        updated_at=now,
+                    )
+                ).rowcount
+                if not done:
+                    continue
+                for table in (account_files, account_tags, account_notes):
+                    conn.execute(delete(table).where(table.c.account_id == account_id))
+                exported = audit.count_actions(conn, account_id, "exported")
+                # Exports made before the withdrawal cannot be recalled by the queue; the
+                # count points reviewers to the "exported" entries to follow up.
+                entries.append(("admin", "withdrawn", account_id, {"exported_before": exported}))
+            audit.append_many(conn, entries, now)
+        # Push the overwritten pages out of SQLite's WAL as well.
+        checkpoint_wal(self.engine)
+        return len(entries)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def list_accounts(
+        self,
+        *,
+        status: str | None = None,
+        urgent_only: bool = False,
+        tag: str | None = None,
+        limit: int | None = 50,
+    ) -> list[QueueItem]:
+        """Accounts not withdrawn, urgent first, then oldest first."""
+        if status is not None and status not in STATUSES:
+            raise UnknownStatus()
+        query = select(*ACCOUNT_COLUMNS).where(VISIBLE)
+        if status is not None:
+            query = query.where(accounts.c.status == status)
+        if urgent_only:
+            query = query.where(accounts.c.urgent.is_(True))
+        if tag is not None:
+            query = query.where(
+                accounts.c.id.in_(
+                    select(account_tags.c.account_id).where(account_tags.c.tag == tag)
+                )
+            )
+        query = query.order_by(*ORDER)
+        if limit:
+            query = query.limit(limit)
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(query).all()
+            tags = self._tags(conn, [r.id for r in rows])
+        return [item_of(r, tags.get(r.id, ())) for r in rows]
+
+    def _tags(self, conn: Connection, ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(ids), _BATCH):
+            rows = conn.execute(
+                select(account_tags).where(
+                    account_tags.c.account_id.in_(ids[start : start + _BATCH])
+                )
+            )
+            for row in rows:
+                found.setdefault(row.account_id, []).append(row.tag)
+        return found
+
+    def item(self, account_id: str) -> QueueItem:
+        """The queue row, tombstones included; AccountNotFound if absent."""
+        with read_connection(self.engine) as conn:
+            row = conn.execute(select(*ACCOUNT_COLUMNS).where(accounts.c.id == account_id)).first()
+            if row is None:
+                raise AccountNotFound()
+            return item_of(row, self._tags(conn, [account_id]).get(account_id, ()))
+
+    def get(self, account_id: str) -> StoredAccount:
+        """The sealed account; AccountNotFound, or AccountWithdrawn for a tombstone."""
+        with read_connection(self.engine) as conn:
+            row = conn.execute(
+                select(*ACCOUNT_COLUMNS, PENDING_WITHDRAWAL.label("pending")).where(
+                    accounts.c.id == account_id
+                )
+            ).first()
+            if row is None:
+                raise AccountNotFound()
+            if row.sealed is None or row.withdrawn or row.pending:
+                raise AccountWithdrawn()
+            file_ids = conn.execute(
+                select(account_files.c.file_id)
+                .where(account_files.c.account_id == account_id)
+                .order_by(account_files.c.file_id)
+            ).scalars()
+            tags = self._tags(conn, [account_id]).get(account_id, ())
+            return StoredAccount(item_of(row, tags), sealed_of(row.sealed), tuple(file_ids))
+
+    def file_data(self, account_id: str, file_id: str) -> bytes | None:
+        with read_connection(self.engine) as conn:
+            data = conn.execute(
+                select(account_files.c.data).where(
+                    account_files.c.account_id == account_id, account_files.c.file_id == file_id
+                )
+            ).scalar_one_or_none()
+        return None if data is None else bytes(data)
+
+    def exportable(self) -> Iterator[StoredAccount]:
+        """Every account not withdrawn, oldest first, streamed."""
+        query = (
+            select(*ACCOUNT_COLUMNS).where(VISIBLE).order_by(accounts.c.received_at, accounts.c.id)
+        )
+        with read_connection(self.engine) as conn:
+            for row in conn.execution_options(yield_per=500).execute(query):
+                yield StoredAccount(item_of(row), sealed_of(row.sealed), ())
+
+    def notes(self, account_id: str) -> list[StoredNote]:
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(
+                select(*NOTE_COLUMNS)
+                .where(account_notes.c.account_id == account_id)
+                .order_by(account_notes.c.created_at, account_notes.c.id)
+            )
+            return [
+                StoredNote(r.id, r.author, stored_time(r.created_at), bytes(r.sealed)) for r in rows
+            ]
+
+    # -- reviewer actions --------------------------------------------------------------
+
+    def record(
+        self, actor: str, action: str, account_id: str | None, detail: dict[str, Any] | None = None
+    ) -> None:
+        """An audit entry on its own (opened, file-decrypted, exported)."""
+        with self.engine.begin() as conn:
+            audit.append(conn, actor, action, account_id, detail or {}, self.clock())
+
+    def record_many(self, items: Sequence[tuple[str, str, str | None, Mapping[str, Any]]]) -> None:
+        with self.engine.begin() as conn:
+            audit.append_many(conn, items, self.clock())
+
+    def node_key(self, fingerprint: str) -> bytes | None:
+        """The public key sync recorded for a node fingerprint (a unique prefix of 8+ works)."""
+        if len(fingerprint) < 8:
+            return None
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(
+                select(nodes.c.public_key).where(
+                    nodes.c.fingerprint.startswith(fingerprint.lower())
+                )
+            ).all()
+        return bytes(rows[0].public_key) if len(rows) == 1 else None
+
+    def count(self) -> int:
+        with read_connection(self.engine) as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(accounts).where(VISIBLE)).scalar_one()
+            )
+
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "AccountNotFound",
+    "AccountWithdrawn",
+    "HeldByAnother",
+    "NotHeld",
+    "Queue",
+    "QueueError",
+    "QueueItem",
+    "StoredAccount",
+    "StoredNote",
+    "UnknownStatus",
+    "reviewer_actor",
+]

@@ -1,0 +1,169 @@
+"""The reviewer queue's tables (SQLAlchemy Core), shared by the queue, sync and audit.
+
+Who may write what (PostgreSQL grants, see `storage/queue/admin.py`):
+
+    nodes, accounts, account_files, withdrawals   the node's role: INSERT only, and on
+                                                  `accounts` only the columns it signs
+    everything else, and every UPDATE / DELETE    reviewers and administrators
+
+A withdrawn account keeps a tombstone row: id, times, withdrawal tag; `sealed`, the
+plaintext metadata columns, its files, tags and notes are gone. Times are UTC; audit
+times are stored as ISO text because the text is what the hash chain covers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from storage.db import UtcDateTime
+
+metadata = MetaData()
+
+STATUSES: tuple[str, ...] = ("new", "in-review", "follow-up", "referred", "verified", "closed")
+
+# One row: the queue's random id, so a reviewer's outside copy of the audit head
+# (the witness file) is kept per queue.
+queue_info = Table(
+    "queue_info",
+    metadata,
+    Column("queue_id", String(32), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Node signing keys seen by sync. Seeing a key is not trusting it: reviewers pin keys
+# in their own trusted-nodes file; this table only lets them pin by fingerprint.
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("submitted_at", UtcDateTime),
+    # Copied from the signed metadata so the queue can sort and filter; `review show`
+    # checks them against the signature, so an edited column is caught.
+    Column("flow", String(64)),
+    Column("language", String(16)),
+    Column("channel", String(32)),
+    Column("urgent", Boolean, nullable=False, server_default=text("false")),
+    Column("scopes", Text),  # JSON of the signed consent scopes
+    Column("withdrawal_tag", String(128)),
+    Column("node_fingerprint", String(64)),
+    Column("sealed", Text),  # SealedAccount.to_dict() as JSON; NULL once withdrawn
+    # Reviewer fields: never writable by the node's role.
+    Column("status", String(16), nullable=False, server_default=text("'new'")),
+    Column("assignee", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("updated_at", UtcDateTime),
+    Column("withdrawn_at", UtcDateTime),
+    Column("receipt_logged", Boolean, nullable=False, server_default=text("false")),
+)
+Index("ix_accounts_order", accounts.c.urgent.desc(), accounts.c.received_at, accounts.c.id)
+Index(
+    "ix_accounts_status_order",
+    accounts.c.status,
+    accounts.c.urgent.desc(),
+    accounts.c.received_at,
+    accounts.c.id,
+)
+# Claims look only at open accounts; without this index a claim walks past every closed one.
+OPEN_ACCOUNTS = text("status IN ('new', 'in-review')")
+Index(
+    "ix_accounts_claimable",
+    accounts.c.urgent.desc(),
+    accounts.c.received_at,
+    accounts.c.id,
+    sqlite_where=OPEN_ACCOUNTS,
+    postgresql_where=OPEN_ACCOUNTS,
+)
+Index("ix_accounts_withdrawal_tag", accounts.c.withdrawal_tag)
+Index("ix_accounts_receipt", accounts.c.receipt_logged)
+
+# Columns the node's role may set when it inserts an account.
+NODE_ACCOUNT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "received_at",
+    "submitted_at",
+    "flow",
+    "language",
+    "channel",
+    "urgent",
+    "scopes",
+    "withdrawal_tag",
+    "node_fingerprint",
+    "sealed",
+)
+
+account_files = Table(
+    "account_files",
+    metadata,
+    Column("account_id", String(64), ForeignKey("accounts.id"), primary_key=True),
+    Column("file_id", String(64), primary_key=True),
+    Column("kind", String(32)),
+    Column("mime_type", String(128)),
+    Column("size", Integer),
+    Column("data", LargeBinary, nullable=False),  # encrypted as the node stored it
+)
+
+withdrawals = Table(
+    "withdrawals",
+    metadata,
+    Column("tag", String(128), primary_key=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+)
+
+account_tags = Table(
+    "account_tags",
+    metadata,
+    Column("account_id", String(64), ForeignKey("accounts.id"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+)
+Index("ix_account_tags_tag", account_tags.c.tag, account_tags.c.account_id)
+
+# Notes are encrypted under the account's own content key, so exactly the reviewers
+# the account was sealed to can read them.
+account_notes = Table(
+    "account_notes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(64), ForeignKey("accounts.id"), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+)
+Index("ix_account_notes_account", account_notes.c.account_id)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("account_id", String(64)),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+Index("ix_audit_account", audit_log.c.account_id)
+
+# Tables the node's role may insert into.
+NODE_TABLES: tuple[str, ...] = ("nodes", "accounts", "account_files", "withdrawals")
