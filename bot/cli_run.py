@@ -147,7 +147,8 @@ def _local_dir(value: str | None, url: str) -> Path | None:
             )
         )
     path = Path(value).expanduser()
-    if not path.is_absolute() or not path.is_dir():
+    # Not "/": the directory bounds what the server may hand out.
+    if not path.is_absolute() or not path.is_dir() or path == Path(path.anchor):
         raise click.ClickException(
             _(
                 "Local mode needs the Bot API server's working directory (its --dir) as an "

@@ -133,6 +133,8 @@ def test_local_mode_is_off_unless_set_and_needs_the_server_directory(tmp_path: P
         _settings("http://127.0.0.1:8081", local_dir=str(tmp_path / "missing"))
     with pytest.raises(Exception, match="working directory"):
         _settings("http://127.0.0.1:8081", local_dir="relative/dir")
+    with pytest.raises(Exception, match="working directory"):
+        _settings("http://127.0.0.1:8081", local_dir="/")  # would bound nothing
     with pytest.raises(Exception, match="self-hosted"):
         _settings(None, local_dir=str(server))  # the public gateway hands out no paths
     code, output = run(
