@@ -5,7 +5,11 @@
     ATTEST_WEBHOOK_SECRET=... attest run --webhook URL --listen 0.0.0.0 --port 8443
 
 The token comes from the environment only, never a flag (flags end up in shell history
-and process lists). Registering the webhook is its own step, so that several webhook
+and process lists). The Bot API server is trusted with the token and every update, so it
+is reached over https unless it is on this machine (loopback) or `--insecure-http` says
+otherwise; the paths it hands out for files are read only in local mode, set explicitly
+(`--local DIR` or ATTEST_TELEGRAM_LOCAL_DIR: the self-hosted server's `--dir`), and only
+inside that directory (bot/telegram/media.py). Registering the webhook is its own step, so that several webhook
 processes of one deployment never race to register it. The bot refuses to start, with a
 message that says what to do, when the token is missing or malformed, the database cannot
 be opened, or the only reviewer key is the demo one.
@@ -14,12 +18,15 @@ be opened, or the only reviewer key is the demo one.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import re
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -44,6 +51,7 @@ class TelegramSettings:
     api_url: str
     webhook_secret: str | None
     max_file_bytes: int
+    local_dir: Path | None = None  # local mode: the self-hosted server's working directory
 
     @property
     def base_url(self) -> str:
@@ -55,7 +63,12 @@ class TelegramSettings:
 
 
 def telegram_settings(
-    env: Mapping[str, str], api_url: str | None, need_secret: bool
+    env: Mapping[str, str],
+    api_url: str | None,
+    need_secret: bool,
+    *,
+    local_dir: str | None = None,
+    insecure_http: bool = False,
 ) -> TelegramSettings:
     """Read and check the Telegram settings; click.ClickException says what is wrong."""
     token = env.get("ATTEST_TELEGRAM_TOKEN", "").strip()
@@ -86,6 +99,15 @@ def telegram_settings(
         raise click.ClickException(
             _("ATTEST_TELEGRAM_API_URL must start with http:// or https://.")
         )
+    if url.startswith("http://") and not insecure_http and not is_loopback(url):
+        raise click.ClickException(
+            _(
+                "ATTEST_TELEGRAM_API_URL must use https:// unless the Bot API server is on "
+                "this machine (127.0.0.1, ::1 or localhost): the bot token and every message "
+                "would cross the network in clear. Use https://, or add --insecure-http "
+                "if the network between them is private and you accept the risk."
+            )
+        )
     limit_mb = env.get("ATTEST_TELEGRAM_MAX_FILE_MB", "")
     if limit_mb and not limit_mb.isdigit():
         raise click.ClickException(_("ATTEST_TELEGRAM_MAX_FILE_MB must be a whole number."))
@@ -93,7 +115,47 @@ def telegram_settings(
     max_bytes = int(limit_mb or default_mb) * 1024 * 1024
     if url == PUBLIC_API:
         max_bytes = min(max_bytes, PUBLIC_FILE_LIMIT_MB * 1024 * 1024)
-    return TelegramSettings(token, url, secret, max_bytes)
+    local = _local_dir(local_dir or env.get("ATTEST_TELEGRAM_LOCAL_DIR") or None, url)
+    return TelegramSettings(token, url, secret, max_bytes, local)
+
+
+def is_loopback(url: str) -> bool:
+    """Whether the URL's host is this machine (a loopback address or `localhost`)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_dir(value: str | None, url: str) -> Path | None:
+    """The self-hosted server's directory for local mode, checked; None: not local mode."""
+    if value is None:
+        return None
+    if url == PUBLIC_API:
+        raise click.ClickException(
+            _(
+                "Local mode (--local or ATTEST_TELEGRAM_LOCAL_DIR) needs a self-hosted Bot API "
+                "server: set ATTEST_TELEGRAM_API_URL to it."
+            )
+        )
+    path = Path(value).expanduser()
+    # Not "/": the directory bounds what the server may hand out.
+    if not path.is_absolute() or not path.is_dir() or path == Path(path.anchor):
+        raise click.ClickException(
+            _(
+                "Local mode needs the Bot API server's working directory (its --dir) as an "
+                "absolute path to an existing directory."
+            )
+        )
+    return path
 
 
 async def _open(settings: Any, telegram: TelegramSettings, flow: str | None) -> tuple[Any, Any]:
@@ -123,7 +185,8 @@ async def _open(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
         await node.close()
         raise click.ClickException(_("Unknown flow: ") + flow)
     key = bytes.fromhex(node.keys.pseudonym("attest-telegram-buttons", "v1"))
-    options = ChannelOptions(media=MediaPolicy(max_bytes=telegram.max_file_bytes), flow=flow)
+    media = MediaPolicy(max_bytes=telegram.max_file_bytes, local_dir=telegram.local_dir)
+    options = ChannelOptions(media=media, flow=flow)
     return node, TelegramChannel(node.dispatcher, ButtonSigner(key), options)
 
 
@@ -282,6 +345,19 @@ async def _register(telegram: TelegramSettings, url: str | None) -> None:
     default=None,
     help="Bot API server (default ATTEST_TELEGRAM_API_URL, else the public one).",
 )
+@click.option(
+    "--local",
+    "local_dir",
+    default=None,
+    metavar="DIR",
+    help="Local mode: read files from DIR, the self-hosted Bot API server's --dir "
+    "(default ATTEST_TELEGRAM_LOCAL_DIR; off when unset).",
+)
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Allow an http:// Bot API server that is not on this machine (token in clear).",
+)
 @click.option("--flow", default=None, help="Flow new conversations start (default: survivor).")
 def run(
     webhook_url: str | None,
@@ -291,6 +367,8 @@ def run(
     set_webhook: str | None,
     delete_webhook: bool,
     api_url: str | None,
+    local_dir: str | None,
+    insecure_http: bool,
     flow: str | None,
 ) -> None:
     """Run the Telegram bot (token from ATTEST_TELEGRAM_TOKEN)."""
@@ -301,7 +379,11 @@ def run(
     env = os.environ
     registering = set_webhook is not None or delete_webhook
     telegram = telegram_settings(
-        env, api_url, need_secret=webhook_url is not None or set_webhook is not None
+        env,
+        api_url,
+        need_secret=webhook_url is not None or set_webhook is not None,
+        local_dir=local_dir,
+        insecure_http=insecure_http,
     )
     if registering:
         asyncio.run(_register(telegram, set_webhook))

@@ -9,11 +9,19 @@ The reply is saved with the turn (storage/intake/replies.py) until the channel r
 (`remember_sent(..., update_key=...)`). A repeated update key is recognised: if its reply
 went out, it produces nothing; if the process died before that, the saved reply is
 returned again, as long as the person's draft is still where that turn left it.
+
+Each question asked with choices gets a button nonce, kept in the session (one per step,
+the same when the step is asked again) and carried by the outbound message: a channel
+signs it into its buttons, and a press counts only with the nonce kept for the step being
+asked, so a button from an earlier session (before /exit, or an interview already sent)
+does nothing in the next one.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import logging
 import re
 import secrets
@@ -57,6 +65,7 @@ WITHDRAWAL_RATE_LIMITED = N_(
 )
 
 ERASE_WINDOW = timedelta(hours=48)
+NONCE_BYTES = 6  # 8 characters in callback data; 48 bits, so no two sessions share one
 # The people whose turn lock the running task holds (so `handle` inside `hold` does not
 # wait for itself).
 _HELD: ContextVar[frozenset[str]] = ContextVar("attest_held_turn_locks", default=frozenset())
@@ -98,6 +107,36 @@ def _valid_unicode(inbound: Inbound) -> Inbound:
         text=_SURROGATES.sub("\ufffd", text),
         command=_SURROGATES.sub("\ufffd", command) if inbound.command is not None else None,
     )
+
+
+def button_nonce(entropy: bytes, step: str) -> str:
+    """A fresh nonce for the buttons of `step`, from the turn's randomness.
+
+    Hashed, so that nothing of the entropy the reference code is drawn from is shown.
+    """
+    digest = hashlib.sha256(b"attest-button-nonce\x1f" + entropy + b"\x1f" + step.encode())
+    return base64.urlsafe_b64encode(digest.digest()[:NONCE_BYTES]).decode("ascii")
+
+
+def with_nonces(turn: Turn, entropy: bytes) -> Turn:
+    """The turn with a button nonce on each ask with choices, kept in its session.
+
+    A step asked again keeps the nonce it had in this session, so its earlier buttons
+    still answer it; a new session starts with none.
+    """
+    session = turn.session
+    if session is None or not any(m.ask is not None and m.choices for m in turn.messages):
+        return turn
+    nonces = dict(session.nonces)
+    messages = []
+    for message in turn.messages:
+        if message.ask is not None and message.choices:
+            nonce = nonces.setdefault(message.ask, button_nonce(entropy, message.ask))
+            message = dataclasses.replace(message, nonce=nonce)
+        messages.append(message)
+    if nonces != session.nonces:
+        session = session.evolve(nonces=nonces)
+    return dataclasses.replace(turn, session=session, messages=tuple(messages))
 
 
 class Dispatcher:
@@ -170,12 +209,14 @@ class Dispatcher:
         update_key: str | None,
         now: datetime,
         flow: str | None = None,
-        ask_check: Callable[[str], bool] | None = None,
+        ask_check: Callable[[str, str | None], bool] | None = None,
     ) -> Reply:
         """Run one inbound event as one durable turn and say what to send.
 
-        `ask_check` (from a channel with buttons) says whether a pressed button belongs to
-        the state being asked now; if not, the press is no answer and the engine re-prompts.
+        `ask_check` (from a channel with buttons) is called with the state being asked now
+        and the button nonce this session keeps for it (None: none kept) and says whether
+        the pressed button belongs to them; if not, the press is no answer and the engine
+        re-prompts.
         """
         respondent = self.respondent(channel, chat_id)
         inbound = _valid_unicode(inbound)
@@ -215,11 +256,14 @@ class Dispatcher:
                     # Someone writing for the first time starts the interview; what they
                     # wrote is not an answer to a question they have not seen yet.
                     inbound = dataclasses.replace(inbound, kind="start", text="", choice=None)
-            elif ask_check is not None and not ask_check(session.state):
-                # A button from an earlier question, or not made for this person.
+            elif ask_check is not None and not ask_check(
+                session.state, session.nonces.get(session.state)
+            ):
+                # A button from an earlier question or session, or not made for this person.
                 inbound = dataclasses.replace(inbound, kind="choice", choice="", text="")
             engine = self._engines.get(session.flow) or self._engines[self._default_flow]
             turn = engine.handle(session, inbound, now, self._translations(session.language))
+            turn = with_nonces(turn, inbound.entropy)
             pending = PendingReply(
                 messages=turn.messages,
                 language=turn.session.language if turn.session else session.language,

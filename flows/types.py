@@ -171,6 +171,9 @@ class Session:
     `pending` holds a multiple-choice selection being toggled with buttons.
     `return_to` is set while changing an answer from the review step.
     `respondent` is an opaque pseudonym; the engine never sees a chat id.
+    `nonces` maps each step asked with choices to the nonce its buttons carry; the
+    dispatcher sets it (the engine only keeps it), and a button with any other nonce, e.g.
+    one from before /exit, is refused.
     """
 
     respondent: str
@@ -188,6 +191,7 @@ class Session:
     started_at: datetime | None = None
     updated_at: datetime | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    nonces: dict[str, str] = field(default_factory=dict)
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with `changes` (as dataclasses.replace, which costs ~4x this per call;
@@ -218,6 +222,7 @@ class Session:
             "started_at": _iso(self.started_at),
             "updated_at": _iso(self.updated_at),
             "data": dict(self.data),
+            "nonces": dict(self.nonces),
         }
 
     @classmethod
@@ -238,6 +243,7 @@ class Session:
             started_at=_dt(d.get("started_at")),
             updated_at=_dt(d.get("updated_at")),
             data=dict(d.get("data", {})),
+            nonces={str(k): str(v) for k, v in d.get("nonces", {}).items()},
         )
 
     def __repr__(self) -> str:
@@ -325,6 +331,7 @@ class Outbound:
     multi: bool = False  # multiple choice: buttons toggle, then DONE
     selected: tuple[str, ...] = ()  # currently toggled option ids (multi)
     allows_media: bool = False
+    nonce: str | None = None  # the ask's button nonce (the dispatcher's; Session.nonces)
 
     def __repr__(self) -> str:
         # The text can quote answers back (follow-ups, the review summary).

@@ -14,7 +14,10 @@ elements, `"withheld": "free-text"`) without its value, question or hash, becaus
 story told freely very often names the person, their family, the perpetrators or their
 village, and the follow-up questions quote it. A reviewer who has read and redacted that
 text may include it on purpose (`include_free_text`); the audit entry of every anonymised
-account says whether free text was "withheld" or "included". Withdrawn accounts never
+account says whether free text was "withheld" or "included". Approximate dates are typed
+freely too ("spring 2023, when they came to X"): an anonymised account keeps only the
+coarse year or season `flows.dates` reads from one (`"withheld": "date-detail"`), or
+withholds it whole like free text when nothing can be read. Withdrawn accounts never
 appear (the queue does not hand them out). Accounts that fail verification are left out
 and counted. Every exported account gets an "exported" audit entry before anything is
 written, so the log lists every copy that may need recalling after a withdrawal.
@@ -30,12 +33,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from flows.dates import read_approximate_date
 from review.opened import OpenedAccount, VerificationFailed, open_verified
 from storage.crypto import CryptoError
 from storage.crypto.reviewer import ReviewerPrivateKey
 from storage.queue.store import Queue, reviewer_actor
 
-SCHEMA = "attest-export/2"
+SCHEMA = "attest-export/3"
 Purpose = Literal["reports", "mechanisms", "internal"]
 Sharing = Literal["anonymised", "named", "internal"]
 
@@ -43,6 +47,9 @@ Sharing = Literal["anonymised", "named", "internal"]
 # text that ever came with them would be as free as a story: withheld the same way.
 OWN_WORDS_KINDS = frozenset({"free-text", "media"})
 WITHHELD_FREE_TEXT = "free-text"
+# An approximate date reduced to its coarse year or season: the rest of what was typed is out.
+WITHHELD_DATE_DETAIL = "date-detail"
+DATE_KINDS = frozenset({"approximate-date"})
 
 
 @dataclass
@@ -68,7 +75,7 @@ def sharing_for(purpose: Purpose, scopes: Mapping[str, Any]) -> Sharing | None:
     return None
 
 
-def _withheld(answer: Mapping[str, Any]) -> dict[str, Any]:
+def _withheld(answer: Mapping[str, Any], marker: str = WITHHELD_FREE_TEXT) -> dict[str, Any]:
     """A free-text answer without its words: what was asked of whom, not what was said.
 
     The question goes too (a follow-up quotes the person's story back), and the hash (a
@@ -82,15 +89,34 @@ def _withheld(answer: Mapping[str, Any]) -> dict[str, Any]:
         "section": answer.get("section"),
         "elements": list(answer.get("elements") or []),
         "identifying": bool(answer.get("identifying")),
-        "withheld": WITHHELD_FREE_TEXT,
+        "withheld": marker,
     }
+
+
+def _coarse_date(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """An approximate date as an anonymised account keeps it: its coarse year or season.
+
+    The value becomes `2023` or `2023-spring`; what else was typed goes, with the hash of
+    it. When no year can be read the answer is withheld whole, as free text is. (Skipped,
+    "don't know" and "prefer not" dates hold no typed text and are exported as they are.)
+    """
+    value = answer.get("value")
+    coarse = read_approximate_date(value) if isinstance(value, str) else None
+    if coarse is None:
+        return _withheld(answer)
+    kept = _withheld(answer, WITHHELD_DATE_DETAIL)
+    kept["value"] = str(coarse)
+    return kept
 
 
 def _answer(
     answer: Mapping[str, Any], sharing: Sharing, include_free_text: bool = False
 ) -> dict[str, Any]:
-    if sharing == "anonymised" and not include_free_text and answer.get("kind") in OWN_WORDS_KINDS:
-        return _withheld(answer)
+    if sharing == "anonymised" and not include_free_text:
+        if answer.get("kind") in OWN_WORDS_KINDS:
+            return _withheld(answer)
+        if answer.get("kind") in DATE_KINDS and answer.get("status") == "answered":
+            return _coarse_date(answer)
     out = {
         "step": answer.get("step"),
         "question": answer.get("question"),

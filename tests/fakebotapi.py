@@ -83,6 +83,8 @@ class FakeBotAPI:
     messages: dict[int, dict[int, StoredMessage]] = field(default_factory=dict)
     left_chats: set[int] = field(default_factory=set)
     local_dir: Path | None = None  # set: like a self-hosted server in --local mode
+    # file_id -> the file_path getFile answers with, verbatim (a hostile or broken server)
+    file_paths: dict[str, str] = field(default_factory=dict)
     record_calls: bool = True  # False: keep no call log (long benchmarks)
     keep_history: bool = True  # False: per chat keep only the newest message and keyboard
     webhook_url: str = ""
@@ -262,9 +264,12 @@ class FakeBotAPI:
         if len(data) > self.file_limit:
             raise bad_request("file is too big")
         path = f"voice/{p['file_id']}.oga"
-        if self.local_dir is not None:
-            # A local server answers with the absolute path of its own copy on disk.
-            local = self.local_dir / path
+        if p["file_id"] in self.file_paths:
+            path = self.file_paths[p["file_id"]]
+        elif self.local_dir is not None:
+            # A local server answers with the absolute path of its own copy on disk, in a
+            # directory named after the bot's token below its working directory.
+            local = self.local_dir / self.token / path
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(data)
             path = str(local.resolve())

@@ -108,6 +108,7 @@ async def open_harness(
     max_bytes: int = 1024 * 1024,
     api: FakeBotAPI | None = None,
     node: NodeKeys | None = None,
+    local_dir: Path | None = None,
 ) -> Harness:
     """`store`, `api` and `node` shared by two harnesses are one node restarted."""
     node = node or NodeKeys.generate()
@@ -119,7 +120,7 @@ async def open_harness(
         return io.BytesIO(api.file_bytes(url.split("/file/bot", 1)[1].split("/", 1)[1]))
 
     options = ChannelOptions(
-        media=MediaPolicy(max_bytes=max_bytes, open_url=open_url),
+        media=MediaPolicy(max_bytes=max_bytes, open_url=open_url, local_dir=local_dir),
         retry=RetryPolicy(attempts=4, first_backoff=0.01),
         flow=flow,
     )

@@ -105,7 +105,7 @@ def test_mechanisms_follow_named_or_anonymised(exporting: Exporting) -> None:
 
 def test_internal_has_everything_and_every_export_is_audited(exporting: Exporting) -> None:
     document, output = exporting.export("--internal")
-    assert document["schema"] == "attest-export/2" and document["purpose"] == "internal"
+    assert document["schema"] == "attest-export/3" and document["purpose"] == "internal"
     assert len(document["accounts"]) == 4
     assert "Exported 4 account(s)" in output
     exporting.export("--purpose", "reports")

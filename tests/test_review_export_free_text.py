@@ -169,12 +169,13 @@ def test_an_anonymised_export_holds_no_free_text_but_keeps_the_choices(
     assert recall["section"] == sealed["recall"]["section"]
     assert recall["elements"] == sealed["recall"]["elements"]
 
-    # Choices and dates are as they were, with their questions.
+    # Choices are as they were, with their questions; a date keeps its season and year.
     assert answers["harms"]["value"] == ["barred-education", "other"]
     assert answers["harms"]["question"] == sealed["harms"]["question"]
-    assert answers["when-started"]["value"] == "spring 2023"
+    assert answers["when-started"]["value"] == "2023-spring"
+    assert answers["when-started"]["withheld"] == "date-detail"
     assert answers["consent-mechanisms"]["value"] == "anonymised"
-    assert all("withheld" not in answers[s] for s in ("harms", "when-started"))
+    assert "withheld" not in answers["harms"]
     assert "place" not in answers  # identifying: dropped whole, as before
 
     rows = [r for r in exporting.csv_rows("--purpose", purpose) if r["sharing"] == "anonymised"]

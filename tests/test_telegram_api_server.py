@@ -125,10 +125,16 @@ def test_a_25_mb_voice_note_in_local_mode_is_streamed_and_its_plaintext_removed(
     tmp_path: Path,
 ) -> None:
     server_files = tmp_path / "bot-api-server"
+    server_files.mkdir()
     api = FakeBotAPI(local_dir=server_files, file_limit=2000 * MB)
     data_dir = tmp_path / "node"
     with serve_fake_api(api) as url:
-        env = bot_env(data_dir, url, ATTEST_TELEGRAM_MAX_FILE_MB="100")
+        env = bot_env(
+            data_dir,
+            url,
+            ATTEST_TELEGRAM_MAX_FILE_MB="100",
+            ATTEST_TELEGRAM_LOCAL_DIR=str(server_files),
+        )
         answer, grown = _voice_note_at_recall(api, env, 25 * MB)
     assert "add more" in answer.lower()  # taken as part of the account
     assert grown < 10, f"peak memory grew by {grown:.1f} MB for a 25 MB file"

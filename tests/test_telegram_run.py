@@ -86,3 +86,61 @@ def test_an_unreachable_bot_api_stops_it(tmp_path: Path) -> None:
     )
     assert code != 0 and "Cannot reach the Telegram Bot API" in output
     assert TOKEN not in output
+
+
+def _settings(url: str | None, **kw: object) -> object:
+    return telegram_settings({"ATTEST_TELEGRAM_TOKEN": TOKEN}, url, need_secret=False, **kw)
+
+
+def test_a_bot_api_server_across_the_network_must_use_https() -> None:
+    for url in ("http://bot-api.example.org:8081", "http://10.0.0.5:8081", "http://[::2]:80"):
+        with pytest.raises(Exception, match="must use https://"):
+            _settings(url)
+        assert _settings(url, insecure_http=True).api_url == url  # type: ignore[attr-defined]
+    for url in (
+        "http://127.0.0.1:8081",
+        "http://127.8.0.1",
+        "http://[::1]:8081",
+        "http://localhost:8081",
+        "https://bot-api.example.org",
+    ):
+        assert _settings(url).api_url == url  # type: ignore[attr-defined]
+
+
+def test_run_refuses_a_plain_http_api_url_unless_told_so(tmp_path: Path) -> None:
+    code, output = run(tmp_path, ATTEST_TELEGRAM_API_URL="http://bot-api.example.org:8081")
+    assert code != 0 and "--insecure-http" in output
+    code, output = run(
+        tmp_path, "--insecure-http", ATTEST_TELEGRAM_API_URL="http://bot-api.example.org:8081"
+    )
+    assert "must use https://" not in output  # gets further: the demo key stops it
+    assert code != 0 and "reviewer key" in output
+
+
+def test_local_mode_is_off_unless_set_and_needs_the_server_directory(tmp_path: Path) -> None:
+    assert _settings("http://127.0.0.1:8081").local_dir is None  # type: ignore[attr-defined]
+    server = tmp_path / "tg"
+    server.mkdir()
+    by_flag = _settings("http://127.0.0.1:8081", local_dir=str(server))
+    assert by_flag.local_dir == server  # type: ignore[attr-defined]
+    by_env = telegram_settings(
+        {"ATTEST_TELEGRAM_TOKEN": TOKEN, "ATTEST_TELEGRAM_LOCAL_DIR": str(server)},
+        "http://127.0.0.1:8081",
+        need_secret=False,
+    )
+    assert by_env.local_dir == server
+    with pytest.raises(Exception, match="working directory"):
+        _settings("http://127.0.0.1:8081", local_dir=str(tmp_path / "missing"))
+    with pytest.raises(Exception, match="working directory"):
+        _settings("http://127.0.0.1:8081", local_dir="relative/dir")
+    with pytest.raises(Exception, match="working directory"):
+        _settings("http://127.0.0.1:8081", local_dir="/")  # would bound nothing
+    with pytest.raises(Exception, match="self-hosted"):
+        _settings(None, local_dir=str(server))  # the public gateway hands out no paths
+    code, output = run(
+        tmp_path,
+        "--local",
+        str(tmp_path / "missing"),
+        ATTEST_TELEGRAM_API_URL="http://127.0.0.1:8081",
+    )
+    assert code != 0 and "working directory" in output

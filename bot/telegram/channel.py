@@ -228,13 +228,16 @@ class TelegramChannel:
         if pressed is None:
             # Made up or from another chat: the engine's re-prompt, nothing recorded.
             inbound = Inbound(kind="choice", choice=REFUSED_CHOICE, message_id=None)
-            await self._turn(sender, event, inbound, key, ask_check=lambda _step: False)
+            await self._turn(sender, event, inbound, key, ask_check=lambda _step, _nonce: False)
             return
         if pressed.value is not None:
             inbound = Inbound(kind="choice", choice=pressed.value, message_id=None)
         else:
             inbound = Inbound(kind="text", text=str(pressed.number), message_id=None)
-        await self._turn(sender, event, inbound, key, ask_check=pressed.is_for, edit=pressed.is_for)
+        # Only for the step asked now, with the nonce this session keeps for it.
+        await self._turn(
+            sender, event, inbound, key, ask_check=pressed.answers, edit=pressed.answers
+        )
 
     async def _file(self, sender: Sender, event: Event, key: str) -> None:
         assert event.chat_id is not None and event.file is not None
@@ -267,8 +270,8 @@ class TelegramChannel:
         event: Event,
         inbound: Inbound,
         key: str,
-        ask_check: Callable[[str], bool] | None = None,
-        edit: Callable[[str], bool] | None = None,
+        ask_check: Callable[[str, str | None], bool] | None = None,
+        edit: Callable[[str, str | None], bool] | None = None,
     ) -> None:
         assert event.chat_id is not None
         chat_id = event.chat_id
@@ -292,7 +295,7 @@ class TelegramChannel:
         event: Event,
         reply: Reply,
         now: datetime,
-        edit: Callable[[str], bool] | None = None,
+        edit: Callable[[str, str | None], bool] | None = None,
     ) -> None:
         """Send a saved turn's reply; once it went out whole, the saved copy is dropped."""
         assert event.chat_id is not None
@@ -386,13 +389,14 @@ class TelegramChannel:
         messages: Sequence[Outbound],
         respondent: str,
         language: str,
-        same_step: Callable[[str], bool],
+        same_ask: Callable[[str, str | None], bool],
     ) -> bool:
-        """A multiple-choice toggle redraws the pressed message instead of sending anew."""
+        """A multiple-choice toggle redraws the pressed message instead of sending anew
+        (only a button of the same ask in this session: same step, same nonce)."""
         if len(messages) != 1 or event.message_id is None:
             return False
         message = messages[0]
-        if not message.multi or message.ask is None or not same_step(message.ask):
+        if not message.multi or message.ask is None or not same_ask(message.ask, message.nonce):
             return False
         keyboard = keyboard_for(message, respondent, self.signer, translator(language))
         assert event.chat_id is not None

@@ -1,10 +1,16 @@
-"""Inline keyboards for choices, with callback data that cannot be forged.
+"""Inline keyboards for choices, with callback data that cannot be forged or replayed.
 
 Telegram clients can send any callback data they like, so every button carries a MAC:
-HMAC-SHA256 over (respondent pseudonym, step, value, a per-ask nonce), truncated to 80
-bits so the whole payload fits Telegram's 64 bytes. A button made up, or copied from
-another person's chat, fails the MAC. A button from an earlier question passes the MAC
-but names another step; the dispatcher refuses it against the step being asked now.
+HMAC-SHA256 over (respondent pseudonym, step, value, nonce), truncated to 80 bits so the
+whole payload fits Telegram's 64 bytes. A button made up, or copied from another person's
+chat, fails the MAC. A button from an earlier question passes the MAC but names another
+step; the dispatcher refuses it against the step being asked now.
+
+The nonce is the one the session keeps for the step (the dispatcher draws it when the step
+is first asked, `Outbound.nonce`): a press counts only if its nonce is the one kept for
+the step asked now. The person's pseudonym is the same in every session, so without
+this a button from before /exit (or from an interview already sent) would pass the MAC
+and answer the same question in the next session.
 
 Payload: `VALUE|STEPTAG|NONCE|MAC`, or `#N|STEPTAG|NONCE|MAC` (the option's number) when
 the option id is too long to fit. STEPTAG is a short digest of the step id.
@@ -46,9 +52,19 @@ class Pressed:
     step_tag: str
     value: str | None
     number: int | None
+    nonce: str = ""
 
     def is_for(self, step: str) -> bool:
+        """Made for a question of `step` (in this session or another)."""
         return step_tag(step) == self.step_tag
+
+    def answers(self, step: str, nonce: str | None) -> bool:
+        """An answer to `step` as asked in this session, whose button nonce is `nonce`."""
+        return (
+            nonce is not None
+            and self.is_for(step)
+            and hmac.compare_digest(self.nonce.encode(), nonce.encode())
+        )
 
 
 class ButtonSigner:
@@ -83,12 +99,13 @@ class ButtonSigner:
             return None
         if carried.startswith("#"):
             number = carried[1:]
-            return Pressed(tag, None, int(number)) if number.isdigit() else None
-        return Pressed(tag, carried, None)
+            return Pressed(tag, None, int(number), nonce) if number.isdigit() else None
+        return Pressed(tag, carried, None, nonce)
 
 
 class _Nonces:
-    """Per-ask nonces: distinct, not secret (the MAC is what protects a button).
+    """Nonces for an ask that has none from its session (a reply kept before nonces were
+    kept): its buttons are refused and the question asked again, with the session's.
 
     A seeded generator rather than os.urandom per ask: urandom is a system call, and on
     some machines a slow one, paid for every question asked.
@@ -98,7 +115,7 @@ class _Nonces:
         self._random = random.Random(secrets.token_bytes(16))
 
     def next(self) -> str:
-        return _b64(self._random.getrandbits(24).to_bytes(3, "big"))
+        return _b64(self._random.getrandbits(48).to_bytes(6, "big"))
 
 
 _nonces = _Nonces()
@@ -135,7 +152,7 @@ def keyboard_for(
     """The inline keyboard for an ask with choices (None for anything else)."""
     if message.ask is None or not message.choices:
         return None
-    nonce = new_nonce()
+    nonce = message.nonce or new_nonce()
     buttons = []
     for choice in message.choices:
         label = choice.label

@@ -128,6 +128,8 @@ def _message(m: Outbound) -> dict[str, Any]:
         d["selected"] = list(m.selected)
     if m.allows_media:
         d["allows_media"] = True
+    if m.nonce is not None:
+        d["nonce"] = m.nonce
     return d
 
 
@@ -140,6 +142,7 @@ def _outbound(d: dict[str, Any]) -> Outbound:
         multi=bool(d.get("multi", False)),
         selected=tuple(str(s) for s in d.get("selected", ())),
         allows_media=bool(d.get("allows_media", False)),
+        nonce=str(d["nonce"]) if d.get("nonce") is not None else None,
     )
 
 
