@@ -11,7 +11,7 @@ from flows.reference import normalise_code
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
 from flows.states import can_send, engine_choices
-from flows.types import DONE, DONT_KNOW, PREFER_NOT, Choice, RecordWithdrawal
+from flows.types import DONE, DONT_KNOW, PREFER_NOT, Choice, MediaRef, RecordWithdrawal
 
 
 class Answers:
@@ -51,7 +51,15 @@ class Answers:
 
     def reprompt(self, *, multi: bool, text_step: bool = False) -> None:
         s, _ = self.s, self._
-        if s.inbound.kind == "media":
+        media = s.inbound.media
+        if s.inbound.kind == "media" and media is not None and voice_step(s, media.kind):
+            s.say(
+                _(
+                    "I can't take photos, documents or videos here. Please write your "
+                    "answer, or send a voice note."
+                )
+            )
+        elif s.inbound.kind == "media":
             s.say(
                 _(
                     "I can't take files or voice notes here. Please write your answer instead, or send /skip."
@@ -157,7 +165,7 @@ class Answers:
         if (
             inbound.kind == "media"
             and inbound.media is not None
-            and (step.media or step.kind == "media")
+            and takes_file(step, inbound.media)
         ):
             new_parts: tuple[str, ...] = ()
             files: tuple[str, ...] = (inbound.media.file_id,)
@@ -344,3 +352,25 @@ def select(step: Step, values: tuple[str, ...]) -> tuple[str, ...]:
     if exclusive:
         return (exclusive[-1],)
     return tuple(o.id for o in step.options if o.id in values)
+
+
+# What a free-text step with `media: true` takes: the person's own voice, nothing else.
+# Photos, documents and videos carry metadata (places, faces, names) and are taken only
+# at `media` steps, which a flow turns on deliberately.
+VOICE_KINDS = ("voice", "audio")
+
+
+def takes_file(step: Step, media: MediaRef) -> bool:
+    """Whether `step` keeps a file of this kind."""
+    return step.kind == "media" or (step.media and media.kind in VOICE_KINDS)
+
+
+def voice_step(sprint: Sprint, kind: str) -> bool:
+    """The question asked now takes voice notes, but not a file of `kind`."""
+    state = sprint.session.state
+    if state == "more" and sprint.session.history:
+        state = sprint.session.history[-1]
+    if not sprint.flow.has_step(state):
+        return False
+    step = sprint.flow.step(state)
+    return step.media and step.kind != "media" and kind not in VOICE_KINDS

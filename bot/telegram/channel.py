@@ -39,6 +39,7 @@ from bot.telegram.notes import (
     OLDER_REMAIN,
     TOO_LARGE,
     UNSUPPORTED,
+    VOICE_ONLY,
     say,
 )
 from bot.telegram.sender import Part, RetryPolicy, Sender
@@ -245,7 +246,10 @@ class TelegramChannel:
                 await self._send_reply(sender, event, again, self._clock())
             return
         if not await self.dispatcher.asks_media(CHANNEL, event.chat_id, event.file.kind):
-            await self._note(sender, event, MEDIA_NOT_HERE, keep=(event.message_id,))
+            # Where voice notes are welcome, say so: only the kind of file was wrong.
+            voice = await self.dispatcher.asks_media(CHANNEL, event.chat_id, "voice")
+            refusal = VOICE_ONLY if voice else MEDIA_NOT_HERE
+            await self._note(sender, event, refusal, keep=(event.message_id,))
             return
         try:
             ref = await take_in(
