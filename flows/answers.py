@@ -11,7 +11,16 @@ from flows.reference import normalise_code
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
 from flows.states import can_send, engine_choices
-from flows.types import DONE, DONT_KNOW, PREFER_NOT, Choice, MediaRef, RecordWithdrawal
+from flows.types import (
+    DONE,
+    DONT_KNOW,
+    KEEP_TEXT,
+    PREFER_NOT,
+    REMOVE_TEXT,
+    Choice,
+    MediaRef,
+    RecordWithdrawal,
+)
 
 
 class Answers:
@@ -155,9 +164,21 @@ class Answers:
 
     def text_answer(self, step: Step, *, appending: bool) -> None:
         s, inbound = self.s, self.s.inbound
+        if s.data.get("removing") == step.id:
+            # Asked to confirm removing what was written: delete, keep, or go on as usual.
+            picked = self.pick(s.step_choices(step), multi=False)
+            if picked and picked[0] == REMOVE_TEXT:
+                self.remove_text(step)
+                return
+            s.set_data(removing=None)
+            if picked and picked[0] == KEEP_TEXT:
+                s.reask()
+                return
         if inbound.kind == "choice" or (inbound.kind == "text" and step.kind == "media"):
             picked = self.pick(s.step_choices(step), multi=False)
-            if picked and picked[0] in (DONT_KNOW, PREFER_NOT):
+            if picked and picked[0] == REMOVE_TEXT:
+                s.ask_remove(step)
+            elif picked and picked[0] in (DONT_KNOW, PREFER_NOT):
                 self.single_answer(step, picked[0])
             else:
                 self.reprompt(multi=False, text_step=True)
@@ -174,7 +195,10 @@ class Answers:
             if appending and word in (DONE, self._("Done").casefold()):  # typed after "add more"
                 self.choose_engine("more", DONE)
                 return
-            status = read_choices(inbound.text, s.r.choices(step, s.session), multi=False)
+            status = read_choices(inbound.text, s.step_choices(step), multi=False)
+            if status and status[0] == REMOVE_TEXT:
+                s.ask_remove(step)
+                return
             if status and not appending:  # the exact label "I don't know" / "Prefer not to say"
                 self.single_answer(step, status[0])
                 return
@@ -208,6 +232,19 @@ class Answers:
             s.reask()
         else:
             self.after(step, s.next_of(step))
+
+    def remove_text(self, step: Step) -> None:
+        """Remove what the person wrote at `step`, then ask it afresh (/skip moves on)."""
+        s = self.s
+        s.forget(step)
+        s.set_data(appending=None)
+        s.say(
+            self._(
+                "What you wrote here is removed. You can write something new, or send /skip "
+                "to move on."
+            )
+        )
+        s.ask_step(step)
 
     def explain_unchecked(self, step: Step) -> None:
         """An understanding check left unanswered gets its explanation, as a wrong answer does."""

@@ -190,7 +190,10 @@ class Renderer:
         return excerpt(self.fill(chosen, session, extra), SHORT_QUESTION_CHARS)
 
     def answer_text(self, step: Step, answer: Answer, session: Session) -> str:
-        """An answer as the person sees it in the review and in "(your answer was: …)"."""
+        """An answer as the person sees it in the review and in "(your answer was: …)".
+
+        Answers to `identifying` steps are masked.
+        """
         _ = self._
         status = {
             "skip": _("Skipped"),
@@ -199,6 +202,10 @@ class Renderer:
         }
         if answer.status in status:
             return status[answer.status]
+        if step.identifying:
+            # The chat stays on the phone: what could identify or endanger the person
+            # (a code word, contact details, names) is never shown back once given.
+            return _("Set (hidden)")
         labels = {c.value: c.label for c in self.choices(step, session)}
         if isinstance(answer.value, tuple):
             # Labels may contain commas themselves ("Detention, arrest or abduction").

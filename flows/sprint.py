@@ -18,10 +18,12 @@ from flows.machine import IllegalMove, Position, Rulebook
 from flows.path import route, should_ask, walk
 from flows.reference import reference_code
 from flows.render import Renderer, SourceLanguage, split_message
-from flows.spec import ENGINE_STATES, Flow, Step
+from flows.spec import ENGINE_STATES, TEXT_KINDS, Flow, Step
 from flows.states import engine_ask
 from flows.types import (
     DONE,
+    KEEP_TEXT,
+    REMOVE_TEXT,
     Answer,
     AnswerStatus,
     Choice,
@@ -226,10 +228,45 @@ class Sprint:
                 Choice(1, "send", _("Send my account")),
                 Choice(2, "change", _("Change an answer")),
             )
+        if self.data.get("removing") == step.id:
+            return (
+                Choice(1, REMOVE_TEXT, _("Delete what I wrote")),
+                Choice(2, KEEP_TEXT, _("Go back, keep it")),
+            )
         choices = self.r.choices(step, self.session)
         if step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
+        if self.can_remove(step):
+            choices = (*choices, Choice(len(choices) + 1, REMOVE_TEXT, _("Remove what I wrote")))
         return choices
+
+    def can_remove(self, step: Step) -> bool:
+        """A text answer asked again can be removed, not only added to or replaced."""
+        earlier = self.session.answers.get(step.id)
+        return (
+            step.kind in TEXT_KINDS
+            and earlier is not None
+            and earlier.status == "answered"
+            and self.session.state == step.id
+        )
+
+    def ask_remove(self, step: Step) -> None:
+        """Nothing irreversible on one tap: confirm before removing what was written."""
+        self.set_data(removing=step.id)
+        self.messages.append(
+            Outbound(
+                text=self._("This deletes what you wrote for this question."),
+                ask=step.id,
+                kind=step.kind,
+                choices=self.step_choices(step),
+            )
+        )
+
+    def forget(self, step: Step) -> None:
+        """Drop the answer to `step` as if it had never been given."""
+        answers = {k: a for k, a in self.session.answers.items() if k != step.id}
+        self.update(answers=answers, pending=())
+        self.update(flags=self._flags())
 
     def review_list(self) -> str:
         lines = [
@@ -265,6 +302,7 @@ class Sprint:
         changing one option does not mean choosing all the others again.
         """
         _ = self._
+        self.set_data(removing=None)
         earlier = self.session.answers.get(step.id)
         pending: tuple[str, ...] = ()
         if step.kind == "multiple-choice" and keep_pending:

@@ -1,0 +1,52 @@
+"""The terminal channel (`attest console --jsonl`, a real process): masked answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.console_driver import cooperative, run_console
+
+pytestmark = pytest.mark.slow
+
+SECRETS = {
+    "contact-how": "Signal +44 7700 900123, evenings",
+    "contact-code-word": "BLUEHERON",
+    "names-roles": "Captain Rashidov",
+    "rules-who": "Commander Karimov read the decree",
+}
+SECRET_WORDS = ("7700", "BLUEHERON", "Rashidov", "Karimov")
+
+
+def test_once_typed_the_code_word_and_contact_details_never_show_again(tmp_path: Path) -> None:
+    base = cooperative("Some words.")
+    reviews = 0
+
+    def answer(ask: dict[str, Any]) -> str:
+        nonlocal reviews
+        step = ask["step"]
+        if step in SECRETS:
+            # Typed once; asked again from the review, the earlier answer is kept.
+            return "/skip" if reviews else SECRETS[step]
+        if step == "review":
+            reviews += 1
+            return "2" if reviews == 1 else "1"  # change an answer, then send
+        if step == "review-change":
+            return next(str(o["n"]) for o in ask["options"] if o["value"] == "contact-code-word")
+        return base(ask)
+
+    events, _ = run_console(tmp_path / "data", answer, respondent="masked")
+    assert events[-1] == {
+        "type": "end",
+        "reason": "submitted",
+        "reference": events[-1]["reference"],
+    }
+    first = next(i for i, e in enumerate(events) if e.get("step") == "contact-how")
+    later = "\n".join(json.dumps(e, ensure_ascii=False) for e in events[first + 1 :])
+    for word in SECRET_WORDS:
+        assert word not in later, word
+    assert "Set (hidden)" in later
+    assert "(Your answer was: Set (hidden))" in later
