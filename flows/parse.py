@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "language",
     "exit",
     "withdraw",
+    "hide",
 )
 MAX_MESSAGE_CHARS = 4000
 # Separators as keyboards type them: Latin, Arabic/Persian (، ؛) and full-width (，、；).
@@ -39,6 +40,7 @@ def command_words(translator: Translator) -> dict[str, str]:
         "language": _("language"),
         "exit": _("exit"),
         "withdraw": _("withdraw"),
+        "hide": _("hide"),
     }
 
 
@@ -99,6 +101,10 @@ def read_command(inbound: Inbound, translator: Translator) -> str | None:
     elif inbound.kind == "text" and typed.startswith("/"):
         parts = typed[1:].split(maxsplit=1)
         word = _fold(parts[0].split("@")[0]) if parts else ""
+    elif inbound.kind == "choice" and (inbound.choice or "").startswith("/"):
+        # A command offered as a button (the pause message's "hide this chat").
+        name = (inbound.choice or "")[1:]
+        return name if name in COMMANDS else None
     elif inbound.kind == "text":
         bare = _fold(typed).strip(".!。")
         if bare in COMMANDS:

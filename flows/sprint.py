@@ -22,6 +22,7 @@ from flows.spec import ENGINE_STATES, TEXT_KINDS, Flow, Step
 from flows.states import engine_ask
 from flows.types import (
     DONE,
+    HIDE_BUTTON,
     KEEP_TEXT,
     REMOVE_TEXT,
     Answer,
@@ -436,6 +437,30 @@ class Sprint:
                 "I've paused here. Your unfinished answers are kept for {draft_days} days, "
                 "then deleted. Send /resume when you want to go on.",
                 self.deployment.draft_days,
+            )
+        )
+        self.say(
+            self._(
+                "This chat stays visible on your phone while you are away. To clear its "
+                "messages and keep your answers, tap the button below or send /hide."
+            )
+        )
+        # The button (a command, read as /hide) belongs to the question left open.
+        self.messages[-1] = replace(
+            self.messages[-1],
+            ask=self.session.state,
+            choices=(Choice(1, HIDE_BUTTON, self._("Hide this chat")),),
+        )
+        self.end = "paused"
+
+    def hide(self) -> None:
+        """Erase the chat's messages where the channel can; keep the encrypted draft."""
+        self.update(status="paused")
+        self.effects.append(EraseChat())
+        self.say(
+            self._(
+                "Done: this chat's messages are cleared, and your answers are kept. "
+                "Send /resume when you want to go on."
             )
         )
         self.end = "paused"

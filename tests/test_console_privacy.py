@@ -1,4 +1,4 @@
-"""The terminal channel (`attest console --jsonl`, a real process): masked answers."""
+"""The terminal channel (`attest console --jsonl`, a real process): masked answers, /hide."""
 
 from __future__ import annotations
 
@@ -50,3 +50,31 @@ def test_once_typed_the_code_word_and_contact_details_never_show_again(tmp_path:
         assert word not in later, word
     assert "Set (hidden)" in later
     assert "(Your answer was: Set (hidden))" in later
+
+
+def test_hide_at_a_terminal_says_what_it_could_not_clear_and_resume_goes_on(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    base = cooperative("They came at night.")
+
+    def hide_at_recall(ask: dict[str, Any]) -> str:
+        return "/hide" if ask["step"] == "recall" else base(ask)
+
+    events, _ = run_console(data_dir, hide_at_recall, respondent="hider")
+    assert events[-1] == {"type": "end", "reason": "paused"}
+    said = [e["text"] for e in events[-3:-1]]
+    assert "cannot clear what was shown" in said[0]
+    assert "your answers are kept" in said[1]
+
+    asked: list[str] = []
+
+    def resume(ask: dict[str, Any]) -> str:
+        asked.append(ask["step"])
+        return "1" if ask["step"] == "resume" else "/pause"
+
+    events, _ = run_console(data_dir, resume, respondent="hider")
+    assert asked == ["resume", "recall"]
+    # The pause offers a hide button, but the terminal ends there: nothing left to press.
+    assert events[-1] == {"type": "end", "reason": "paused"}
+    assert events[-2]["type"] == "message" and "/hide" in events[-2]["text"]

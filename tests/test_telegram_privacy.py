@@ -1,4 +1,4 @@
-"""What the Telegram chat itself shows: answers that identify a person are never echoed.
+"""What the Telegram chat itself shows: /hide, masked answers, files at the free recall.
 
 Real PTB Application, the production dispatcher and engine, the offline fake Bot API
 (which validates deleteMessages / deleteMessage and keeps what the chat would show).
@@ -75,6 +75,59 @@ def everything_shown(h: Harness, since_call: int) -> str:
                 for row in markup.get("inline_keyboard", []):
                     shown.extend(button.get("text", "") for button in row)
     return "\n".join(shown)
+
+
+async def test_hide_deletes_the_chat_keeps_the_draft_and_resume_goes_on(harness: Harness) -> None:
+    h = harness
+    await h.say("/start en")
+    await to_state(h, "recall")
+    await h.say("They came at night.")
+    before = await h.answers()
+    said = await h.say("/hide")
+    deleted = {i for c in h.api.called("deleteMessages") for i in c.params["message_ids"]}
+    assert deleted and min(deleted) == 1  # the whole conversation, both sides
+    visible = h.api.visible(CHAT)
+    assert [m.text for m in visible] == said and len(said) == 1
+    assert "your answers are kept" in said[0]
+    assert await h.answers() == before  # the encrypted draft is kept
+    said = await h.say("/resume")
+    assert await h.state() == "more"
+    assert "add more" in said[-1]
+    await h.press("Done")
+    assert await h.state() == "check-in"
+
+
+async def test_the_pause_message_hides_the_chat_with_one_tap(harness: Harness) -> None:
+    h = harness
+    await h.say("/start en")
+    await to_state(h, "recall")
+    said = await h.say("/pause")
+    assert "stays visible" in said[-1]
+    said = await h.press("Hide this chat")
+    assert h.api.called("deleteMessages")
+    assert [m.text for m in h.api.visible(CHAT)] == said
+    said = await h.say("/start")
+    assert await h.state() == "resume"
+    await h.press("Continue")
+    assert await h.state() == "recall"
+
+
+async def test_hide_names_older_messages_it_cannot_delete(harness: Harness) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    h = harness
+    await h.say("/start en")
+    await h.press("Yes")
+    h.api.advance(49 * 3600)
+    h.channel._clock = lambda: datetime.now(UTC) + timedelta(hours=49)
+    await h.say("/pause")
+    said = await h.say("/hide")
+    assert "older than 48 hours" in said[-1]
+    still = [m.text for m in h.api.visible(CHAT)]
+    assert still[:2] == [
+        "/start en",
+        "Hello, and thank you for being here. This chat lets you tell what happened to you, in your own words and at your own pace.",
+    ]  # too old to delete
 
 
 async def test_once_typed_code_word_and_contact_details_never_show_again(
