@@ -455,8 +455,12 @@ class Sprint:
 
     def hide(self) -> None:
         """Erase the chat's messages where the channel can; keep the encrypted draft."""
-        self.update(status="paused")
         self.effects.append(EraseChat())
+        if self.session.state == "new":
+            # Nothing asked (or a conversation already ended): there is no draft to keep.
+            self.say(self._("Done: this chat's messages are cleared."))
+            return
+        self.update(status="paused")
         self.say(
             self._(
                 "Done: this chat's messages are cleared, and your answers are kept. "

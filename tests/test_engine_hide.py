@@ -67,3 +67,13 @@ def test_quick_exit_promises_only_recent_messages() -> None:
     help_turn = talk.send("/help")
     said = " ".join(m.text for m in help_turn.messages)
     assert "/hide" in said and "recent messages" in said
+
+
+def test_hide_after_the_conversation_ended_clears_the_chat_and_promises_no_answers() -> None:
+    talk = at_recall()
+    assert talk.send("/exit").session is None
+    talk.session = None  # the next message starts a fresh session, as the dispatcher does
+    turn = talk.send("/hide")
+    assert turn.effects == (EraseChat(),) and turn.end is None
+    assert [m.text for m in turn.messages] == ["Done: this chat's messages are cleared."]
+    assert talk.session is not None and talk.session.answers == {}

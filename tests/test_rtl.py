@@ -145,3 +145,44 @@ def test_every_translation_keeps_its_placeholders_whole(language: str) -> None:
         for text in strings:
             assert set(fields.findall(text)) <= wanted | set(fields.findall(ids[0])), (ids[0], text)
             assert wanted - {"{count}", "{draft_days}", "{n}"} <= set(fields.findall(text)), text
+
+
+async def test_a_withdrawn_accounts_code_is_isolated_in_arabic(tmp_path: Path) -> None:
+    import io
+    from datetime import UTC, datetime
+
+    from bot.node import open_node
+    from bot.settings import load_settings
+    from tests.console_driver import cooperative
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    node = await open_node(load_settings({"ATTEST_DATA_DIR": str(tmp_path)}), warn=io.StringIO())
+    try:
+        answer = cooperative("كلمات")
+        handle = node.dispatcher.handle
+        reply = await handle(
+            "test", "ar1", Inbound(kind="start", language_hint="ar"), update_key=None, now=now
+        )
+        while reply.end is None:
+            ask = next(m for m in reversed(reply.messages) if m.ask)
+            event = {
+                "step": ask.ask,
+                "kind": ask.kind,
+                "options": [{"n": c.n, "value": c.value} for c in ask.choices],
+            }
+            typed = Inbound(kind="text", text=answer(event))
+            reply = await handle("test", "ar1", typed, update_key=None, now=now)
+        code = reply.reference
+        assert reply.end == "submitted" and code
+        # Back in Arabic (a new conversation), the person withdraws it by the local word.
+        again = Inbound(kind="start", language_hint="ar")
+        await handle("test", "ar1", again, update_key=None, now=now)
+        await handle("test", "ar1", Inbound(kind="text", text="سحب"), update_key=None, now=now)
+        said = await handle(
+            "test", "ar1", Inbound(kind="text", text=code), update_key=None, now=now
+        )
+        assert said.language == "ar"
+        assert all(not unisolated(m.text) for m in said.messages)
+        assert any(f"{LRI}{code}{PDI}" in m.text for m in said.messages)
+    finally:
+        await node.close()
