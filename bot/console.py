@@ -33,6 +33,14 @@ TURN_FAILED = N_(
     "Sorry, something went wrong on our side and your last message was not saved. "
     "Everything before it is safe. Please send it again."
 )
+HIDDEN_SCREEN = N_(
+    "The screen is cleared. A terminal cannot delete copies kept elsewhere, such as a "
+    "log or a recording of this session."
+)
+CANNOT_HIDE = N_(
+    "This terminal cannot clear what was shown. Close this window, or clear its history "
+    "yourself. Your answers are kept."
+)
 # Quick exit at a terminal: cursor home, clear the screen, clear the scrollback. The
 # conversation must not stay readable behind the person (Telegram deletes the messages).
 CLEAR_SCREEN = "\x1b[H\x1b[2J\x1b[3J"
@@ -85,11 +93,16 @@ class Printer:
         self.out.write("\n")
         self.out.flush()
 
-    def erase(self) -> None:
-        """Clear a terminal screen and its scrollback; nothing when output is not a terminal."""
+    def erase(self) -> bool:
+        """Clear a terminal screen and its scrollback; nothing when output is not a terminal.
+
+        True when it could clear it.
+        """
         if self.interactive and not self.jsonl and self.out.isatty():
             self.out.write(CLEAR_SCREEN)
             self.out.flush()
+            return True
+        return False
 
     def end(self, reason: str, reference: str | None) -> None:
         if self.jsonl:
@@ -134,9 +147,15 @@ async def run_console(
                 if message.ask is not None:
                     printer.message(message)
             return Reply(messages=(), language=last.language)
-        if reply.erase_chat:
-            printer.erase()
+        cleared = printer.erase() if reply.erase_chat else False
+        if reply.erase_chat and reply.end == "paused":
+            # /hide: the answers are kept, and the person must know what stayed on screen.
+            note = HIDDEN_SCREEN if cleared else CANNOT_HIDE
+            printer.message(Outbound(text=translator(reply.language).gettext(note)))
         for message in reply.messages:
+            if reply.end is not None and message.choices:
+                # The conversation ends here: no button can be answered any more.
+                message = Outbound(text=message.text)
             printer.message(message)
         if any(message.ask is not None for message in reply.messages):
             last = reply

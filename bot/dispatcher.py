@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
+from flows.bidi import is_rtl, isolate_latin
 from flows.engine import Engine
 from flows.i18n import N_, translator
 from flows.parse import read_command
@@ -349,7 +350,10 @@ class Dispatcher:
         if "rate-limited" in pending.withdrawals:
             messages = (Outbound(text=_(WITHDRAWAL_RATE_LIMITED)),)
         elif "removed" in pending.withdrawals and pending.withdrawal_code is not None:
-            text = _(WITHDRAWAL_REMOVED).format(reference=pending.withdrawal_code)
+            code = pending.withdrawal_code
+            # Shown the right way round inside Arabic or Persian text.
+            code = isolate_latin(code) if is_rtl(pending.language) else code
+            text = _(WITHDRAWAL_REMOVED).format(reference=code)
             messages = (*messages, Outbound(text=text))
         if pending.notes:
             messages = (*(Outbound(text=_(n)) for n in pending.notes), *messages)

@@ -11,7 +11,16 @@ from flows.reference import normalise_code
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
 from flows.states import can_send, engine_choices
-from flows.types import DONE, DONT_KNOW, PREFER_NOT, Choice, RecordWithdrawal
+from flows.types import (
+    DONE,
+    DONT_KNOW,
+    KEEP_TEXT,
+    PREFER_NOT,
+    REMOVE_TEXT,
+    Choice,
+    MediaRef,
+    RecordWithdrawal,
+)
 
 
 class Answers:
@@ -51,7 +60,15 @@ class Answers:
 
     def reprompt(self, *, multi: bool, text_step: bool = False) -> None:
         s, _ = self.s, self._
-        if s.inbound.kind == "media":
+        media = s.inbound.media
+        if s.inbound.kind == "media" and media is not None and voice_step(s, media.kind):
+            s.say(
+                _(
+                    "I can't take photos, documents or videos here. Please write your "
+                    "answer, or send a voice note."
+                )
+            )
+        elif s.inbound.kind == "media":
             s.say(
                 _(
                     "I can't take files or voice notes here. Please write your answer instead, or send /skip."
@@ -147,9 +164,21 @@ class Answers:
 
     def text_answer(self, step: Step, *, appending: bool) -> None:
         s, inbound = self.s, self.s.inbound
+        if s.data.get("removing") == step.id:
+            # Asked to confirm removing what was written: delete, keep, or go on as usual.
+            picked = self.pick(s.step_choices(step), multi=False)
+            if picked and picked[0] == REMOVE_TEXT:
+                self.remove_text(step)
+                return
+            s.set_data(removing=None)
+            if picked and picked[0] == KEEP_TEXT:
+                s.reask()
+                return
         if inbound.kind == "choice" or (inbound.kind == "text" and step.kind == "media"):
             picked = self.pick(s.step_choices(step), multi=False)
-            if picked and picked[0] in (DONT_KNOW, PREFER_NOT):
+            if picked and picked[0] == REMOVE_TEXT:
+                s.ask_remove(step)
+            elif picked and picked[0] in (DONT_KNOW, PREFER_NOT):
                 self.single_answer(step, picked[0])
             else:
                 self.reprompt(multi=False, text_step=True)
@@ -157,7 +186,7 @@ class Answers:
         if (
             inbound.kind == "media"
             and inbound.media is not None
-            and (step.media or step.kind == "media")
+            and takes_file(step, inbound.media)
         ):
             new_parts: tuple[str, ...] = ()
             files: tuple[str, ...] = (inbound.media.file_id,)
@@ -166,7 +195,10 @@ class Answers:
             if appending and word in (DONE, self._("Done").casefold()):  # typed after "add more"
                 self.choose_engine("more", DONE)
                 return
-            status = read_choices(inbound.text, s.r.choices(step, s.session), multi=False)
+            status = read_choices(inbound.text, s.step_choices(step), multi=False)
+            if status and status[0] == REMOVE_TEXT:
+                s.ask_remove(step)
+                return
             if status and not appending:  # the exact label "I don't know" / "Prefer not to say"
                 self.single_answer(step, status[0])
                 return
@@ -200,6 +232,19 @@ class Answers:
             s.reask()
         else:
             self.after(step, s.next_of(step))
+
+    def remove_text(self, step: Step) -> None:
+        """Remove what the person wrote at `step`, then ask it afresh (/skip moves on)."""
+        s = self.s
+        s.forget(step)
+        s.set_data(appending=None)
+        s.say(
+            self._(
+                "What you wrote here is removed. You can write something new, or send /skip "
+                "to move on."
+            )
+        )
+        s.ask_step(step)
 
     def explain_unchecked(self, step: Step) -> None:
         """An understanding check left unanswered gets its explanation, as a wrong answer does."""
@@ -344,3 +389,25 @@ def select(step: Step, values: tuple[str, ...]) -> tuple[str, ...]:
     if exclusive:
         return (exclusive[-1],)
     return tuple(o.id for o in step.options if o.id in values)
+
+
+# What a free-text step with `media: true` takes: the person's own voice, nothing else.
+# Photos, documents and videos carry metadata (places, faces, names) and are taken only
+# at `media` steps, which a flow turns on deliberately.
+VOICE_KINDS = ("voice", "audio")
+
+
+def takes_file(step: Step, media: MediaRef) -> bool:
+    """Whether `step` keeps a file of this kind."""
+    return step.kind == "media" or (step.media and media.kind in VOICE_KINDS)
+
+
+def voice_step(sprint: Sprint, kind: str) -> bool:
+    """The question asked now takes voice notes, but not a file of `kind`."""
+    state = sprint.session.state
+    if state == "more" and sprint.session.history:
+        state = sprint.session.history[-1]
+    if not sprint.flow.has_step(state):
+        return False
+    step = sprint.flow.step(state)
+    return step.media and step.kind != "media" and kind not in VOICE_KINDS

@@ -9,7 +9,9 @@ flow YAML texts (`flows.extract`), as `babel.cfg` maps them. English is the sour
 language: its catalog may leave every msgstr empty (gettext then shows the source text),
 so it is complete by definition. Every other catalog must translate every message, with
 nothing fuzzy, or `check` fails: a half-translated interview would switch language in
-the middle of someone's account.
+the middle of someone's account. In right-to-left catalogs (Arabic, Persian) `update`
+wraps every /command and Latin word in direction isolates (`flows.bidi`), and `check`
+fails on one left bare: unwrapped, "/exit" shows as "exit/".
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
+from flows.bidi import is_rtl, isolate_latin, unisolated
 from flows.i18n import LOCALES_DIR, SOURCE_LANGUAGE
 
 ROOT = LOCALES_DIR.parent
@@ -142,11 +145,27 @@ def update_catalog(language: str, template: Catalog, locales_dir: Path = LOCALES
     catalog.update(template, no_fuzzy_matching=source)
     if source:
         catalog.obsolete.clear()
+    if is_rtl(language):
+        for message in catalog:
+            _isolate(message)
     rendered = _render(catalog, ignore_obsolete=source)
     if path.read_bytes() == rendered:
         return False
     path.write_bytes(rendered)
     return True
+
+
+def _isolate(message: Message) -> None:
+    """Commands and Latin words of a right-to-left translation wrapped in isolates.
+
+    A msgstr equal to its msgid (a language's own name, kept unchanged) stays as it is.
+    """
+    if not message.id or message.string == message.id:
+        return
+    if isinstance(message.string, (list, tuple)):
+        message.string = tuple(isolate_latin(s) if s else s for s in message.string)
+    elif message.string:
+        message.string = isolate_latin(message.string)
 
 
 def _language_name(language: str) -> str:
@@ -221,6 +240,16 @@ def incomplete(language: str, locales_dir: Path = LOCALES_DIR) -> list[Problem]:
             problems.append(Problem(where, f"fuzzy {_short(_key(message))}"))
         elif not all(strings):
             problems.append(Problem(where, f"untranslated {_short(_key(message))}"))
+        elif is_rtl(language) and message.string != message.id:
+            bare = [token for text in strings for token in unisolated(text or "")]
+            if bare:
+                problems.append(
+                    Problem(
+                        where,
+                        f"{bare[0]!r} not in direction isolates (run update) in "
+                        f"{_short(_key(message))}",
+                    )
+                )
     return problems
 
 

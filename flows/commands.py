@@ -50,6 +50,8 @@ class Reading(Answers):
             s.quick_exit()
         elif name == "pause":
             s.pause()
+        elif name == "hide":
+            s.hide()
         elif name == "resume":
             self.choose_engine("resume") if s.session.state == "resume" else s.reask()
         elif name == "help":
@@ -57,8 +59,10 @@ class Reading(Answers):
             s.say(
                 _(
                     "You can send /skip to skip a question, /back to go back, /pause to take a "
-                    "break, /language to change the language, and /exit to leave at once and "
-                    "delete this conversation."
+                    "break, /hide to clear this chat's messages but keep your answers, "
+                    "/language to change the language, and /exit to leave at once: it deletes "
+                    "your answers and this chat's recent messages (older ones you may need to "
+                    "delete yourself). Instead of /exit you can also type just the word “exit”."
                 )
             )
             s.reask()
@@ -77,7 +81,7 @@ class Reading(Answers):
             s.say(
                 _(
                     "I don't know that command. You can use /skip, /back, /pause, /resume, "
-                    "/help, /language, /exit or /withdraw."
+                    "/hide, /help, /language, /exit or /withdraw."
                 )
             )
             s.reask()

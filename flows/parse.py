@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "language",
     "exit",
     "withdraw",
+    "hide",
 )
 MAX_MESSAGE_CHARS = 4000
 # Separators as keyboards type them: Latin, Arabic/Persian (، ؛) and full-width (，、；).
@@ -39,6 +40,7 @@ def command_words(translator: Translator) -> dict[str, str]:
         "language": _("language"),
         "exit": _("exit"),
         "withdraw": _("withdraw"),
+        "hide": _("hide"),
     }
 
 
@@ -53,6 +55,31 @@ def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", bare).translate(_LETTER_VARIANTS).split())
 
 
+# Invisible direction marks and isolates (LRM, RLM, ALM, embeddings, overrides, isolates):
+# a command copied out of a right-to-left message carries them.
+_BIDI_CONTROLS = dict.fromkeys(
+    (0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)), None
+)
+
+
+def _bare(text: str) -> str:
+    """`text` stripped of surrounding blanks and of every invisible direction control."""
+    return text.translate(_BIDI_CONTROLS).strip()
+
+
+def _unreversed(text: str) -> str:
+    """A command typed as it showed inside right-to-left text ("exit/") the right way round.
+
+    Arabic and Persian display "/exit" as "exit/" when it is not isolated, and a person
+    types what they see. Only a single word with one trailing slash is turned round.
+    """
+    if text.endswith("/") and not text.startswith("/"):
+        word = text[:-1].rstrip()
+        if word and "/" not in word and len(word.split()) == 1:
+            return "/" + word
+    return text
+
+
 # Arabic-script letters that keyboards (Arabic, Persian, Urdu) type differently.
 _LETTER_VARIANTS = str.maketrans({"ى": "ي", "ی": "ي", "ك": "ک", "ة": "ه", "ـ": None})
 
@@ -61,15 +88,25 @@ def read_command(inbound: Inbound, translator: Translator) -> str | None:
     """The command an inbound event carries: a COMMANDS word, "start", "unknown" or None.
 
     A command is `/word` (also `/word@botname`), a command event, or a message that is
-    exactly a command word, in English or in the person's language, in any case.
+    exactly a command word, in English or in the person's language, in any case. The
+    reversed form a right-to-left text shows ("exit/") and invisible direction marks
+    around it are read as the command too.
     """
+    typed = _bare(inbound.text) if inbound.kind == "text" else ""
+    turned = _unreversed(typed)
+    if turned != typed and _known(turned[1:].split("@")[0], translator):
+        typed = turned
     if inbound.kind == "command":
-        word = _fold(inbound.command or "").lstrip("/")
-    elif inbound.kind == "text" and inbound.text.strip().startswith("/"):
-        parts = inbound.text.strip()[1:].split(maxsplit=1)
+        word = _fold(_bare(inbound.command or "")).lstrip("/")
+    elif inbound.kind == "text" and typed.startswith("/"):
+        parts = typed[1:].split(maxsplit=1)
         word = _fold(parts[0].split("@")[0]) if parts else ""
+    elif inbound.kind == "choice" and (inbound.choice or "").startswith("/"):
+        # A command offered as a button (the pause message's "hide this chat").
+        name = (inbound.choice or "")[1:]
+        return name if name in COMMANDS else None
     elif inbound.kind == "text":
-        bare = _fold(inbound.text).strip(".!。")
+        bare = _fold(typed).strip(".!。")
         if bare in COMMANDS:
             return bare
         translated = {_fold(w): c for c, w in command_words(translator).items()}
@@ -82,6 +119,13 @@ def read_command(inbound: Inbound, translator: Translator) -> str | None:
         return word
     translated = {_fold(w): c for c, w in command_words(translator).items()}
     return translated.get(word, "unknown")
+
+
+def _known(word: str, translator: Translator) -> bool:
+    """Whether `word` names a command (or start), in English or the person's language."""
+    folded = _fold(word)
+    words = {_fold(w) for w in command_words(translator).values()}
+    return folded == "start" or folded in COMMANDS or folded in words
 
 
 def _match_label(piece: str, choices: Sequence[Choice]) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from flows.bidi import is_rtl, isolate_latin
 from flows.deployment import Deployment, Referral, pick
 from flows.spec import PLACEHOLDER_PATTERN, Flow, Step
 from flows.types import DONT_KNOW, PREFER_NOT, Answer, Choice, Session, Translator
@@ -84,13 +85,16 @@ class Renderer:
         if "{" not in text:  # most texts have none: skip the regex and the closure
             return text
         values = dict(extra or {})
+        rtl = is_rtl(self.language)
 
         def value(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name in values:
-                return values[name]
-            found = self._placeholder(name, session)
-            return found if found is not None else match.group(0)
+            found = values[name] if name in values else self._placeholder(name, session)
+            if found is None:
+                return match.group(0)
+            # Deployment texts in English, codes, the person's own Latin words: shown
+            # the right way round inside Arabic or Persian.
+            return isolate_latin(found) if rtl else found
 
         return PLACEHOLDER_PATTERN.sub(value, text)
 
@@ -186,7 +190,10 @@ class Renderer:
         return excerpt(self.fill(chosen, session, extra), SHORT_QUESTION_CHARS)
 
     def answer_text(self, step: Step, answer: Answer, session: Session) -> str:
-        """An answer as the person sees it in the review and in "(your answer was: …)"."""
+        """An answer as the person sees it in the review and in "(your answer was: …)".
+
+        Answers to `identifying` steps are masked.
+        """
         _ = self._
         status = {
             "skip": _("Skipped"),
@@ -195,6 +202,10 @@ class Renderer:
         }
         if answer.status in status:
             return status[answer.status]
+        if step.identifying:
+            # The chat stays on the phone: what could identify or endanger the person
+            # (a code word, contact details, names) is never shown back once given.
+            return _("Set (hidden)")
         labels = {c.value: c.label for c in self.choices(step, session)}
         if isinstance(answer.value, tuple):
             # Labels may contain commas themselves ("Detention, arrest or abduction").

@@ -18,10 +18,13 @@ from flows.machine import IllegalMove, Position, Rulebook
 from flows.path import route, should_ask, walk
 from flows.reference import reference_code
 from flows.render import Renderer, SourceLanguage, split_message
-from flows.spec import ENGINE_STATES, Flow, Step
+from flows.spec import ENGINE_STATES, TEXT_KINDS, Flow, Step
 from flows.states import engine_ask
 from flows.types import (
     DONE,
+    HIDE_BUTTON,
+    KEEP_TEXT,
+    REMOVE_TEXT,
     Answer,
     AnswerStatus,
     Choice,
@@ -226,10 +229,45 @@ class Sprint:
                 Choice(1, "send", _("Send my account")),
                 Choice(2, "change", _("Change an answer")),
             )
+        if self.data.get("removing") == step.id:
+            return (
+                Choice(1, REMOVE_TEXT, _("Delete what I wrote")),
+                Choice(2, KEEP_TEXT, _("Go back, keep it")),
+            )
         choices = self.r.choices(step, self.session)
         if step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
+        if self.can_remove(step):
+            choices = (*choices, Choice(len(choices) + 1, REMOVE_TEXT, _("Remove what I wrote")))
         return choices
+
+    def can_remove(self, step: Step) -> bool:
+        """A text answer asked again can be removed, not only added to or replaced."""
+        earlier = self.session.answers.get(step.id)
+        return (
+            step.kind in TEXT_KINDS
+            and earlier is not None
+            and earlier.status == "answered"
+            and self.session.state == step.id
+        )
+
+    def ask_remove(self, step: Step) -> None:
+        """Nothing irreversible on one tap: confirm before removing what was written."""
+        self.set_data(removing=step.id)
+        self.messages.append(
+            Outbound(
+                text=self._("This deletes what you wrote for this question."),
+                ask=step.id,
+                kind=step.kind,
+                choices=self.step_choices(step),
+            )
+        )
+
+    def forget(self, step: Step) -> None:
+        """Drop the answer to `step` as if it had never been given."""
+        answers = {k: a for k, a in self.session.answers.items() if k != step.id}
+        self.update(answers=answers, pending=())
+        self.update(flags=self._flags())
 
     def review_list(self) -> str:
         lines = [
@@ -265,6 +303,7 @@ class Sprint:
         changing one option does not mean choosing all the others again.
         """
         _ = self._
+        self.set_data(removing=None)
         earlier = self.session.answers.get(step.id)
         pending: tuple[str, ...] = ()
         if step.kind == "multiple-choice" and keep_pending:
@@ -398,6 +437,34 @@ class Sprint:
                 "I've paused here. Your unfinished answers are kept for {draft_days} days, "
                 "then deleted. Send /resume when you want to go on.",
                 self.deployment.draft_days,
+            )
+        )
+        self.say(
+            self._(
+                "This chat stays visible on your phone while you are away. To clear its "
+                "messages and keep your answers, tap the button below or send /hide."
+            )
+        )
+        # The button (a command, read as /hide) belongs to the question left open.
+        self.messages[-1] = replace(
+            self.messages[-1],
+            ask=self.session.state,
+            choices=(Choice(1, HIDE_BUTTON, self._("Hide this chat")),),
+        )
+        self.end = "paused"
+
+    def hide(self) -> None:
+        """Erase the chat's messages where the channel can; keep the encrypted draft."""
+        self.effects.append(EraseChat())
+        if self.session.state == "new":
+            # Nothing asked (or a conversation already ended): there is no draft to keep.
+            self.say(self._("Done: this chat's messages are cleared."))
+            return
+        self.update(status="paused")
+        self.say(
+            self._(
+                "Done: this chat's messages are cleared, and your answers are kept. "
+                "Send /resume when you want to go on."
             )
         )
         self.end = "paused"

@@ -25,6 +25,9 @@ ANSWER_STATUSES: tuple[str, ...] = ("answered", "skip", "dont-know", "prefer-not
 DONT_KNOW = "dont-know"
 PREFER_NOT = "prefer-not"
 DONE = "done"  # closes a multiple-choice selection made by toggling buttons
+HIDE_BUTTON = "/hide"  # a button that is the /hide command (on the pause message)
+REMOVE_TEXT = "remove-text"  # a free-text answer asked again: remove what was written
+KEEP_TEXT = "keep-text"  # ... or, asked to confirm the removal, keep it after all
 
 EndReason = Literal[
     "submitted",

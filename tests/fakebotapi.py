@@ -433,6 +433,30 @@ class FakeBotAPI:
         }
         return self._update("message", self._incoming(chat_id, "private", None, photo=[size]))
 
+    def audio(self, chat_id: int, data: bytes, *, duration: int = 30) -> dict[str, Any]:
+        file_id = self.add_file(data)
+        audio = {
+            "file_id": file_id,
+            "file_unique_id": file_id[:16],
+            "duration": duration,
+            "mime_type": "audio/mpeg",
+            "file_size": len(data),
+        }
+        return self._update("message", self._incoming(chat_id, "private", None, audio=audio))
+
+    def video(self, chat_id: int, data: bytes, *, duration: int = 10) -> dict[str, Any]:
+        file_id = self.add_file(data)
+        video = {
+            "file_id": file_id,
+            "file_unique_id": file_id[:16],
+            "width": 640,
+            "height": 480,
+            "duration": duration,
+            "mime_type": "video/mp4",
+            "file_size": len(data),
+        }
+        return self._update("message", self._incoming(chat_id, "private", None, video=video))
+
     def sticker(self, chat_id: int) -> dict[str, Any]:
         sticker = {
             "file_id": "sticker1",

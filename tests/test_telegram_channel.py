@@ -407,6 +407,8 @@ async def test_a_photo_is_refused_where_only_voice_notes_are_taken(media_harness
     await h.say("/start")
     assert await h.state() == "story"  # free text, voice notes allowed
     said = await _deliver_and_read(h, h.api.photo(CHAT, b"\xff\xd8" + b"p" * 100))
-    assert "can't take files" in said[-1]
+    # Where voice notes are welcome, the refusal says so (issue 12, item 8).
+    assert "can't take photos, documents or videos here" in said[-1]
+    assert "voice note" in said[-1]
     assert "story" not in await h.answers()
     assert not h.api.called("getFile")

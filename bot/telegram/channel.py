@@ -39,6 +39,7 @@ from bot.telegram.notes import (
     OLDER_REMAIN,
     TOO_LARGE,
     UNSUPPORTED,
+    VOICE_ONLY,
     say,
 )
 from bot.telegram.sender import Part, RetryPolicy, Sender
@@ -248,7 +249,10 @@ class TelegramChannel:
                 await self._send_reply(sender, event, again, self._clock())
             return
         if not await self.dispatcher.asks_media(CHANNEL, event.chat_id, event.file.kind):
-            await self._note(sender, event, MEDIA_NOT_HERE, keep=(event.message_id,))
+            # Where voice notes are welcome, say so: only the kind of file was wrong.
+            voice = await self.dispatcher.asks_media(CHANNEL, event.chat_id, "voice")
+            refusal = VOICE_ONLY if voice else MEDIA_NOT_HERE
+            await self._note(sender, event, refusal, keep=(event.message_id,))
             return
         try:
             ref = await take_in(
@@ -304,14 +308,18 @@ class TelegramChannel:
             return  # an update already handled: its reply went out the first time
         # A button press has no message of its own; the pressed message is the bot's.
         incoming = [event.message_id] if event.message_id is not None and not edit else []
+        erased: list[int] | None = None
         if reply.erase_chat:
-            await self._erase(sender, chat_id, incoming, now)
+            erased = await self._erase(sender, chat_id, incoming, now)
         respondent = self.dispatcher.respondent(CHANNEL, chat_id)
         language = reply.language
         edited = edit is not None and await self._edit_in_place(
             sender, event, reply.messages, respondent, language, edit
         )
         parts = [] if edited else self._parts(reply.messages, respondent, language)
+        if erased is not None and reply.end == "paused" and older_messages_may_remain(erased):
+            # /hide keeps the conversation: say what a bot could not clear.
+            parts.append(Part(say(OLDER_REMAIN, language)))
         if reply.end == "submitted":
             await self._remembered(chat_id)
             targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
@@ -404,8 +412,12 @@ class TelegramChannel:
 
     async def _erase(
         self, sender: Sender, chat_id: int, incoming: Sequence[int], now: datetime
-    ) -> None:
-        """Quick exit: delete every message of the chat still deletable, both sides."""
+    ) -> list[int]:
+        """Quick exit or /hide: delete every message of the chat still deletable, both sides.
+
+        Returns the ids it asked Telegram to delete.
+        """
         await self._remembered(chat_id)
-        targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
-        await erase_messages(sender, chat_id, [*targets, *incoming])
+        targets = [*await self.dispatcher.erase_targets(CHANNEL, chat_id, now), *incoming]
+        await erase_messages(sender, chat_id, targets)
+        return targets

@@ -25,6 +25,10 @@ MEDIA_NOT_HERE = N_(
     "I can't take files or voice notes for this question. Please answer with a text "
     "message or with the buttons above."
 )
+VOICE_ONLY = N_(
+    "I can't take photos, documents or videos here, so I did not keep it. Please write "
+    "your answer, or send a voice note."
+)
 TOO_LARGE = N_(
     "This file is too large for me to receive, so it was not saved. You could send a "
     "shorter voice note, or several short ones, or write your answer instead."

@@ -16,7 +16,9 @@ from telegram import Message, Update
 from flows.i18n import available_languages
 from flows.types import Inbound
 
-COMMANDS = frozenset({"skip", "back", "pause", "resume", "exit", "help", "language", "withdraw"})
+COMMANDS = frozenset(
+    {"skip", "back", "pause", "resume", "exit", "help", "language", "withdraw", "hide"}
+)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
 
 EventKind = Literal[

@@ -1,0 +1,69 @@
+"""Commands and Latin words inside right-to-left texts, kept the right way round.
+
+Inside Arabic or Persian text a bare "/exit" is displayed as "exit/" (the slash is a
+neutral character and takes the paragraph's direction), and a person who types what they
+see types it reversed. Wrapping every command and every run of Latin script in
+left-to-right isolates (U+2066 … U+2069) shows it as written. The catalogs of
+right-to-left languages are wrapped on `python -m flows.catalogs update`, and `check`
+fails on a token left bare.
+"""
+
+from __future__ import annotations
+
+import re
+
+LRI = "\u2066"  # left-to-right isolate
+PDI = "\u2069"  # pop directional isolate
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "ckb", "sd", "ug", "yi", "dv"})
+
+# A run of Latin-script word characters (with the signs commands, codes and addresses
+# use), holding at least one Latin letter; runs joined by single spaces are one token.
+_LATIN = "A-Za-z\u00c0-\u024f"
+_RUN = rf"[{_LATIN}0-9/@+_\-.']*[{_LATIN}][{_LATIN}0-9/@+_\-.']*"
+_TOKEN = re.compile(rf"{_RUN}(?: {_RUN})*")
+# A placeholder or format field, such as {org_name} or {delay:.0f}: filled in later.
+_PLACEHOLDER = re.compile(r"\{[^{}\s]*\}")
+_ISOLATED = re.compile(f"{LRI}[^{LRI}{PDI}]*{PDI}")
+
+
+def is_rtl(language: str) -> bool:
+    return language.split("_")[0].split("-")[0].lower() in RTL_LANGUAGES
+
+
+def _tokens(segment: str) -> list[tuple[int, int]]:
+    """Spans of Latin tokens, without the sentence punctuation that may end them."""
+    spans = []
+    for match in _TOKEN.finditer(segment):
+        start, end = match.span()
+        while end > start and segment[end - 1] in ".-'":
+            end -= 1
+        spans.append((start, end))
+    return spans
+
+
+def isolate_latin(text: str) -> str:
+    """`text` with every command and Latin token wrapped in LRI … PDI (idempotent).
+
+    Placeholders and format fields (`{org_name}`, `{delay:.0f}`) are left as they are.
+    """
+    bare = text.replace(LRI, "").replace(PDI, "")
+    out: list[str] = []
+    at = 0
+    for placeholder in [*_PLACEHOLDER.finditer(bare), None]:
+        stop = placeholder.start() if placeholder else len(bare)
+        segment = bare[at:stop]
+        cursor = 0
+        for start, end in _tokens(segment):
+            out.append(segment[cursor:start] + LRI + segment[start:end] + PDI)
+            cursor = end
+        out.append(segment[cursor:])
+        if placeholder is not None:
+            out.append(placeholder.group(0))
+            at = placeholder.end()
+    return "".join(out)
+
+
+def unisolated(text: str) -> list[str]:
+    """Commands and Latin tokens of `text` not inside an LRI … PDI isolate."""
+    outside = _PLACEHOLDER.sub(" ", _ISOLATED.sub(" ", text))
+    return [outside[start:end] for start, end in _tokens(outside)]
