@@ -270,6 +270,13 @@ class Answers:
         pending = pending if isinstance(pending, dict) else {}
         kind = confirming(s)
         s.set_data(confirm=None)
+        if kind == "restart":
+            if delete:
+                self.restart()
+            else:
+                s.place("resume")
+                s.reask()
+            return
         if kind == "stop":
             if delete:
                 s.close(
@@ -353,12 +360,12 @@ class Answers:
         """An answer to an engine state's question."""
         s = self.s
         if state == "resume":
-            if value == "restart":
-                s.update(
-                    answers={}, history=(), pending=(), flags=frozenset(), consent=None, data={}
-                )
-                s.place("new")
-                s.begin(None)
+            if value == "restart" and s.session.answers:
+                s.set_data(confirm={"kind": "restart"})
+                s.place("confirm-delete")
+                s.reask()
+            elif value == "restart":
+                self.restart()
             else:
                 self.return_from_detour("resume_state")
         elif state in ("check-in", "stop") and value == "continue":
@@ -404,6 +411,13 @@ class Answers:
             s.update(return_to=review.id if review else None)
             s.place(step.id)
             s.ask_step(step)
+
+    def restart(self) -> None:
+        """Start the interview again from nothing (after "Start again" was confirmed)."""
+        s = self.s
+        s.update(answers={}, history=(), pending=(), flags=frozenset(), consent=None, data={})
+        s.place("new")
+        s.begin(None)
 
     def withdraw_code(self) -> None:
         s, _ = self.s, self._

@@ -21,7 +21,10 @@ def engine_choices(sprint: Sprint, state: str) -> tuple[Choice, ...]:
     """The choices an engine state offers (empty for withdraw-code, which takes text)."""
     _ = sprint._
     if state == "resume":
-        return _numbered(("resume", _("Continue where I left off")), ("restart", _("Start again")))
+        return _numbered(
+            ("resume", _("Continue where I left off")),
+            ("restart", _("Start again and delete my answers")),
+        )
     if state == "check-in":
         return _numbered(
             ("continue", _("Go on")), ("break", _("Take a break")), ("stop", _("Stop here"))
@@ -61,10 +64,10 @@ def can_send(sprint: Sprint) -> bool:
 
 
 def confirming(sprint: Sprint) -> str:
-    """What the confirm-delete question is about: "answer", "stop" or "withdraw"."""
+    """What the confirm-delete question is about: "answer", "stop", "restart" or "withdraw"."""
     pending = sprint.data.get("confirm")
     kind = pending.get("kind") if isinstance(pending, dict) else None
-    return kind if kind in ("answer", "stop", "withdraw") else "answer"
+    return kind if kind in ("answer", "stop", "restart", "withdraw") else "answer"
 
 
 def engine_ask(sprint: Sprint, state: str) -> Outbound:
