@@ -77,6 +77,20 @@ def option_flags(step: Step, answer: Answer) -> set[str]:
 def walk(
     flow: Flow, answers: Mapping[str, Answer], stop_from: str | None = None
 ) -> tuple[list[tuple[Step, Answer]], frozenset[str]]:
+    path, flags, _stopped_at = _walk(flow, answers, stop_from)
+    return path, flags
+
+
+def next_unanswered(
+    flow: Flow, answers: Mapping[str, Answer], stop_from: str | None = None
+) -> str | None:
+    """The first step on the path that asks and has no answer yet (None: an end)."""
+    return _walk(flow, answers, stop_from)[2]
+
+
+def _walk(
+    flow: Flow, answers: Mapping[str, Answer], stop_from: str | None = None
+) -> tuple[list[tuple[Step, Answer]], frozenset[str], str | None]:
     """The answered steps on the path from the start, in order, and the flags they set.
 
     The walk passes info and review steps, passes over steps whose conditions fail, and
@@ -102,9 +116,9 @@ def walk(
             current = flow.closing
             continue
         if answer is None:
-            break
+            return path, frozenset(flags), step.id
         path.append((step, answer))
         on_path[step.id] = answer
         flags |= option_flags(step, answer)
         current = route(flow, step, answer)
-    return path, frozenset(flags)
+    return path, frozenset(flags), None

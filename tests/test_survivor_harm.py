@@ -317,3 +317,28 @@ def test_a_route_answered_after_one_skip_is_asked_once_more_only_the_next_time()
     assert talk.state == "route"
     turn = talk.command("skip")  # an earlier answer is kept, as everywhere
     assert turn.messages[-1].ask == "age"
+
+
+# -- the version bump: a draft saved at a step this version no longer has ------------
+
+
+def test_a_version_1_draft_at_the_removed_follow_up_resumes_where_it_was() -> None:
+    talk = after_recall()
+    talk.press("continue")
+    talk.send("They came back the next week.")  # the follow-up
+    assert talk.session is not None and talk.state == "harms-go-on"
+    # As a version-1 node saved it: waiting at the second, quoting follow-up.
+    talk.session = talk.session.evolve(
+        flow_version="1",
+        state="recall-follow-up-2",
+        history=(*talk.session.history[:-1], "recall-follow-up-2"),
+        data={**talk.session.data, "resume_state": "recall-follow-up-2"},
+    )
+    turn = talk.send("Something more.")
+    assert turn.messages[-1].ask == "resume" and turn.session is not None
+    assert turn.session.flow_version == talk.flow.version
+    turn = talk.press("resume")
+    assert turn.messages[-1].ask == "harms-go-on"
+    assert talk.session is not None and RECALL in talk.session.answers["recall"].parts
+    turn = talk.command("back")
+    assert turn.messages[-1].ask == "recall-follow-up"
