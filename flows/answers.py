@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from babel.lists import format_list
 
+from flows.confirm import answer_confirmation, ask_before_deleting, confirm_first
 from flows.parse import clean_text, read_choices, split_long
 from flows.reference import normalise_code
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
-from flows.states import can_send, confirming, engine_choices
+from flows.states import can_send, engine_choices
 from flows.types import DONE, DONT_KNOW, PREFER_NOT, Choice, RecordWithdrawal
 
 
@@ -108,14 +109,14 @@ class Answers:
                 s.reask()
             return
         if value in (DONT_KNOW, PREFER_NOT):
-            if not confirmed and self.ask_to_confirm(step, value, status=value):
+            if not confirmed and confirm_first(self, step, value, status=value):
                 return
             s.record(step, value)  # type: ignore[arg-type]
             self.explain_unchecked(step)
             self.say_stand_in(step)
             self.after(step, self.status_target(step))
             return
-        if not confirmed and self.ask_to_confirm(step, value, status="answered"):
+        if not confirmed and confirm_first(self, step, value, status="answered"):
             return
         s.record(step, "answered", value=value, message_ids=self.message_ids())
         option = step.option(value)
@@ -247,73 +248,6 @@ class Answers:
         if option is not None and option.reply:
             self.s.say(self.s.r.text(option.reply, self.s.session))
 
-    def ask_to_confirm(self, step: Step, value: str | None, *, status: str) -> bool:
-        """Before an answer that ends the interview and deletes it: ask once more.
-
-        True when the question was asked (nothing is recorded until "Delete").
-        """
-        s = self.s
-        lands_on = value if status == "answered" else step.skip_as
-        option = step.option(lands_on) if lands_on else None
-        if option is None or not option.confirm:
-            return False
-        s.set_data(confirm={"kind": "answer", "step": step.id, "value": value, "status": status})
-        s.update(pending=())
-        s.place("confirm-delete")
-        s.reask()
-        return True
-
-    def confirmed(self, delete: bool) -> None:
-        """The answer to "This deletes everything you wrote": delete, or go back keeping all."""
-        s = self.s
-        pending = s.data.get("confirm")
-        pending = pending if isinstance(pending, dict) else {}
-        kind = confirming(s)
-        s.set_data(confirm=None)
-        if kind == "restart":
-            if delete:
-                self.restart()
-            else:
-                s.place("resume")
-                s.reask()
-            return
-        if kind == "stop":
-            if delete:
-                s.close(
-                    "exited",
-                    self._("Everything you wrote here has been deleted. Take care of yourself."),
-                    erase=True,
-                )
-            else:
-                s.place("stop")
-                s.reask()
-            return
-        if kind == "withdraw":
-            back_to = str(pending.get("return") or "new")
-            if delete:
-                s.set_data(withdraw_return=back_to)
-                s.place("withdraw-code")
-            else:
-                s.place(back_to)
-            s.reask()
-            return
-        step_id = pending.get("step")
-        if not isinstance(step_id, str) or not s.flow.has_step(step_id):
-            s.place("new")  # a draft from another version of the flow: start over gently
-            s.reask()
-            return
-        step = s.flow.step(step_id)
-        status, value = pending.get("status"), pending.get("value")
-        if not delete:
-            s.place(step.id)
-            s.ask_step(step)
-        elif status == "skip":
-            self.record_skip(step)
-        elif status in (DONT_KNOW, PREFER_NOT):
-            self.single_answer(step, str(status), confirmed=True)
-        else:
-            self.single_answer(step, str(value), confirmed=True)
-
     def explain_unchecked(self, step: Step) -> None:
         """An understanding check left unanswered gets its explanation, as a wrong answer does."""
         if step.explain is not None and any(o.correct for o in step.options):
@@ -361,9 +295,7 @@ class Answers:
         s = self.s
         if state == "resume":
             if value == "restart" and s.session.answers:
-                s.set_data(confirm={"kind": "restart"})
-                s.place("confirm-delete")
-                s.reask()
+                ask_before_deleting(s, {"kind": "restart"})
             elif value == "restart":
                 self.restart()
             else:
@@ -391,11 +323,9 @@ class Answers:
             s.place(review.id)
             s.ask_step(review)
         elif state == "stop" and value == "delete":
-            s.set_data(confirm={"kind": "stop"})
-            s.place("confirm-delete")
-            s.reask()
+            ask_before_deleting(s, {"kind": "stop"})
         elif state == "confirm-delete":
-            self.confirmed(value == "delete")
+            answer_confirmation(self, value == "delete")
         elif state == "more" and value == "more":
             step = s.flow.step(s.session.history[-1])
             s.set_data(appending=step.id)

@@ -7,6 +7,7 @@ a command event, or the bare word in any language), or an answer for `Answers`.
 from __future__ import annotations
 
 from flows.answers import Answers
+from flows.confirm import answer_confirmation, ask_before_deleting, confirm_first
 from flows.parse import read_command
 from flows.spec import ENGINE_STATES
 
@@ -93,11 +94,10 @@ class Reading(Answers):
         language = s.flow.language_step
         written = [k for k in s.session.answers if language is None or k != language.id]
         if written and state != "new":
-            s.set_data(confirm={"kind": "withdraw", "return": state})
-            s.place("confirm-delete")
-        else:
-            s.set_data(withdraw_return=state)
-            s.place("withdraw-code")
+            ask_before_deleting(s, {"kind": "withdraw", "return": state})
+            return
+        s.set_data(withdraw_return=state)
+        s.place("withdraw-code")
         s.reask()
 
     def change_language(self) -> None:
@@ -115,7 +115,7 @@ class Reading(Answers):
     def back(self) -> None:
         s, state = self.s, self.s.session.state
         if state == "confirm-delete":
-            self.confirmed(delete=False)
+            answer_confirmation(self, delete=False)
         elif state == "withdraw-code":
             self.return_from_detour("withdraw_return")
         elif s.data.get("language_return"):
@@ -177,5 +177,5 @@ class Reading(Answers):
                 s.set_data(skipped_once=step.id)
                 s.say(s.r.text(step.skip_again, s.session))
                 s.reask()
-            elif not self.ask_to_confirm(step, None, status="skip"):
+            elif not confirm_first(self, step, None, status="skip"):
                 self.record_skip(step)
