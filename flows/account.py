@@ -50,9 +50,15 @@ def make_answer(
     )
 
 
+def stop_from(session: Session) -> str | None:
+    """Where the person stopped early to send what they had shared, if they did."""
+    value = session.data.get("stop_from")
+    return value if isinstance(value, str) else None
+
+
 def effective_answers(flow: Flow, session: Session) -> list[tuple[Step, Answer]]:
     """The answers on the path the session's answers take through the flow, in order."""
-    return walk(flow, session.answers)[0]
+    return walk(flow, session.answers, stop_from(session))[0]
 
 
 def consent_scopes(flow: Flow, session: Session) -> dict[str, str]:

@@ -6,6 +6,9 @@ commands on top. A person's mistakes become gentle re-prompts here, never except
 
 from __future__ import annotations
 
+from babel.lists import format_list
+
+from flows.confirm import answer_confirmation, ask_before_deleting, confirm_first
 from flows.parse import clean_text, read_choices, split_long
 from flows.reference import normalise_code
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
@@ -113,7 +116,7 @@ class Answers:
             else:
                 self.single_answer(step, picked[0])
 
-    def single_answer(self, step: Step, value: str) -> None:
+    def single_answer(self, step: Step, value: str, *, confirmed: bool = False) -> None:
         s = self.s
         if step.kind == "review":
             if value == "send":
@@ -123,9 +126,14 @@ class Answers:
                 s.reask()
             return
         if value in (DONT_KNOW, PREFER_NOT):
+            if not confirmed and confirm_first(self, step, value, status=value):
+                return
             s.record(step, value)  # type: ignore[arg-type]
             self.explain_unchecked(step)
+            self.say_stand_in(step)
             self.after(step, self.status_target(step))
+            return
+        if not confirmed and confirm_first(self, step, value, status="answered"):
             return
         s.record(step, "answered", value=value, message_ids=self.message_ids())
         option = step.option(value)
@@ -145,10 +153,13 @@ class Answers:
             return
         picked = self.pick(choices, multi=True)
         if picked is not None and DONE in picked:
-            picked = (*(v for v in picked if v != DONE), *s.session.pending)
+            picked = tuple(dict.fromkeys((*(v for v in picked if v != DONE), *s.session.pending)))
         statuses = [v for v in picked or () if v in (DONT_KNOW, PREFER_NOT)]
-        if picked is None or (statuses and len(picked) > 1):
+        alone = [v for v in picked or () if v in statuses or is_exclusive(step, v)]
+        if picked is None:
             self.reprompt(multi=True)
+        elif alone and len(picked) > 1:
+            self.conflicting(step, picked, alone[0])
         elif not picked:
             s.say(self._("Please choose at least one option first, or send /skip to move on."))
             s.reask()
@@ -161,6 +172,28 @@ class Answers:
                 if option.id in chosen and option.reply:
                     s.say(s.r.text(option.reply, s.session))
             self.after(step, s.next_of(step))
+
+    def conflicting(self, step: Step, picked: tuple[str, ...], alone: str) -> None:
+        """Choices that cannot go together are asked again, naming them; nothing is dropped.
+
+        Typed "7, 8" (nothing + other) used to keep "nothing" alone and lose "other".
+        """
+        s, _ = self.s, self._
+        labels = {c.value: c.label for c in s.step_choices(step)}
+        order = [c.value for c in s.step_choices(step)]
+        quoted = [
+            s.r.fill(_("“{choice}”"), s.session, {"choice": labels.get(v, v)})
+            for v in sorted(picked, key=lambda v: order.index(v) if v in order else len(order))
+        ]
+        s.say_t(
+            _(
+                "You chose {choices}. “{alone}” can only be chosen on its own, so I haven't "
+                "saved this yet. Please choose again."
+            ),
+            choices=format_list(quoted, locale=s.r.language),
+            alone=labels.get(alone, alone),
+        )
+        s.reask()
 
     def text_answer(self, step: Step, *, appending: bool) -> None:
         s, inbound = self.s, self.s.inbound
@@ -246,6 +279,20 @@ class Answers:
         )
         s.ask_step(step)
 
+    def record_skip(self, step: Step) -> None:
+        """/skip on a question: recorded as skipped, going on as its `skip_as` says."""
+        s = self.s
+        s.record(step, "skip")
+        self.explain_unchecked(step)
+        self.say_stand_in(step)
+        self.after(step, self.status_target(step))
+
+    def say_stand_in(self, step: Step) -> None:
+        """A question left unanswered shows the reply of the option it is taken as."""
+        option = step.option(step.skip_as) if step.skip_as else None
+        if option is not None and option.reply:
+            self.s.say(self.s.r.text(option.reply, self.s.session))
+
     def explain_unchecked(self, step: Step) -> None:
         """An understanding check left unanswered gets its explanation, as a wrong answer does."""
         if step.explain is not None and any(o.correct for o in step.options):
@@ -292,17 +339,15 @@ class Answers:
         """An answer to an engine state's question."""
         s = self.s
         if state == "resume":
-            if value == "restart":
-                s.update(
-                    answers={}, history=(), pending=(), flags=frozenset(), consent=None, data={}
-                )
-                s.place("new")
-                s.begin(None)
+            if value == "restart" and s.session.answers:
+                ask_before_deleting(s, {"kind": "restart"})
+            elif value == "restart":
+                self.restart()
             else:
                 self.return_from_detour("resume_state")
         elif state in ("check-in", "stop") and value == "continue":
             target = str(s.data.get("after"))
-            s.set_data(after=None)
+            s.set_data(after=None, stop_from=None)
             s.go(target, "jump")
         elif state == "check-in" and value == "break":
             s.pause()
@@ -310,17 +355,22 @@ class Answers:
             s.place("stop")
             s.reask()
         elif state == "stop" and value == "review" and can_send(s):
+            stopped_before = s.data.get("after")
             s.set_data(after=None)
+            if s.flow.closing is not None and isinstance(stopped_before, str):
+                # Whoever stops early gets the whole closing: feeling, referrals, the
+                # medical reminder, the consent summary, then the review.
+                s.set_data(stop_from=stopped_before)
+                s.go(s.flow.closing, "jump")
+                return
             review = s.flow.review_step
             assert review is not None
             s.place(review.id)
             s.ask_step(review)
         elif state == "stop" and value == "delete":
-            s.close(
-                "exited",
-                self._("Everything you wrote here has been deleted. Take care of yourself."),
-                erase=True,
-            )
+            ask_before_deleting(s, {"kind": "stop"})
+        elif state == "confirm-delete":
+            answer_confirmation(self, value == "delete")
         elif state == "more" and value == "more":
             step = s.flow.step(s.session.history[-1])
             s.set_data(appending=step.id)
@@ -336,6 +386,13 @@ class Answers:
             s.update(return_to=review.id if review else None)
             s.place(step.id)
             s.ask_step(step)
+
+    def restart(self) -> None:
+        """Start the interview again from nothing (after "Start again" was confirmed)."""
+        s = self.s
+        s.update(answers={}, history=(), pending=(), flags=frozenset(), consent=None, data={})
+        s.place("new")
+        s.begin(None)
 
     def withdraw_code(self) -> None:
         s, _ = self.s, self._
@@ -381,6 +438,11 @@ def toggle(step: Step, pending: tuple[str, ...], value: str) -> tuple[str, ...]:
         return (value,)
     exclusive = {o.id for o in step.options if o.exclusive}
     return select(step, (*(v for v in pending if v not in exclusive), value))
+
+
+def is_exclusive(step: Step, value: str) -> bool:
+    option = step.option(value)
+    return option is not None and option.exclusive
 
 
 def select(step: Step, values: tuple[str, ...]) -> tuple[str, ...]:

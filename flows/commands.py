@@ -7,6 +7,7 @@ a command event, or the bare word in any language), or an answer for `Answers`.
 from __future__ import annotations
 
 from flows.answers import Answers
+from flows.confirm import answer_confirmation, ask_before_deleting, confirm_first
 from flows.parse import read_command
 from flows.spec import ENGINE_STATES
 
@@ -69,10 +70,7 @@ class Reading(Answers):
         elif name == "language":
             self.change_language()
         elif name == "withdraw":
-            if s.session.state != "withdraw-code":
-                s.set_data(withdraw_return=s.session.state)
-                s.place("withdraw-code")
-            s.reask()
+            self.withdraw()
         elif name == "back":
             self.back()
         elif name == "skip":
@@ -85,6 +83,26 @@ class Reading(Answers):
                 )
             )
             s.reask()
+
+    def withdraw(self) -> None:
+        """/withdraw: ask for the code; in the middle of an interview, confirm first.
+
+        Withdrawing ends this conversation and deletes what the person wrote in it, so that
+        is said, and asked, before the code is.
+        """
+        s = self.s
+        state = s.session.state
+        if state in ("withdraw-code", "confirm-delete"):
+            s.reask()
+            return
+        language = s.flow.language_step
+        written = [k for k in s.session.answers if language is None or k != language.id]
+        if written and state != "new":
+            ask_before_deleting(s, {"kind": "withdraw", "return": state})
+            return
+        s.set_data(withdraw_return=state)
+        s.place("withdraw-code")
+        s.reask()
 
     def change_language(self) -> None:
         s = self.s
@@ -100,7 +118,9 @@ class Reading(Answers):
 
     def back(self) -> None:
         s, state = self.s, self.s.session.state
-        if state == "withdraw-code":
+        if state == "confirm-delete":
+            answer_confirmation(self, delete=False)
+        elif state == "withdraw-code":
             self.return_from_detour("withdraw_return")
         elif s.data.get("language_return"):
             self.return_from_detour("language_return")
@@ -139,7 +159,9 @@ class Reading(Answers):
             self.choose_engine(state, "done")
         elif state == "review-change":
             self.return_to_review()
-        elif state in ("resume", "withdraw-code", "new") or s.data.get("language_return"):
+        elif state in ("resume", "withdraw-code", "new", "confirm-delete") or s.data.get(
+            "language_return"
+        ):
             self.back()
         else:
             step = s.flow.step(state)
@@ -154,7 +176,10 @@ class Reading(Answers):
                 s.say(self._("Your earlier answer is kept."))
                 s.update(pending=())
                 self.after(step, s.route_on(step), check_in=False)
-            else:
-                s.record(step, "skip")
-                self.explain_unchecked(step)
-                self.after(step, self.status_target(step))
+            elif step.skip_again and s.data.get("skipped_once") != step.id:
+                # A question whose skip would be taken as an answer is asked once more.
+                s.set_data(skipped_once=step.id)
+                s.say(s.r.text(step.skip_again, s.session))
+                s.reask()
+            elif not confirm_first(self, step, None, status="skip"):
+                self.record_skip(step)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from flows.account import stop_from
 from flows.commands import Reading
 from flows.deployment import Deployment
 from flows.machine import Rulebook
+from flows.path import next_unanswered
 from flows.spec import Flow
 from flows.sprint import Sprint
 from flows.types import (
@@ -22,6 +24,10 @@ from flows.types import (
     Translator,
     Turn,
 )
+
+# Session data naming a state to return to, and naming a step (dropped when it is gone).
+_STATE_KEYS = ("resume_state", "withdraw_return", "language_return", "after")
+_STEP_KEYS = ("appending", "stop_from", "skipped_once")
 
 
 class Engine:
@@ -50,10 +56,42 @@ class Engine:
             updated_at=now,
         )
 
+    def fit(self, session: Session) -> Session:
+        """A draft saved under another version of the flow, made to fit this one.
+
+        A step the new version no longer has (a follow-up that was removed) must not end
+        the interview or start it over: the person is asked to resume, at the first
+        question on their path still without an answer, and nothing they wrote is lost.
+        """
+        known = set(self.rulebook.states)
+        resume_at = (
+            next_unanswered(self.flow, session.answers, stop_from(session)) or self.flow.start
+        )
+        data = dict(session.data)
+        for key in _STATE_KEYS:
+            if isinstance(data.get(key), str) and data[key] not in known:
+                data[key] = resume_at
+        for key in _STEP_KEYS:
+            if isinstance(data.get(key), str) and not self.flow.has_step(data[key]):
+                data.pop(key)
+        state, pending = session.state, session.pending
+        if state not in known:
+            state, pending = ("resume", ()) if session.answers else ("new", ())
+            data["resume_state"] = resume_at
+        return session.evolve(
+            flow_version=self.flow.version,
+            state=state,
+            pending=pending,
+            history=tuple(h for h in session.history if self.flow.has_step(h)),
+            data=data,
+        )
+
     def handle(
         self, session: Session, inbound: Inbound, now: datetime, translator: Translator
     ) -> Turn:
         """What `inbound` does to `session` at `now`: the next Turn."""
+        if session.flow_version != self.flow.version:
+            session = self.fit(session)
         state = session.state if session.state in self.rulebook.states else "new"
         session = session.evolve(state=state)
         with self.rulebook.position(state) as position:

@@ -2,7 +2,7 @@
 
 `babel.cfg` names it as `flows.extract.extract_flow`, so `pybabel extract -F babel.cfg`
 and `python -m flows.catalogs update` both find the flow texts next to the gettext
-calls of the Python sources. Extracted: step `text` and `explain`, option `text` and
+calls of the Python sources. Extracted: step `text`, `explain` and `skip_again`, option `text` and
 `reply`, section `content_note`. The msgid is the string exactly as YAML reads it (the
 engine looks texts up by the same string), with the YAML line as its location and a
 comment naming the flow, step and field, for translators.
@@ -18,7 +18,7 @@ import yaml
 from flows.spec import placeholders_in
 
 _STR_TAG = "tag:yaml.org,2002:str"
-STEP_TEXT_KEYS: tuple[str, ...] = ("text", "explain")
+STEP_TEXT_KEYS: tuple[str, ...] = ("text", "explain", "skip_again")
 OPTION_TEXT_KEYS: tuple[str, ...] = ("text", "reply")
 SECTION_TEXT_KEYS: tuple[str, ...] = ("content_note",)
 

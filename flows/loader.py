@@ -38,14 +38,14 @@ __all__ = ["DEFINITIONS_DIR", "FlowError", "load_flow", "load_flows"]
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 
-FLOW_KEYS = ("id", "version", "mode", "start", "sections", "steps")
+FLOW_KEYS = ("id", "version", "mode", "start", "closing", "sections", "steps")
 SECTION_KEYS = ("id", "content_note")
 STEP_KEYS = (
     "id", "kind", "text", "options", "next", "ask_if", "section", "check_in",
     "identifying", "elements", "consent", "skip_as", "dont_know", "prefer_not", "sets",
-    "multi", "media", "quote_from", "explain", "reason",
+    "multi", "media", "quote_from", "explain", "skip_again", "reason",
 )  # fmt: skip
-OPTION_KEYS = ("id", "text", "next", "reply", "flags", "exclusive", "correct")
+OPTION_KEYS = ("id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm")
 CONDITION_KEYS = ("step", "in", "not_in", "answered", "flag")
 
 _STR = "tag:yaml.org,2002:str"
@@ -166,6 +166,7 @@ def _read_flow(reader: _Reader, root: yaml.Node, path: Path) -> Flow:
         raise reader.fail(top["steps"], "the flow has no steps")
     steps = tuple(_read_step(reader, node) for node in step_nodes)
     start = reader.ident(top["start"], "start")
+    closing = reader.ident(top["closing"], "closing") if "closing" in top else None
     flow = Flow(
         id=flow_id,
         version=version,
@@ -175,9 +176,12 @@ def _read_flow(reader: _Reader, root: yaml.Node, path: Path) -> Flow:
         steps=steps,
         path=str(path),
         consent_hash="",
+        closing=closing,
     )
     if not flow.has_step(start):
         raise reader.fail(top["start"], f"start step {start!r} does not exist")
+    if closing is not None and not flow.has_step(closing):
+        raise reader.fail(top["closing"], f"closing step {closing!r} does not exist")
     return replace(flow, consent_hash=consent_hash(flow))
 
 
@@ -241,6 +245,7 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         media=opt_flag("media"),
         quote_from=reader.ident(f["quote_from"], "quote_from") if "quote_from" in f else None,
         explain=opt_text("explain"),
+        skip_again=opt_text("skip_again"),
         reason=reader.one_of(f["reason"], "reason", END_REASONS) if "reason" in f else None,
         key_lines=tuple(f.key_lines.items()),
     )  # fmt: skip
@@ -289,6 +294,13 @@ def _check_step_shape(reader: _Reader, step: Step, f: Fields, node: yaml.Node) -
         raise reader.fail(
             f["skip_as"], f"skip_as {step.skip_as!r} is not an option of step {sid!r}"
         )
+    if step.skip_again is not None and step.skip_as is None:
+        raise reader.fail(f["skip_again"], "`skip_again` needs `skip_as`: what a second skip means")
+    for o in step.options:
+        if o.confirm and (kind == "multiple-choice" or o.next is None):
+            raise reader.fail(
+                o.line_of("confirm"), "`confirm` belongs on an option with `next` (to an end)"
+            )
     if step.consent is not None:
         allowed = CONSENT_VALUES[step.consent]
         ids = [o.id for o in step.options] or ["yes", "no"]
@@ -329,6 +341,7 @@ def _read_options(reader: _Reader, node: yaml.Node, step_id: str) -> tuple[Optio
                 flags=reader.idents(f["flags"], "flag") if "flags" in f else (),
                 exclusive=reader.flag(f["exclusive"], "exclusive") if "exclusive" in f else False,
                 correct=reader.flag(f["correct"], "correct") if "correct" in f else False,
+                confirm=reader.flag(f["confirm"], "confirm") if "confirm" in f else False,
                 key_lines=tuple(f.key_lines.items()),
             )
         )

@@ -57,18 +57,46 @@ def route(flow: Flow, step: Step, answer: Answer) -> str | None:
     return flow.default_next(step.id)
 
 
+def stand_in(step: Step, answer: Answer) -> str | None:
+    """The option a skip (or "I don't know", "Prefer not to say") is taken as: `skip_as`.
+
+    Its route, reply and flags apply (a skipped "was it recent?" still shows the medical
+    information and marks the account urgent); the stored status stays what it was.
+    """
+    return step.skip_as if answer.status != "answered" else None
+
+
 def option_flags(step: Step, answer: Answer) -> set[str]:
     picked = chosen(answer) if answer.status == "answered" else set()
+    standing_in = stand_in(step, answer)
+    if standing_in is not None:
+        picked = {standing_in}
     return {flag for option in step.options if option.id in picked for flag in option.flags}
 
 
 def walk(
-    flow: Flow, answers: Mapping[str, Answer]
+    flow: Flow, answers: Mapping[str, Answer], stop_from: str | None = None
 ) -> tuple[list[tuple[Step, Answer]], frozenset[str]]:
+    path, flags, _stopped_at = _walk(flow, answers, stop_from)
+    return path, flags
+
+
+def next_unanswered(
+    flow: Flow, answers: Mapping[str, Answer], stop_from: str | None = None
+) -> str | None:
+    """The first step on the path that asks and has no answer yet (None: an end)."""
+    return _walk(flow, answers, stop_from)[2]
+
+
+def _walk(
+    flow: Flow, answers: Mapping[str, Answer], stop_from: str | None = None
+) -> tuple[list[tuple[Step, Answer]], frozenset[str], str | None]:
     """The answered steps on the path from the start, in order, and the flags they set.
 
     The walk passes info and review steps, passes over steps whose conditions fail, and
-    stops at the first step that asks and has no answer yet, or at an end.
+    stops at the first step that asks and has no answer yet, or at an end. For a person
+    who stopped early (`stop_from`: where they stopped) an unanswered question from there
+    on leads to the flow's closing instead (`Flow.passed_by_stop`).
     """
     path: list[tuple[Step, Answer]] = []
     flags: set[str] = set()
@@ -84,10 +112,13 @@ def walk(
             current = flow.default_next(step.id)
             continue
         answer = answers.get(step.id)
+        if answer is None and flow.passed_by_stop(step.id, stop_from):
+            current = flow.closing
+            continue
         if answer is None:
-            break
+            return path, frozenset(flags), step.id
         path.append((step, answer))
         on_path[step.id] = answer
         flags |= option_flags(step, answer)
         current = route(flow, step, answer)
-    return path, frozenset(flags)
+    return path, frozenset(flags), None

@@ -49,6 +49,7 @@ ENGINE_STATES: tuple[str, ...] = (
     "more",
     "review-change",
     "withdraw-code",
+    "confirm-delete",
 )
 
 
@@ -80,6 +81,7 @@ class Option:
     flags: tuple[str, ...] = ()
     exclusive: bool = False
     correct: bool = False
+    confirm: bool = False
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:
@@ -120,6 +122,7 @@ class Step:
     media: bool = False
     quote_from: str | None = None
     explain: str | None = None
+    skip_again: str | None = None
     reason: str | None = None
     key_lines: tuple[tuple[str, int], ...] = ()
 
@@ -148,6 +151,7 @@ class Flow:
     steps: tuple[Step, ...]
     path: str
     consent_hash: str
+    closing: str | None = None
 
     @cached_property
     def _positions(self) -> dict[str, int]:
@@ -159,6 +163,20 @@ class Flow:
 
     def has_step(self, step_id: str) -> bool:
         return step_id in self._positions
+
+    def index(self, step_id: str) -> int:
+        """The step's position in the file."""
+        return self._positions[step_id]
+
+    def passed_by_stop(self, step_id: str, stop_from: str | None) -> bool:
+        """Whether a person who stopped early (at `stop_from`) is spared `step_id`.
+
+        "Stop, and send what I shared" leads to the closing: the questions from where the
+        person stopped up to the closing are passed over when they have no answer.
+        """
+        if stop_from is None or self.closing is None or not self.has_step(stop_from):
+            return False
+        return self.index(stop_from) <= self.index(step_id) < self.index(self.closing)
 
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from flows.account import build_account, consent_scopes, make_answer
+from flows.account import build_account, consent_scopes, make_answer, stop_from
 from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
 from flows.path import route, should_ask, walk
@@ -66,8 +66,11 @@ class Sprint:
         self.now = now
         self.translators = translators
         self.r = Renderer(flow, deployment, translator)
-        self._walked: tuple[Mapping[str, Answer], tuple[list[tuple[Step, Answer]], frozenset[str]]]
-        self._walked = ({}, ([], frozenset()))
+        self._walked: tuple[
+            tuple[Mapping[str, Answer], str | None],
+            tuple[list[tuple[Step, Answer]], frozenset[str]],
+        ]
+        self._walked = (({}, None), ([], frozenset()))
         self.messages: list[Outbound] = []
         self.effects: list[Effect] = []
         self.account: FinishedAccount | None = None
@@ -117,6 +120,8 @@ class Sprint:
         answer = make_answer(step.id, status, self.now, **fields)
         answers = {**self.session.answers, step.id: answer}
         self.update(answers=answers, pending=())
+        if self.data.get("skipped_once") == step.id:
+            self.set_data(skipped_once=None)
         if step.consent is not None:
             self._record_consent()
         if step.sets == "language" and status == "answered" and isinstance(answer.value, str):
@@ -138,9 +143,9 @@ class Sprint:
 
     def walked(self) -> tuple[list[tuple[Step, Answer]], frozenset[str]]:
         """The path and flags of the current answers (walked once per set of answers)."""
-        answers = self.session.answers
-        if self._walked[0] is not answers:
-            self._walked = (answers, walk(self.flow, answers))
+        answers, stopped = self.session.answers, stop_from(self.session)
+        if self._walked[0][0] is not answers or self._walked[0][1] != stopped:
+            self._walked = ((answers, stopped), walk(self.flow, answers, stopped))
         return self._walked[1]
 
     def _flags(self) -> frozenset[str]:
@@ -161,6 +166,12 @@ class Sprint:
             self.update(state=target)
             how = "advance"
             preset = step.sets == "language" and self.data.get("language_preset")
+            if step.id not in self.session.answers and self.flow.passed_by_stop(
+                step.id, stop_from(self.session)
+            ):
+                # The person stopped early: on to the closing, sparing them the rest.
+                target, how = self.flow.closing or self.next_of(step), "jump"
+                continue
             if preset or not self.should_ask(step):
                 if preset:
                     self.set_data(language_preset=None)

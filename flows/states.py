@@ -1,5 +1,6 @@
 """The questions of the engine's own states: resume, check-in, stop, more, review-change,
-withdraw-code. Their texts are English literals inside gettext calls (for extraction).
+withdraw-code, confirm-delete. Their texts are English literals inside gettext calls (for
+extraction).
 """
 
 from __future__ import annotations
@@ -20,18 +21,28 @@ def engine_choices(sprint: Sprint, state: str) -> tuple[Choice, ...]:
     """The choices an engine state offers (empty for withdraw-code, which takes text)."""
     _ = sprint._
     if state == "resume":
-        return _numbered(("resume", _("Continue where I left off")), ("restart", _("Start again")))
+        return _numbered(
+            ("resume", _("Continue where I left off")),
+            ("restart", _("Start again and delete my answers")),
+        )
     if state == "check-in":
         return _numbered(
             ("continue", _("Go on")), ("break", _("Take a break")), ("stop", _("Stop here"))
         )
     if state == "stop":
-        pairs = [("delete", _("Delete everything")), ("continue", _("Go back to the questions"))]
+        pairs = [
+            ("delete", _("Delete everything I wrote")),
+            ("continue", _("Go back to the questions")),
+        ]
         if can_send(sprint):
             pairs.insert(0, ("review", _("Look over what I shared and send it")))
         return _numbered(*pairs)
     if state == "more":
         return _numbered(("more", _("Add more")), ("done", _("Done")))
+    if state == "confirm-delete":
+        if confirming(sprint) == "withdraw":
+            return _numbered(("delete", _("Delete and withdraw")), ("back", _("Go back")))
+        return _numbered(("delete", _("Delete")), ("back", _("Go back")))
     if state == "review-change":
         return _numbered(
             *(
@@ -52,6 +63,13 @@ def can_send(sprint: Sprint) -> bool:
     )
 
 
+def confirming(sprint: Sprint) -> str:
+    """What the confirm-delete question is about: "answer", "stop", "restart" or "withdraw"."""
+    pending = sprint.data.get("confirm")
+    kind = pending.get("kind") if isinstance(pending, dict) else None
+    return kind if kind in ("answer", "stop", "restart", "withdraw") else "answer"
+
+
 def engine_ask(sprint: Sprint, state: str) -> Outbound:
     """The message that asks an engine state's question."""
     _ = sprint._
@@ -69,6 +87,15 @@ def engine_ask(sprint: Sprint, state: str) -> Outbound:
         "withdraw-code": _(
             "To withdraw an account you sent, please send its reference code. "
             "It looks like K7QM-4TXA-9P. Send /back to return."
+        ),
+        "confirm-delete": _(
+            "This deletes everything you wrote, and it cannot be undone. "
+            "Do you want to delete it, or go back?"
+        )
+        if confirming(sprint) != "withdraw"
+        else _(
+            "Withdrawing an account you sent also ends this conversation and deletes "
+            "everything you wrote in it. Do you want to go on, or go back?"
         ),
     }
     choices = engine_choices(sprint, state)

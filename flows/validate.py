@@ -52,6 +52,14 @@ def _check_references(flow: Flow, step: Step) -> None:
     for option in step.options:
         if option.next is not None:
             must_exist(option.next, option.line_of("next"), f"option {option.id!r} next")
+            ending = flow.step(option.next)
+            if option.confirm and (ending.kind != "end" or ending.reason == "submitted"):
+                raise _fail(
+                    flow,
+                    option.line_of("confirm"),
+                    f"`confirm` asks before deleting: option {option.id!r} must lead to an end "
+                    "that keeps nothing",
+                )
     if step.section is not None and flow.section(step.section) is None:
         raise _fail(flow, step.line_of("section"), f"unknown section {step.section!r}")
     if step.quote_from is not None:
@@ -93,6 +101,8 @@ def _texts(step: Step) -> list[tuple[int, str]]:
     found = [(step.line_of("text"), step.text)]
     if step.explain is not None:
         found.append((step.line_of("explain"), step.explain))
+    if step.skip_again is not None:
+        found.append((step.line_of("skip_again"), step.skip_again))
     for option in step.options:
         found.append((option.line_of("text"), option.text))
         if option.reply is not None:

@@ -24,7 +24,7 @@ SCOPE_LABELS = {
     "referral": "Pass details to a support service",
 }
 STATUS_TEXTS = {
-    "skip": "(skipped)",
+    "skip": "(not answered: skipped)",
     "dont-know": "I don't know",
     "prefer-not": "Prefer not to say",
 }

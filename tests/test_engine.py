@@ -298,6 +298,8 @@ def test_every_text_goes_through_the_translator() -> None:
 def test_withdrawing_records_the_normalised_code() -> None:
     talk = at_recall()
     turn = talk.send("/withdraw")
+    assert turn.messages[-1].ask == "confirm-delete"  # mid-interview: it deletes, so asked first
+    turn = talk.press("delete")
     assert turn.messages[-1].ask == "withdraw-code"
     turn = talk.send("not a code")
     assert "doesn't look like a reference code" in turn.messages[0].text

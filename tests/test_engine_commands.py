@@ -91,7 +91,13 @@ def test_coming_back_to_an_unfinished_interview_asks_resume_or_restart() -> None
     turn = talk.send("1")
     assert turn.messages[-1].ask == "recall"
     talk.start()
-    turn = talk.press("restart")
+    turn = talk.press("restart")  # it deletes the answers, so it is asked once more
+    assert turn.messages[-1].ask == "confirm-delete"
+    turn = talk.press("back")
+    assert turn.messages[-1].ask == "resume" and talk.session is not None
+    assert talk.session.answers
+    talk.press("restart")
+    turn = talk.press("delete")
     assert turn.messages[-1].ask == "language"
     assert talk.session is not None and talk.session.answers == {}
 

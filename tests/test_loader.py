@@ -35,7 +35,7 @@ CASES: dict[str, tuple[str, str]] = {
         start: a
         steps: []
         """,
-        "unknown key 'flavour' in the flow (known: id, version, mode, start, sections, steps)",
+        "unknown key 'flavour' in the flow (known: id, version, mode, start, closing, sections, steps)",
     ),
     "unknown step key": (
         """
@@ -50,7 +50,7 @@ CASES: dict[str, tuple[str, str]] = {
         """,
         "unknown key 'colour' in a step (known: id, kind, text, options, next, ask_if, section, "
         "check_in, identifying, elements, consent, skip_as, dont_know, prefer_not, sets, multi, "
-        "media, quote_from, explain, reason)",
+        "media, quote_from, explain, skip_again, reason)",
     ),
     "duplicate key": (
         """
@@ -711,6 +711,64 @@ CASES: dict[str, tuple[str, str]] = {
               - {id: dont-know, text: Who knows}  # <-
         """,
         "option id 'dont-know' is reserved (use dont_know / prefer_not on the step)",
+    ),
+    "confirm on an option that deletes nothing": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: single-choice
+            text: Which?
+            options:
+              - {id: x, text: X, next: b, confirm: true}  # <-
+          - {id: b, kind: info, text: Hi}
+          - {id: c, kind: end, reason: declined, text: Bye}
+        """,
+        "`confirm` asks before deleting: option 'x' must lead to an end that keeps nothing",
+    ),
+    "confirm on an option without next": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: single-choice
+            text: Which?
+            options:
+              - {id: x, text: X, confirm: true}  # <-
+          - {id: c, kind: end, reason: declined, text: Bye}
+        """,
+        "`confirm` belongs on an option with `next` (to an end)",
+    ),
+    "skip_again without skip_as": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: single-choice
+            text: Which?
+            skip_again: Are you sure?  # <-
+            options:
+              - {id: x, text: X}
+          - {id: c, kind: end, reason: declined, text: Bye}
+        """,
+        "`skip_again` needs `skip_as`: what a second skip means",
+    ),
+    "unknown closing step": (
+        """
+        id: t
+        version: "1"
+        start: a
+        closing: ghost  # <-
+        steps:
+          - {id: a, kind: end, reason: declined, text: Bye}
+        """,
+        "closing step 'ghost' does not exist",
     ),
 }
 

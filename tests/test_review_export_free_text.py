@@ -1,8 +1,8 @@
 """Anonymised exports withhold the person's own words unless a reviewer includes them on purpose.
 
 The accounts are real: a whole survivor interview through the engine, so the free recall,
-its follow-ups (whose questions quote the recall back) and the choices are what a node
-would seal. Each free-text answer carries a canary that must not leave in an anonymised
+its follow-up (which no longer quotes the recall back, issue 12) and the choices are what
+a node would seal. Each free-text answer carries a canary that must not leave in an anonymised
 export, in JSON or CSV, unless `--include-free-text` is given, which the audit log records.
 """
 
@@ -50,7 +50,6 @@ FOLLOW_UP = f"It was the commander Wahid {CANARY}-follow-up."
 TYPED = {
     "recall": RECALL,
     "recall-follow-up": FOLLOW_UP,
-    "recall-follow-up-2": f"Nothing more, {CANARY}-follow-up-2.",
     "when-started": "spring 2023",
 }
 CHOSEN = {
@@ -141,8 +140,9 @@ def test_the_interview_put_the_canary_in_the_recall_the_follow_ups_and_their_que
     sealed = _sealed("anonymised")
     assert sealed["recall"]["value"] == RECALL and sealed["recall"]["kind"] == "free-text"
     assert sealed["recall-follow-up"]["value"] == FOLLOW_UP
-    # The follow-up's question quotes the recall: the question leaks it as much as the answer.
-    assert CANARY in sealed["recall-follow-up"]["question"]
+    # The follow-up's question no longer quotes the recall (issue 12); exports still withhold
+    # the questions of free-text answers, in case a flow's question holds the person's words.
+    assert CANARY not in sealed["recall-follow-up"]["question"]
     assert sealed["harms"]["value"] == ["barred-education", "other"]
     assert CANARY in sealed["harms-other"]["value"]
 
@@ -161,7 +161,7 @@ def test_an_anonymised_export_holds_no_free_text_but_keeps_the_choices(
     answers = {a["step"]: a for a in account["answers"]}
 
     free_text = {s for s, a in sealed.items() if a["kind"] == "free-text" and not a["identifying"]}
-    assert {"recall", "recall-follow-up", "recall-follow-up-2", "harms-other"} <= free_text
+    assert {"recall", "recall-follow-up", "harms-other"} <= free_text
     assert {s for s, a in answers.items() if a.get("withheld") == "free-text"} == free_text
     recall = answers["recall"]
     assert "value" not in recall and "question" not in recall and "sha256" not in recall
@@ -225,7 +225,10 @@ def test_include_free_text_keeps_it_and_the_audit_log_says_so(exporting: Exporti
     answers = {a["step"]: a for a in account["answers"]}
     assert answers["recall"]["value"] == RECALL
     assert answers["recall-follow-up"]["value"] == FOLLOW_UP
-    assert CANARY in answers["recall-follow-up"]["question"]
+    assert (
+        answers["recall-follow-up"]["question"]
+        == _sealed("anonymised")["recall-follow-up"]["question"]
+    )
     assert not any("withheld" in a for a in answers.values())
     # Still anonymised in every other way.
     assert "place" not in answers and "message_ids" not in answers["recall"]

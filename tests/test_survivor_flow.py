@@ -214,9 +214,11 @@ def test_free_recall_is_the_first_account_question_and_may_take_many_messages() 
     assert recall.id == "recall" and recall.kind == "free-text"
     assert recall.multi and recall.media and recall.check_in
     assert FLOW.section("account") is not None and FLOW.section("account").content_note
-    follow_ups = [s for s in FLOW.steps if s.quote_from]
-    assert 1 <= len(follow_ups) <= 2 and all("{quote}" in s.text for s in follow_ups)
-    assert all(index(s.id) < index("harms") for s in follow_ups)
+    # One neutral follow-up that never quotes the person's words back (issue 12).
+    assert not [s for s in FLOW.steps if s.quote_from or "{quote}" in s.text]
+    follow_up = FLOW.step("recall-follow-up")
+    assert follow_up.text == "Is there anything you want to add? You can skip this."
+    assert index("recall") < index("recall-follow-up") < index("harms")
 
 
 def test_consent_is_confirmed_again_before_the_harms_list_and_at_the_end() -> None:
