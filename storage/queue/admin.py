@@ -13,12 +13,20 @@ On PostgreSQL the node runs sync as a role that can do nothing but insert:
 It cannot read, change or delete anything, and cannot set any reviewer field (status,
 assignee, receipt_logged). Receipts are written to the audit log, and withdrawals
 applied, by the next command run with reviewer or administrator rights.
+
+A role's password never appears in a statement (server logs may keep statements): the
+statement carries a SCRAM-SHA-256 verifier computed here (`scram_verifier`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
+import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -162,20 +170,37 @@ def create_role(
         exists = conn.execute(
             text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
         ).first()
+        # DDL takes no bind parameters; the verifier is base64 and '$', ':' only, so the
+        # literal needs no escaping, and the password itself is never sent.
+        verifier = f" PASSWORD '{scram_verifier(password)}'" if password else ""
         if exists is None:
-            statement = f"CREATE ROLE {role} LOGIN"
-            if password:
-                # DDL takes no bind parameters; standard_conforming_strings makes '' the
-                # only escape a literal needs.
-                statement += " PASSWORD '" + password.replace("'", "''") + "'"
-            conn.exec_driver_sql(statement)
-        elif password:
-            conn.exec_driver_sql(
-                f"ALTER ROLE {role} PASSWORD '" + password.replace("'", "''") + "'"
-            )
+            conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN{verifier}")
+        elif verifier:
+            conn.exec_driver_sql(f"ALTER ROLE {role}{verifier}")
         for grant in statements:
             conn.exec_driver_sql(grant)
     return statements
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802, RFC 7677).
+
+    PostgreSQL stores a well-formed verifier as given, so the password stays on this
+    machine. Non-ASCII passwords are NFKC-normalised, as PostgreSQL's SASLprep does for
+    common text.
+    """
+    if not password.isascii():
+        password = unicodedata.normalize("NFKC", password)
+    salt = secrets.token_bytes(16) if salt is None else salt
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 def create_node_role(engine: Engine, role: str, password: str | None) -> list[str]:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.crypto import fingerprint_of
+from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
 from storage.errors import N_, StorageError
 
 PINS_FILE = "trusted-nodes.json"
@@ -99,8 +100,8 @@ class NodePins:
             "public_key": base64.b64encode(public_key).decode("ascii"),
             "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(document, indent=1, sort_keys=True), "utf-8")
-        os.replace(tmp, self.path)
+        # Owner-only, written atomically: another local user must not add a pin.
+        replace_file(
+            self.path, json.dumps(document, indent=1, sort_keys=True).encode(), PRIVATE_FILE_MODE
+        )
         return fingerprint
