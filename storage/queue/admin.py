@@ -7,12 +7,15 @@ SQLite file path; without it, `queue.db` in the data directory. Migrations live 
 On PostgreSQL the node runs sync as a role that can do nothing but insert:
 
     GRANT USAGE ON SCHEMA <schema> TO <role>;
-    GRANT INSERT ON nodes, account_files, withdrawals TO <role>;
+    GRANT INSERT ON nodes, account_files TO <role>;
+    GRANT INSERT (secret, requested_at, batch) ON withdrawals TO <role>;
     GRANT INSERT (id, received_at, ..., sealed) ON accounts TO <role>;
 
 It cannot read, change or delete anything, and cannot set any reviewer field (status,
-assignee, receipt_logged). Receipts are written to the audit log, and withdrawals
-applied, by the next command run with reviewer or administrator rights.
+assignee, receipt_logged) nor decide a withdrawal. Receipts are written to the audit
+log, and withdrawals examined and applied, by the next command run with reviewer or
+administrator rights. Grants start with REVOKE ALL, so running `queue init` again with
+the same role name brings an older role's rights to these.
 
 A role's password never appears in a statement (server logs may keep statements): the
 statement carries a SCRAM-SHA-256 verifier computed here (`scram_verifier`).
@@ -39,7 +42,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from storage.db import create_store_engine, database_url
 from storage.errors import N_, StorageError
-from storage.queue.tables import NODE_ACCOUNT_COLUMNS, queue_info
+from storage.queue.tables import NODE_ACCOUNT_COLUMNS, NODE_WITHDRAWAL_COLUMNS, queue_info
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -122,9 +125,12 @@ def node_role_grants(role: str, schema: str) -> list[str]:
     """The statements that give `role` INSERT on the node's tables and nothing else."""
     _check_names(role, schema)
     columns = ", ".join(NODE_ACCOUNT_COLUMNS)
+    request_columns = ", ".join(NODE_WITHDRAWAL_COLUMNS)
     return [
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
-        f"GRANT INSERT ON {schema}.nodes, {schema}.account_files, {schema}.withdrawals TO {role}",
+        f"GRANT INSERT ON {schema}.nodes, {schema}.account_files TO {role}",
+        f"GRANT INSERT ({request_columns}) ON {schema}.withdrawals TO {role}",
         f"GRANT INSERT ({columns}) ON {schema}.accounts TO {role}",
     ]
 
@@ -133,8 +139,10 @@ def reviewer_role_grants(role: str, schema: str) -> list[str]:
     """Reviewers read and change the queue, and may only append to the audit log.
 
     No UPDATE or DELETE on `audit_log`: a reviewer's credentials cannot rewrite history
-    (only the administrator's could, and the witnesses catch that). No DDL, and nothing on
-    the migration version table.
+    (only the administrator's could, and the witnesses catch that). Only SELECT on `nodes`:
+    deleting a node's row and inserting another key under its fingerprint would otherwise
+    be one reviewer's way to mislead another's pin. No DDL, and nothing on the migration
+    version table.
     """
     _check_names(role, schema)
     working = ", ".join(
@@ -145,13 +153,13 @@ def reviewer_role_grants(role: str, schema: str) -> list[str]:
             "account_tags",
             "account_notes",
             "withdrawals",
-            "nodes",
         )
     )
     return [
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {working} TO {role}",
-        f"GRANT SELECT ON {schema}.queue_info TO {role}",
+        f"GRANT SELECT ON {schema}.nodes, {schema}.queue_info TO {role}",
         f"GRANT SELECT, INSERT ON {schema}.audit_log TO {role}",
     ]
 

@@ -44,6 +44,9 @@ ACTIONS: tuple[str, ...] = (
     "changed",
     "exported",
     "withdrawn",
+    "withdrawals-held",
+    "withdrawals-confirmed",
+    "withdrawals-rejected",
 )
 # Any 64-bit constant: the advisory lock that serialises appends on PostgreSQL.
 _CHAIN_LOCK = 0x4174746573740A01
