@@ -3,8 +3,9 @@
 - `accounts.withdrawal_tag` (a clear bearer token: whoever read it could withdraw the
   account) becomes `withdrawal_hash`, each value replaced by its one-way hash. The clear
   tag was the secret a request now carries, so the person's reference code still works.
-- `withdrawals.tag` becomes `secret`, with `batch`, `secret_hash` and `status`; requests
-  already here keep applying as before (status 'accepted').
+- `withdrawals.tag` becomes `secret`, with `batch`, `secret_hash` and `status`. A request
+  already applied stays so; one still waiting may be a copied tag (the attack this
+  revision closes), so it waits for an administrator (`attest queue withdrawals`).
 - `nodes` rows whose key does not hash to their fingerprint are deleted (a planted row
   could only mislead a pin) and, on PostgreSQL, a CHECK refuses any such row from now on.
 
@@ -29,6 +30,7 @@ depends_on = None
 
 log = logging.getLogger(__name__)
 NODE_CHECK = "ck_nodes_fingerprint_is_key_hash"
+WAITING_BATCH = "old-0003-migration"  # storage.queue.withdrawals.OLD_FORMAT_BATCH + a name
 
 
 def upgrade() -> None:
@@ -57,12 +59,24 @@ def upgrade() -> None:
     op.add_column("withdrawals", sa.Column("secret_hash", sa.String(64)))
     op.add_column("withdrawals", sa.Column("status", sa.String(16)))
     requests = conn.execute(sa.text("SELECT secret FROM withdrawals")).scalars().all()
+    applied = set(
+        conn.execute(
+            sa.text("SELECT withdrawal_hash FROM accounts WHERE withdrawn_at IS NOT NULL")
+        ).scalars()
+    )
     if requests:
         conn.execute(
             sa.text(
-                "UPDATE withdrawals SET secret_hash = :h, status = 'accepted' WHERE secret = :s"
+                "UPDATE withdrawals SET secret_hash = :h, status = :status, batch = :batch "
+                "WHERE secret = :s"
             ),
-            [{"h": withdrawal_hash(s), "s": s} for s in requests],
+            [
+                {"h": h, "s": s, "status": "accepted", "batch": None}
+                if h in applied
+                # Examined by the next reviewer command, whose "old-" batches are held.
+                else {"h": None, "s": s, "status": None, "batch": WAITING_BATCH}
+                for s, h in ((s, withdrawal_hash(s)) for s in requests)
+            ],
         )
     op.create_index("ix_withdrawals_secret_hash", "withdrawals", ["secret_hash"])
     op.create_index("ix_withdrawals_status", "withdrawals", ["status"])
