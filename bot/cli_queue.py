@@ -340,6 +340,16 @@ def withdrawals_group() -> None:
     pass
 
 
+def _shown(value: str) -> str:
+    """An id from the queue, printable: ids are hex, but whoever inserts a row picks them.
+
+    Anything else is shown as an escape instead of reaching the terminal.
+    """
+    return "".join(
+        c if c.isascii() and (c.isalnum() or c in "-_") else f"\\u{ord(c):04x}" for c in value
+    )
+
+
 def _held_queue() -> Queue:
     """The queue, with receipts logged and new requests examined (administrator rights)."""
     held_queue = _queue(open_queue(queue_url_from_env()))
@@ -372,7 +382,7 @@ def withdrawals_list() -> None:
                 "Batch {batch}: {requests} requests, made {first} to {last}; they would "
                 "withdraw {matched} accounts in the queue now."
             ).format(
-                batch=batch.batch,
+                batch=_shown(batch.batch),
                 requests=batch.requests,
                 first=first,
                 last=last,
@@ -380,7 +390,7 @@ def withdrawals_list() -> None:
             )
         )
         for account_id in batch.account_ids:
-            click.echo(f"  {account_id}")
+            click.echo(f"  {_shown(account_id)}")
     click.echo(
         _(
             "Confirm a batch only if these withdrawals are expected (for example, people "

@@ -271,3 +271,24 @@ def test_a_request_whose_stored_hash_was_forged_erases_nothing(tmp_path: Path) -
     engine.dispose()
     assert _live(url) == {item.sealed.account_id}
     assert _live(url) == {item.sealed.account_id}  # and stays so
+
+
+def test_a_batch_id_chosen_by_the_sender_cannot_drive_the_terminal(queue_url: str) -> None:
+    node = NodeKeys.generate()
+    put_accounts(queue_url, node, [make_account(node, [reviewer("a")])])
+    engine = open_queue(queue_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO withdrawals (secret, requested_at, batch) VALUES (:s, :t, :b)"),
+            [{"s": f"s{i}", "t": NOW, "b": "\x1b[2J\u202e"} for i in range(6)],
+        )
+    engine.dispose()
+    listed = CliRunner().invoke(queue, ["withdrawals", "list"], env={"ATTEST_QUEUE_URL": queue_url})
+    assert listed.exit_code == 0, listed.output
+    assert "\x1b" not in listed.output and "\u202e" not in listed.output
+    # The queue gave the batch an id of its own, which an administrator can type.
+    batch = listed.output.split("Batch ")[1].split(":")[0]
+    rejected = CliRunner().invoke(
+        queue, ["withdrawals", "reject", batch], env={"ATTEST_QUEUE_URL": queue_url}
+    )
+    assert rejected.exit_code == 0, rejected.output

@@ -18,6 +18,7 @@ Mixed into `storage.queue.store.Queue`.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -78,6 +79,10 @@ def withdrawal_burst_from_env(env: Mapping[str, str] | None = None) -> int:
     return int(configured)
 
 
+def _typable(batch: str | None) -> bool:
+    return bool(batch) and re.fullmatch(r"[0-9a-z-]{1,32}", str(batch)) is not None
+
+
 def new_batch_id() -> str:
     return uuid.uuid4().hex[:16]
 
@@ -100,9 +105,12 @@ class QueueWithdrawals:
         held = 0
         with self.engine.begin() as conn:
             batches: dict[str, list[str]] = {}
-            unbatched = new_batch_id()  # requests without a batch count as one arrival
+            # Requests without a usable batch id (none, or one no administrator could type)
+            # count as one arrival under an id of the queue's own.
+            unbatched = new_batch_id()
             for row in conn.execute(pick):
-                batches.setdefault(row.batch or unbatched, []).append(row.secret)
+                batch = row.batch if _typable(row.batch) else unbatched
+                batches.setdefault(batch, []).append(row.secret)
             entries: list[tuple[str, str, str | None, dict[str, Any]]] = []
             for batch, secrets in sorted(batches.items()):
                 # Requests of this batch examined earlier count too: a sync committing in
