@@ -280,3 +280,25 @@ def test_an_old_kit_accepted_knowingly_brings_its_accounts_and_holds_its_request
     target.reconcile()
     assert target.list_accounts() == []
     target.close()
+
+
+def test_a_kit_account_with_a_clear_tag_stays_in_the_kit_and_is_named(
+    queue_url: str, tmp_path: Path
+) -> None:
+    kit = str(tmp_path / "kit.db")
+    engine = open_queue(kit)
+    migrate_queue(engine)
+    engine.dispose()
+    node = NodeKeys.generate()
+    old = _old_sealed(node, "OLDK-ITAC-01")
+    engine = open_queue(kit)
+    with engine.begin() as conn:
+        conn.execute(insert(accounts).values(**queue_row(old, NOW)))  # type: ignore[arg-type]
+    engine.dispose()
+    result = CliRunner().invoke(queue, ["import", kit], env={"ATTEST_QUEUE_URL": queue_url})
+    assert result.exit_code == 0, result.output
+    assert "1 accounts in the kit were sealed by an older version" in result.output
+    target = open_queue(queue_url)
+    with target.connect() as conn:
+        assert conn.execute(select(accounts.c.id)).all() == []
+    target.dispose()
