@@ -6,7 +6,12 @@ attest queue init [--node-role NAME]   create or migrate the queue (administrato
 attest sync [--watch]                  outbox -> queue; retries with backoff; the node's
                                        copy is deleted only once the queue committed it
 attest queue import FILE               merge a field kit's SQLite queue, idempotently
-attest keys trust-node FILE|FINGERPRINT  pin a node's signing key on this machine
+attest queue withdrawals list|confirm BATCH|reject BATCH
+                                       bursts of withdrawal requests held for an
+                                       administrator (more than ATTEST_WITHDRAWAL_BURST,
+                                       default 5, in one sync or import)
+attest keys trust-node FILE|FINGERPRINT  pin a node's signing key on this machine (the
+                                       whole fingerprint; the key must hash to it)
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,13 +40,30 @@ from storage.queue.admin import (
     queue_url_from_env,
 )
 from storage.queue.kit_import import import_queue_file, kit_log_intact
-from storage.queue.node_pins import NodePins, parse_node_public_key, pins_path_from_env
+from storage.queue.node_pins import (
+    NodePins,
+    full_fingerprint,
+    parse_node_public_key,
+    pins_path_from_env,
+)
 from storage.queue.store import Queue
-from storage.sync import Outbox, SyncProgress, sync_outbox, with_retries
+from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
+from storage.sync import OLD_FORMAT_LEFT, Outbox, SyncProgress, sync_outbox, with_retries
 
 
 def _(message: str) -> str:
     return translator(os.environ.get("ATTEST_LANGUAGE", "en")).gettext(message)
+
+
+def _burst() -> int:
+    try:
+        return withdrawal_burst_from_env()
+    except StorageError as error:
+        raise click.ClickException(_(str(error))) from None
+
+
+def _queue(engine: Any) -> Queue:
+    return Queue(engine, withdrawal_burst=_burst())
 
 
 def _settings() -> Settings:
@@ -100,7 +123,15 @@ def init_command(node_role: str | None, reviewer_role: str | None) -> None:
 
 @queue.command("import", help=_("Merge a field kit's queue file into this queue (safe to repeat)."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_command(file: Path) -> None:
+@click.option(
+    "--accept-old-format",
+    is_flag=True,
+    help=_(
+        "Import a kit written by an older version (clear withdrawal tags); its withdrawal "
+        "requests are held for an administrator."
+    ),
+)
+def import_command(file: Path, accept_old_format: bool) -> None:
     source = create_store_engine(file)
     target = open_queue(queue_url_from_env())
     try:
@@ -113,11 +144,19 @@ def import_command(file: Path) -> None:
             )
 
         damaged: list[int] = []
+        refused: list[int] = []
         intact = kit_log_intact(source)
         accounts, requests = import_queue_file(
-            source, target, progress=show, damaged_times=damaged.append
+            source,
+            target,
+            progress=show,
+            damaged_times=damaged.append,
+            refused_old_format=refused.append,
+            accept_old_format=accept_old_format,
         )
-        receipts, withdrawn = Queue(target).reconcile()
+        checked = _queue(target)
+        receipts, withdrawn = checked.reconcile()
+        held = checked.held_count()
     except StorageError as error:
         raise click.ClickException(_(str(error))) from None
     finally:
@@ -136,6 +175,17 @@ def import_command(file: Path) -> None:
             ).format(rows=sum(damaged)),
             err=True,
         )
+    if sum(refused):
+        click.echo(
+            _(
+                "{count} accounts in the kit were sealed by an older version of Attest with "
+                "their withdrawal tag in the clear; in the queue, anyone who can read it "
+                "could withdraw them. They were not imported and stay in the kit file."
+            ).format(count=sum(refused)),
+            err=True,
+        )
+    if held:
+        click.echo(_(HELD_NOTICE).format(count=held), err=True)
     if not intact:
         click.echo(
             _(
@@ -147,7 +197,9 @@ def import_command(file: Path) -> None:
         )
 
 
-def _sync_once(data_dir: Path, intake_url: str | None, queue_url: str) -> None:
+def _sync_once(
+    data_dir: Path, intake_url: str | None, queue_url: str, send_old_format: bool
+) -> None:
     intake_path = data_dir / DATABASE_FILE
     if intake_url is None and not intake_path.exists():
         click.echo(_("Nothing to sync: this node has no intake store yet."))
@@ -176,8 +228,16 @@ def _sync_once(data_dir: Path, intake_url: str | None, queue_url: str) -> None:
             click.echo(line, err=True)
 
         report = sync_outbox(
-            outbox, target, {node.fingerprint: node.public_key_bytes}, progress=show
+            outbox,
+            target,
+            {node.fingerprint: node.public_key_bytes},
+            progress=show,
+            burst=_burst(),
+            send_old_format=send_old_format,
         )
+        held = 0
+        if report.receipts_logged is not None:
+            held = _queue(target).held_count()
     finally:
         intake.dispose()
         target.dispose()
@@ -188,12 +248,24 @@ def _sync_once(data_dir: Path, intake_url: str | None, queue_url: str) -> None:
     )
     if report.receipts_logged is None:
         click.echo(_("Receipts and withdrawals will be applied by the next reviewer command."))
+    if held:
+        click.echo(_(HELD_NOTICE).format(count=held), err=True)
+    if report.refused_old_format:
+        click.echo(_(OLD_FORMAT_LEFT).format(count=report.refused_old_format), err=True)
 
 
 @click.command(help=_("Move sealed accounts and withdrawal requests from this node to the queue."))
 @click.option("--watch", is_flag=True, help=_("Keep syncing every --interval seconds."))
 @click.option("--interval", default=30.0, show_default=True)
-def sync(watch: bool, interval: float) -> None:
+@click.option(
+    "--send-old-format",
+    is_flag=True,
+    help=_(
+        "Also send accounts sealed by an older version, whose withdrawal tag is in the "
+        "clear (whoever reads the queue could withdraw them)."
+    ),
+)
+def sync(watch: bool, interval: float, send_old_format: bool) -> None:
     settings = _settings()
     data_dir, intake_url = settings.data_dir, settings.database_url
     queue_url = queue_url_from_env()
@@ -209,7 +281,7 @@ def sync(watch: bool, interval: float) -> None:
     try:
         while True:
             with_retries(
-                lambda: _sync_once(data_dir, intake_url, queue_url),
+                lambda: _sync_once(data_dir, intake_url, queue_url, send_old_format),
                 attempts=None if watch else 6,
                 on_retry=on_retry,
             )
@@ -231,12 +303,14 @@ def trust_node(key_or_fingerprint: str) -> None:
     pins = NodePins(pins_path_from_env())
     path = Path(key_or_fingerprint).expanduser()
     try:
+        expected: str | None = None
         if path.is_file():
             public_key = parse_node_public_key(path.read_text("utf-8"))
         else:
+            expected = full_fingerprint(key_or_fingerprint)
             engine = open_queue(queue_url_from_env())
             try:
-                found = Queue(engine).node_key(key_or_fingerprint.strip())
+                found = Queue(engine).node_key(expected)
             finally:
                 engine.dispose()
             if found is None:
@@ -248,11 +322,119 @@ def trust_node(key_or_fingerprint: str) -> None:
                     )
                 )
             public_key = found
-        fingerprint = pins.pin(public_key)
+        fingerprint = pins.pin(public_key, expected)
     except StorageError as error:
         raise click.ClickException(_(str(error))) from None
     click.echo(
         _("Trusted node {fingerprint}. Accounts it signs can now be opened.").format(
             fingerprint=fingerprint
         )
+    )
+
+
+@queue.group(
+    "withdrawals",
+    help=_("Bursts of withdrawal requests held for an administrator (list, confirm, reject)."),
+)
+def withdrawals_group() -> None:
+    pass
+
+
+def _shown(value: str) -> str:
+    """An id from the queue, printable: ids are hex, but whoever inserts a row picks them.
+
+    Anything else is shown as an escape instead of reaching the terminal.
+    """
+    return "".join(
+        c if c.isascii() and (c.isalnum() or c in "-_") else f"\\u{ord(c):04x}" for c in value
+    )
+
+
+def _held_queue() -> Queue:
+    """The queue, with receipts logged and new requests examined (administrator rights)."""
+    held_queue = _queue(open_queue(queue_url_from_env()))
+    try:
+        held_queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
+        held_queue.reconcile()
+    except StorageError as error:
+        held_queue.close()
+        raise click.ClickException(_(str(error))) from None
+    return held_queue
+
+
+@withdrawals_group.command("list", help=_("Show the held withdrawal batches."))
+def withdrawals_list() -> None:
+    held_queue = _held_queue()
+    try:
+        batches = held_queue.held_batches()
+    finally:
+        held_queue.close()
+    if not batches:
+        click.echo(_("No withdrawal requests are held."))
+        return
+    for batch in batches:
+        first = (
+            batch.first_requested.isoformat(timespec="minutes") if batch.first_requested else "?"
+        )
+        last = batch.last_requested.isoformat(timespec="minutes") if batch.last_requested else "?"
+        click.echo(
+            _(
+                "Batch {batch}: {requests} requests, made {first} to {last}; they would "
+                "withdraw {matched} accounts in the queue now."
+            ).format(
+                batch=_shown(batch.batch),
+                requests=batch.requests,
+                first=first,
+                last=last,
+                matched=len(batch.account_ids),
+            )
+        )
+        for account_id in batch.account_ids:
+            click.echo(f"  {_shown(account_id)}")
+    click.echo(
+        _(
+            "Confirm a batch only if these withdrawals are expected (for example, people "
+            "who told your organisation). `attest queue withdrawals confirm BATCH` erases "
+            "the accounts for good; `reject BATCH` deletes the requests and erases nothing."
+        )
+    )
+
+
+@withdrawals_group.command(
+    "confirm", help=_("Apply a held batch: its accounts are withdrawn for good.")
+)
+@click.argument("batch")
+def withdrawals_confirm(batch: str) -> None:
+    held_queue = _held_queue()
+    try:
+        count = held_queue.decide_batch(batch.strip(), confirm=True)
+        withdrawn = held_queue.apply_withdrawals()
+    except StorageError as error:
+        raise click.ClickException(_(str(error))) from None
+    finally:
+        held_queue.close()
+    click.echo(
+        _("Confirmed {count} withdrawal requests; {withdrawn} accounts withdrawn.").format(
+            count=count, withdrawn=withdrawn
+        )
+    )
+
+
+@withdrawals_group.command(
+    "reject", help=_("Delete a held batch of withdrawal requests; nothing is erased.")
+)
+@click.argument("batch")
+def withdrawals_reject(batch: str) -> None:
+    held_queue = _held_queue()
+    try:
+        count = held_queue.decide_batch(batch.strip(), confirm=False)
+    except StorageError as error:
+        raise click.ClickException(_(str(error))) from None
+    finally:
+        held_queue.close()
+    click.echo(
+        _(
+            "Rejected {count} withdrawal requests; no account was erased. If a person asks "
+            "again, their new request is taken as usual."
+        ).format(count=count)
     )

@@ -22,6 +22,7 @@ from storage.queue.admin import display_url, queue_url_from_env
 from storage.queue.audit import Witness
 from storage.queue.node_pins import NodePins, pins_path_from_env
 from storage.queue.store import Queue
+from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 
 WITNESS_FILE = "audit-witness.json"
 
@@ -46,11 +47,16 @@ class ReviewerContext:
     @property
     def queue(self) -> Queue:
         if self._queue is None:
-            queue = Queue.open(queue_url_from_env(self.env))
+            queue = Queue.open(
+                queue_url_from_env(self.env),
+                withdrawal_burst=withdrawal_burst_from_env(self.env),
+            )
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
             queue.reconcile()
             self.witness_advance()
+            if held := queue.held_count():
+                click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
         return self._queue
 
     @property

@@ -8,6 +8,12 @@ so sync works as the node's INSERT-only PostgreSQL role; logging receipts and ap
 withdrawals (`Queue.reconcile`) is tried afterwards and left to the reviewers when the
 role may not do it.
 
+Refused, loudly, and kept in the outbox: an account sealed before withdrawal secrets were
+hashed (its signed metadata holds the clear tag, see `storage.queue.rows.carries_clear_tag`),
+and a whole sync whose node key conflicts with the queue's `nodes` row
+(`storage.queue.node_rows`). Each sync's withdrawal requests share one batch id, so the
+queue can hold a burst (`storage.queue.withdrawals`).
+
 `storage.queue.kit_import` merges a field kit's SQLite queue into the main queue the same way.
 """
 
@@ -21,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, delete, func, inspect, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, inspect, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from storage.crypto import SealedAccount
@@ -30,9 +36,11 @@ from storage.errors import N_, StorageError
 from storage.intake.rows import sealed_from_row
 from storage.intake.tables import files, outbox, withdrawal_requests
 from storage.queue.admin import NOT_SET_UP, QueueSetupError
-from storage.queue.rows import queue_row
+from storage.queue.node_rows import record_node_keys
+from storage.queue.rows import carries_clear_tag, queue_row
 from storage.queue.store import Queue
-from storage.queue.tables import account_files, accounts, nodes, withdrawals
+from storage.queue.tables import account_files, accounts, withdrawals
+from storage.queue.withdrawals import DEFAULT_WITHDRAWAL_BURST, new_batch_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,6 +49,22 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 
 class SyncError(StorageError):
     """Sync cannot go on; the message says why and what to do."""
+
+
+class OldFormatAccount(SyncError):
+    default_message = N_(
+        "An account was sealed by an older version of Attest with its withdrawal tag in the "
+        "clear: in the queue, anyone who can read it could withdraw the account. It was not "
+        "sent and stays in the node's outbox."
+    )
+
+
+OLD_FORMAT_LEFT = N_(
+    "{count} accounts were sealed by an older version of Attest with their withdrawal tag "
+    "in the clear; in the queue, anyone who can read it could withdraw them. They were not "
+    "sent and stay, encrypted, in this node's outbox. To send them all the same, accepting "
+    "that risk for them, run `attest sync --send-old-format`."
+)
 
 
 class DatabaseUnreachable(SyncError):
@@ -60,6 +84,7 @@ class OutgoingFile:
 class OutgoingAccount:
     sealed: SealedAccount
     files: tuple[OutgoingFile, ...]
+    queued_at: datetime | None = None  # the outbox row's time: where the next batch starts
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,7 @@ class SyncReport:
     withdrawals: int
     receipts_logged: int | None  # None: the role may not write the audit log
     withdrawals_applied: int | None
+    refused_old_format: int = 0  # accounts left in the outbox: sealed with a clear tag
 
 
 class Outbox:
@@ -97,14 +123,22 @@ class Outbox:
             ).scalar_one()
         return int(waiting), int(requests)
 
-    def take_accounts(self, limit: int) -> list[OutgoingAccount]:
-        """The oldest accounts waiting, with their encrypted files read from disk."""
+    def take_accounts(
+        self, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[OutgoingAccount]:
+        """The oldest accounts waiting (after `after`, (created_at, id)), with their files."""
         taken: list[OutgoingAccount] = []
         size = 0
+        query = select(outbox).order_by(outbox.c.created_at, outbox.c.account_id).limit(limit)
+        if after is not None:
+            query = query.where(
+                or_(
+                    outbox.c.created_at > after[0],
+                    and_(outbox.c.created_at == after[0], outbox.c.account_id > after[1]),
+                )
+            )
         with read_connection(self.engine) as conn:
-            rows = conn.execute(
-                select(outbox).order_by(outbox.c.created_at, outbox.c.account_id).limit(limit)
-            ).all()
+            rows = conn.execute(query).all()
             by_account: dict[str, list[str]] = {}
             for file_row in conn.execute(
                 select(files.c.account_id, files.c.file_id)
@@ -117,7 +151,7 @@ class Outbox:
                     OutgoingFile(f, self._read_file(row.account_id, f))
                     for f in by_account.get(row.account_id, [])
                 )
-                taken.append(OutgoingAccount(sealed_from_row(row), attached))
+                taken.append(OutgoingAccount(sealed_from_row(row), attached, row.created_at))
                 size += sum(len(f.data) for f in attached)
                 if size > MAX_BATCH_BYTES:
                     break
@@ -190,17 +224,19 @@ def insert_accounts(
     items: Iterable[OutgoingAccount],
     received_at: datetime,
     node_keys: dict[str, bytes],
+    *,
+    send_old_format: bool = False,
 ) -> tuple[int, int]:
-    """Insert accounts and files, ignoring ones already there; (accounts, files) sent."""
+    """Insert accounts and files, ignoring ones already there; (accounts, files) sent.
+
+    NodeKeyConflict when a node key conflicts with the queue's; OldFormatAccount for an
+    account sealed with a clear withdrawal tag, unless `send_old_format` says the
+    operator accepts that risk for them.
+    """
     items = list(items)
-    insert_ignore(
-        conn,
-        nodes,
-        [
-            {"fingerprint": fp, "public_key": pub, "first_seen": received_at}
-            for fp, pub in node_keys.items()
-        ],
-    )
+    if not send_old_format and any(carries_clear_tag(item.sealed) for item in items):
+        raise OldFormatAccount()
+    record_node_keys(conn, node_keys, received_at)
     insert_ignore(conn, accounts, [queue_row(item.sealed, received_at) for item in items])
     file_rows = [
         {
@@ -225,12 +261,17 @@ def sync_outbox(
     progress: Callable[[SyncProgress], None] | None = None,
     between_commits: Callable[[int], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    burst: int = DEFAULT_WITHDRAWAL_BURST,
+    send_old_format: bool = False,
 ) -> SyncReport:
     """Move everything waiting in `source` into `queue`, batch by batch.
 
     `node_keys` (fingerprint -> public key) is recorded so reviewers can pin the node by
     fingerprint. `between_commits(batch)` runs after the queue committed a batch and
-    before the node deletes it (tests kill the process there).
+    before the node deletes it (tests kill the process there). Accounts sealed with a
+    clear withdrawal tag stay in the outbox unless `send_old_format`
+    (`attest sync --send-old-format`: the operator accepts that whoever reads the queue
+    could withdraw those accounts, as before the upgrade).
     """
     try:
         with queue.connect() as conn:
@@ -245,11 +286,21 @@ def sync_outbox(
         raise
     source.drop_unlinked_files()  # what a killed sync left to delete
     total_accounts, total_withdrawals = source.counts()
-    done_accounts = done_files = done_withdrawals = 0
+    done_accounts = done_files = done_withdrawals = refused = 0
     batch_no = 0
-    while batch := source.take_accounts(batch_size):
+    after: tuple[datetime, str] | None = None
+    while taken := source.take_accounts(batch_size, after):
+        last = taken[-1]
+        if last.queued_at is not None:
+            after = (last.queued_at, last.sealed.account_id)
+        batch = [item for item in taken if send_old_format or not carries_clear_tag(item.sealed)]
+        refused += len(taken) - len(batch)
+        if not batch:
+            continue
         with queue.begin() as conn:
-            sent, sent_files = insert_accounts(conn, batch, clock(), node_keys)
+            sent, sent_files = insert_accounts(
+                conn, batch, clock(), node_keys, send_old_format=send_old_format
+            )
         batch_no += 1
         if between_commits is not None:
             between_commits(batch_no)
@@ -262,9 +313,15 @@ def sync_outbox(
                     done_accounts, max(total_accounts, done_accounts), 0, total_withdrawals
                 )
             )
+    # One batch id for this sync's requests: more than the queue's burst limit is held.
+    batch_id = new_batch_id()
     while requests := source.take_withdrawals(batch_size):
         with queue.begin() as conn:
-            insert_ignore(conn, withdrawals, [{"tag": t, "requested_at": at} for t, at in requests])
+            insert_ignore(
+                conn,
+                withdrawals,
+                [{"secret": s, "requested_at": at, "batch": batch_id} for s, at in requests],
+            )
         source.confirm_withdrawals([t for t, _ in requests])
         done_withdrawals += len(requests)
         if progress is not None:
@@ -277,14 +334,18 @@ def sync_outbox(
                 )
             )
     source.finish()
-    receipts, applied = try_reconcile(queue)
-    return SyncReport(done_accounts, done_files, done_withdrawals, receipts, applied)
+    receipts, applied = try_reconcile(queue, burst)
+    if refused:
+        log.warning("sync: %d account(s) in the old format left in the outbox", refused)
+    return SyncReport(done_accounts, done_files, done_withdrawals, receipts, applied, refused)
 
 
-def try_reconcile(queue: Engine) -> tuple[int | None, int | None]:
+def try_reconcile(
+    queue: Engine, burst: int = DEFAULT_WITHDRAWAL_BURST
+) -> tuple[int | None, int | None]:
     """Log receipts and apply withdrawals if this connection's role may; (None, None) if not."""
     try:
-        return Queue(queue).reconcile()
+        return Queue(queue, withdrawal_burst=burst).reconcile()
     except ProgrammingError as error:
         # The node's INSERT-only role: reviewers' next command does it.
         if "permission denied" in str(error.orig).lower():

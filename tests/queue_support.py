@@ -7,6 +7,7 @@ the test, so tests never touch other tables in the shared test database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,7 @@ from storage.crypto import (
     encrypt_file,
     generate_reviewer_key,
     seal_account,
+    withdrawal_hash,
 )
 from storage.intake.drafts import FileDetails, file_aad
 from storage.queue.admin import migrate_queue, open_queue
@@ -235,7 +237,9 @@ def make_account(
         "scopes": signed_scopes or scopes,
         "started_at": T0.isoformat(),
         "submitted_at": (T0 + timedelta(minutes=20)).isoformat(),
-        "withdrawal_tag": node.withdrawal_tag(reference or secrets.token_hex(6)),
+        "withdrawal_hash": withdrawal_hash(
+            node.withdrawal_secret(reference or secrets.token_hex(6))
+        ),
     }
     sealed = seal_account(body, metadata, [r.public for r in reviewers], node)
     return OutgoingAccount(sealed, tuple(outgoing))
@@ -281,3 +285,27 @@ def put_many(url: str, node: NodeKeys, count: int, start: datetime = T0) -> list
         conn.execute(text("UPDATE accounts SET receipt_logged = true"))
     engine.dispose()
     return [r["id"] for r in rows]
+
+
+@contextlib.contextmanager
+def pg_role(queue_url: str, kind: str) -> Iterator[str]:
+    """A new PostgreSQL login role ("node" or "reviewer") on the queue at `queue_url`; its URL.
+
+    The role is created with `attest queue init`'s own grants and dropped afterwards.
+    """
+    from storage.queue.admin import create_node_role, create_reviewer_role
+
+    assert PG_URL
+    role = f"{kind}_" + uuid.uuid4().hex[:10]
+    create = create_node_role if kind == "node" else create_reviewer_role
+    engine = open_queue(queue_url)
+    try:
+        create(engine, role, None)
+        yield queue_url.replace("postgres@", f"{role}@", 1)
+    finally:
+        engine.dispose()
+        admin = create_engine(_admin_url())
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()

@@ -77,10 +77,10 @@ def test_pseudonyms_differ_by_channel_and_chat_and_hide_the_chat_id() -> None:
 
 def test_withdrawal_tags_match_however_the_code_is_typed() -> None:
     node = NodeKeys.generate()
-    tag = node.withdrawal_tag("K7QP-2M9X")
-    assert node.withdrawal_tag("k7qp 2m9x") == tag
-    assert node.withdrawal_tag(" K7QP2M9X\n") == tag
-    assert node.withdrawal_tag("K7QP-2M9Y") != tag
+    tag = node.withdrawal_secret("K7QP-2M9X")
+    assert node.withdrawal_secret("k7qp 2m9x") == tag
+    assert node.withdrawal_secret(" K7QP2M9X\n") == tag
+    assert node.withdrawal_secret("K7QP-2M9Y") != tag
     # a withdrawal tag is never a pseudonym of the same text
     assert tag != node.pseudonym("", "K7QP2M9X")
 

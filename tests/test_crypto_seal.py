@@ -36,7 +36,7 @@ METADATA: dict[str, Any] = {
     "urgent": False,
     "scopes": ["documentation", "anonymised-reports"],
     "submitted_at": "2026-11-23T18:00:00+00:00",
-    "withdrawal_tag": "f" * 64,
+    "withdrawal_hash": "f" * 64,
 }
 
 

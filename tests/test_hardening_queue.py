@@ -350,7 +350,7 @@ def test_a_field_kit_with_damaged_times_imports_every_account_and_request(
     migrate_queue(engine)
     engine.dispose()
     node = NodeKeys.generate()
-    items = [make_account(node, [reviewer("a")]) for _ in range(3)]
+    items = [make_account(node, [reviewer("a")], reference=f"REF{r}") for r in ("a", "b", "gone")]
     put_accounts(kit, node, items)
     late, early, withdrawn = (i.sealed.account_id for i in items)
     engine = open_queue(kit)
@@ -361,11 +361,8 @@ def test_a_field_kit_with_damaged_times_imports_every_account_and_request(
                 {"id": account},
             )
         conn.execute(
-            text(
-                "INSERT INTO withdrawals (tag, requested_at) "
-                "SELECT withdrawal_tag, 'not a date' FROM accounts WHERE id = :id"
-            ),
-            {"id": withdrawn},
+            text("INSERT INTO withdrawals (secret, requested_at) VALUES (:secret, 'not a date')"),
+            {"secret": node.withdrawal_secret("REFgone")},
         )
     engine.dispose()
     env = {

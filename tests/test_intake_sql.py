@@ -14,7 +14,13 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from storage.crypto import NodeKeys, ReviewerPrivateKey, decrypt_file, open_account
+from storage.crypto import (
+    NodeKeys,
+    ReviewerPrivateKey,
+    decrypt_file,
+    open_account,
+    withdrawal_hash,
+)
 from storage.errors import CorruptDraft, FileTooLarge
 from storage.intake.outbox import sealed_from_row
 from storage.intake.store import SqlIntakeStore, open_intake_store
@@ -136,7 +142,8 @@ async def test_a_submitted_account_opens_only_for_the_reviewer_with_its_files(
     assert row.account_id == result.account_id
     assert b"they came at night" not in row.body
     sealed = sealed_from_row(row)
-    assert sealed.metadata["withdrawal_tag"] == node.withdrawal_tag("ab12")
+    assert sealed.metadata["withdrawal_hash"] == withdrawal_hash(node.withdrawal_secret("ab12"))
+    assert "withdrawal_tag" not in sealed.metadata
     assert sealed.metadata["scopes"] == {"archive": "yes", "reports": "no"}
     body = open_account(sealed, reviewer, {node.fingerprint: node.public_key_bytes})
     assert body["answers"][0]["value"] == "they came at night"

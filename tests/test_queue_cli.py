@@ -45,12 +45,12 @@ def test_init_on_postgresql_creates_the_insert_only_node_role() -> None:
     try:
         env = {
             "ATTEST_QUEUE_URL": pg_schema_url(schema),
-            "ATTEST_NODE_ROLE_PASSWORD": "it's secret",
+            "ATTEST_NODE_ROLE_PASSWORD": "it's pa55word",
         }
         result = CliRunner().invoke(queue, ["init", "--node-role", role], env=env)
         assert result.exit_code == 0, result.output
         assert "GRANT INSERT (id, received_at" in result.output
-        assert "secret" not in result.output
+        assert "pa55word" not in result.output
         admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
         with admin.connect() as conn:
             granted = conn.execute(
@@ -64,8 +64,7 @@ def test_init_on_postgresql_creates_the_insert_only_node_role() -> None:
         assert {(t, p) for t, p in granted} == {
             ("account_files", "INSERT"),
             ("nodes", "INSERT"),
-            ("withdrawals", "INSERT"),
-        }  # accounts: column-level INSERT only, so it is not listed here
+        }  # accounts and withdrawals (issue 13): column-level INSERT only, not listed here
     finally:
         drop_schema(schema)
         admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -122,8 +121,11 @@ def test_trust_node_from_a_key_file_or_a_known_fingerprint(tmp_path: Path) -> No
 
     other = NodeKeys.generate()
     put_accounts(url, other, [make_account(other, [reviewer("a")])])
+    # A prefix is no longer enough (issue 13): the whole fingerprint, and the key must hash to it.
     by_prefix = CliRunner().invoke(trust_node, [other.fingerprint[:10]], env=env)
-    assert by_prefix.exit_code == 0, by_prefix.output
+    assert by_prefix.exit_code == 1 and "whole fingerprint" in by_prefix.output
+    by_fingerprint = CliRunner().invoke(trust_node, [other.fingerprint.upper()], env=env)
+    assert by_fingerprint.exit_code == 0, by_fingerprint.output
     assert set(NodePins(pins_file).load()) == {node.fingerprint, other.fingerprint}
 
     garbage = tmp_path / "garbage.txt"

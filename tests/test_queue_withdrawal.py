@@ -43,11 +43,14 @@ def test_withdrawal_leaves_only_a_tombstone(queue_url: str) -> None:
     queue.triage(account, "r1", add_tags=["detention"], note=lambda note_id: b"sealed note")
 
     with queue.engine.begin() as conn:
-        # As sync delivers it: the tag of the code the person typed, spaces and case aside.
+        # As sync delivers it: the secret of the code the person typed, spaces and case aside.
         insert_ignore(
-            conn, withdrawals, [{"tag": node.withdrawal_tag("abcd 2345"), "requested_at": T0}]
+            conn,
+            withdrawals,
+            [{"secret": node.withdrawal_secret("abcd 2345"), "requested_at": T0}],
         )
-    # Hidden at once, before any reviewer rights applied it.
+    # Hidden once examined (the first step of every reviewer command), before it is applied.
+    queue.examine_requests()
     assert [i.account_id for i in queue.list_accounts()] == [kept.sealed.account_id]
     with pytest.raises(AccountWithdrawn):
         queue.get(account)
@@ -83,7 +86,8 @@ def test_reviewers_reconciling_at_once_log_each_receipt_and_withdrawal_once(queu
     with engine.begin() as conn:
         insert_accounts(conn, items, T0, {})
         tags = [
-            {"tag": node.withdrawal_tag(f"REF{i}"), "requested_at": T0} for i in range(0, 40, 4)
+            {"secret": node.withdrawal_secret(f"REF{i}"), "requested_at": T0, "batch": f"b{i}"}
+            for i in range(0, 40, 4)
         ]
         insert_ignore(conn, withdrawals, tags)
     engine.dispose()

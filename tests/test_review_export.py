@@ -123,8 +123,8 @@ def test_withdrawn_accounts_never_appear(exporting: Exporting) -> None:
     exporting.export("--purpose", "reports")
     engine = open_queue(exporting.url)
     with engine.begin() as conn:
-        tag = exporting.node.withdrawal_tag("REFnamed")
-        insert_ignore(conn, withdrawals, [{"tag": tag, "requested_at": T0}])
+        secret = exporting.node.withdrawal_secret("REFnamed")
+        insert_ignore(conn, withdrawals, [{"secret": secret, "requested_at": T0}])
     engine.dispose()
     accounts = exporting.exported("--internal")
     assert exporting.ids["named"] not in accounts and len(accounts) == 3

@@ -352,12 +352,14 @@ def test_sync_runs_as_the_insert_only_role(tmp_path: Path) -> None:
             ):
                 conn.execute(text(statement))
         assert queue_state(pg_schema_url(schema)) == (sorted(ids + again), 3, sorted(ids + again))
-        # A withdrawal sent by the node's role: hidden at once, applied by reviewer rights.
+        # A withdrawal sent by the node's role: hidden once a reviewer's command examined
+        # it (hashing its secret), applied by reviewer rights.
         request_withdrawal(data, node, "CODE1")
         report = sync_outbox(outbox_for(data), as_node, {})
         assert (report.withdrawals, report.withdrawals_applied) == (1, None)
         as_node.dispose()
         reviewer_side = Queue(open_queue(pg_schema_url(schema)))
+        reviewer_side.examine_requests()
         assert ids[1] not in {i.account_id for i in reviewer_side.list_accounts(limit=None)}
         assert reviewer_side.reconcile() == (0, 1)
         assert reviewer_side.item(ids[1]).withdrawn_at is not None

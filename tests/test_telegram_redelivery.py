@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from storage.crypto import NodeKeys, generate_reviewer_key
+from storage.crypto import NodeKeys, generate_reviewer_key, withdrawal_hash
 from storage.intake.memory import MemoryIntakeStore
 from storage.intake.store import SqlIntakeStore, open_intake_store
 from storage.intake.tables import outbox, processed_updates
@@ -158,7 +158,7 @@ async def test_the_reference_code_of_a_lost_last_reply_is_sent_again(store: Any)
         again = await deliver(restarted, update)
         [code] = re.findall(r"reference code is: (\S+)", "\n".join(again))
         # It is the code of the account that was sent: it can withdraw that account.
-        assert node.withdrawal_tag(code) == await withdrawal_tag(store)
+        assert withdrawal_hash(node.withdrawal_secret(code)) == await withdrawal_tag(store)
         assert await deliver(restarted, update) == []
         assert sum("reference code is" in t for t in api.bot_texts(CHAT)) == 1
         assert await kept_replies(store) == 0
@@ -169,7 +169,7 @@ async def test_the_reference_code_of_a_lost_last_reply_is_sent_again(store: Any)
 async def withdrawal_tag(store: Any) -> str:
     if isinstance(store, MemoryIntakeStore):
         [account] = store.outbox
-        return str(account.metadata["withdrawal_tag"])
+        return str(account.metadata["withdrawal_hash"])
     with store.engine.connect() as conn:
         return str(conn.execute(select(outbox.c.withdrawal_tag)).scalar_one())
 

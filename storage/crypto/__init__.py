@@ -28,10 +28,12 @@ from storage.crypto.drafts import (
 )
 from storage.crypto.files import CHUNK_SIZE, FileEncryptor, decrypt_file, encrypt_file
 from storage.crypto.node import (
+    FINGERPRINT_CHARS,
     NodeKeys,
     fingerprint_of,
     normalise_reference_code,
     verify_node_signature,
+    withdrawal_hash,
 )
 from storage.crypto.reviewer import (
     FAST_KDF,
@@ -63,6 +65,7 @@ from storage.errors import (
 __all__ = [
     "CHUNK_SIZE",
     "FAST_KDF",
+    "FINGERPRINT_CHARS",
     "STRONG_KDF",
     "SUITES",
     "CorruptData",
@@ -93,5 +96,6 @@ __all__ = [
     "unwrap_key",
     "verify_account",
     "verify_node_signature",
+    "withdrawal_hash",
     "wrap_key",
 ]

@@ -42,6 +42,8 @@ FINGERPRINT_CHARS = 32
 # Domain labels keep the two HMAC uses of one secret apart.
 _PSEUDONYM_LABEL = b"attest-pseudonym-v1\x00"
 _WITHDRAWAL_LABEL = b"attest-withdrawal-v1\x00"
+_WITHDRAWAL_HASH_LABEL = b"attest-withdrawal-hash-v1\x00"
+WITHDRAWAL_SECRET_CHARS = 64
 
 
 def fingerprint_of(public_key: bytes) -> str:
@@ -56,6 +58,15 @@ def normalise_reference_code(code: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", code).upper()
     return "".join(ch for ch in folded if ch.isalnum())
+
+
+def withdrawal_hash(secret: str) -> str:
+    """The one-way hash of a withdrawal secret: what an account carries and the queue keeps.
+
+    Anyone who reads the queue sees only this; withdrawing needs the secret itself, which
+    only the node can derive, and only from the person's reference code.
+    """
+    return hashlib.sha256(_WITHDRAWAL_HASH_LABEL + secret.encode("utf-8")).hexdigest()
 
 
 def verify_node_signature(public_key: bytes, signature: bytes, data: bytes) -> bool:
@@ -131,8 +142,13 @@ class NodeKeys:
         message = _PSEUDONYM_LABEL + channel.encode("utf-8") + b"\x00" + str(chat_id).encode()
         return hmac.digest(self.pseudonym_secret, message, "sha256").hex()
 
-    def withdrawal_tag(self, reference_code: str) -> str:
-        """Hex HMAC-SHA256 of a normalised reference code, so the code itself is never stored."""
+    def withdrawal_secret(self, reference_code: str) -> str:
+        """Hex HMAC-SHA256 of a normalised reference code: what a withdrawal request carries.
+
+        The same derivation as the clear withdrawal tags before queue revision 0003, so an
+        account that arrived then (its tag hashed in place) is withdrawn by the same code.
+        Accounts carry only `withdrawal_hash` of it.
+        """
         code = normalise_reference_code(reference_code).encode("utf-8")
         return hmac.new(self.pseudonym_secret, _WITHDRAWAL_LABEL + code, hashlib.sha256).hexdigest()
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from flows.types import MediaRef, RecordWithdrawal, Session, ShredDraft, Turn
-from storage.crypto import NodeKeys
+from storage.crypto import NodeKeys, withdrawal_hash
 from storage.errors import CorruptDraft, FileTooLarge
 from storage.intake.outbox import (
     WITHDRAWAL_LIMIT,
@@ -149,10 +149,11 @@ class MemoryIntakeStore:
         if len(recent) >= WITHDRAWAL_LIMIT:
             return "rate-limited"
         self.attempts[respondent] = [*recent, now]
-        tag = self.node.withdrawal_tag(code)
-        self.withdrawal_requests.add(tag)
+        secret = self.node.withdrawal_secret(code)
+        self.withdrawal_requests.add(secret)
         before = len(self.outbox)
-        self.outbox = [a for a in self.outbox if a.metadata["withdrawal_tag"] != tag]
+        hashed = withdrawal_hash(secret)
+        self.outbox = [a for a in self.outbox if a.metadata.get("withdrawal_hash") != hashed]
         return "removed" if len(self.outbox) < before else "requested"
 
     async def store_file(

@@ -2,9 +2,12 @@
 
 An account's row holds the SealedAccount in columns (`outbox_row` / `sealed_from_row`).
 Its plaintext metadata is what the queue shows before anyone opens it, signed by the node.
-A withdrawal names a reference code; only its HMAC (the withdrawal tag) is stored. If the
-account is still in this node's outbox it is deleted here with its files; a request is
-kept either way, because sync may already have copied the account to the queue.
+A withdrawal names a reference code. The node derives the withdrawal secret from it (an
+HMAC under the node's secret); an account carries only the secret's one-way hash
+(`withdrawal_hash`, signed), and a withdrawal request carries the secret, which the queue
+hashes to find the account. If the account is still in this node's outbox it is deleted
+here with its files; a request is kept either way, because sync may already have copied
+the account to the queue.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.types import FinishedAccount
-from storage.crypto import NodeKeys, SealedAccount
+from storage.crypto import NodeKeys, SealedAccount, withdrawal_hash
 from storage.errors import CorruptData
 from storage.intake.tables import files, outbox, withdrawal_attempts, withdrawal_requests
 from storage.intake.writer import AfterCommit
@@ -49,7 +52,7 @@ def account_metadata(node: NodeKeys, account: FinishedAccount, channel: str) -> 
         "scopes": dict(account.consent.scopes),
         "started_at": account.started_at.isoformat() if account.started_at else None,
         "submitted_at": account.submitted_at.isoformat(),
-        "withdrawal_tag": node.withdrawal_tag(account.reference_code),
+        "withdrawal_hash": withdrawal_hash(node.withdrawal_secret(account.reference_code)),
     }
 
 
@@ -78,10 +81,16 @@ def record_withdrawal(
     if recent >= WITHDRAWAL_LIMIT:
         return "rate-limited"
     conn.execute(insert(withdrawal_attempts).values(respondent=respondent, attempted_at=now))
-    tag = node.withdrawal_tag(code)
-    insert_ignore(conn, withdrawal_requests, {"withdrawal_tag": tag, "created_at": now})
+    secret = node.withdrawal_secret(code)
+    # The request keeps the secret until sync hands it over (column name from before).
+    insert_ignore(conn, withdrawal_requests, {"withdrawal_tag": secret, "created_at": now})
+    # An outbox row keeps the hash; one sealed before the hashing keeps the clear tag,
+    # which is the secret itself.
+    matches = (withdrawal_hash(secret), secret)
     accounts = list(
-        conn.execute(select(outbox.c.account_id).where(outbox.c.withdrawal_tag == tag)).scalars()
+        conn.execute(
+            select(outbox.c.account_id).where(outbox.c.withdrawal_tag.in_(matches))
+        ).scalars()
     )
     if not accounts:
         return "requested"
@@ -106,7 +115,7 @@ def outbox_row(sealed: SealedAccount, now: datetime) -> dict[str, Any]:
         "recipients_json": json.dumps(document["recipients"], sort_keys=True),
         "body": sealed.body,
         "signature": sealed.signature,
-        "withdrawal_tag": sealed.metadata.get("withdrawal_tag"),
+        "withdrawal_tag": sealed.metadata.get("withdrawal_hash"),
         "created_at": now,
     }
 

@@ -12,7 +12,8 @@ person said is ciphertext:
     files               encrypted files (bytes on disk under DATA_DIR/files/<file_id>);
                         their key and details encrypted under the draft's data key, or
                         linked to an outbox account once sealed
-    withdrawal_requests withdrawal tags (HMAC of a reference code) waiting for sync
+    withdrawal_requests withdrawal secrets (HMAC of a reference code) waiting for sync;
+                        the column keeps its old name, `withdrawal_tag`
     withdrawal_attempts per-respondent attempt times, for rate limiting
     chat_messages       channel message ids, encrypted, kept at most 48 hours for erasure
 
@@ -85,6 +86,8 @@ outbox = Table(
     Column("recipients_json", Text, nullable=False),  # fingerprint -> base64 wrapped key
     Column("body", LargeBinary, nullable=False),
     Column("signature", LargeBinary, nullable=False),
+    # withdrawal_hash(secret) from the signed metadata (the clear tag, which is the
+    # secret, in rows sealed before queue revision 0003); the name is from then.
     Column("withdrawal_tag", String(64), nullable=True, index=True),
     Column("created_at", UtcDateTime, nullable=False, index=True),
 )

@@ -7,18 +7,29 @@ SQLite file path; without it, `queue.db` in the data directory. Migrations live 
 On PostgreSQL the node runs sync as a role that can do nothing but insert:
 
     GRANT USAGE ON SCHEMA <schema> TO <role>;
-    GRANT INSERT ON nodes, account_files, withdrawals TO <role>;
+    GRANT INSERT ON nodes, account_files TO <role>;
+    GRANT INSERT (secret, requested_at, batch) ON withdrawals TO <role>;
     GRANT INSERT (id, received_at, ..., sealed) ON accounts TO <role>;
 
 It cannot read, change or delete anything, and cannot set any reviewer field (status,
-assignee, receipt_logged). Receipts are written to the audit log, and withdrawals
-applied, by the next command run with reviewer or administrator rights.
+assignee, receipt_logged) nor decide a withdrawal. Receipts are written to the audit
+log, and withdrawals examined and applied, by the next command run with reviewer or
+administrator rights. Grants start with REVOKE ALL, so running `queue init` again with
+the same role name brings an older role's rights to these.
+
+A role's password never appears in a statement (server logs may keep statements): the
+statement carries a SCRAM-SHA-256 verifier computed here (`scram_verifier`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
+import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -31,7 +42,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from storage.db import create_store_engine, database_url
 from storage.errors import N_, StorageError
-from storage.queue.tables import NODE_ACCOUNT_COLUMNS, queue_info
+from storage.queue.tables import NODE_ACCOUNT_COLUMNS, NODE_WITHDRAWAL_COLUMNS, queue_info
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -114,9 +125,12 @@ def node_role_grants(role: str, schema: str) -> list[str]:
     """The statements that give `role` INSERT on the node's tables and nothing else."""
     _check_names(role, schema)
     columns = ", ".join(NODE_ACCOUNT_COLUMNS)
+    request_columns = ", ".join(NODE_WITHDRAWAL_COLUMNS)
     return [
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
-        f"GRANT INSERT ON {schema}.nodes, {schema}.account_files, {schema}.withdrawals TO {role}",
+        f"GRANT INSERT ON {schema}.nodes, {schema}.account_files TO {role}",
+        f"GRANT INSERT ({request_columns}) ON {schema}.withdrawals TO {role}",
         f"GRANT INSERT ({columns}) ON {schema}.accounts TO {role}",
     ]
 
@@ -125,8 +139,10 @@ def reviewer_role_grants(role: str, schema: str) -> list[str]:
     """Reviewers read and change the queue, and may only append to the audit log.
 
     No UPDATE or DELETE on `audit_log`: a reviewer's credentials cannot rewrite history
-    (only the administrator's could, and the witnesses catch that). No DDL, and nothing on
-    the migration version table.
+    (only the administrator's could, and the witnesses catch that). Only SELECT on `nodes`:
+    deleting a node's row and inserting another key under its fingerprint would otherwise
+    be one reviewer's way to mislead another's pin. No DDL, and nothing on the migration
+    version table.
     """
     _check_names(role, schema)
     working = ", ".join(
@@ -137,13 +153,13 @@ def reviewer_role_grants(role: str, schema: str) -> list[str]:
             "account_tags",
             "account_notes",
             "withdrawals",
-            "nodes",
         )
     )
     return [
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {working} TO {role}",
-        f"GRANT SELECT ON {schema}.queue_info TO {role}",
+        f"GRANT SELECT ON {schema}.nodes, {schema}.queue_info TO {role}",
         f"GRANT SELECT, INSERT ON {schema}.audit_log TO {role}",
     ]
 
@@ -162,20 +178,37 @@ def create_role(
         exists = conn.execute(
             text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
         ).first()
+        # DDL takes no bind parameters; the verifier is base64 and '$', ':' only, so the
+        # literal needs no escaping, and the password itself is never sent.
+        verifier = f" PASSWORD '{scram_verifier(password)}'" if password else ""
         if exists is None:
-            statement = f"CREATE ROLE {role} LOGIN"
-            if password:
-                # DDL takes no bind parameters; standard_conforming_strings makes '' the
-                # only escape a literal needs.
-                statement += " PASSWORD '" + password.replace("'", "''") + "'"
-            conn.exec_driver_sql(statement)
-        elif password:
-            conn.exec_driver_sql(
-                f"ALTER ROLE {role} PASSWORD '" + password.replace("'", "''") + "'"
-            )
+            conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN{verifier}")
+        elif verifier:
+            conn.exec_driver_sql(f"ALTER ROLE {role}{verifier}")
         for grant in statements:
             conn.exec_driver_sql(grant)
     return statements
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802, RFC 7677).
+
+    PostgreSQL stores a well-formed verifier as given, so the password stays on this
+    machine. Non-ASCII passwords are NFKC-normalised, as PostgreSQL's SASLprep does for
+    common text.
+    """
+    if not password.isascii():
+        password = unicodedata.normalize("NFKC", password)
+    salt = secrets.token_bytes(16) if salt is None else salt
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 def create_node_role(engine: Engine, role: str, password: str | None) -> list[str]:

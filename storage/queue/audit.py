@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
+from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
 from storage.errors import N_
 from storage.queue.tables import audit_log
 
@@ -44,6 +44,9 @@ ACTIONS: tuple[str, ...] = (
     "changed",
     "exported",
     "withdrawn",
+    "withdrawals-held",
+    "withdrawals-confirmed",
+    "withdrawals-rejected",
 )
 # Any 64-bit constant: the advisory lock that serialises appends on PostgreSQL.
 _CHAIN_LOCK = 0x4174746573740A01
@@ -299,8 +302,8 @@ class Witness:
         if seen is None or seq > seen[0]:
             data["queues"][queue_id] = {"seq": seq, "hash": digest}
         data["places"][where] = queue_id
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), "utf-8")
-        os.replace(tmp, self.path)
+        # Owner-only: the file says which queues this machine reviews, and where.
+        replace_file(
+            self.path, json.dumps(data, indent=1, sort_keys=True).encode(), PRIVATE_FILE_MODE
+        )
         return True

@@ -199,8 +199,13 @@ def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
     )
 
 
+# An accepted request whose hash (computed by the queue) names the account. A held one
+# (a burst, waiting for an administrator) hides nothing yet.
 PENDING_WITHDRAWAL = exists(
-    select(withdrawals.c.tag).where(withdrawals.c.tag == accounts.c.withdrawal_tag)
+    select(withdrawals.c.secret_hash).where(
+        withdrawals.c.secret_hash == accounts.c.withdrawal_hash,
+        withdrawals.c.status == "accepted",
+    )
 )
 VISIBLE = and_(
     accounts.c.withdrawn_at.is_(None), accounts.c.sealed.isnot(None), ~PENDING_WITHDRAWAL

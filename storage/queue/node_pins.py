@@ -6,8 +6,10 @@ node. The file (`ATTEST_TRUSTED_NODES`, default DATA_DIR/trusted-nodes.json) is 
     {"nodes": {"<fingerprint>": {"public_key": "<base64 raw Ed25519>", "pinned_at": "..."}}}
 
 A node is pinned from its public key (the line `attest keys node` prints, or a file with
-it), or by fingerprint when sync has already recorded that node's public key in the
-queue: the fingerprint is a hash of the key, so a key that matches it is that key.
+it), or by its full fingerprint when sync has already recorded that node's public key in
+the queue. The queue's row is not trusted for sitting under that fingerprint: the key is
+hashed, and pinned only when its fingerprint is exactly the one typed (no prefixes: a
+prefix would let whoever writes the queue pick which key answers it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.crypto import fingerprint_of
+from storage.crypto import FINGERPRINT_CHARS, fingerprint_of
+from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
 from storage.errors import N_, StorageError
 
 PINS_FILE = "trusted-nodes.json"
@@ -64,6 +67,21 @@ def parse_node_public_key(text: str) -> bytes:
     )
 
 
+def full_fingerprint(text: str) -> str:
+    """A node fingerprint as typed (spaces, case ignored), if it is a whole one; PinError if not."""
+    fingerprint = "".join(text.split()).lower()
+    if len(fingerprint) != FINGERPRINT_CHARS or any(
+        c not in "0123456789abcdef" for c in fingerprint
+    ):
+        raise PinError(
+            N_(
+                "Give the node's whole fingerprint (32 characters, as `attest keys node` prints "
+                "it on the node), not a part of it."
+            )
+        )
+    return fingerprint
+
+
 class NodePins:
     """The pinned node keys in one file."""
 
@@ -86,11 +104,24 @@ class NodePins:
                 pinned[fingerprint] = key
         return pinned
 
-    def pin(self, public_key: bytes) -> str:
-        """Trust this node key from now on; its fingerprint."""
+    def pin(self, public_key: bytes, expected: str | None = None) -> str:
+        """Trust this node key from now on; its fingerprint.
+
+        With `expected` (the fingerprint a person typed), the key is pinned only if it
+        hashes to exactly that fingerprint.
+        """
         if len(public_key) != 32:
             raise PinError(N_("A node public key is 32 bytes; this one is not."))
         fingerprint = fingerprint_of(public_key)
+        if expected is not None and fingerprint != expected:
+            raise PinError(
+                N_(
+                    "The key the queue holds for that fingerprint is a different key: "
+                    "someone who can write the queue may have planted it. Nothing was "
+                    "pinned. Pin the node from its public key file instead, and tell your "
+                    "administrator."
+                )
+            )
         try:
             document = json.loads(self.path.read_text("utf-8"))
         except FileNotFoundError:
@@ -99,8 +130,8 @@ class NodePins:
             "public_key": base64.b64encode(public_key).decode("ascii"),
             "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(document, indent=1, sort_keys=True), "utf-8")
-        os.replace(tmp, self.path)
+        # Owner-only, written atomically: another local user must not add a pin.
+        replace_file(
+            self.path, json.dumps(document, indent=1, sort_keys=True).encode(), PRIVATE_FILE_MODE
+        )
         return fingerprint

@@ -1,7 +1,7 @@
 """How a sealed account becomes a queue row, and how to check a row against its signature.
 
 The queue's plaintext columns (flow, language, channel, urgent, consent scopes, times,
-withdrawal tag) are copies of the node-signed metadata so the queue can sort and filter
+withdrawal hash) are copies of the node-signed metadata so the queue can sort and filter
 without opening anything. They are not themselves signed, so `metadata_mismatches` compares
 them with the verified metadata before a reviewer relies on them.
 """
@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.crypto import SealedAccount
+from storage.crypto import SealedAccount, withdrawal_hash
 from storage.queue.store import QueueItem
 
 
@@ -33,7 +33,12 @@ def scopes_json(scopes: object) -> str:
 def queue_row(sealed: SealedAccount, received_at: datetime | None) -> dict[str, Any]:
     """The columns the node inserts for one account (exactly NODE_ACCOUNT_COLUMNS)."""
     meta = sealed.metadata
-    tag = meta.get("withdrawal_tag")
+    hashed = meta.get("withdrawal_hash")
+    clear = meta.get("withdrawal_tag")
+    if hashed is None and isinstance(clear, str):
+        # Sealed before 0003 and sent knowingly (`--send-old-format`): the clear tag is
+        # the secret, so its hash is what a request will match.
+        hashed = withdrawal_hash(clear)
     return {
         "id": sealed.account_id,
         "received_at": received_at,
@@ -43,10 +48,20 @@ def queue_row(sealed: SealedAccount, received_at: datetime | None) -> dict[str, 
         "channel": str(meta.get("channel"))[:32] if meta.get("channel") is not None else None,
         "urgent": meta.get("urgent") is True,
         "scopes": scopes_json(meta.get("scopes")),
-        "withdrawal_tag": tag if isinstance(tag, str) else None,
+        "withdrawal_hash": hashed if isinstance(hashed, str) else None,
         "node_fingerprint": sealed.node_fingerprint,
         "sealed": json.dumps(sealed.to_dict(), sort_keys=True),
     }
+
+
+def carries_clear_tag(sealed: SealedAccount) -> bool:
+    """Whether the account was sealed before withdrawal secrets were hashed (old format).
+
+    Its signed metadata holds the clear withdrawal tag, which is the withdrawal secret:
+    stored in the queue, it would let anyone who reads the queue withdraw the account. It
+    cannot be taken out without breaking the signature, so such an account is refused.
+    """
+    return "withdrawal_tag" in sealed.metadata
 
 
 def metadata_mismatches(item: QueueItem, sealed: SealedAccount) -> list[str]:

@@ -7,9 +7,10 @@ Claims, release and triage live in `storage.queue.actions` (mixed in); the item 
 and errors in `storage.queue.items`.
 
 Withdrawn accounts become tombstones: `reconcile` (run before every reviewer command)
-applies pending withdrawal requests, deleting the sealed body, files, tags and notes.
-Listing and export also skip any account a pending request names, so a withdrawal counts
-from the moment it reaches the queue.
+examines new withdrawal requests (hashing their secrets, holding bursts: see
+`storage.queue.withdrawals`) and applies the accepted ones, deleting the sealed body,
+files, tags and notes. Listing and export also skip any account an accepted request
+names, so a withdrawal counts from the moment it is examined.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, delete, func, select, update
 from sqlalchemy.engine import Connection
 
+from storage.crypto import withdrawal_hash
 from storage.db import checkpoint_wal, read_connection
 from storage.queue import audit
 from storage.queue.actions import QueueActions
@@ -56,6 +58,13 @@ from storage.queue.tables import (
     nodes,
     withdrawals,
 )
+from storage.queue.withdrawals import (
+    ACCEPTED,
+    DEFAULT_WITHDRAWAL_BURST,
+    HeldBatch,
+    QueueWithdrawals,
+    UnknownBatch,
+)
 
 DEFAULT_LEASE = timedelta(minutes=30)
 _BATCH = 1000
@@ -68,9 +77,11 @@ def _withdrawn_not_applied() -> Select[Any]:
     stays fast however many accounts the queue holds.
     """
     return (
-        select(accounts.c.id)
-        .select_from(withdrawals.join(accounts, accounts.c.withdrawal_tag == withdrawals.c.tag))
-        .where(accounts.c.withdrawn_at.is_(None))
+        select(accounts.c.id, accounts.c.withdrawal_hash, withdrawals.c.secret)
+        .select_from(
+            withdrawals.join(accounts, accounts.c.withdrawal_hash == withdrawals.c.secret_hash)
+        )
+        .where(withdrawals.c.status == ACCEPTED, accounts.c.withdrawn_at.is_(None))
     )
 
 
@@ -79,8 +90,8 @@ def _arrival(received_at: object, account_id: str) -> tuple[bool, datetime, str]
     return (parsed is None, parsed or datetime.min.replace(tzinfo=UTC), account_id)
 
 
-class Queue(QueueActions):
-    """The queue behind one engine; `clock` and `lease` are injectable for tests."""
+class Queue(QueueActions, QueueWithdrawals):
+    """The queue behind one engine; `clock`, `lease` and `withdrawal_burst` are injectable."""
 
     def __init__(
         self,
@@ -88,10 +99,12 @@ class Queue(QueueActions):
         *,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        withdrawal_burst: int = DEFAULT_WITHDRAWAL_BURST,
     ) -> None:
         self.engine = engine
         self.lease = lease
         self.clock = clock
+        self.withdrawal_burst = withdrawal_burst
         self._queue_id: str | None = None
 
     @classmethod
@@ -114,6 +127,7 @@ class Queue(QueueActions):
         receipts = 0
         if not self._reconcile_needed():
             return 0, 0
+        self.examine_requests()
         while logged := self._log_receipts():
             receipts += logged
         return receipts, self.apply_withdrawals()
@@ -153,17 +167,28 @@ class Queue(QueueActions):
         """A cheap read first, so a command with nothing to apply takes no write lock."""
         unlogged = select(accounts.c.id).where(accounts.c.receipt_logged.is_(False)).limit(1)
         pending = _withdrawn_not_applied().limit(1)
+        unexamined = select(withdrawals.c.secret).where(withdrawals.c.status.is_(None)).limit(1)
         with read_connection(self.engine) as conn:
-            return (
-                conn.execute(unlogged).first() is not None
-                or conn.execute(pending).first() is not None
+            return any(
+                conn.execute(query).first() is not None for query in (unlogged, pending, unexamined)
             )
 
     def apply_withdrawals(self) -> int:
         """Turn every account a withdrawal request names into a tombstone; how many."""
         now = self.clock()
         with self.engine.begin() as conn:
-            ids = list(conn.execute(_withdrawn_not_applied().order_by(accounts.c.id)).scalars())
+            candidates = conn.execute(_withdrawn_not_applied().order_by(accounts.c.id)).all()
+            # Never trust the hash column a request arrived with: the secret must hash to
+            # the account's hash here and now.
+            ids = sorted(
+                {r.id for r in candidates if withdrawal_hash(r.secret) == r.withdrawal_hash}
+            )
+            for forged in {r.secret for r in candidates if r.id not in ids}:
+                conn.execute(
+                    update(withdrawals)
+                    .where(withdrawals.c.secret == forged)
+                    .values(secret_hash=withdrawal_hash(forged))
+                )
             if not ids:
                 return 0
             entries: list[tuple[str, str, str | None, dict[str, Any]]] = []
@@ -315,16 +340,15 @@ class Queue(QueueActions):
             audit.append_many(conn, items, self.clock())
 
     def node_key(self, fingerprint: str) -> bytes | None:
-        """The public key sync recorded for a node fingerprint (a unique prefix of 8+ works)."""
-        if len(fingerprint) < 8:
-            return None
+        """The public key stored under exactly this fingerprint, as stored: unchecked.
+
+        Whoever pins it must check that it hashes to the fingerprint (`NodePins.pin`).
+        """
         with read_connection(self.engine) as conn:
-            rows = conn.execute(
-                select(nodes.c.public_key).where(
-                    nodes.c.fingerprint.startswith(fingerprint.lower())
-                )
-            ).all()
-        return bytes(rows[0].public_key) if len(rows) == 1 else None
+            key = conn.execute(
+                select(nodes.c.public_key).where(nodes.c.fingerprint == fingerprint)
+            ).scalar_one_or_none()
+        return None if key is None else bytes(key)
 
     def count(self) -> int:
         with read_connection(self.engine) as conn:
@@ -335,8 +359,10 @@ class Queue(QueueActions):
 
 __all__ = [
     "DEFAULT_LEASE",
+    "DEFAULT_WITHDRAWAL_BURST",
     "AccountNotFound",
     "AccountWithdrawn",
+    "HeldBatch",
     "HeldByAnother",
     "NotHeld",
     "Queue",
@@ -344,6 +370,7 @@ __all__ = [
     "QueueItem",
     "StoredAccount",
     "StoredNote",
+    "UnknownBatch",
     "UnknownStatus",
     "reviewer_actor",
 ]

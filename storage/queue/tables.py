@@ -2,11 +2,15 @@
 
 Who may write what (PostgreSQL grants, see `storage/queue/admin.py`):
 
-    nodes, accounts, account_files, withdrawals   the node's role: INSERT only, and on
-                                                  `accounts` only the columns it signs
+    nodes, accounts, account_files, withdrawals   the node's role: INSERT only; on
+                                                  `accounts` only the columns it signs, on
+                                                  `withdrawals` only secret, time, batch
+    nodes                                         reviewers: SELECT only
     everything else, and every UPDATE / DELETE    reviewers and administrators
 
-A withdrawn account keeps a tombstone row: id, times, withdrawal tag; `sealed`, the
+An account carries only the one-way hash of its withdrawal secret (`withdrawal_hash`); a
+withdrawal request carries the secret, and matches by hashing (`storage.queue.withdrawals`).
+A withdrawn account keeps a tombstone row: id, times, withdrawal hash; `sealed`, the
 plaintext metadata columns, its files, tags and notes are gone. Times are UTC; audit
 times are stored as ISO text because the text is what the hash chain covers.
 """
@@ -43,7 +47,9 @@ queue_info = Table(
 )
 
 # Node signing keys seen by sync. Seeing a key is not trusting it: reviewers pin keys
-# in their own trusted-nodes file; this table only lets them pin by fingerprint.
+# in their own trusted-nodes file; this table only lets them pin by fingerprint, and a
+# row is used only when its key hashes to its fingerprint (on PostgreSQL a CHECK refuses
+# any other row, see migration 0003).
 nodes = Table(
     "nodes",
     metadata,
@@ -65,7 +71,7 @@ accounts = Table(
     Column("channel", String(32)),
     Column("urgent", Boolean, nullable=False, server_default=text("false")),
     Column("scopes", Text),  # JSON of the signed consent scopes
-    Column("withdrawal_tag", String(128)),
+    Column("withdrawal_hash", String(128)),  # withdrawal_hash(secret), from the signed metadata
     Column("node_fingerprint", String(64)),
     Column("sealed", Text),  # SealedAccount.to_dict() as JSON; NULL once withdrawn
     # Reviewer fields: never writable by the node's role.
@@ -94,7 +100,7 @@ Index(
     sqlite_where=OPEN_ACCOUNTS,
     postgresql_where=OPEN_ACCOUNTS,
 )
-Index("ix_accounts_withdrawal_tag", accounts.c.withdrawal_tag)
+Index("ix_accounts_withdrawal_hash", accounts.c.withdrawal_hash)
 Index("ix_accounts_receipt", accounts.c.receipt_logged)
 
 # Columns the node's role may set when it inserts an account.
@@ -107,7 +113,7 @@ NODE_ACCOUNT_COLUMNS: tuple[str, ...] = (
     "channel",
     "urgent",
     "scopes",
-    "withdrawal_tag",
+    "withdrawal_hash",
     "node_fingerprint",
     "sealed",
 )
@@ -123,12 +129,24 @@ account_files = Table(
     Column("data", LargeBinary, nullable=False),  # encrypted as the node stored it
 )
 
+# A withdrawal request. The node's role sets secret, requested_at and batch (one per sync
+# or import); the rest is decided by the next reviewer or administrator command:
+# status NULL (not looked at yet), 'accepted' (applies, now or when its account arrives)
+# or 'held' (part of a burst, waiting for `attest queue withdrawals confirm|reject`).
 withdrawals = Table(
     "withdrawals",
     metadata,
-    Column("tag", String(128), primary_key=True),
+    Column("secret", String(128), primary_key=True),
     Column("requested_at", UtcDateTime, nullable=False),
+    Column("batch", String(32)),
+    Column("secret_hash", String(64)),  # withdrawal_hash(secret), computed by the queue
+    Column("status", String(16)),
 )
+Index("ix_withdrawals_secret_hash", withdrawals.c.secret_hash)
+Index("ix_withdrawals_status", withdrawals.c.status)
+
+# Columns the node's role may set when it inserts a withdrawal request.
+NODE_WITHDRAWAL_COLUMNS: tuple[str, ...] = ("secret", "requested_at", "batch")
 
 account_tags = Table(
     "account_tags",
