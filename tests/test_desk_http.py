@@ -120,7 +120,7 @@ def test_every_page_forbids_caching_framing_and_foreign_sources(served: RunningD
         assert answer.headers["cache-control"] == "no-store", path
         assert answer.headers["content-security-policy"].startswith("default-src 'self'"), path
         assert answer.headers["x-frame-options"] == "DENY"
-        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["referrer-policy"] == "same-origin"
     page = http.get(f"/accounts/{served.ids['arabic']}").text
     assert not re.search(r"(src|href)=\"https?://", page)  # nothing from elsewhere
 

@@ -33,7 +33,13 @@ from flows.i18n import Catalog, translator
 from review.context import ReviewerContext
 from review.desk.guard import BadForm, DeskGuard, origin_ok, read_form
 from review.desk.lock import COOKIE, DeskLock
-from review.desk.views import STATUS_NAMES, actor_label, direction, reviewer_label
+from review.desk.views import (
+    ACTION_NAMES,
+    STATUS_NAMES,
+    actor_label,
+    direction,
+    reviewer_label,
+)
 from review.opened import VerificationFailed
 from review.show import when
 from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
@@ -96,6 +102,7 @@ class Desk:
             direction=direction,
             when=when,
             status_names=STATUS_NAMES,
+            action_names=ACTION_NAMES,
         )
 
     # -- pages --------------------------------------------------------------------------

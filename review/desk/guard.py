@@ -4,7 +4,8 @@ Host header not the desk's own        421, nothing else runs (DNS rebinding: a p
                                       on evil.example whose name now points at
                                       127.0.0.1 sends Host: evil.example)
 every response                        Content-Security-Policy default-src 'self' and
-                                      no framing, no-store, nosniff, no referrer
+                                      no framing, no-store, nosniff, referrer to itself only (so
+                                          its own POSTs still carry its Origin)
 a POST                                `csrf_problem`: Origin (when sent) must be the
                                       desk's, and the form must carry the CSRF token
 a form                                `read_form`: urlencoded, at most MAX_FORM_BYTES,
@@ -32,7 +33,7 @@ HEADERS = [
     (b"pragma", b"no-cache"),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
 ]

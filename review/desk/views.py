@@ -142,6 +142,19 @@ STATUS_NAMES = {
 }
 
 
+# Audit actions as a reviewer reads them; an action not listed is shown as stored.
+ACTION_NAMES = {
+    "received": N_("received from the node"),
+    "opened": N_("opened"),
+    "claimed": N_("claimed"),
+    "released": N_("released"),
+    "changed": N_("triage changed"),
+    "exported": N_("exported"),
+    "file-decrypted": N_("file decrypted"),
+    "withdrawn": N_("withdrawn"),
+}
+
+
 def actor_label(actor: str) -> str:
     """An audit entry's actor: a reviewer or node by short fingerprint, or "admin"."""
     kind, _sep, fingerprint = actor.partition(":")
