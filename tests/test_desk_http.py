@@ -319,3 +319,11 @@ def test_desk_refuses_a_non_loopback_host_without_force() -> None:
     result = CliRunner().invoke(desk_command, ["--host", "0.0.0.0", "--no-browser"])
     assert result.exit_code == 2
     assert "--force-host" in result.output
+
+
+def test_the_desk_speaks_the_reviewers_language(tmp_path: Path) -> None:
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url, language="fa"):
+            page = client(served).get("/unlock").text
+            assert '<html lang="fa" dir="rtl">' in page
+            assert "قفل کلید بررسی خود را باز کنید" in page
