@@ -327,3 +327,26 @@ def test_the_desk_speaks_the_reviewers_language(tmp_path: Path) -> None:
             page = client(served).get("/unlock").text
             assert '<html lang="fa" dir="rtl">' in page
             assert "قفل کلید بررسی خود را باز کنید" in page
+
+
+def test_nothing_decrypted_or_secret_reaches_a_log_or_the_terminal(
+    served: RunningDesk, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level("DEBUG")
+    http = client(served)
+    token = csrf_of(http.get("/unlock").text)
+    http.post("/unlock", data={"csrf": token, "passphrase": "a wrong guess of mine"})
+    http, token = unlocked(served)
+    target = served.ids["arabic"]
+    http.get(f"/accounts/{target}")
+    http.post(f"/accounts/{target}/triage", data={"csrf": token, "note": "Canary note 4471"})
+    http.post("/export", data={"csrf": token, "purpose": "internal", "format": "json"})
+    http.get("/accounts/" + "e" * 32)  # an error page
+    out, err = capfd.readouterr()
+    # The test's own HTTP client (httpx, httpcore) logs its requests; the desk's side is
+    # everything else: uvicorn, starlette, attest.
+    desk_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    seen = "\n".join(r.getMessage() for r in desk_side) + out + err
+    for secret in (ARABIC_STORY, PASSPHRASE, "a wrong guess of mine", "Canary note 4471", "Layla"):
+        assert secret not in seen
+    assert target not in seen  # not even the account ids of requests

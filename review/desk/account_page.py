@@ -135,6 +135,7 @@ def routes(desk: Desk) -> list[Route]:
             return message
 
         desk.notices.append(await desk.run(apply))
+        desk.menus = None
         return RedirectResponse(f"/accounts/{account_id}", status_code=303)
 
     def claim(key: ReviewerPrivateKey, account_id: str, form: dict[str, list[str]]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,7 @@ from storage.errors import StorageError
 from storage.intake.keyring import DEMO_DIR, PRIVATE_FILE
 
 STATIC = Path(__file__).parent / "static"
+RECONCILE_SECONDS = 30.0
 T = TypeVar("T")
 
 
@@ -81,6 +83,10 @@ class Desk:
         self.hosts = {f"{name}:{port}" for name in names}
         self.origins = {f"http://{h}" for h in self.hosts}
         self.notices: list[str] = []
+        # The filter menus (languages, modes, tags present) cost a pass over the listing
+        # index: kept for a while, forgotten after any change made from the desk.
+        self.menus: tuple[float, dict[str, list[str]]] | None = None
+        self._reconciled_at = -RECONCILE_SECONDS
         configured = env.get("ATTEST_REVIEWER_KEY")
         self.demo = not configured
         self.key_path = (
@@ -135,6 +141,19 @@ class Desk:
             return error.message, error.status
         status = 404 if type(error).__name__ in ("AccountNotFound", "AccountWithdrawn") else 409
         return t.gettext(str(error)), status
+
+    def reconcile(self, *, force: bool = False) -> None:
+        """Log receipts and apply withdrawals, as every `attest review` command does first.
+
+        From the queue page at most every RECONCILE_SECONDS: with 100,000 accounts its
+        check for unlogged receipts alone can take 200 ms. The listing leaves out accounts
+        with a pending withdrawal itself, so a withdrawal counts from the moment it arrives.
+        """
+        now = time.monotonic()
+        if force or now - self._reconciled_at >= RECONCILE_SECONDS:
+            self.ctx.queue.reconcile()
+            self.ctx.witness_advance()
+            self._reconciled_at = now
 
     async def run(self, work: Callable[[], T]) -> T:
         """`work` in a worker thread, after any other request's work has finished."""

@@ -41,7 +41,7 @@ def routes(desk: Desk) -> list[Route]:
 
         def build() -> tuple[str, int, int, int]:
             queue = desk.ctx.queue
-            queue.reconcile()
+            desk.reconcile(force=True)
             result = build_export(
                 queue,
                 key,

@@ -2,9 +2,15 @@
 
 `Queue.list_accounts` serves the command line (a few filters, no paging). The desk needs
 more filters (language, flow, date range, "mine", closed hidden unless asked) and pages
-that stay fast with 100,000 accounts (`bench/desk_paging.py`): the rows of a page come
-in the queue's order (urgent first, then oldest: the `ix_accounts_order` index), and the
-counts by status in one grouped read. Nothing here opens a sealed account.
+that stay fast with 100,000 accounts (`bench/desk_paging.py`).
+
+Every filter, the total and the counts by status read only the covering index
+`ix_accounts_listing` (the queue's order, then every filtered column): a row's sealed
+body is stored inline, so reading the row itself walks its overflow pages. A page is
+found as 50 ids in the index, then those 50 rows are read. "Listed" here is "not
+withdrawn, no withdrawal pending"; it leaves out the queue's `sealed IS NOT NULL`, which
+only a damaged row could fail, and opening such a row says it is gone. Nothing here
+opens a sealed account.
 """
 
 from __future__ import annotations
@@ -12,15 +18,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import ColumnElement, Engine, and_, case, func, select, true
+from sqlalchemy.engine import Connection
 
 from storage.db import read_connection
-from storage.queue.items import ACCOUNT_COLUMNS, ORDER, VISIBLE, QueueItem, UnknownStatus, item_of
-from storage.queue.tables import STATUSES, account_tags, accounts
+from storage.queue.items import ACCOUNT_COLUMNS, ORDER, QueueItem, UnknownStatus, item_of
+from storage.queue.tables import STATUSES, account_tags, accounts, withdrawals
 
 PAGE_SIZE = 50
+_BATCH = 500
+# A listed row without its sealed body, which the listing never shows.
+ROW_COLUMNS = tuple(c for c in ACCOUNT_COLUMNS if c.name != "sealed")
 
 
 @dataclass(frozen=True)
@@ -47,32 +56,61 @@ class Page:
     size: int
 
 
-def _filtered(query: Select[Any], filters: Filters) -> Select[Any]:
+def _pending(conn: Connection) -> list[str]:
+    """Accounts a withdrawal request names that are not tombstones yet (usually none).
+
+    Read once from the small withdrawals table, instead of a correlated lookup for each
+    of 100,000 rows (which doubled the time of every count).
+    """
+    # Two steps, the tags first: in one statement (a join, or IN a subquery) SQLite's
+    # planner scanned the whole listing index instead of the withdrawal-tag index.
+    tags = list(conn.execute(select(withdrawals.c.tag)).scalars())
+    found: list[str] = []
+    for start in range(0, len(tags), _BATCH):
+        found += conn.execute(
+            select(accounts.c.id).where(
+                accounts.c.withdrawal_tag.in_(tags[start : start + _BATCH]),
+                accounts.c.withdrawn_at.is_(None),
+            )
+        ).scalars()
+    return found
+
+
+def _listed(pending: Sequence[str]) -> ColumnElement[bool]:
+    """Not withdrawn, and no withdrawal request pending."""
+    if not pending:
+        return accounts.c.withdrawn_at.is_(None)
+    return and_(accounts.c.withdrawn_at.is_(None), accounts.c.id.not_in(pending))
+
+
+def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    """What `filters` asks of a row, as SQL conditions on the listing index's columns."""
+    found: list[ColumnElement[bool]] = []
     if filters.status is not None:
         if filters.status not in STATUSES:
             raise UnknownStatus()
-        query = query.where(accounts.c.status == filters.status)
+        found.append(accounts.c.status == filters.status)
     elif not filters.include_closed:
-        query = query.where(accounts.c.status != "closed")
+        found.append(accounts.c.status != "closed")
     if filters.tag:
-        query = query.where(
+        found.append(
             accounts.c.id.in_(
                 select(account_tags.c.account_id).where(account_tags.c.tag == filters.tag)
             )
         )
     if filters.language:
-        query = query.where(accounts.c.language == filters.language)
+        found.append(accounts.c.language == filters.language)
     if filters.flow:
-        query = query.where(accounts.c.flow == filters.flow)
+        found.append(accounts.c.flow == filters.flow)
     if filters.received_from is not None:
-        query = query.where(accounts.c.received_at >= filters.received_from)
+        found.append(accounts.c.received_at >= filters.received_from)
     if filters.received_before is not None:
-        query = query.where(accounts.c.received_at < filters.received_before)
+        found.append(accounts.c.received_at < filters.received_before)
     if filters.assignee:
-        query = query.where(accounts.c.assignee == filters.assignee)
+        found.append(accounts.c.assignee == filters.assignee)
     if filters.urgent_only:
-        query = query.where(accounts.c.urgent.is_(True))
-    return query
+        found.append(accounts.c.urgent.is_(True))
+    return found
 
 
 def tags_of(engine: Engine, ids: Sequence[str]) -> dict[str, list[str]]:
@@ -88,25 +126,31 @@ def tags_of(engine: Engine, ids: Sequence[str]) -> dict[str, list[str]]:
 def list_page(engine: Engine, filters: Filters, *, offset: int = 0, size: int = PAGE_SIZE) -> Page:
     """One page of the accounts matching `filters`, with the totals the desk shows."""
     offset = max(0, offset)
-    rows_query = (
-        _filtered(select(*ACCOUNT_COLUMNS).where(VISIBLE), filters)
-        .order_by(*ORDER)
-        .limit(size)
-        .offset(offset)
-    )
-    total_query = _filtered(select(func.count()).select_from(accounts).where(VISIBLE), filters)
-    counts_query = (
-        select(accounts.c.status, func.count()).where(VISIBLE).group_by(accounts.c.status)
-    )
+    conditions = _conditions(filters)
     with read_connection(engine) as conn:
-        rows = conn.execute(rows_query).all()
-        total = int(conn.execute(total_query).scalar_one())
-        counts = {str(status): int(n) for status, n in conn.execute(counts_query)}
-    tags = tags_of(engine, [r.id for r in rows])
+        listed = _listed(_pending(conn))
+        ids_query = (
+            select(accounts.c.id)
+            .where(listed, *conditions)
+            .order_by(*ORDER)
+            .limit(size)
+            .offset(offset)
+        )
+        # The counts by status and the filtered total in one pass over the index, without
+        # grouping (a GROUP BY sorted 100,000 index entries first).
+        matching = and_(*conditions) if conditions else true()
+        stats_query = select(
+            *(func.sum(case((accounts.c.status == status, 1), else_=0)) for status in STATUSES),
+            func.sum(case((matching, 1), else_=0)),
+        ).where(listed)
+        ids = list(conn.execute(ids_query).scalars())
+        found = {r.id: r for r in conn.execute(select(*ROW_COLUMNS).where(accounts.c.id.in_(ids)))}
+        *sums, total = conn.execute(stats_query).one()
+    tags = tags_of(engine, ids)
     return Page(
-        items=tuple(item_of(r, tags.get(r.id, ())) for r in rows),
-        total=total,
-        counts={status: counts.get(status, 0) for status in STATUSES},
+        items=tuple(item_of(found[i], tags.get(i, ())) for i in ids if i in found),
+        total=int(total or 0),
+        counts={status: int(n or 0) for status, n in zip(STATUSES, sums, strict=True)},
         offset=offset,
         size=size,
     )
@@ -115,16 +159,15 @@ def list_page(engine: Engine, filters: Filters, *, offset: int = 0, size: int = 
 def choices(engine: Engine) -> dict[str, list[str]]:
     """The languages, flows and tags present in the queue, for the filter menus."""
     with read_connection(engine) as conn:
-        languages = conn.execute(
-            select(accounts.c.language).where(VISIBLE).distinct().order_by(accounts.c.language)
-        ).scalars()
-        flows = conn.execute(
-            select(accounts.c.flow).where(VISIBLE).distinct().order_by(accounts.c.flow)
-        ).scalars()
+        pairs = conn.execute(
+            select(accounts.c.language, accounts.c.flow)
+            .where(_listed(_pending(conn)))
+            .group_by(accounts.c.language, accounts.c.flow)
+        ).all()
         tags = conn.execute(select(account_tags.c.tag).distinct().order_by(account_tags.c.tag))
         return {
-            "languages": [str(v) for v in languages if v],
-            "flows": [str(v) for v in flows if v],
+            "languages": sorted({str(p.language) for p in pairs if p.language}),
+            "flows": sorted({str(p.flow) for p in pairs if p.flow}),
             "tags": [str(v) for v in tags.scalars()],
         }
 

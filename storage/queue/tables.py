@@ -94,6 +94,21 @@ Index(
     sqlite_where=OPEN_ACCOUNTS,
     postgresql_where=OPEN_ACCOUNTS,
 )
+# The desk's listing (storage/queue/listing.py): every column it filters on, in the
+# queue's order, so paging, totals and counts read this index and never the rows, whose
+# sealed bodies would make each a walk through its overflow pages.
+Index(
+    "ix_accounts_listing",
+    accounts.c.urgent.desc(),
+    accounts.c.received_at,
+    accounts.c.id,
+    accounts.c.status,
+    accounts.c.withdrawn_at,
+    accounts.c.withdrawal_tag,
+    accounts.c.language,
+    accounts.c.flow,
+    accounts.c.assignee,
+)
 Index("ix_accounts_withdrawal_tag", accounts.c.withdrawal_tag)
 Index("ix_accounts_receipt", accounts.c.receipt_logged)
 
