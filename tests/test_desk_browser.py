@@ -214,6 +214,18 @@ def test_keyboard_only_use_of_the_queue_and_the_account(page: Any, served: Runni
                 return
         raise AssertionError(f"Tab never reached {selector}")
 
+    # Select a row with the space bar, go back to the bulk actions, claim it.
+    focus_on("input.row-select")
+    page.keyboard.press("Space")
+    chosen = page.evaluate("document.activeElement.value")
+    for _ in range(40):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.matches('button[value=claim]')"):
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert statuses(served)[chosen] == "in-review"
+
     focus_on(f'a[href="/accounts/{target}"]')
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/accounts/{target}")

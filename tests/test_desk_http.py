@@ -7,7 +7,9 @@ every machine, against the real application served by uvicorn on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +20,18 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from review.desk.cli import desk as desk_command
+from storage.crypto import NodeKeys
 from storage.queue.admin import open_queue
 from storage.queue.tables import accounts, audit_log
-from tests.desk_support import ARABIC_STORY, PASSPHRASE, RunningDesk, running_desk
+from tests.console_driver import ATTEST
+from tests.desk_support import (
+    ARABIC_STORY,
+    PASSPHRASE,
+    RunningDesk,
+    desk_env,
+    free_port,
+    running_desk,
+)
 from tests.queue_support import BACKENDS, fresh_queue_url
 
 
@@ -350,3 +361,50 @@ def test_nothing_decrypted_or_secret_reaches_a_log_or_the_terminal(
     for secret in (ARABIC_STORY, PASSPHRASE, "a wrong guess of mine", "Canary note 4471", "Layla"):
         assert secret not in seen
     assert target not in seen  # not even the account ids of requests
+
+
+def _serve_command(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(ATTEST), "desk", "--no-browser", "--port", str(port), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, port
+
+
+def _wait_until_served(url: str, host: str) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url, headers={"host": host}, timeout=5)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_attest_desk_serves_on_loopback_and_warns_about_another_host(tmp_path: Path) -> None:
+    for url in fresh_queue_url("sqlite", tmp_path):
+        env = desk_env(tmp_path, url, NodeKeys.generate())
+        process, port = _serve_command(env)
+        try:
+            answer = _wait_until_served(f"http://127.0.0.1:{port}/unlock", f"127.0.0.1:{port}")
+            assert answer.status_code == 200
+            assert answer.headers["content-security-policy"].startswith("default-src 'self'")
+        finally:
+            process.terminate()
+            out, err = process.communicate(timeout=20)
+        assert f"http://127.0.0.1:{port}/" in out
+        # Another address only with --force-host, and then with a warning.
+        process, port = _serve_command(env, "--host", "127.0.0.2", "--force-host")
+        try:
+            answer = _wait_until_served(f"http://127.0.0.2:{port}/unlock", f"127.0.0.2:{port}")
+            assert answer.status_code == 200
+        finally:
+            process.terminate()
+            out, err = process.communicate(timeout=20)
+        assert "WARNING: the desk listens on 127.0.0.2" in err

@@ -46,6 +46,7 @@ from review.show import when
 from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
 from storage.errors import StorageError
 from storage.intake.keyring import DEMO_DIR, PRIVATE_FILE
+from storage.queue.store import AccountNotFound, AccountWithdrawn
 
 STATIC = Path(__file__).parent / "static"
 RECONCILE_SECONDS = 30.0
@@ -139,7 +140,7 @@ class Desk:
             return t.gettext("The key file {path} does not exist.").format(path=error.path), 500
         if isinstance(error, Refused):
             return error.message, error.status
-        status = 404 if type(error).__name__ in ("AccountNotFound", "AccountWithdrawn") else 409
+        status = 404 if isinstance(error, AccountNotFound | AccountWithdrawn) else 409
         return t.gettext(str(error)), status
 
     def reconcile(self, *, force: bool = False) -> None:
