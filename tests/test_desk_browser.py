@@ -191,6 +191,7 @@ def test_open_the_arabic_account_triage_print_and_export(page: Any, served: Runn
     page.emulate_media(media="screen")
 
     page.get_by_role("link", name="Export").click()
+    assert unlabelled_controls(page) == []
     page.get_by_label("Public reports (anonymised, only with consent for reports)").check()
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export").click()
