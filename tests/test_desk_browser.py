@@ -129,7 +129,8 @@ def test_unlock_wrong_passphrase_list_filter_and_bulk_triage(
     page.goto("/")
     assert unlabelled_controls(page) == []
     page.get_by_label("Passphrase for your reviewer key").fill("wrong horse")
-    page.get_by_role("button", name="Unlock").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Unlock").click()
     assert "does not open this key" in page.get_by_role("alert").inner_text()
     shot(page, "unlock-wrong-passphrase")
     unlock(page)
@@ -139,29 +140,35 @@ def test_unlock_wrong_passphrase_list_filter_and_bulk_triage(
     shot(page, "queue")
 
     page.get_by_label("Language").select_option("ar")
-    page.get_by_role("button", name="Filter").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
     assert rows(page) == [ids["arabic"]]
-    page.get_by_role("link", name="Clear filters").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Clear filters").click()
 
     page.get_by_label(f"Select account {ids['archive-only-1'][:12]}").check()
     page.get_by_label(f"Select account {ids['archive-only-2'][:12]}").check()
     page.get_by_label("New status").select_option("referred")
-    page.get_by_role("button", name="Set status").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Set status").click()
     assert "Accounts changed: 2." in page.locator(".notice").first.inner_text()
     now = statuses(served)
     assert now[ids["archive-only-1"]] == now[ids["archive-only-2"]] == "referred"
     assert now[ids["voice"]] == "new"
 
     page.get_by_label("Select every account on this page").check()
-    page.get_by_role("button", name="Claim").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Claim").click()
     page.get_by_label("Only mine").check()
-    page.get_by_role("button", name="Filter").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
     assert len(rows(page)) == 5
 
 
 def test_open_the_arabic_account_triage_print_and_export(page: Any, served: RunningDesk) -> None:
     unlock(page)
-    page.locator(f'a[href="/accounts/{served.ids["arabic"]}"]').click()
+    with page.expect_navigation():
+        page.locator(f'a[href="/accounts/{served.ids["arabic"]}"]').click()
     banner = page.get_by_role("region", name="What this account may be used for")
     assert banner.is_visible()
     first_section = page.locator("main section").first
@@ -179,18 +186,21 @@ def test_open_the_arabic_account_triage_print_and_export(page: Any, served: Runn
     page.get_by_label("New note (sealed: only the account's reviewers can read it)").fill(
         "Needs a lawyer who reads Arabic."
     )
-    page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
     assert page.locator(".notice").first.inner_text() == "Saved."
     assert "Needs a lawyer who reads Arabic." in page.locator(".note-text").inner_text()
     assert statuses(served)[served.ids["arabic"]] == "follow-up"
 
-    page.get_by_role("link", name="Printable summary").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Printable summary").click()
     page.emulate_media(media="print")
     assert page.locator("header.bar").is_hidden()
     assert page.locator(".consent").is_visible()
     page.emulate_media(media="screen")
 
-    page.get_by_role("link", name="Export").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Export").click()
     assert unlabelled_controls(page) == []
     page.get_by_label("Public reports (anonymised, only with consent for reports)").check()
     with page.expect_download() as download_info:
@@ -228,14 +238,16 @@ def test_keyboard_only_use_of_the_queue_and_the_account(page: Any, served: Runni
     assert statuses(served)[chosen] == "in-review"
 
     focus_on(f'a[href="/accounts/{target}"]')
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_url(f"**/accounts/{target}")
     focus_on("#triage-status")
     page.keyboard.press("End")  # the last status: closed
     focus_on("#add-tag")
     page.keyboard.type("keyboard")
     focus_on('form.triage button[type="submit"]')
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_load_state()
     assert page.locator(".notice").first.inner_text() == "Saved."
     assert statuses(served)[target] == "closed"
@@ -247,7 +259,8 @@ def test_the_desk_locks_itself_in_the_browser(browser: Any, tmp_path: Path) -> N
             context = browser.new_context(base_url=served.url)
             page = context.new_page()
             unlock(page)
-            page.locator(f'a[href="/accounts/{served.ids["arabic"]}"]').click()
+            with page.expect_navigation():
+                page.locator(f'a[href="/accounts/{served.ids["arabic"]}"]').click()
             assert page.locator("p.value", has_text=ARABIC_STORY).count() == 1
             # No request for longer than the setting: the key goes, the page clears itself.
             page.wait_for_url("**/unlock", timeout=10_000)

@@ -154,4 +154,4 @@ def test_a_wheel_installed_elsewhere_finds_both_migration_folders(tmp_path: Path
     with sqlite3.connect(work / "queue.db") as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version_queue").fetchone()
     conn.close()
-    assert version == "0002"
+    assert version == "0003"  # 0003: the desk's listing index
