@@ -12,6 +12,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -408,3 +409,29 @@ def test_attest_desk_serves_on_loopback_and_warns_about_another_host(tmp_path: P
             process.terminate()
             out, err = process.communicate(timeout=20)
         assert "WARNING: the desk listens on 127.0.0.2" in err
+
+
+def test_a_refused_triage_keeps_what_was_typed(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    target = served.ids["arabic"]
+    engine = open_queue(served.queue_url)
+    with engine.begin() as conn:  # another reviewer holds it, lease running
+        conn.execute(
+            accounts.update()
+            .where(accounts.c.id == target)
+            .values(
+                status="in-review",
+                assignee="b" * 64,
+                lease_until=datetime.now(UTC) + timedelta(hours=1),
+            )
+        )
+    engine.dispose()
+    answer = http.post(
+        f"/accounts/{target}/triage",
+        data={"csrf": token, "note": "Long careful note about the hearing", "add_tag": "court"},
+    )
+    assert answer.status_code == 409
+    assert "Another reviewer holds this account" in answer.text
+    assert ">Long careful note about the hearing</textarea>" in answer.text
+    assert 'value="court"' in answer.text
+    assert statuses(served)[target] == "in-review"

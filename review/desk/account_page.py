@@ -23,6 +23,7 @@ from review.show import ShownNote, printable
 from storage.crypto import CryptoError, ReviewerPrivateKey
 from storage.crypto.notes import notes_key, open_note, seal_note
 from storage.db import read_connection
+from storage.errors import StorageError
 from storage.queue.audit import entries_for
 from storage.queue.store import StoredAccount, reviewer_actor
 from storage.queue.tables import STATUSES
@@ -68,11 +69,14 @@ def routes(desk: Desk) -> list[Route]:
         opened = open_verified(queue, stored, key, desk.ctx.pins, check_files=check_files)
         return stored, opened
 
-    def shown(key: ReviewerPrivateKey, account_id: str, view: str) -> dict[str, Any]:
+    def shown(
+        key: ReviewerPrivateKey, account_id: str, view: str, *, audited: bool = True
+    ) -> dict[str, Any]:
         queue = desk.ctx.queue
         stored, opened = open_one(key, account_id)
-        queue.record(reviewer_actor(key.fingerprint), "opened", account_id, {"view": view})
-        desk.ctx.witness_advance()
+        if audited:
+            queue.record(reviewer_actor(key.fingerprint), "opened", account_id, {"view": view})
+            desk.ctx.witness_advance()
         notes_of = notes_key(stored.sealed, key, desk.ctx.pins)
         notes = []
         for note in queue.notes(account_id):
@@ -228,7 +232,34 @@ def routes(desk: Desk) -> list[Route]:
         return await change(request, release)
 
     async def do_triage(request: Request) -> Response:
-        return await change(request, triage)
+        """Triage; when refused, the account again with what was typed still in the form."""
+        key = desk.key(request)
+        if key is None:
+            return to_unlock()
+        account_id = account_id_of(request)
+        form = await desk.form(request)
+
+        def apply() -> str:
+            message = triage(key, account_id, form)
+            desk.ctx.witness_advance()
+            return message
+
+        try:
+            desk.notices.append(await desk.run(apply))
+        except (StorageError, Refused) as error:
+            problem, status = desk.error_text(error)
+            values = await desk.run(lambda: shown(key, account_id, "desk", audited=False))
+            draft = {name: first(form, name) or "" for name in ("add_tag", "note")}
+            return desk.page(
+                "account.html",
+                status=status,
+                me=key.fingerprint,
+                problem=problem,
+                draft=draft,
+                **values,
+            )
+        desk.menus = None
+        return RedirectResponse(f"/accounts/{account_id}", status_code=303)
 
     return [
         Route("/accounts/{account_id}", show, methods=["GET"]),
