@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "sync": ("bot.cli_queue", "sync", "Move sealed accounts from this node to the queue."),
     "queue": ("bot.cli_queue", "queue", "Create, migrate or import a reviewer queue."),
     "review": ("review.cli", "review", "Reviewer commands: list, claim, show, triage, export."),
+    "desk": ("review.desk.cli", "desk", "The reviewer desk: a local web page for the queue."),
 }
 
 

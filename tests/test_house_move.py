@@ -158,4 +158,5 @@ def test_a_wheel_installed_elsewhere_finds_both_migration_folders(tmp_path: Path
     with sqlite3.connect(work / "queue.db") as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version_queue").fetchone()
     conn.close()
-    assert version == "0003"  # issue 13: hashed withdrawal secrets, checked node keys
+    # 0003: hashed withdrawal secrets, checked node keys (issue 13); 0004: the desk's listing index
+    assert version == "0004"

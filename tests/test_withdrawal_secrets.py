@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -292,3 +293,47 @@ def test_a_batch_id_chosen_by_the_sender_cannot_drive_the_terminal(queue_url: st
         queue, ["withdrawals", "reject", batch], env={"ATTEST_QUEUE_URL": queue_url}
     )
     assert rejected.exit_code == 0, rejected.output
+
+
+def test_the_desks_listing_hides_withdrawn_accounts_but_not_a_held_burst(
+    queue_url: str, tmp_path: Path
+) -> None:
+    """The desk lists from its own index: it must agree with the queue on what is gone."""
+    from storage.queue.listing import Filters, list_page
+
+    node, data, ids = _synced(tmp_path, queue_url, 9)
+    _withdraw(data, node, [f"CODE{i}" for i in range(6)])
+    sync_outbox(outbox_for(data), open_queue(queue_url), {})
+    held = Queue.open(queue_url)
+    held.reconcile()
+    held.close()
+    engine = open_queue(queue_url)
+    try:
+        listed = {i.account_id for i in list_page(engine, Filters()).items}
+        assert listed == set(ids)  # a held burst erases and hides nothing
+
+        # A request accepted but not yet turned into a tombstone is hidden at once.
+        _withdraw(data, node, ["CODE7"])
+        sync_outbox(outbox_for(data), engine, {})
+        secret_hash = _hash_of(engine, ids[7])
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE withdrawals SET status = 'accepted', secret_hash = :h "
+                    "WHERE status IS NULL"
+                ),
+                {"h": secret_hash},
+            )
+        page = list_page(engine, Filters())
+        assert {i.account_id for i in page.items} == set(ids) - {ids[7]}
+        assert page.total == 8
+    finally:
+        engine.dispose()
+
+
+def _hash_of(engine: Any, account_id: str) -> str:
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(accounts.c.withdrawal_hash).where(accounts.c.id == account_id)
+        ).scalar_one()
+    return str(found)

@@ -101,6 +101,21 @@ Index(
     postgresql_where=OPEN_ACCOUNTS,
 )
 Index("ix_accounts_withdrawal_hash", accounts.c.withdrawal_hash)
+# The desk's listing (storage/queue/listing.py): every column it filters on, in the
+# queue's order, so paging, totals and counts read this index and never the rows, whose
+# sealed bodies would make each a walk through its overflow pages.
+Index(
+    "ix_accounts_listing",
+    accounts.c.urgent.desc(),
+    accounts.c.received_at,
+    accounts.c.id,
+    accounts.c.status,
+    accounts.c.withdrawn_at,
+    accounts.c.withdrawal_hash,
+    accounts.c.language,
+    accounts.c.flow,
+    accounts.c.assignee,
+)
 Index("ix_accounts_receipt", accounts.c.receipt_logged)
 
 # Columns the node's role may set when it inserts an account.

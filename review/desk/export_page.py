@@ -1,0 +1,76 @@
+"""Exports from the desk: the formats and purposes of `attest review export`.
+
+The same `build_export` decides what each person's consent allows; every exported
+account gets its "exported" audit entry before the file is handed to the browser, which
+saves it where the reviewer chooses (the desk itself writes no file).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from review.desk.app import Desk, Refused, first, to_unlock
+from review.export import audit_export, build_export, to_csv, to_json
+
+PURPOSES = ("reports", "mechanisms", "internal")
+FORMATS = {"json": "application/json", "csv": "text/csv"}
+
+
+def routes(desk: Desk) -> list[Route]:
+    t = desk.t
+
+    async def export_form(request: Request) -> Response:
+        if desk.key(request) is None:
+            return to_unlock()
+        return desk.page("export.html", purposes=PURPOSES, formats=tuple(FORMATS))
+
+    async def export(request: Request) -> Response:
+        key = desk.key(request)
+        if key is None:
+            return to_unlock()
+        form = await desk.form(request)
+        purpose = first(form, "purpose") or ""
+        fmt = first(form, "format") or ""
+        include_free_text = first(form, "include_free_text") == "yes"
+        if purpose not in PURPOSES or fmt not in FORMATS:
+            raise Refused(t.gettext("Choose a purpose and a format for the export."))
+
+        def build() -> tuple[str, int, int, int]:
+            queue = desk.ctx.queue
+            desk.reconcile(force=True)
+            result = build_export(
+                queue,
+                key,
+                desk.ctx.pins,
+                purpose,  # type: ignore[arg-type]
+                include_free_text=include_free_text,
+            )
+            text = (
+                to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
+            )
+            audit_export(queue, result, key.fingerprint, fmt)
+            desk.ctx.witness_advance()
+            return text, len(result.exported), result.not_consented, result.unverified
+
+        text, exported, not_consented, unverified = await desk.run(build)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+        name = f"attest-export-{purpose}-{stamp}.{fmt}"
+        desk.notices.append(
+            t.gettext(
+                "Exported {n} account(s); left out {no} without consent for this purpose and {bad} that failed verification."
+            ).format(n=exported, no=not_consented, bad=unverified)
+        )
+        return Response(
+            text.encode("utf-8"),
+            media_type=f"{FORMATS[fmt]}; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
+
+    return [
+        Route("/export", export_form, methods=["GET"]),
+        Route("/export", export, methods=["POST"]),
+    ]

@@ -1,0 +1,313 @@
+"""The reviewer desk in real headless Chromium (Debian's `chromium`, driven by Playwright).
+
+No browser is downloaded: Playwright drives /usr/bin/chromium through `executable_path`.
+Where chromium is missing these tests skip with a message, except when
+ATTEST_DESK_BROWSER_REQUIRED=1 (CI sets it, after installing chromium): then they fail.
+Screenshots go to test-output/desk/ (ATTEST_TEST_OUTPUT overrides the folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.queue.admin import open_queue
+from storage.queue.tables import accounts
+from tests.desk_support import ARABIC_STORY, PASSPHRASE, RunningDesk, running_desk
+from tests.queue_support import fresh_queue_url
+
+CHROMIUM = Path(os.environ.get("ATTEST_CHROMIUM", "/usr/bin/chromium"))
+OUTPUT = Path(
+    os.environ.get("ATTEST_TEST_OUTPUT", Path(__file__).resolve().parent.parent / "test-output")
+)
+
+
+def _why_not() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing: apt-get install -y chromium (CI installs it)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is missing: pip install -e '.[dev]'"
+    return None
+
+
+missing = _why_not()
+if missing and os.environ.get("ATTEST_DESK_BROWSER_REQUIRED") == "1":
+    raise RuntimeError(f"browser tests are required here, but {missing}")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(missing is not None, reason=f"desk browser tests skipped: {missing}"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            # DNS rebinding, simulated: evil.example resolves to this machine.
+            args=["--no-sandbox", "--host-resolver-rules=MAP evil.example 127.0.0.1"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[RunningDesk]:
+    for url in fresh_queue_url("sqlite", tmp_path):
+        yield from running_desk(tmp_path, url)
+
+
+@pytest.fixture
+def page(browser: Any, served: RunningDesk) -> Iterator[Any]:
+    context = browser.new_context(
+        base_url=served.url, accept_downloads=True, viewport={"width": 1280, "height": 900}
+    )
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    folder = OUTPUT / "desk"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def unlock(page: Any) -> None:
+    page.goto("/")
+    page.get_by_label("Passphrase for your reviewer key").fill(PASSPHRASE)
+    page.get_by_role("button", name="Unlock").click()
+    page.wait_for_url("**/queue")
+
+
+def rows(page: Any) -> list[str]:
+    return [
+        (link.get_attribute("href") or "").rsplit("/", 1)[-1]
+        for link in page.locator("table.queue tbody a").all()
+    ]
+
+
+def statuses(served: RunningDesk) -> dict[str, str]:
+    engine = open_queue(served.queue_url)
+    with engine.connect() as conn:
+        found = {r.id: r.status for r in conn.execute(select(accounts.c.id, accounts.c.status))}
+    engine.dispose()
+    return found
+
+
+def unlabelled_controls(page: Any) -> list[str]:
+    """Every visible form control without an accessible name (label, aria-label, text)."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea, button')]
+                .filter(e => e.type !== 'hidden')
+                .filter(e => !((e.labels && e.labels.length) || e.getAttribute('aria-label')
+                               || (e.tagName === 'BUTTON' && e.textContent.trim())))
+                .map(e => e.outerHTML)"""
+        )
+    )
+
+
+def test_unlock_wrong_passphrase_list_filter_and_bulk_triage(
+    page: Any, served: RunningDesk
+) -> None:
+    page.goto("/")
+    assert unlabelled_controls(page) == []
+    page.get_by_label("Passphrase for your reviewer key").fill("wrong horse")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Unlock").click()
+    assert "does not open this key" in page.get_by_role("alert").inner_text()
+    shot(page, "unlock-wrong-passphrase")
+    unlock(page)
+    ids = served.ids
+    assert rows(page)[:2] == [ids["urgent"], ids["arabic"]]
+    assert unlabelled_controls(page) == []
+    shot(page, "queue")
+
+    page.get_by_label("Language").select_option("ar")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    assert rows(page) == [ids["arabic"]]
+    with page.expect_navigation():
+        page.get_by_role("link", name="Clear filters").click()
+
+    page.get_by_label(f"Select account {ids['archive-only-1'][:12]}").check()
+    page.get_by_label(f"Select account {ids['archive-only-2'][:12]}").check()
+    page.get_by_label("New status").select_option("referred")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Set status").click()
+    assert "Accounts changed: 2." in page.locator(".notice").first.inner_text()
+    now = statuses(served)
+    assert now[ids["archive-only-1"]] == now[ids["archive-only-2"]] == "referred"
+    assert now[ids["voice"]] == "new"
+
+    page.get_by_label("Select every account on this page").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Claim").click()
+    page.get_by_label("Only mine").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    assert len(rows(page)) == 5
+
+
+def test_open_the_arabic_account_triage_print_and_export(page: Any, served: RunningDesk) -> None:
+    unlock(page)
+    with page.expect_navigation():
+        page.locator(f'a[href="/accounts/{served.ids["arabic"]}"]').click()
+    banner = page.get_by_role("region", name="What this account may be used for")
+    assert banner.is_visible()
+    first_section = page.locator("main section").first
+    assert first_section.get_attribute("class") == "consent"
+    story = page.locator("p.value", has_text=ARABIC_STORY)
+    assert story.get_attribute("lang") == "ar" and story.get_attribute("dir") == "rtl"
+    assert story.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    for text in ("I don't know", "Skipped", "Prefer not to say"):
+        assert page.locator(".answer-status", has_text=text).count() == 1
+    assert unlabelled_controls(page) == []
+    shot(page, "account-arabic")
+
+    page.get_by_label("Status", exact=True).select_option("follow-up")
+    page.get_by_label("Tag to add").fill("detention")
+    page.get_by_label("New note (sealed: only the account's reviewers can read it)").fill(
+        "Needs a lawyer who reads Arabic."
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    assert page.locator(".notice").first.inner_text() == "Saved."
+    assert "Needs a lawyer who reads Arabic." in page.locator(".note-text").inner_text()
+    assert statuses(served)[served.ids["arabic"]] == "follow-up"
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Printable summary").click()
+    page.emulate_media(media="print")
+    assert page.locator("header.bar").is_hidden()
+    assert page.locator(".consent").is_visible()
+    page.emulate_media(media="screen")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Export").click()
+    assert unlabelled_controls(page) == []
+    page.get_by_label("Public reports (anonymised, only with consent for reports)").check()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export").click()
+    download = download_info.value
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert served.ids["arabic"] in text and served.ids["archive-only-1"] not in text
+    assert ARABIC_STORY not in text  # anonymised: the person's own words withheld
+
+
+def test_keyboard_only_use_of_the_queue_and_the_account(page: Any, served: RunningDesk) -> None:
+    page.goto("/")
+    page.keyboard.type(PASSPHRASE)  # the passphrase field has focus on arrival
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/queue")
+    target = served.ids["urgent"]
+
+    def focus_on(selector: str, limit: int = 80) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate(f"document.activeElement.matches({selector!r})"):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    # Select a row with the space bar, go back to the bulk actions, claim it.
+    focus_on("input.row-select")
+    page.keyboard.press("Space")
+    chosen = page.evaluate("document.activeElement.value")
+    for _ in range(40):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.matches('button[value=claim]')"):
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert statuses(served)[chosen] == "in-review"
+
+    focus_on(f'a[href="/accounts/{target}"]')
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_url(f"**/accounts/{target}")
+    focus_on("#triage-status")
+    page.keyboard.press("End")  # the last status: closed
+    focus_on("#add-tag")
+    page.keyboard.type("keyboard")
+    focus_on('form.triage button[type="submit"]')
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.locator(".notice").first.inner_text() == "Saved."
+    assert statuses(served)[target] == "closed"
+
+
+def test_the_desk_locks_itself_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url, idle_seconds=2.0):
+            context = browser.new_context(base_url=served.url)
+            page = context.new_page()
+            unlock(page)
+            with page.expect_navigation():
+                page.locator(f'a[href="/accounts/{served.ids["arabic"]}"]').click()
+            assert page.locator("p.value", has_text=ARABIC_STORY).count() == 1
+            # No request for longer than the setting: the key goes, the page clears itself.
+            page.wait_for_url("**/unlock", timeout=10_000)
+            assert not served.desk.lock.unlocked
+            assert ARABIC_STORY not in page.content()
+            page.go_back()
+            assert ARABIC_STORY not in page.content()  # no-store: not from the cache either
+            context.close()
+
+
+class _Attacker(BaseHTTPRequestHandler):
+    target = ""
+
+    def do_GET(self) -> None:
+        body = f"""<!doctype html><form id=f method=post action="{self.target}/queue/act">
+            <input name=action value=status><input name=status value=closed>
+            <input name=id value="{self.server.victim}"></form>
+            <script>document.getElementById('f').submit()</script>""".encode()  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_forged_host_and_a_cross_site_post_are_refused(page: Any, served: RunningDesk) -> None:
+    unlock(page)
+    before = statuses(served)
+    # DNS rebinding: the attacker's name, resolved to 127.0.0.1, carries the cookie-less
+    # request to the desk's port; the Host header gives it away.
+    answer = page.goto(f"http://evil.example:{served.port}/queue")
+    assert answer is not None and answer.status == 421
+    assert "refused" in page.content()
+
+    # A page of another site (another port of this machine) posts a form to the desk.
+    handler = type("Attacker", (_Attacker,), {"target": served.url})
+    attacker = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    attacker.victim = served.ids["urgent"]  # type: ignore[attr-defined]
+    thread = threading.Thread(target=attacker.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with page.expect_response(re.compile(r".*/queue/act$")) as posted:
+            page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
+        assert posted.value.status == 403
+    finally:
+        attacker.shutdown()
+    time.sleep(0.2)
+    assert statuses(served) == before

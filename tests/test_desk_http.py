@@ -1,0 +1,437 @@
+"""The reviewer desk over HTTP: every trust decision attacked first, then the pages' work.
+
+The browser tests (tests/test_desk_browser.py) show the same in Chromium; these run on
+every machine, against the real application served by uvicorn on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from review.desk.cli import desk as desk_command
+from storage.crypto import NodeKeys
+from storage.queue.admin import open_queue
+from storage.queue.tables import accounts, audit_log
+from tests.console_driver import ATTEST
+from tests.desk_support import (
+    ARABIC_STORY,
+    PASSPHRASE,
+    RunningDesk,
+    desk_env,
+    free_port,
+    running_desk,
+)
+from tests.queue_support import BACKENDS, fresh_queue_url
+
+
+@pytest.fixture(params=BACKENDS)
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningDesk]:
+    for url in fresh_queue_url(request.param, tmp_path):
+        yield from running_desk(tmp_path, url)
+
+
+def client(served: RunningDesk) -> httpx.Client:
+    return httpx.Client(base_url=served.url, follow_redirects=False, timeout=20)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def unlocked(served: RunningDesk) -> tuple[httpx.Client, str]:
+    http = client(served)
+    token = csrf_of(http.get("/unlock").text)
+    answer = http.post("/unlock", data={"csrf": token, "passphrase": PASSPHRASE})
+    assert answer.status_code == 303 and answer.headers["location"] == "/queue"
+    page = http.get("/queue")
+    assert page.status_code == 200
+    return http, csrf_of(page.text)
+
+
+def statuses(served: RunningDesk) -> dict[str, str]:
+    engine = open_queue(served.queue_url)
+    with engine.connect() as conn:
+        found = {r.id: r.status for r in conn.execute(select(accounts.c.id, accounts.c.status))}
+    engine.dispose()
+    return found
+
+
+def audit_actions(served: RunningDesk) -> list[str]:
+    engine = open_queue(served.queue_url)
+    with engine.connect() as conn:
+        found = [
+            r.action for r in conn.execute(select(audit_log.c.action).order_by(audit_log.c.seq))
+        ]
+    engine.dispose()
+    return found
+
+
+# -- attacks ---------------------------------------------------------------------------
+
+
+def test_a_forged_host_header_is_refused_before_anything_runs(served: RunningDesk) -> None:
+    http, _token = unlocked(served)
+    # DNS rebinding: evil.example now resolves to 127.0.0.1, the browser sends its name.
+    answer = http.get("/queue", headers={"host": f"evil.example:{served.port}"})
+    assert answer.status_code == 421
+    assert "refused" in answer.text
+    assert served.ids["arabic"][:12] not in answer.text
+    assert http.get("/unlock", headers={"host": "127.0.0.1"}).status_code == 421  # no port
+
+
+def test_a_cross_site_post_is_refused_and_changes_nothing(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    before = statuses(served)
+    target = served.ids["urgent"]
+    # Even with the right token (as if leaked), another origin may not post.
+    answer = http.post(
+        "/queue/act",
+        data={"csrf": token, "id": target, "action": "status", "status": "closed"},
+        headers={"origin": "http://attacker.example"},
+    )
+    assert answer.status_code == 403
+    assert "another site" in answer.text
+    answer = http.post(
+        "/queue/act",
+        data={"csrf": token, "id": target, "action": "status", "status": "closed"},
+        headers={"sec-fetch-site": "same-site"},  # another port of 127.0.0.1
+    )
+    assert answer.status_code == 403
+    # Without the token: a form from another page of this machine that guessed the rest.
+    answer = http.post("/queue/act", data={"id": target, "action": "status", "status": "closed"})
+    assert answer.status_code == 403
+    assert "expired" in answer.text
+    assert statuses(served) == before
+
+
+def test_every_page_forbids_caching_framing_and_foreign_sources(served: RunningDesk) -> None:
+    http, _token = unlocked(served)
+    for path in (
+        "/unlock",
+        "/queue",
+        f"/accounts/{served.ids['arabic']}",
+        "/export",
+        "/static/desk.css",
+    ):
+        answer = http.get(path, follow_redirects=True)
+        assert answer.status_code == 200, path
+        assert answer.headers["cache-control"] == "no-store", path
+        assert answer.headers["content-security-policy"].startswith("default-src 'self'"), path
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "same-origin"
+    page = http.get(f"/accounts/{served.ids['arabic']}").text
+    assert not re.search(r"(src|href)=\"https?://", page)  # nothing from elsewhere
+
+
+def test_a_wrong_passphrase_is_told_and_the_desk_stays_locked(served: RunningDesk) -> None:
+    http = client(served)
+    token = csrf_of(http.get("/unlock").text)
+    answer = http.post("/unlock", data={"csrf": token, "passphrase": "not the passphrase"})
+    assert answer.status_code == 401
+    assert "does not open this key" in answer.text
+    assert "not the passphrase" not in answer.text
+    assert http.get("/queue").headers["location"] == "/unlock"
+    assert not served.desk.lock.unlocked
+
+
+def test_decrypted_pages_need_the_session_cookie(served: RunningDesk) -> None:
+    http, _token = unlocked(served)
+    stranger = client(served)  # another local process, without the cookie
+    answer = stranger.get(f"/accounts/{served.ids['arabic']}")
+    assert answer.status_code == 303 and answer.headers["location"] == "/unlock"
+    assert http.get(f"/accounts/{served.ids['arabic']}").status_code == 200
+
+
+def test_huge_or_malformed_forms_get_a_clear_message_and_lose_nothing(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    before = statuses(served)
+    huge = http.post(
+        "/queue/act",
+        content=b"csrf=" + token.encode() + b"&id=" + b"a" * 400_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert huge.status_code == 400 and "could not be read" in huge.text
+    bad = http.post(
+        "/queue/act",
+        content=b"csrf=" + token.encode() + b"&action=\xff\xfe",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert bad.status_code == 400
+    unknown = http.post(
+        "/queue/act", data={"csrf": token, "id": "x", "action": "status", "status": "gone"}
+    )
+    assert unknown.status_code == 400 and "Choose a status" in unknown.text
+    assert statuses(served) == before
+    # The desk still works afterwards.
+    assert http.get("/queue").status_code == 200
+
+
+def test_a_forged_account_id_gets_a_clear_message(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    assert "There is no account with that id" in http.get("/accounts/" + "f" * 32).text
+    assert http.get("/accounts/" + "f" * 32).status_code == 404
+    assert http.get("/accounts/" + "f" * 500).status_code == 404
+    answer = http.post(
+        "/accounts/" + "0" * 32 + "/triage", data={"csrf": token, "status": "closed"}
+    )
+    assert answer.status_code == 404
+
+
+# -- the work --------------------------------------------------------------------------
+
+
+def test_the_queue_lists_urgent_first_then_oldest_with_counts(served: RunningDesk) -> None:
+    http, _token = unlocked(served)
+    page = http.get("/queue").text
+    shown = re.findall(r'href="/accounts/([0-9a-f]+)"', page)
+    ids = served.ids
+    assert shown == [
+        ids["urgent"],
+        ids["arabic"],
+        ids["voice"],
+        ids["archive-only-1"],
+        ids["archive-only-2"],
+    ]
+    assert "New: <strong>5</strong>" in page
+    arabic_only = http.get("/queue", params={"language": "ar"}).text
+    assert re.findall(r'href="/accounts/([0-9a-f]+)"', arabic_only) == [ids["arabic"]]
+    bad = http.get("/queue", params={"from": "yesterday"}).text
+    assert "could not be read" in bad
+
+
+def test_bulk_triage_changes_every_selected_row_and_hides_closed(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    chosen = [served.ids["archive-only-1"], served.ids["archive-only-2"]]
+    answer = http.post(
+        "/queue/act",
+        data={"csrf": token, "id": chosen, "action": "tag", "tag": "education", "back": "/queue"},
+    )
+    assert answer.status_code == 303
+    answer = http.post(
+        "/queue/act", data={"csrf": token, "id": chosen, "action": "status", "status": "closed"}
+    )
+    assert answer.status_code == 303
+    page = http.get("/queue").text
+    assert "Accounts changed: 2." in page
+    assert chosen[0] not in page  # closed: hidden unless asked
+    assert chosen[0] in http.get("/queue", params={"closed": "1", "tag": "education"}).text
+    assert audit_actions(served).count("changed") == 4
+
+
+def test_claim_from_the_queue_then_mine(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    target = served.ids["voice"]
+    http.post("/queue/act", data={"csrf": token, "id": [target], "action": "claim"})
+    mine = http.get("/queue", params={"mine": "1"}).text
+    assert re.findall(r'href="/accounts/([0-9a-f]+)"', mine) == [target]
+    assert "(you)" in mine
+    http.post("/queue/act", data={"csrf": token, "id": [target], "action": "release"})
+    assert target not in http.get("/queue", params={"mine": "1"}).text
+
+
+def test_the_arabic_account_shows_consent_first_and_answers_right_to_left(
+    served: RunningDesk,
+) -> None:
+    http, _token = unlocked(served)
+    page = http.get(f"/accounts/{served.ids['arabic']}").text
+    assert page.index("What this account may be used for") < page.index("Answers")
+    assert f'<p class="value" lang="ar" dir="rtl">{ARABIC_STORY}</p>' in page
+    assert "In your own words, what happened?" in page  # the reviewer's language
+    assert 'lang="ar" dir="rtl">بكلماتك' in page  # beside it, the account's own
+    assert "When did this happen?" in page  # a wording in no catalog: the stored text
+    for shown in ("I don&#39;t know", "Skipped", "Prefer not to say"):
+        assert shown in page
+    assert "opened" in audit_actions(served)
+
+
+def test_triage_with_a_sealed_note(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    target = served.ids["arabic"]
+    answer = http.post(
+        f"/accounts/{target}/triage",
+        data={
+            "csrf": token,
+            "status": "follow-up",
+            "add_tag": "detention",
+            "note": "Call back Tuesday",
+        },
+    )
+    assert answer.status_code == 303
+    page = http.get(f"/accounts/{target}").text
+    assert "Call back Tuesday" in page and "detention" in page
+    engine = open_queue(served.queue_url)
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT sealed FROM account_notes").scalar_one()
+    engine.dispose()
+    assert b"Call back" not in bytes(stored)
+
+
+def test_a_file_is_decrypted_only_on_request(served: RunningDesk) -> None:
+    from tests.desk_support import VOICE
+
+    http, token = unlocked(served)
+    target = served.ids["voice"]
+    page = http.get(f"/accounts/{target}").text
+    assert "Decrypt and save file 1" in page
+    assert "file-decrypted" not in audit_actions(served)
+    answer = http.post(f"/accounts/{target}/files/1", data={"csrf": token})
+    assert answer.status_code == 200 and answer.content == VOICE
+    assert answer.headers["content-disposition"].startswith("attachment")
+    assert "file-decrypted" in audit_actions(served)
+    assert http.post(f"/accounts/{target}/files/9", data={"csrf": token}).status_code == 404
+
+
+def test_export_honours_consent_and_is_audited(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    answer = http.post("/export", data={"csrf": token, "purpose": "reports", "format": "json"})
+    assert answer.status_code == 200
+    document = json.loads(answer.text)
+    exported = {a["account_id"] for a in document["accounts"]}
+    assert served.ids["archive-only-1"] not in exported
+    assert served.ids["arabic"] in exported
+    assert document["left_out"]["not_consented"] == 2
+    assert audit_actions(served).count("exported") == len(exported)
+    csv_answer = http.post("/export", data={"csrf": token, "purpose": "internal", "format": "csv"})
+    assert csv_answer.text.startswith("account_id,")
+    assert http.post("/export", data={"csrf": token, "purpose": "all"}).status_code == 400
+
+
+def test_lock_on_demand_drops_the_key(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    answer = http.post("/lock", data={"csrf": token})
+    assert answer.status_code == 303
+    assert not served.desk.lock.unlocked
+    assert http.get("/queue").headers["location"] == "/unlock"
+
+
+def test_the_desk_locks_itself_after_inactivity(tmp_path: Path) -> None:
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url, idle_seconds=1.0):
+            http, _token = unlocked(served)
+            time.sleep(3.0)  # the auto-lock task checks twice a second at this setting
+            assert not served.desk.lock.unlocked  # without any request
+            assert http.get("/queue").headers["location"] == "/unlock"
+
+
+def test_desk_refuses_a_non_loopback_host_without_force() -> None:
+    result = CliRunner().invoke(desk_command, ["--host", "0.0.0.0", "--no-browser"])
+    assert result.exit_code == 2
+    assert "--force-host" in result.output
+
+
+def test_the_desk_speaks_the_reviewers_language(tmp_path: Path) -> None:
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url, language="fa"):
+            page = client(served).get("/unlock").text
+            assert '<html lang="fa" dir="rtl">' in page
+            assert "قفل کلید بررسی خود را باز کنید" in page
+
+
+def test_nothing_decrypted_or_secret_reaches_a_log_or_the_terminal(
+    served: RunningDesk, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level("DEBUG")
+    http = client(served)
+    token = csrf_of(http.get("/unlock").text)
+    http.post("/unlock", data={"csrf": token, "passphrase": "a wrong guess of mine"})
+    http, token = unlocked(served)
+    target = served.ids["arabic"]
+    http.get(f"/accounts/{target}")
+    http.post(f"/accounts/{target}/triage", data={"csrf": token, "note": "Canary note 4471"})
+    http.post("/export", data={"csrf": token, "purpose": "internal", "format": "json"})
+    http.get("/accounts/" + "e" * 32)  # an error page
+    out, err = capfd.readouterr()
+    # The test's own HTTP client (httpx, httpcore) logs its requests; the desk's side is
+    # everything else: uvicorn, starlette, attest.
+    desk_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    seen = "\n".join(r.getMessage() for r in desk_side) + out + err
+    for secret in (ARABIC_STORY, PASSPHRASE, "a wrong guess of mine", "Canary note 4471", "Layla"):
+        assert secret not in seen
+    assert target not in seen  # not even the account ids of requests
+
+
+def _serve_command(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(ATTEST), "desk", "--no-browser", "--port", str(port), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, port
+
+
+def _wait_until_served(url: str, host: str) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url, headers={"host": host}, timeout=5)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_attest_desk_serves_on_loopback_and_warns_about_another_host(tmp_path: Path) -> None:
+    for url in fresh_queue_url("sqlite", tmp_path):
+        env = desk_env(tmp_path, url, NodeKeys.generate())
+        process, port = _serve_command(env)
+        try:
+            answer = _wait_until_served(f"http://127.0.0.1:{port}/unlock", f"127.0.0.1:{port}")
+            assert answer.status_code == 200
+            assert answer.headers["content-security-policy"].startswith("default-src 'self'")
+        finally:
+            process.terminate()
+            out, err = process.communicate(timeout=20)
+        assert f"http://127.0.0.1:{port}/" in out
+        # Another address only with --force-host, and then with a warning.
+        process, port = _serve_command(env, "--host", "127.0.0.2", "--force-host")
+        try:
+            answer = _wait_until_served(f"http://127.0.0.2:{port}/unlock", f"127.0.0.2:{port}")
+            assert answer.status_code == 200
+        finally:
+            process.terminate()
+            out, err = process.communicate(timeout=20)
+        assert "WARNING: the desk listens on 127.0.0.2" in err
+
+
+def test_a_refused_triage_keeps_what_was_typed(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    target = served.ids["arabic"]
+    engine = open_queue(served.queue_url)
+    with engine.begin() as conn:  # another reviewer holds it, lease running
+        conn.execute(
+            accounts.update()
+            .where(accounts.c.id == target)
+            .values(
+                status="in-review",
+                assignee="b" * 64,
+                lease_until=datetime.now(UTC) + timedelta(hours=1),
+            )
+        )
+    engine.dispose()
+    answer = http.post(
+        f"/accounts/{target}/triage",
+        data={"csrf": token, "note": "Long careful note about the hearing", "add_tag": "court"},
+    )
+    assert answer.status_code == 409
+    assert "Another reviewer holds this account" in answer.text
+    assert ">Long careful note about the hearing</textarea>" in answer.text
+    assert 'value="court"' in answer.text
+    assert statuses(served)[target] == "in-review"
