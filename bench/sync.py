@@ -41,6 +41,7 @@ from storage.crypto import (
     SealedAccount,
     generate_reviewer_key,
     seal_account,
+    withdrawal_hash,
 )
 from storage.db import checkpoint_wal, create_store_engine
 from storage.intake import migrations
@@ -90,7 +91,7 @@ def make_template(directory: Path, count: int) -> tuple[Path, NodeKeys]:
             "urgent": i % 10 == 0,
             "scopes": {"archive": "yes", "reports": "yes", "mechanisms": "anonymised"},
             "submitted_at": (T0 + timedelta(seconds=i)).isoformat(),
-            "withdrawal_tag": secrets.token_hex(32),
+            "withdrawal_hash": withdrawal_hash(node.withdrawal_secret(secrets.token_hex(6))),
         }
         sealed = seal_account(body(i), metadata, reviewers, node)
         rows.append(outbox_row(sealed, T0 + timedelta(seconds=i)))
