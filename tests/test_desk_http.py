@@ -435,3 +435,84 @@ def test_a_refused_triage_keeps_what_was_typed(served: RunningDesk) -> None:
     assert ">Long careful note about the hearing</textarea>" in answer.text
     assert 'value="court"' in answer.text
     assert statuses(served)[target] == "in-review"
+
+
+# -- found by trying the desk as a caseworker and as an attacker would ---------------------
+
+
+def test_latin_and_digits_typed_in_an_arabic_account_read_left_to_right() -> None:
+    from review.desk.views import text_direction
+
+    assert text_direction(ARABIC_STORY, "ar") == "rtl"
+    # A phone number shown right to left is dialled wrong: "678 345 0912".
+    assert text_direction("0912 345 678 after 6pm", "ar") == "ltr"
+    assert text_direction("0912 345 678", "ar") == "ltr"
+    assert text_direction("٠٩١٢ ٣٤٥", "ar") == "ltr"
+    assert text_direction("…", "ar") == "rtl" and text_direction("…", "en") == "ltr"
+
+
+def test_a_save_never_undoes_a_status_another_reviewer_set_meanwhile(
+    served: RunningDesk,
+) -> None:
+    from storage.queue.store import Queue
+
+    http, token = unlocked(served)
+    target = served.ids["arabic"]
+    page = http.get(f"/accounts/{target}").text
+    shown = re.search(r'name="status_was" value="([^"]+)"', page)
+    assert shown and shown.group(1) == "new"
+    other = Queue.open(served.queue_url)
+    other.triage(target, "f" * 32, status="verified")
+    other.close()
+
+    # The page still shows "new"; only a note is added: the other's status stays.
+    answer = http.post(
+        f"/accounts/{target}/triage",
+        data={"csrf": token, "status": "new", "status_was": "new", "note": "Seen"},
+    )
+    assert answer.status_code == 303
+    assert statuses(served)[target] == "verified"
+    # A status chosen on the stale page is refused, saying why; nothing is saved.
+    answer = http.post(
+        f"/accounts/{target}/triage",
+        data={"csrf": token, "status": "closed", "status_was": "new", "note": "Closing"},
+    )
+    assert answer.status_code == 409
+    assert "Someone else changed this account" in answer.text and "Closing" in answer.text
+    assert statuses(served)[target] == "verified"
+
+
+def test_a_refused_lock_does_not_say_the_desk_is_locked(served: RunningDesk) -> None:
+    http, _token = unlocked(served)
+    answer = http.post("/lock", headers={"origin": "http://attacker.example"})
+    assert answer.status_code == 303
+    page = http.get("/queue")
+    assert page.status_code == 200 and "The desk is locked" not in page.text
+
+
+def test_a_notice_is_shown_only_to_the_session_it_belongs_to(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    answer = http.post(
+        "/queue/act",
+        data={"csrf": token, "id": served.ids["urgent"], "action": "tag", "tag": "education"},
+    )
+    assert answer.status_code == 303
+    stranger = client(served).get("/unlock")
+    assert "Accounts changed" not in stranger.text
+    assert "Accounts changed: 1." in http.get("/queue").text
+
+
+def test_control_characters_get_a_clear_answer_not_an_error(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    before = statuses(served)
+    page = http.get("/queue", params={"tag": "a\x00b", "language": "\x00"})
+    assert page.status_code == 200 and "could not be read" in page.text
+    assert http.get("/accounts/a%00b").status_code == 404
+    target = served.ids["arabic"]
+    answer = http.post(
+        f"/accounts/{target}/triage", data={"csrf": token, "add_tag": "a\x00b", "note": ""}
+    )
+    assert 400 <= answer.status_code < 500
+    answer = http.post("/queue/act", data={"csrf": token, "id": "a\x00b", "action": "claim"})
+    assert 400 <= answer.status_code < 500
+    assert statuses(served) == before

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from review.desk.app import Desk, Refused, first, to_unlock
+from review.desk.guard import has_control
 from review.desk.views import answers_of, scopes_of
 from review.opened import OpenedAccount, decrypt_attachment, file_entries, open_verified
 from review.show import ShownNote, printable
@@ -104,7 +105,7 @@ def routes(desk: Desk) -> list[Route]:
 
     def account_id_of(request: Request) -> str:
         account_id = str(request.path_params["account_id"])
-        if len(account_id) > 64:
+        if len(account_id) > 64 or has_control(account_id):
             raise Refused(t.gettext("There is no account with that id in the queue."), 404)
         return account_id
 
@@ -114,7 +115,7 @@ def routes(desk: Desk) -> list[Route]:
             return to_unlock()
         account_id = account_id_of(request)
         values = await desk.run(lambda: shown(key, account_id, "desk"))
-        return desk.page("account.html", me=key.fingerprint, **values)
+        return desk.page("account.html", request=request, me=key.fingerprint, **values)
 
     async def printed(request: Request) -> Response:
         key = desk.key(request)
@@ -122,7 +123,7 @@ def routes(desk: Desk) -> list[Route]:
             return to_unlock()
         account_id = account_id_of(request)
         values = await desk.run(lambda: shown(key, account_id, "print"))
-        return desk.page("print.html", me=key.fingerprint, **values)
+        return desk.page("print.html", request=request, me=key.fingerprint, **values)
 
     async def change(
         request: Request, work: Callable[[ReviewerPrivateKey, str, dict[str, list[str]]], str]
@@ -138,7 +139,7 @@ def routes(desk: Desk) -> list[Route]:
             desk.ctx.witness_advance()
             return message
 
-        desk.notices.append(await desk.run(apply))
+        desk.notice(request, await desk.run(apply))
         desk.menus = None
         return RedirectResponse(f"/accounts/{account_id}", status_code=303)
 
@@ -166,6 +167,19 @@ def routes(desk: Desk) -> list[Route]:
                 )
             )
         queue = desk.ctx.queue
+        was = (first(form, "status_was") or "").strip() or None
+        if status is not None and status == was:
+            status = None  # left as the page showed it: not a change to make
+        elif status is not None and was is not None and queue.item(account_id).status != was:
+            # Changed by someone else since this page was shown: saving the page's
+            # choice would silently undo theirs.
+            raise Refused(
+                t.gettext(
+                    "Someone else changed this account's status after you opened it, so "
+                    "nothing was saved. Check the status shown now and save again."
+                ),
+                409,
+            )
         sealer = None
         if text:
             stored = queue.get(account_id)
@@ -245,13 +259,14 @@ def routes(desk: Desk) -> list[Route]:
             return message
 
         try:
-            desk.notices.append(await desk.run(apply))
+            desk.notice(request, await desk.run(apply))
         except (StorageError, Refused) as error:
             problem, status = desk.error_text(error)
             values = await desk.run(lambda: shown(key, account_id, "desk", audited=False))
             draft = {name: first(form, name) or "" for name in ("add_tag", "note")}
             return desk.page(
                 "account.html",
+                request=request,
                 status=status,
                 me=key.fingerprint,
                 problem=problem,

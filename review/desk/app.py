@@ -40,6 +40,7 @@ from review.desk.views import (
     actor_label,
     direction,
     reviewer_label,
+    text_direction,
 )
 from review.opened import VerificationFailed
 from review.show import when
@@ -83,7 +84,9 @@ class Desk:
         names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
         self.hosts = {f"{name}:{port}" for name in names}
         self.origins = {f"http://{h}" for h in self.hosts}
-        self.notices: list[str] = []
+        # Notices wait for the next page of the session they belong to (keyed by its
+        # cookie; "" for a browser with none, e.g. the unlock page after a lock).
+        self._notices: dict[str, list[str]] = {}
         # The filter menus (languages, modes, tags present) cost a pass over the listing
         # index: kept for a while, forgotten after any change made from the desk.
         self.menus: tuple[float, dict[str, list[str]]] | None = None
@@ -107,6 +110,7 @@ class Desk:
             reviewer_label=reviewer_label,
             actor_label=actor_label,
             direction=direction,
+            text_direction=text_direction,
             when=when,
             status_names=STATUS_NAMES,
             action_names=ACTION_NAMES,
@@ -114,8 +118,18 @@ class Desk:
 
     # -- pages --------------------------------------------------------------------------
 
-    def page(self, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        notices, self.notices = self.notices, []
+    def notice(self, request: Request | None, text: str) -> None:
+        """Show `text` on the next page this request's session sees (and no other's)."""
+        session = request.cookies.get(COOKIE, "") if request is not None else ""
+        if len(self._notices) > 64:  # stale sessions' notices never pile up
+            self._notices.clear()
+        self._notices.setdefault(session, []).append(text)
+
+    def page(
+        self, name: str, status: int = 200, *, request: Request | None = None, **values: Any
+    ) -> HTMLResponse:
+        session = request.cookies.get(COOKIE, "") if request is not None else None
+        notices = self._notices.pop(session, []) if session is not None else []
         html = self.jinja.get_template(name).render(
             lang=self.t.language,
             dir=direction(self.t.language),
@@ -127,8 +141,10 @@ class Desk:
         )
         return HTMLResponse(html, status_code=status)
 
-    def refused(self, error: Refused) -> HTMLResponse:
-        return self.page("refused.html", status=error.status, message=error.message)
+    def refused(self, error: Refused, request: Request | None = None) -> HTMLResponse:
+        return self.page(
+            "refused.html", status=error.status, request=request, message=error.message
+        )
 
     def error_text(self, error: Exception) -> tuple[str, int]:
         """What a reviewer reads for an error they can meet: message and HTTP status."""
@@ -242,11 +258,11 @@ def build_app(desk: Desk) -> Starlette:
 
     async def refused_handler(request: Request, error: Exception) -> Response:
         assert isinstance(error, Refused)
-        return desk.refused(error)
+        return desk.refused(error, request)
 
     async def failed_handler(request: Request, error: Exception) -> Response:
         message, status = desk.error_text(error)
-        return desk.page("refused.html", status=status, message=message)
+        return desk.page("refused.html", status=status, request=request, message=message)
 
     app.add_exception_handler(Refused, refused_handler)
     app.add_exception_handler(StorageError, failed_handler)

@@ -26,7 +26,7 @@ def routes(desk: Desk) -> list[Route]:
     async def export_form(request: Request) -> Response:
         if desk.key(request) is None:
             return to_unlock()
-        return desk.page("export.html", purposes=PURPOSES, formats=tuple(FORMATS))
+        return desk.page("export.html", request=request, purposes=PURPOSES, formats=tuple(FORMATS))
 
     async def export(request: Request) -> Response:
         key = desk.key(request)
@@ -59,10 +59,11 @@ def routes(desk: Desk) -> list[Route]:
         text, exported, not_consented, unverified = await desk.run(build)
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
         name = f"attest-export-{purpose}-{stamp}.{fmt}"
-        desk.notices.append(
+        desk.notice(
+            request,
             t.gettext(
                 "Exported {n} account(s); left out {no} without consent for this purpose and {bad} that failed verification."
-            ).format(n=exported, no=not_consented, bad=unverified)
+            ).format(n=exported, no=not_consented, bad=unverified),
         )
         return Response(
             text.encode("utf-8"),

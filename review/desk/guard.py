@@ -110,5 +110,12 @@ async def read_form(request: Request) -> dict[str, list[str]]:
         raise BadForm() from None
     form: dict[str, list[str]] = {}
     for name, value in pairs:
+        if has_control(name) or has_control(value, allow="\t\n\r"):
+            raise BadForm()  # NUL and the like: no database stores them, no form sends them
         form.setdefault(name, []).append(value)
     return form
+
+
+def has_control(text: str, allow: str = "") -> bool:
+    """Whether `text` holds a control character (C0, DEL, C1) other than those in `allow`."""
+    return any((ch < " " or "\x7f" <= ch <= "\x9f") and ch not in allow for ch in text)

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from review.desk.app import Desk, Refused, first, to_unlock
+from review.desk.guard import has_control
 from review.desk.views import ids_of
 from storage.errors import StorageError
 from storage.queue.listing import PAGE_SIZE, Filters, choices, list_page
@@ -45,7 +46,9 @@ def _start(day: date) -> datetime:
 def filters_of(query: Mapping[str, str], me: str) -> tuple[Filters, dict[str, str], bool]:
     """Filters from the query string; the values to show back; whether any was unreadable."""
     shown = {name: query.get(name, "").strip()[:MAX_TAG] for name in FILTER_NAMES}
-    bad = False
+    bad = any(has_control(value) for value in shown.values())
+    if bad:  # a NUL in a filter would be an error on PostgreSQL: left out, and said so
+        shown = {name: "" if has_control(value) else value for name, value in shown.items()}
     status = shown["status"] or None
     if status is not None and status not in STATUSES:
         status, bad = None, True
@@ -94,12 +97,14 @@ def routes(desk: Desk) -> list[Route]:
 
         page, menus, pins = await desk.run(read)
         if bad:
-            desk.notices.append(
-                t.gettext("A filter could not be read and was left out. Dates are YYYY-MM-DD.")
+            desk.notice(
+                request,
+                t.gettext("A filter could not be read and was left out. Dates are YYYY-MM-DD."),
             )
         kept = {k: v for k, v in shown.items() if v}
         return desk.page(
             "queue.html",
+            request=request,
             page=page,
             number=number,
             pages=max(1, -(-page.total // PAGE_SIZE)),  # type: ignore[attr-defined]
@@ -125,7 +130,7 @@ def routes(desk: Desk) -> list[Route]:
         if not back.startswith("/queue"):
             back = "/queue"
         if not ids:
-            desk.notices.append(t.gettext("Select at least one account first."))
+            desk.notice(request, t.gettext("Select at least one account first."))
             return RedirectResponse(back, status_code=303)
         if action == "status" and status not in STATUSES:
             raise Refused(t.gettext("Choose a status for the selected accounts."))
@@ -155,11 +160,12 @@ def routes(desk: Desk) -> list[Route]:
 
         done, problems = await desk.run(apply)
         desk.menus = None
-        desk.notices.append(t.gettext("Accounts changed: {n}.").format(n=done))
+        desk.notice(request, t.gettext("Accounts changed: {n}.").format(n=done))
         for problem in sorted(set(problems)):
             count = problems.count(problem)
-            desk.notices.append(
-                t.gettext("Accounts not changed: {n}. {reason}").format(n=count, reason=problem)
+            desk.notice(
+                request,
+                t.gettext("Accounts not changed: {n}. {reason}").format(n=count, reason=problem),
             )
         return RedirectResponse(back, status_code=303)
 

@@ -20,7 +20,9 @@ def routes(desk: Desk) -> list[Route]:
     async def unlock_form(request: Request) -> Response:
         if desk.key(request) is not None:
             return RedirectResponse("/queue", status_code=303)
-        return desk.page("unlock.html", demo=desk.demo, key_path=str(desk.key_path))
+        return desk.page(
+            "unlock.html", request=request, demo=desk.demo, key_path=str(desk.key_path)
+        )
 
     async def unlock(request: Request) -> Response:
         form = await desk.form(request)
@@ -47,6 +49,7 @@ def routes(desk: Desk) -> list[Route]:
         if problem is not None:
             return desk.page(
                 "unlock.html",
+                request=request,
                 status=401,
                 problem=problem,
                 demo=desk.demo,
@@ -59,9 +62,12 @@ def routes(desk: Desk) -> list[Route]:
     async def lock(request: Request) -> Response:
         # Locking needs no CSRF token: a forged lock costs a passphrase, and the token of
         # a page shown before an auto-lock is stale, yet its lock button must still work.
-        if origin_ok(request, desk.origins):
-            desk.lock.lock()
-        desk.notices.append(t.gettext("The desk is locked. Your key is no longer in memory."))
+        if not origin_ok(request, desk.origins):
+            # Refused: nothing locked, so nothing to tell (a notice here would say the
+            # desk is locked while the key is still in memory).
+            return RedirectResponse("/unlock", status_code=303)
+        desk.lock.lock()
+        desk.notice(None, t.gettext("The desk is locked. Your key is no longer in memory."))
         response = RedirectResponse("/unlock", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response

@@ -8,6 +8,7 @@ catalog, so gettext gives back the stored text itself: nothing is ever lost for 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,22 @@ STATUS_TEXTS = {
     "dont-know": "I don't know",
     "prefer-not": "Prefer not to say",
 }
+
+
+def text_direction(text: str | None, language: str | None) -> str:
+    """The direction a typed answer reads in: that of its first letter, so Latin words or
+    a phone number typed in an Arabic account stay left to right ("0912 345 678" shown
+    right to left reads "678 345 0912"); digits without a letter read left to right; the
+    account's language decides only for a text with neither."""
+    digits = False
+    for ch in text or "":
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+        digits = digits or kind in ("EN", "AN")
+    return "ltr" if digits else direction(language)
 
 
 def direction(language: str | None) -> str:
