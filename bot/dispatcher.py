@@ -34,6 +34,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
+from bot.documenter_access import (
+    ACCOUNT_REFUSED,
+    BIND_MESSAGES,
+    DOCUMENTER_FLOW,
+    DOCUMENTER_REVOKED,
+    documenter_request,
+)
 from flows.bidi import is_rtl, isolate_latin
 from flows.engine import Engine
 from flows.i18n import N_, translator
@@ -46,6 +53,7 @@ from flows.types import (
     Outbound,
     RecordWithdrawal,
     Session,
+    ShredDraft,
     Translator,
     Turn,
 )
@@ -249,10 +257,22 @@ class Dispatcher:
                     )
                 if not current:
                     supersedes = kept.owed_from  # stale, or already sent again once: dropped
+            language = session.language if session else (inbound.language_hint or "en")
+            code = documenter_request(inbound, self._translations(language))
+            if code is not None:
+                return await self._bind_documenter(
+                    respondent, code, session, update_key, language, channel=channel, now=now
+                )
+            documenter = await self._documenter_of(respondent, session)
+            if session is not None and session.flow == DOCUMENTER_FLOW and documenter is None:
+                return await self._revoked(respondent, session, update_key, channel, now)
             if session is None or session.status == "ended":
-                engine = self._engines[flow or self._default_flow]
+                name = DOCUMENTER_FLOW if documenter and DOCUMENTER_FLOW in self._engines else None
+                engine = self._engines[name or flow or self._default_flow]
                 # The engine takes inbound.language_hint when the flow offers that language.
                 session = engine.new_session(respondent, now)
+                if name is not None:
+                    session = session.evolve(data={**session.data, "documenter": documenter})
                 if inbound.kind not in {"start", "command"}:
                     # Someone writing for the first time starts the interview; what they
                     # wrote is not an answer to a question they have not seen yet.
@@ -292,7 +312,113 @@ class Dispatcher:
             return IGNORED
         outcomes = tuple(getattr(result, "withdrawals", ()))
         pending = dataclasses.replace(pending, withdrawals=outcomes)
+        if getattr(result, "refused", False):
+            # Revoked while recording: the store sent nothing, so the reply must not say so.
+            pending = dataclasses.replace(
+                pending, messages=(), notes=(*pending.notes, ACCOUNT_REFUSED), reference=None
+            )
         return self._reply(pending, update_key if keep else None)
+
+    async def is_documenter(self, channel: str, chat_id: str | int) -> bool:
+        """Whether this chat is bound to a documenter invite that is not revoked."""
+        return await self._documenter_of(self.respondent(channel, chat_id), None) is not None
+
+    async def _documenter_of(self, respondent: str, session: Session | None) -> str | None:
+        """The pseudonym of the documenter bound here (not revoked), when it matters."""
+        lookup = getattr(self._store, "documenter_of", None)
+        if lookup is None:
+            return None
+        if session is not None and session.status != "ended" and session.flow != DOCUMENTER_FLOW:
+            return None  # an interview of another flow goes on as it is
+        bound = await lookup(respondent)
+        if bound is None or bound[1]:
+            return None
+        pseudonym: str = bound[0]
+        return pseudonym
+
+    async def _say_only(
+        self,
+        respondent: str,
+        session: Session | None,
+        texts: Sequence[str],
+        update_key: str | None,
+        language: str,
+        *,
+        channel: str,
+        now: datetime,
+        turn: Turn | None = None,
+    ) -> Reply:
+        """A turn that only says something (and keeps the draft as it is, unless `turn`)."""
+        pending = PendingReply(
+            messages=(),
+            language=language,
+            end=turn.end if turn else None,
+            erase_chat=False,
+            updated_at=session.updated_at if session else None,
+            reference=None,
+            notes=tuple(texts),
+        )
+        keep = update_key is not None
+        result = await self._store.commit_turn(
+            respondent,
+            turn or Turn(session=session, messages=()),
+            update_key=update_key,
+            channel=channel,
+            now=now,
+            reply=pending if keep else None,
+        )
+        if not result:
+            return IGNORED
+        return self._reply(pending, update_key if keep else None)
+
+    async def _bind_documenter(
+        self,
+        respondent: str,
+        code: str,
+        session: Session | None,
+        update_key: str | None,
+        language: str,
+        *,
+        channel: str,
+        now: datetime,
+    ) -> Reply:
+        """`/documenter CODE` or the deep link: bind the invite to this person, once."""
+        bind = getattr(self._store, "bind_invite", None)
+        if bind is None or DOCUMENTER_FLOW not in self._engines:
+            outcome = "unavailable"
+        elif not code:
+            outcome = "no-code"
+        else:
+            outcome, _ = await bind(respondent, code, now)
+        return await self._say_only(
+            respondent,
+            session,
+            [BIND_MESSAGES[outcome]],
+            update_key,
+            language,
+            channel=channel,
+            now=now,
+        )
+
+    async def _revoked(
+        self,
+        respondent: str,
+        session: Session,
+        update_key: str | None,
+        channel: str,
+        now: datetime,
+    ) -> Reply:
+        """A documenter's draft after the documenter was revoked: shredded, and said so."""
+        return await self._say_only(
+            respondent,
+            None,
+            [DOCUMENTER_REVOKED],
+            update_key,
+            session.language,
+            channel=channel,
+            now=now,
+            turn=Turn(session=None, messages=(), effects=(ShredDraft(),), end="declined"),
+        )
 
     def _is_answer(self, inbound: Inbound, session: Session | None, language: str) -> bool:
         """Whether the engine would read `inbound` as an answer (not a start or a command)."""

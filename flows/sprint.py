@@ -181,11 +181,16 @@ class Sprint:
             if self.session.return_to and self._pass_answered(step):
                 target = self.route_on(step)
                 continue
+            if step.remember and step.id in self.session.answers and not self.session.return_to:
+                # The documenter's profile, kept from an earlier account: not asked again.
+                self.update(history=(*self.session.history, step.id))
+                target = self.route_on(step)
+                continue
             if self.session.return_to == step.id:
                 self.update(return_to=None)
             self._show_note(step)
             if step.kind == "info":
-                self.say(self.r.text(step.text, self.session))
+                self.say(self._info_text(step))
                 shown = list(self.data.get("info_shown", []))
                 self.set_data(info_shown=[*shown, step.id] if step.id not in shown else shown)
                 target = self.next_of(step)
@@ -196,6 +201,21 @@ class Sprint:
             self.ask_step(step)
             return
         raise IllegalMove(f"flow {self.flow.id!r} passes over steps in a circle")
+
+    def _info_text(self, step: Step) -> str:
+        """An info step's text; with `language_from`, in the language chosen there."""
+        answer = self.session.answers.get(step.language_from or "")
+        language = answer.value if answer is not None and answer.status == "answered" else None
+        if (
+            isinstance(language, str)
+            and self.flow.language_step is not None
+            and language != self.session.language
+            and self.translators is not None
+            and language in {o.id for o in self.flow.language_step.options}
+        ):
+            other = Renderer(self.flow, self.deployment, self.translators(language))
+            return other.text(step.text, self.session)
+        return self.r.text(step.text, self.session)
 
     def _pass_answered(self, step: Step) -> bool:
         """While returning to the review after a change: pass what was answered or shown.
