@@ -39,6 +39,11 @@ from bot.documenter_access import (
     BIND_MESSAGES,
     DOCUMENTER_FLOW,
     DOCUMENTER_REVOKED,
+    ERASE_NOTICE,
+    PROFILE_AGAIN,
+    SCRIPT_HEADING,
+    SCRIPT_LANGUAGES,
+    documenter_command,
     documenter_request,
 )
 from flows.bidi import is_rtl, isolate_latin
@@ -46,6 +51,7 @@ from flows.engine import Engine
 from flows.i18n import N_, translator
 from flows.parse import read_command
 from flows.types import (
+    Answer,
     EndReason,
     EraseChat,
     Inbound,
@@ -266,13 +272,20 @@ class Dispatcher:
             documenter = await self._documenter_of(respondent, session)
             if session is not None and session.flow == DOCUMENTER_FLOW and documenter is None:
                 return await self._revoked(respondent, session, update_key, channel, now)
+            asked = (
+                documenter_command(inbound, self._translations(language)) if documenter else None
+            )
+            if asked is not None and documenter is not None:
+                return await self._documenter_command(
+                    respondent, asked, documenter, session, update_key, language, channel, now
+                )
             if session is None or session.status == "ended":
                 name = DOCUMENTER_FLOW if documenter and DOCUMENTER_FLOW in self._engines else None
                 engine = self._engines[name or flow or self._default_flow]
                 # The engine takes inbound.language_hint when the flow offers that language.
                 session = engine.new_session(respondent, now)
-                if name is not None:
-                    session = session.evolve(data={**session.data, "documenter": documenter})
+                if name is not None and documenter is not None:
+                    session = await self._documenter_session(session, documenter)
                 if inbound.kind not in {"start", "command"}:
                     # Someone writing for the first time starts the interview; what they
                     # wrote is not an answer to a question they have not seen yet.
@@ -312,6 +325,10 @@ class Dispatcher:
             return IGNORED
         outcomes = tuple(getattr(result, "withdrawals", ()))
         pending = dataclasses.replace(pending, withdrawals=outcomes)
+        if getattr(result, "account_id", None) and documenter is not None:
+            # What the documenter said about themselves is kept for their next account.
+            remembered = self._engines[DOCUMENTER_FLOW].remembered(session)
+            await self._store.save_documenter_profile(documenter, remembered)
         if getattr(result, "refused", False):
             # Revoked while recording: the store sent nothing, so the reply must not say so.
             pending = dataclasses.replace(
@@ -322,6 +339,86 @@ class Dispatcher:
     async def is_documenter(self, channel: str, chat_id: str | int) -> bool:
         """Whether this chat is bound to a documenter invite that is not revoked."""
         return await self._documenter_of(self.respondent(channel, chat_id), None) is not None
+
+    async def _documenter_session(self, session: Session, documenter: str) -> Session:
+        """A new documenter session: who records it, and their kept profile answers."""
+        profile = await self._store.documenter_profile(documenter)
+        steps = self._engines[DOCUMENTER_FLOW].flow
+        answers = {
+            step: Answer(step=step, status="answered", value=value)
+            for step, value in profile.items()
+            if steps.has_step(step) and steps.step(step).remember and steps.step(step).option(value)
+        }
+        return session.evolve(
+            data={**session.data, "documenter": documenter}, answers={**session.answers, **answers}
+        )
+
+    async def _documenter_command(
+        self,
+        respondent: str,
+        asked: tuple[str, str],
+        documenter: str,
+        session: Session | None,
+        update_key: str | None,
+        language: str,
+        channel: str,
+        now: datetime,
+    ) -> Reply:
+        """`/profile` (ask the profile again next time) or `/script [LANG]` (the consent text)."""
+        command, argument = asked
+        engine = self._engines[DOCUMENTER_FLOW]
+        if command == "profile":
+            await self._store.save_documenter_profile(documenter, {})
+            return await self._say_only(
+                respondent, session, [PROFILE_AGAIN], update_key, language, channel=channel, now=now
+            )
+        offered = (
+            {o.id for o in engine.flow.language_step.options}
+            if engine.flow.language_step
+            else set()
+        )
+        chosen = session.answers.get("interviewee-language") if session else None
+        script_language = (
+            argument
+            if argument in offered
+            else chosen.value
+            if chosen is not None and isinstance(chosen.value, str) and chosen.value in offered
+            else language
+        )
+        shown = session or engine.new_session(respondent, now, language)
+        texts = engine.script(shown, self._translations(script_language))
+        _ = self._translations(language).gettext
+        note = _(SCRIPT_LANGUAGES).format(languages=", ".join(sorted(offered)))
+        if is_rtl(language):
+            note = isolate_latin(note)
+        extra = (
+            Outbound(text=_(SCRIPT_HEADING)),
+            *(Outbound(text=t) for t in texts),
+            Outbound(text=note),
+        )
+        turn = None
+        if session is not None and session.status == "active" and session.state != "new":
+            # The question waiting is asked again after the script, so the interview goes on.
+            resumed = engine.handle(
+                session,
+                Inbound(kind="command", command="resume"),
+                now,
+                self._translations(session.language),
+            )
+            resumed = with_nonces(resumed, secrets.token_bytes(16))
+            extra = (*extra, *resumed.messages)
+            turn = dataclasses.replace(resumed, messages=())
+        return await self._say_only(
+            respondent,
+            session,
+            [],
+            update_key,
+            language,
+            channel=channel,
+            now=now,
+            messages=extra,
+            turn=turn,
+        )
 
     async def _documenter_of(self, respondent: str, session: Session | None) -> str | None:
         """The pseudonym of the documenter bound here (not revoked), when it matters."""
@@ -347,14 +444,19 @@ class Dispatcher:
         channel: str,
         now: datetime,
         turn: Turn | None = None,
+        messages: tuple[Outbound, ...] = (),
     ) -> Reply:
         """A turn that only says something (and keeps the draft as it is, unless `turn`)."""
         pending = PendingReply(
-            messages=(),
+            messages=messages,
             language=language,
             end=turn.end if turn else None,
             erase_chat=False,
-            updated_at=session.updated_at if session else None,
+            updated_at=(
+                (turn.session.updated_at if turn.session else None)
+                if turn
+                else (session.updated_at if session else None)
+            ),
             reference=None,
             notes=tuple(texts),
         )
@@ -390,10 +492,13 @@ class Dispatcher:
             outcome = "no-code"
         else:
             outcome, _ = await bind(respondent, code, now)
+        said = [BIND_MESSAGES[outcome]]
+        if outcome == "bound" and self._engines[DOCUMENTER_FLOW].deployment.documenter_erase_chat:
+            said.append(ERASE_NOTICE)
         return await self._say_only(
             respondent,
             session,
-            [BIND_MESSAGES[outcome]],
+            said,
             update_key,
             language,
             channel=channel,

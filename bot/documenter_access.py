@@ -47,6 +47,20 @@ DOCUMENTER_REVOKED = N_(
     "Documenter access for this chat has been withdrawn, so it can no longer send "
     "accounts. The unfinished account was deleted."
 )
+ERASE_NOTICE = N_(
+    "One more thing, before your first account: after each account is sent, its "
+    "conversation is deleted from this chat on both sides, so this device keeps no copy. "
+    "You will then get the person's reference code, to hand over to them."
+)
+PROFILE_AGAIN = N_(
+    "Your role, and whether you were affected too, will be asked again at the start of "
+    "your next account. In the account you are recording now, you can change them at the "
+    "review step."
+)
+SCRIPT_HEADING = N_("The consent text, to read aloud:")
+SCRIPT_LANGUAGES = N_(
+    "To see the consent text in another language, type /script and a language code: {languages}."
+)
 ACCOUNT_REFUSED = N_(
     "This account was not sent: documenter access for this chat has been withdrawn. "
     "Nothing of it was kept."
@@ -105,3 +119,32 @@ def _looks_like_code(text: str) -> bool:
     if any(not (c.isascii() and c.isalnum()) and c not in "- " for c in text):
         return False
     return 12 <= sum(c.isalnum() for c in text) <= 24
+
+
+def documenter_command(inbound: Inbound, translator: Translator) -> tuple[str, str] | None:
+    """`/profile` or `/script [LANG]` (or their local words): (command, argument), else None.
+
+    Only with a slash, or a word alone: "profile" or "script" inside an answer is text.
+    """
+    if inbound.kind == "command":
+        word, rest = inbound.command or "", inbound.text
+    elif inbound.kind == "text":
+        text = inbound.text.translate(_BIDI_CONTROLS).strip()
+        if len(text) > 40:
+            return None
+        word, _, rest = text.partition(" ")
+    else:
+        return None
+    word = _fold(word)
+    if word.endswith("/") and not word.startswith("/"):
+        word = "/" + word[:-1]
+    slashed = word.startswith("/") or inbound.kind == "command"
+    word = word.lstrip("/").split("@", 1)[0]
+    rest = rest.strip()
+    if not slashed and rest:
+        return None
+    if word in {"profile", _fold(translator.gettext("profile"))}:
+        return ("profile", "") if not rest else None
+    if word in {"script", _fold(translator.gettext("script"))} and len(rest) <= 8:
+        return "script", rest.lower()
+    return None

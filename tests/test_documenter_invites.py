@@ -44,7 +44,7 @@ async def bind(node: Node, chat: str, code: str, channel: str = "telegram") -> l
 
 async def test_a_code_binds_once_and_a_second_chat_is_refused(node: Node) -> None:
     code, _ = await invite(node)
-    assert await bind(node, "a", code) == [BIND_MESSAGES["bound"]]
+    assert (await bind(node, "a", code))[:1] == [BIND_MESSAGES["bound"]]
     assert await bind(node, "b", code) == [BIND_MESSAGES["used"]]
     # The chat that holds it needs no code any more, and is told so.
     assert await bind(node, "a", code) == [BIND_MESSAGES["already"]]
@@ -87,7 +87,7 @@ async def test_wrong_codes_are_rate_limited_per_person(node: Node) -> None:
     # Even the right code is refused now: guessing through the chat gains nothing.
     assert await bind(node, "guesser", code) == [BIND_MESSAGES["rate-limited"]]
     # Another person is not held back by the guesser.
-    assert await bind(node, "someone", code) == [BIND_MESSAGES["bound"]]
+    assert (await bind(node, "someone", code))[:1] == [BIND_MESSAGES["bound"]]
 
 
 async def test_the_limit_lifts_after_an_hour(node: Node) -> None:
@@ -102,14 +102,14 @@ async def test_the_limit_lifts_after_an_hour(node: Node) -> None:
         update_key=None,
         now=later,
     )
-    assert texts(reply) == [BIND_MESSAGES["bound"]]
+    assert texts(reply)[:1] == [BIND_MESSAGES["bound"]]
 
 
 async def test_the_deep_link_binds_the_code(node: Node) -> None:
     code, _ = await invite(node)
     link = Inbound(kind="start", text="doc-" + code.replace("-", ""))
     reply = await node.dispatcher.handle("telegram", "a", link, update_key=None, now=NOW)
-    assert texts(reply) == [BIND_MESSAGES["bound"]]
+    assert texts(reply)[:1] == [BIND_MESSAGES["bound"]]
     assert await node.dispatcher.is_documenter("telegram", "a")
 
 

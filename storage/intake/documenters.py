@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -222,3 +223,36 @@ def count_account(conn: Connection, pseudonym: str) -> None:
         .where(documenters.c.pseudonym == pseudonym)
         .values(accounts=documenters.c.accounts + 1)
     )
+
+
+def save_profile(conn: Connection, node: NodeKeys, pseudonym: str, profile: dict[str, str]) -> None:
+    """Keep the documenter's profile answers (encrypted); an empty one asks them again."""
+    blob = (
+        encrypt_value(
+            node.master_key,
+            json.dumps(profile, sort_keys=True).encode("utf-8"),
+            aad("documenters", pseudonym, "profile"),
+        )
+        if profile
+        else None
+    )
+    conn.execute(
+        update(documenters).where(documenters.c.pseudonym == pseudonym).values(profile=blob)
+    )
+
+
+def load_profile(conn: Connection, node: NodeKeys, pseudonym: str) -> dict[str, str]:
+    """The documenter's kept profile answers (step id -> option id); {} when none."""
+    blob = conn.execute(
+        select(documenters.c.profile).where(documenters.c.pseudonym == pseudonym)
+    ).scalar()
+    if blob is None:
+        return {}
+    try:
+        plain = decrypt_value(node.master_key, blob, aad("documenters", pseudonym, "profile"))
+        found = json.loads(plain)
+    except (StorageError, ValueError):
+        return {}  # asked again: nothing is lost but two taps
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items() if isinstance(v, str)}

@@ -361,6 +361,16 @@ class SqlIntakeStore:
             lambda conn, after: documenters.bind_invite(conn, node, respondent, code, now)
         )
 
+    async def documenter_profile(self, pseudonym: str) -> dict[str, str]:
+        node = self._rows.node
+        return await self._read(lambda conn: documenters.load_profile(conn, node, pseudonym))
+
+    async def save_documenter_profile(self, pseudonym: str, profile: dict[str, str]) -> None:
+        node = self._rows.node
+        await self._writer.run(
+            lambda conn, after: documenters.save_profile(conn, node, pseudonym, profile)
+        )
+
     async def documenter_of(self, respondent: str) -> tuple[str, bool] | None:
         """(pseudonym, revoked) of the documenter bound to this respondent, or None."""
         return await self._read(lambda conn: documenters.documenter_of(conn, respondent))

@@ -147,6 +147,8 @@ documenters = Table(
     Column("pseudonym", String(32), primary_key=True),
     Column("code_hash", String(64), nullable=False, unique=True),
     Column("note", LargeBinary, nullable=True),
+    # The documenter's profile (role, affected), encrypted; asked again after /profile.
+    Column("profile", LargeBinary, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime, nullable=True),

@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("pseudonym", sa.String(32), nullable=False),
         sa.Column("code_hash", sa.String(64), nullable=False),
         sa.Column("note", sa.LargeBinary(), nullable=True),
+        sa.Column("profile", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
