@@ -46,12 +46,12 @@ from bot.documenter_access import (
     documenter_command,
     documenter_request,
 )
+from flows.account import make_answer
 from flows.bidi import is_rtl, isolate_latin
 from flows.engine import Engine
 from flows.i18n import N_, translator
 from flows.parse import read_command
 from flows.types import (
-    Answer,
     EndReason,
     EraseChat,
     Inbound,
@@ -285,7 +285,7 @@ class Dispatcher:
                 # The engine takes inbound.language_hint when the flow offers that language.
                 session = engine.new_session(respondent, now)
                 if name is not None and documenter is not None:
-                    session = await self._documenter_session(session, documenter)
+                    session = await self._documenter_session(session, documenter, now)
                 if inbound.kind not in {"start", "command"}:
                     # Someone writing for the first time starts the interview; what they
                     # wrote is not an answer to a question they have not seen yet.
@@ -340,12 +340,16 @@ class Dispatcher:
         """Whether this chat is bound to a documenter invite that is not revoked."""
         return await self._documenter_of(self.respondent(channel, chat_id), None) is not None
 
-    async def _documenter_session(self, session: Session, documenter: str) -> Session:
+    async def _documenter_session(
+        self, session: Session, documenter: str, now: datetime
+    ) -> Session:
         """A new documenter session: who records it, and their kept profile answers."""
         profile = await self._store.documenter_profile(documenter)
         steps = self._engines[DOCUMENTER_FLOW].flow
         answers = {
-            step: Answer(step=step, status="answered", value=value)
+            # Hashed like any answer (reviewers verify every hash); received now, when
+            # it is carried into this account.
+            step: make_answer(step, "answered", now, value=value)
             for step, value in profile.items()
             if steps.has_step(step) and steps.step(step).remember and steps.step(step).option(value)
         }
