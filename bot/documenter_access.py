@@ -9,9 +9,11 @@ code or the person is logged.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
-from flows.i18n import N_
+from flows.i18n import N_, available_languages
+from flows.i18n import translator as translator_for
 from flows.types import Inbound, Translator
 
 DOCUMENTER_FLOW = "documenter"
@@ -76,8 +78,19 @@ def _fold(word: str) -> str:
 
 
 def documenter_words(translator: Translator) -> set[str]:
-    """The command's word in English and in the person's language."""
-    return {"documenter", _fold(translator.gettext("documenter"))}
+    """The command's word in English, the person's language and every shipped language.
+
+    Before a first interview the chat's language is not known yet: a documenter typing
+    the word of their own language must still be understood.
+    """
+    return {"documenter", _fold(translator.gettext("documenter")), *_every_language_word()}
+
+
+@functools.cache
+def _every_language_word() -> frozenset[str]:
+    return frozenset(
+        _fold(translator_for(language).gettext("documenter")) for language in available_languages()
+    )
 
 
 def documenter_request(inbound: Inbound, translator: Translator) -> str | None:

@@ -206,3 +206,31 @@ async def test_neither_code_nor_note_is_stored_in_the_clear(node: Node) -> None:
     raw = b"".join(p.read_bytes() for p in node.settings.data_dir.rglob("intake.db*"))
     assert code.encode() not in raw and code.replace("-", "").encode() not in raw
     assert b"Amina" not in raw and "Amina".encode("utf-16-le") not in raw
+
+
+@pytest.mark.parametrize("typed", ["/موثق {code}", "موثق/ {code}", "/documentaliste {code}"])
+async def test_the_local_word_binds_before_any_language_was_chosen(node: Node, typed: str) -> None:
+    code, _ = await invite(node)
+    reply = await node.dispatcher.handle(
+        "telegram",
+        "a",
+        Inbound(kind="text", text=typed.format(code=code)),
+        update_key=None,
+        now=NOW,
+    )
+    assert texts(reply)[:1] == [BIND_MESSAGES["bound"]]
+
+
+async def test_a_repeated_update_counts_one_wrong_code(node: Node) -> None:
+    for n in range(MAX_WRONG_CODES + 2):
+        # Telegram delivers the same update again and again: it is one attempt.
+        await node.dispatcher.handle(
+            "telegram",
+            "r",
+            Inbound(kind="text", text="/documenter WRONGCODE"),
+            update_key="u1",
+            now=NOW,
+        )
+        await node.dispatcher.remember_sent("telegram", "r", [n + 1], NOW, update_key="u1")
+    code, _ = await invite(node)
+    assert (await bind(node, "r", code))[:1] == [BIND_MESSAGES["bound"]]
