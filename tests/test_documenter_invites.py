@@ -234,3 +234,24 @@ async def test_a_repeated_update_counts_one_wrong_code(node: Node) -> None:
         await node.dispatcher.remember_sent("telegram", "r", [n + 1], NOW, update_key="u1")
     code, _ = await invite(node)
     assert (await bind(node, "r", code))[:1] == [BIND_MESSAGES["bound"]]
+
+
+def test_the_invite_prints_a_deep_link_once_the_bot_name_is_known(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from bot.cli_documenters import remember_bot_username
+
+    env = {"ATTEST_DATA_DIR": str(tmp_path)}
+    runner = CliRunner()
+    before = runner.invoke(main, ["documenters", "invite"], env=env)
+    assert before.exit_code == 0, before.output
+    assert "t.me" not in before.output
+    remember_bot_username(tmp_path, "attest_demo_bot")
+    after = runner.invoke(main, ["documenters", "invite", "--note", "x" * 201], env=env)
+    assert after.exit_code != 0 and "too long" in after.output
+    after = runner.invoke(main, ["documenters", "invite", "--expires", "2"], env=env)
+    code = after.output.split("): ")[1].split()[0]
+    assert f"https://t.me/attest_demo_bot?start=doc-{code.replace('-', '')}" in after.output
+    revoked = runner.invoke(main, ["documenters", "revoke", "doc-000000000000"], env=env)
+    assert revoked.exit_code != 0 and "No documenter" in revoked.output
