@@ -160,7 +160,7 @@ def flows_check(paths: tuple[Path, ...]) -> None:
         raise click.ClickException(str(exc)) from None
     for name, flow in sorted(loaded.items()):
         click.echo(f"ok  {name} (version {flow.version}, {len(flow.steps)} steps)")
-    if not paths:
+    if len({f.mode for f in loaded.values()}) > 1:
         from flows.shared import shared_list_mismatches
 
         problems = shared_list_mismatches(loaded)
