@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,3 @@ def test_both_flows_share_the_option_ids_of_the_shared_lists() -> None:
     assert shared_list_mismatches(changed) == [
         "harms: documenter and survivor differ in sexual-violence"
     ]
-
-
-def test_old_turns_are_only_time(node: Node) -> None:  # keeps the clock helper honest
-    assert timedelta(hours=48) < timedelta(days=3)
