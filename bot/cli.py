@@ -30,6 +30,11 @@ SUBCOMMANDS = {
     "queue": ("bot.cli_queue", "queue", "Create, migrate or import a reviewer queue."),
     "review": ("review.cli", "review", "Reviewer commands: list, claim, show, triage, export."),
     "desk": ("review.desk.cli", "desk", "The reviewer desk: a local web page for the queue."),
+    "documenters": (
+        "bot.cli_documenters",
+        "documenters",
+        "Invite documenters, list them, revoke one.",
+    ),
 }
 
 
@@ -81,7 +86,17 @@ def settings_or_exit() -> Any:
     default=None,
     help="Which local person this is (default: the system user).",
 )
-def console(flow: str | None, jsonl: bool, respondent: str | None) -> None:
+@click.option(
+    "--documenter",
+    "documenter_code",
+    default=None,
+    metavar="CODE",
+    help="Record accounts as a documenter: binds this invite code to this console person "
+    "once (afterwards no code is needed).",
+)
+def console(
+    flow: str | None, jsonl: bool, respondent: str | None, documenter_code: str | None
+) -> None:
     """Run an interview in this terminal (the same flows as on Telegram)."""
     from bot.config import ConfigError
     from bot.console import run_console
@@ -117,6 +132,7 @@ def console(flow: str | None, jsonl: bool, respondent: str | None) -> None:
                 respondent_name=respondent or getpass.getuser(),
                 flow=flow,
                 jsonl=jsonl,
+                documenter_code=documenter_code,
             )
         finally:
             await node.close()
@@ -145,6 +161,15 @@ def flows_check(paths: tuple[Path, ...]) -> None:
         raise click.ClickException(str(exc)) from None
     for name, flow in sorted(loaded.items()):
         click.echo(f"ok  {name} (version {flow.version}, {len(flow.steps)} steps)")
+    if len({f.mode for f in loaded.values()}) > 1:
+        from flows.shared import shared_list_mismatches
+
+        problems = shared_list_mismatches(loaded)
+        if problems:
+            raise click.ClickException(
+                "The flows must share the option ids of these lists: " + "; ".join(problems)
+            )
+        click.echo("ok  shared option lists")
 
 
 @flows.command("diagram")

@@ -213,6 +213,7 @@ def _stop_event() -> asyncio.Event:
 async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> None:
     from telegram.error import TelegramError
 
+    from bot.cli_documenters import remember_bot_username
     from bot.runtime import tune_garbage_collector
     from bot.telegram.app import ALLOWED_UPDATES, build_application
     from bot.telegram.polling import DurablePolling
@@ -229,6 +230,7 @@ async def _poll(settings: Any, telegram: TelegramSettings, flow: str | None) -> 
             await app.initialize()
         except TelegramError as exc:
             raise _telegram_refused(exc) from None
+        remember_bot_username(settings.data_dir, app.bot.username)
         stop = _stop_event()
         await app.start()
         # As PTB's Updater does: polling and a webhook exclude each other.
@@ -273,6 +275,7 @@ async def _serve(
     import uvicorn
     from telegram.error import TelegramError
 
+    from bot.cli_documenters import remember_bot_username
     from bot.runtime import tune_garbage_collector
     from bot.telegram.app import build_application
     from bot.telegram.webhook import webhook_app
@@ -289,6 +292,7 @@ async def _serve(
             await app.bot.initialize()
         except TelegramError as exc:
             raise _telegram_refused(exc) from None
+        remember_bot_username(settings.data_dir, app.bot.username)
         assert telegram.webhook_secret is not None
         web = webhook_app(app.bot, channel, telegram.webhook_secret, path)
         server = uvicorn.Server(webhook_server_config(web, host, port))

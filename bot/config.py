@@ -27,6 +27,7 @@ _TOP_KEYS = {
     "referrals",
     "reviewers_description",
     "is_example",
+    "documenter_erase_chat",
 }
 _REFERRAL_KEYS = {"name", "kind", "region", "phone", "contact", "hours", "note"}
 _REFERRAL_KINDS = {
@@ -121,7 +122,15 @@ def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
         if "reviewers_description" in raw
         else {},
         is_example=bool(raw.get("is_example", False)),
+        documenter_erase_chat=_switch(raw, "documenter_erase_chat", True, source),
     )
+
+
+def _switch(raw: Mapping[str, Any], key: str, default: bool, source: str) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: {key} must be true or false.")
+    return value
 
 
 def load_deployment(path: Path | None) -> Deployment:

@@ -126,8 +126,13 @@ async def run_console(
     stdout: TextIO = sys.stdout,
     jsonl: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    documenter_code: str | None = None,
 ) -> str:
-    """Run one conversation until it ends or input runs out; returns the end reason."""
+    """Run one conversation until it ends or input runs out; returns the end reason.
+
+    With `documenter_code`, the code is bound to this console person first (once; after
+    that no code is needed); a code refused ends the run with reason `documenter-refused`.
+    """
     printer = Printer(stdout, jsonl=jsonl, interactive=stdin.isatty())
     last = Reply(messages=())
 
@@ -161,6 +166,11 @@ async def run_console(
             last = reply
         return reply
 
+    if documenter_code is not None:
+        reply = await turn(Inbound(kind="command", command="documenter", text=documenter_code))
+        if not await dispatcher.is_documenter(CHANNEL, respondent_name):
+            printer.end("documenter-refused", None)
+            return "documenter-refused"
     reply = await turn(Inbound(kind="start"))
     while reply.end is None:
         printer.prompt()

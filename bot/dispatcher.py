@@ -34,6 +34,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
+from bot.documenter_access import (
+    ACCOUNT_REFUSED,
+    BIND_MESSAGES,
+    DOCUMENTER_FLOW,
+    DOCUMENTER_REVOKED,
+    ERASE_NOTICE,
+    PROFILE_AGAIN,
+    SCRIPT_HEADING,
+    SCRIPT_LANGUAGES,
+    documenter_command,
+    documenter_request,
+)
+from flows.account import make_answer
 from flows.bidi import is_rtl, isolate_latin
 from flows.engine import Engine
 from flows.i18n import N_, translator
@@ -46,6 +59,7 @@ from flows.types import (
     Outbound,
     RecordWithdrawal,
     Session,
+    ShredDraft,
     Translator,
     Turn,
 )
@@ -249,10 +263,29 @@ class Dispatcher:
                     )
                 if not current:
                     supersedes = kept.owed_from  # stale, or already sent again once: dropped
+            language = session.language if session else (inbound.language_hint or "en")
+            code = documenter_request(inbound, self._translations(language))
+            if code is not None:
+                return await self._bind_documenter(
+                    respondent, code, session, update_key, language, channel=channel, now=now
+                )
+            documenter = await self._documenter_of(respondent, session)
+            if session is not None and session.flow == DOCUMENTER_FLOW and documenter is None:
+                return await self._revoked(respondent, session, update_key, channel, now)
+            asked = (
+                documenter_command(inbound, self._translations(language)) if documenter else None
+            )
+            if asked is not None and documenter is not None:
+                return await self._documenter_command(
+                    respondent, asked, documenter, session, update_key, language, channel, now
+                )
             if session is None or session.status == "ended":
-                engine = self._engines[flow or self._default_flow]
+                name = DOCUMENTER_FLOW if documenter and DOCUMENTER_FLOW in self._engines else None
+                engine = self._engines[name or flow or self._default_flow]
                 # The engine takes inbound.language_hint when the flow offers that language.
                 session = engine.new_session(respondent, now)
+                if name is not None and documenter is not None:
+                    session = await self._documenter_session(session, documenter, now)
                 if inbound.kind not in {"start", "command"}:
                     # Someone writing for the first time starts the interview; what they
                     # wrote is not an answer to a question they have not seen yet.
@@ -292,7 +325,209 @@ class Dispatcher:
             return IGNORED
         outcomes = tuple(getattr(result, "withdrawals", ()))
         pending = dataclasses.replace(pending, withdrawals=outcomes)
+        if getattr(result, "account_id", None) and documenter is not None:
+            # What the documenter said about themselves is kept for their next account.
+            remembered = self._engines[DOCUMENTER_FLOW].remembered(session)
+            await self._store.save_documenter_profile(documenter, remembered)
+        if getattr(result, "refused", False):
+            # Revoked while recording: the store sent nothing, so the reply must not say so.
+            pending = dataclasses.replace(
+                pending, messages=(), notes=(*pending.notes, ACCOUNT_REFUSED), reference=None
+            )
         return self._reply(pending, update_key if keep else None)
+
+    async def is_documenter(self, channel: str, chat_id: str | int) -> bool:
+        """Whether this chat is bound to a documenter invite that is not revoked."""
+        return await self._documenter_of(self.respondent(channel, chat_id), None) is not None
+
+    async def _documenter_session(
+        self, session: Session, documenter: str, now: datetime
+    ) -> Session:
+        """A new documenter session: who records it, and their kept profile answers."""
+        profile = await self._store.documenter_profile(documenter)
+        steps = self._engines[DOCUMENTER_FLOW].flow
+        answers = {
+            # Hashed like any answer (reviewers verify every hash); received now, when
+            # it is carried into this account.
+            step: make_answer(step, "answered", now, value=value)
+            for step, value in profile.items()
+            if steps.has_step(step) and steps.step(step).remember and steps.step(step).option(value)
+        }
+        return session.evolve(
+            data={**session.data, "documenter": documenter}, answers={**session.answers, **answers}
+        )
+
+    async def _documenter_command(
+        self,
+        respondent: str,
+        asked: tuple[str, str],
+        documenter: str,
+        session: Session | None,
+        update_key: str | None,
+        language: str,
+        channel: str,
+        now: datetime,
+    ) -> Reply:
+        """`/profile` (ask the profile again next time) or `/script [LANG]` (the consent text)."""
+        command, argument = asked
+        engine = self._engines[DOCUMENTER_FLOW]
+        if command == "profile":
+            await self._store.save_documenter_profile(documenter, {})
+            return await self._say_only(
+                respondent, session, [PROFILE_AGAIN], update_key, language, channel=channel, now=now
+            )
+        offered = (
+            {o.id for o in engine.flow.language_step.options}
+            if engine.flow.language_step
+            else set()
+        )
+        chosen = session.answers.get("interviewee-language") if session else None
+        script_language = (
+            argument
+            if argument in offered
+            else chosen.value
+            if chosen is not None and isinstance(chosen.value, str) and chosen.value in offered
+            else language
+        )
+        shown = session or engine.new_session(respondent, now, language)
+        texts = engine.script(shown, self._translations(script_language))
+        _ = self._translations(language).gettext
+        note = _(SCRIPT_LANGUAGES).format(languages=", ".join(sorted(offered)))
+        if is_rtl(language):
+            note = isolate_latin(note)
+        extra = (
+            Outbound(text=_(SCRIPT_HEADING)),
+            *(Outbound(text=t) for t in texts),
+            Outbound(text=note),
+        )
+        turn = None
+        if session is not None and session.status == "active" and session.state != "new":
+            # The question waiting is asked again after the script, so the interview goes on.
+            resumed = engine.handle(
+                session,
+                Inbound(kind="command", command="resume"),
+                now,
+                self._translations(session.language),
+            )
+            resumed = with_nonces(resumed, secrets.token_bytes(16))
+            extra = (*extra, *resumed.messages)
+            turn = dataclasses.replace(resumed, messages=())
+        return await self._say_only(
+            respondent,
+            session,
+            [],
+            update_key,
+            language,
+            channel=channel,
+            now=now,
+            messages=extra,
+            turn=turn,
+        )
+
+    async def _documenter_of(self, respondent: str, session: Session | None) -> str | None:
+        """The pseudonym of the documenter bound here (not revoked), when it matters."""
+        lookup = getattr(self._store, "documenter_of", None)
+        if lookup is None:
+            return None
+        if session is not None and session.status != "ended" and session.flow != DOCUMENTER_FLOW:
+            return None  # an interview of another flow goes on as it is
+        bound = await lookup(respondent)
+        if bound is None or bound[1]:
+            return None
+        pseudonym: str = bound[0]
+        return pseudonym
+
+    async def _say_only(
+        self,
+        respondent: str,
+        session: Session | None,
+        texts: Sequence[str],
+        update_key: str | None,
+        language: str,
+        *,
+        channel: str,
+        now: datetime,
+        turn: Turn | None = None,
+        messages: tuple[Outbound, ...] = (),
+    ) -> Reply:
+        """A turn that only says something (and keeps the draft as it is, unless `turn`)."""
+        pending = PendingReply(
+            messages=messages,
+            language=language,
+            end=turn.end if turn else None,
+            erase_chat=False,
+            updated_at=(
+                (turn.session.updated_at if turn.session else None)
+                if turn
+                else (session.updated_at if session else None)
+            ),
+            reference=None,
+            notes=tuple(texts),
+        )
+        keep = update_key is not None
+        result = await self._store.commit_turn(
+            respondent,
+            turn or Turn(session=session, messages=()),
+            update_key=update_key,
+            channel=channel,
+            now=now,
+            reply=pending if keep else None,
+        )
+        if not result:
+            return IGNORED
+        return self._reply(pending, update_key if keep else None)
+
+    async def _bind_documenter(
+        self,
+        respondent: str,
+        code: str,
+        session: Session | None,
+        update_key: str | None,
+        language: str,
+        *,
+        channel: str,
+        now: datetime,
+    ) -> Reply:
+        """`/documenter CODE` or the deep link: bind the invite to this person, once."""
+        bind = getattr(self._store, "bind_invite", None)
+        if bind is None or DOCUMENTER_FLOW not in self._engines:
+            outcome = "unavailable"
+        elif not code:
+            outcome = "no-code"
+        else:
+            outcome, _ = await bind(respondent, code, now)
+        said = [BIND_MESSAGES[outcome]]
+        if outcome == "bound" and self._engines[DOCUMENTER_FLOW].deployment.documenter_erase_chat:
+            said.append(ERASE_NOTICE)
+        return await self._say_only(
+            respondent,
+            session,
+            said,
+            update_key,
+            language,
+            channel=channel,
+            now=now,
+        )
+
+    async def _revoked(
+        self,
+        respondent: str,
+        session: Session,
+        update_key: str | None,
+        channel: str,
+        now: datetime,
+    ) -> Reply:
+        """A documenter's draft after the documenter was revoked: shredded, and said so."""
+        return await self._say_only(
+            respondent,
+            None,
+            [DOCUMENTER_REVOKED],
+            update_key,
+            session.language,
+            channel=channel,
+            now=now,
+            turn=Turn(session=None, messages=(), effects=(ShredDraft(),), end="declined"),
+        )
 
     def _is_answer(self, inbound: Inbound, session: Session | None, language: str) -> bool:
         """Whether the engine would read `inbound` as an answer (not a start or a command)."""

@@ -99,6 +99,13 @@ def build_account(
     `question` gives the question as the reviewers read it: the English source with its
     placeholders filled (the person's own words in a follow-up, the organisation's name).
     """
+    walked = effective_answers(flow, session)
+    # Documenter mode: each `source_of` step's answer is stored on the answer it is about.
+    sources = {
+        step.source_of: answer.value
+        for step, answer in walked
+        if step.source_of and answer.status == "answered" and isinstance(answer.value, str)
+    }
     records = tuple(
         AnswerRecord(
             step=step.id,
@@ -114,8 +121,9 @@ def build_account(
             sha256=answer.sha256,
             message_ids=answer.message_ids,
             files=answer.files,
+            source=sources.get(step.id),
         )
-        for step, answer in effective_answers(flow, session)
+        for step, answer in walked
     )
     return FinishedAccount(
         flow=flow.id,
@@ -128,4 +136,5 @@ def build_account(
         reference_code=reference,
         started_at=session.started_at,
         submitted_at=now,
+        documenter=session.data.get("documenter") if flow.mode == "documenter" else None,
     )

@@ -390,7 +390,9 @@ class Answers:
     def restart(self) -> None:
         """Start the interview again from nothing (after "Start again" was confirmed)."""
         s = self.s
-        s.update(answers={}, history=(), pending=(), flags=frozenset(), consent=None, data={})
+        # Who records it (documenter mode) is not an answer: it stays.
+        keep = {k: v for k, v in s.session.data.items() if k == "documenter"}
+        s.update(answers={}, history=(), pending=(), flags=frozenset(), consent=None, data=keep)
         s.place("new")
         s.begin(None)
 

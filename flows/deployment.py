@@ -47,6 +47,8 @@ class Deployment:
     referrals: tuple[Referral, ...] = ()
     reviewers_description: LocalText = field(default_factory=dict)
     is_example: bool = False
+    # Documenter mode: erase each account's conversation from the chat once it is sent.
+    documenter_erase_chat: bool = True
 
     def referrals_of(self, *kinds: str) -> tuple[Referral, ...]:
         return tuple(r for r in self.referrals if not kinds or r.kind in kinds)

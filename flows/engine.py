@@ -16,6 +16,7 @@ from flows.commands import Reading
 from flows.deployment import Deployment
 from flows.machine import Rulebook
 from flows.path import next_unanswered
+from flows.render import Renderer
 from flows.spec import Flow
 from flows.sprint import Sprint
 from flows.types import (
@@ -44,6 +45,24 @@ class Engine:
         self.deployment = deployment
         self.translators = translators
         self.rulebook = Rulebook(flow)
+
+    def script(self, session: Session, translator: Translator) -> tuple[str, ...]:
+        """The texts of the flow's `script` section (documenter mode), in `translator`'s language."""
+        renderer = Renderer(self.flow, self.deployment, translator)
+        return tuple(
+            renderer.text(step.text, session)
+            for step in self.flow.steps
+            if step.section == "script"
+        )
+
+    def remembered(self, session: Session) -> dict[str, str]:
+        """The answers of `remember` steps (documenter mode: the documenter's profile)."""
+        found: dict[str, str] = {}
+        for step in self.flow.steps:
+            answer = session.answers.get(step.id)
+            if step.remember and answer is not None and isinstance(answer.value, str):
+                found[step.id] = answer.value
+        return found
 
     def new_session(self, respondent: str, now: datetime, language: str = "en") -> Session:
         """A fresh session; the first `Inbound(kind="start")` starts the flow."""

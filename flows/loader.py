@@ -43,7 +43,8 @@ SECTION_KEYS = ("id", "content_note")
 STEP_KEYS = (
     "id", "kind", "text", "options", "next", "ask_if", "section", "check_in",
     "identifying", "elements", "consent", "skip_as", "dont_know", "prefer_not", "sets",
-    "multi", "media", "quote_from", "explain", "skip_again", "reason",
+    "multi", "media", "quote_from", "explain", "skip_again", "reason", "remember",
+    "source_of", "language_from",
 )  # fmt: skip
 OPTION_KEYS = ("id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm")
 CONDITION_KEYS = ("step", "in", "not_in", "answered", "flag")
@@ -247,6 +248,9 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         explain=opt_text("explain"),
         skip_again=opt_text("skip_again"),
         reason=reader.one_of(f["reason"], "reason", END_REASONS) if "reason" in f else None,
+        remember=opt_flag("remember"),
+        source_of=reader.ident(f["source_of"], "source_of") if "source_of" in f else None,
+        language_from=reader.ident(f["language_from"], "language_from") if "language_from" in f else None,
         key_lines=tuple(f.key_lines.items()),
     )  # fmt: skip
     _check_step_shape(reader, step, f, node)

@@ -124,6 +124,13 @@ class Step:
     explain: str | None = None
     skip_again: str | None = None
     reason: str | None = None
+    # Documenter mode: `remember` keeps the answer for the documenter's next accounts
+    # (their profile; not asked again while kept); `source_of` names the step whose
+    # answer this one gives the source of; `language_from` shows an info step in the
+    # language chosen at that step (the consent script in the interviewee's language).
+    remember: bool = False
+    source_of: str | None = None
+    language_from: str | None = None
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flows.account import build_account, consent_scopes, make_answer, stop_from
@@ -40,6 +40,9 @@ from flows.types import (
     Translator,
     Turn,
 )
+
+# How far back a chat's messages can be deleted (Telegram's limit for bots).
+ERASE_LIMIT = timedelta(hours=48)
 
 
 class Sprint:
@@ -181,11 +184,16 @@ class Sprint:
             if self.session.return_to and self._pass_answered(step):
                 target = self.route_on(step)
                 continue
+            if step.remember and step.id in self.session.answers and not self.session.return_to:
+                # The documenter's profile, kept from an earlier account: not asked again.
+                self.update(history=(*self.session.history, step.id))
+                target = self.route_on(step)
+                continue
             if self.session.return_to == step.id:
                 self.update(return_to=None)
             self._show_note(step)
             if step.kind == "info":
-                self.say(self.r.text(step.text, self.session))
+                self.say(self._info_text(step))
                 shown = list(self.data.get("info_shown", []))
                 self.set_data(info_shown=[*shown, step.id] if step.id not in shown else shown)
                 target = self.next_of(step)
@@ -196,6 +204,21 @@ class Sprint:
             self.ask_step(step)
             return
         raise IllegalMove(f"flow {self.flow.id!r} passes over steps in a circle")
+
+    def _info_text(self, step: Step) -> str:
+        """An info step's text; with `language_from`, in the language chosen there."""
+        answer = self.session.answers.get(step.language_from or "")
+        language = answer.value if answer is not None and answer.status == "answered" else None
+        if (
+            isinstance(language, str)
+            and self.flow.language_step is not None
+            and language != self.session.language
+            and self.translators is not None
+            and language in {o.id for o in self.flow.language_step.options}
+        ):
+            other = Renderer(self.flow, self.deployment, self.translators(language))
+            return other.text(step.text, self.session)
+        return self.r.text(step.text, self.session)
 
     def _pass_answered(self, step: Step) -> bool:
         """While returning to the review after a change: pass what was answered or shown.
@@ -426,7 +449,34 @@ class Sprint:
             self.now,
             question=lambda s: english.question(s, self.session),
         )
-        self.close("submitted", self.r.text(step.text, self.session, {"reference": code}))
+        erase = self.flow.mode == "documenter" and self.deployment.documenter_erase_chat
+        if erase:
+            self._say_erased()
+        self.close(
+            "submitted", self.r.text(step.text, self.session, {"reference": code}), erase=erase
+        )
+
+    def _say_erased(self) -> None:
+        """Documenter mode: the interview is erased; name the answers too old to erase."""
+        _ = self._
+        limit = self.now - ERASE_LIMIT
+        old = [
+            self.r.short_question(step, self.session)
+            for step, answer in self.walked()[0]
+            if answer.received_at is not None and answer.received_at < limit and step.asks
+        ]
+        self.say(_("This interview is now deleted from this chat, on both sides."))
+        if old:
+            listed = "\n".join(f"• {q}" for q in old)
+            self.say_t(
+                _(
+                    "Messages older than 48 hours cannot be deleted by me. These answers, and "
+                    "the questions before them, stay in this chat:\n{questions}\nTo remove "
+                    "them, press and hold each message and choose Delete, or delete the whole "
+                    "chat from the chat menu."
+                ),
+                questions=listed,
+            )
 
     def close(self, reason: EndReason, text: str, *, erase: bool = False) -> None:
         """End the conversation; the draft is shredded and nothing of it is kept."""

@@ -366,9 +366,14 @@ class AnswerRecord:
     sha256: str | None
     message_ids: tuple[int, ...]
     files: tuple[str, ...]
+    # Documenter mode: where the documenter learnt this (seen, told-by-person,
+    # heard-from-others, public-source), from the step with `source_of` this step.
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"source": self.source} if self.source else {}
         return {
+            **extra,
             "step": self.step,
             "question": self.question,
             "kind": self.kind,
@@ -409,10 +414,14 @@ class FinishedAccount:
     reference_code: str
     started_at: datetime | None
     submitted_at: datetime
+    # The pseudonym of the documenter who recorded it (documenter mode), else None.
+    documenter: str | None = None
 
     def body(self) -> dict[str, Any]:
         """The JSON body storage seals (everything a reviewer reads)."""
+        extra = {"documenter": self.documenter} if self.documenter else {}
         return {
+            **extra,
             "flow": self.flow,
             "flow_version": self.flow_version,
             "language": self.language,

@@ -68,6 +68,7 @@ def _check_references(flow: Flow, step: Step) -> None:
             raise _fail(flow, step.line_of("quote_from"), "quote_from must name a free-text step")
     for condition in step.ask_if:
         _check_condition(flow, condition)
+    _check_documenter_fields(flow, step)
 
 
 def _check_condition(flow: Flow, condition: Condition) -> None:
@@ -189,3 +190,31 @@ def _check_reachable(flow: Flow) -> None:
             raise _fail(
                 flow, step.line, f"step {step.id!r} can never be reached from {flow.start!r}"
             )
+
+
+SOURCE_OPTIONS = ("seen", "told-by-person", "heard-from-others", "public-source")
+
+
+def _check_documenter_fields(flow: Flow, step: Step) -> None:
+    """`remember`, `source_of` and `language_from` (documenter mode)."""
+    if (step.remember or step.source_of) and flow.mode != "documenter":
+        key = "remember" if step.remember else "source_of"
+        raise _fail(flow, step.line_of(key), f"`{key}` belongs in a documenter flow")
+    if step.remember and step.kind not in ("single-choice", "yes-no"):
+        raise _fail(flow, step.line_of("remember"), "`remember` belongs on a choice step")
+    if step.source_of is not None:
+        line = step.line_of("source_of")
+        if not flow.has_step(step.source_of):
+            raise _fail(flow, line, f"source_of refers to unknown step {step.source_of!r}")
+        if step.kind != "single-choice" or tuple(o.id for o in step.options) != SOURCE_OPTIONS:
+            raise _fail(
+                flow, line, f"a source step is a single choice of {', '.join(SOURCE_OPTIONS)}"
+            )
+    if step.language_from is not None:
+        line = step.line_of("language_from")
+        if step.kind != "info":
+            raise _fail(flow, line, "`language_from` belongs on an info step")
+        if not flow.has_step(step.language_from):
+            raise _fail(flow, line, f"language_from refers to unknown step {step.language_from!r}")
+        if flow.step(step.language_from).kind != "single-choice":
+            raise _fail(flow, line, "language_from must name a single-choice step")

@@ -71,6 +71,13 @@ def _writing(out: Path) -> Iterator[None]:
 @click.option("--tag", default=None, help=_("Only accounts with this tag."))
 @click.option("--limit", default=50, show_default=True, help=_("How many to show (0: all)."))
 @click.option("--json", "as_json", is_flag=True, help=_("One JSON array instead of a table."))
+@click.option(
+    "--mode",
+    type=click.Choice(("survivor", "documenter")),
+    default=None,
+    help=_("Only accounts given by survivors, or recorded by documenters."),
+)
+@click.option("--documenter", default=None, help=_("Only accounts this documenter recorded."))
 @pass_reviewer
 def list_command(
     ctx: ReviewerContext,
@@ -79,10 +86,17 @@ def list_command(
     tag: str | None,
     limit: int,
     as_json: bool,
+    mode: str | None,
+    documenter: str | None,
 ) -> None:
     with fail(ctx):
         items = ctx.queue.list_accounts(
-            status=status, urgent_only=urgent, tag=tag, limit=limit or None
+            status=status,
+            urgent_only=urgent,
+            tag=tag,
+            limit=limit or None,
+            mode=mode,
+            documenter=documenter,
         )
         pins = ctx.pins
     if as_json:
@@ -104,6 +118,8 @@ def list_command(
                         "tags": list(i.tags),
                         "node_fingerprint": i.node_fingerprint,
                         "node_pinned": i.node_fingerprint in pins,
+                        "mode": i.mode,
+                        "documenter": i.documenter,
                     }
                     for i in items
                 ],
@@ -116,6 +132,8 @@ def list_command(
         return
     for i in items:
         flags = [_("URGENT")] if i.urgent else []
+        if i.documenter:
+            flags.append(i.documenter)  # who recorded it (documenter mode)
         if i.node_fingerprint not in pins:
             flags.append(_("UNPINNED NODE {node}").format(node=short(i.node_fingerprint)))
         # Every column is a stored string (a node's or another reviewer's): shown escaped.

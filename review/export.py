@@ -90,7 +90,14 @@ def _withheld(answer: Mapping[str, Any], marker: str = WITHHELD_FREE_TEXT) -> di
         "elements": list(answer.get("elements") or []),
         "identifying": bool(answer.get("identifying")),
         "withheld": marker,
+        **_source(answer),
     }
+
+
+def _source(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """Documenter mode: how the documenter knows this fact (seen, told, heard, public)."""
+    source = answer.get("source")
+    return {"source": source} if isinstance(source, str) else {}
 
 
 def _coarse_date(answer: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,6 +135,7 @@ def _answer(
         "elements": list(answer.get("elements") or []),
         "identifying": bool(answer.get("identifying")),
         "sha256": answer.get("sha256"),
+        **_source(answer),
     }
     if sharing != "anonymised":
         out["received_at"] = answer.get("received_at")
@@ -164,6 +172,9 @@ def account_record(
         "flow_version": body.get("flow_version"),
         "language": body.get("language"),
         "mode": body.get("mode"),
+        # The documenter's pseudonym links accounts to one person in the field: not in
+        # anonymised exports, which may be published.
+        "documenter": body.get("documenter") if sharing != "anonymised" else None,
         "urgent": bool(body.get("urgent")),
         "consent": {
             "scopes": dict(consent.get("scopes", {})),
@@ -265,6 +276,9 @@ CSV_COLUMNS = (
     "identifying",
     "sha256",
     "withheld",
+    "mode",
+    "documenter",
+    "source",
 )
 
 
@@ -305,6 +319,8 @@ def to_csv(records: Iterable[Mapping[str, Any]]) -> str:
                         "flow_version",
                         "language",
                         "urgent",
+                        "mode",
+                        "documenter",
                     )
                 },
                 "scope_reports": scopes.get("reports"),
@@ -321,6 +337,7 @@ def to_csv(records: Iterable[Mapping[str, Any]]) -> str:
                         "identifying",
                         "sha256",
                         "withheld",
+                        "source",
                     )
                 },
             }

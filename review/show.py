@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from flows.i18n import N_
 from flows.types import Translator
 from review.opened import OpenedAccount
 from storage.queue.store import QueueItem
@@ -92,6 +93,15 @@ def status_line(item: QueueItem, t: Translator) -> str:
     return " · ".join(parts)
 
 
+# How the documenter knows a fact (documenter mode), as reviewers read it.
+SOURCE_LABELS = {
+    "seen": N_("seen by the documenter"),
+    "told-by-person": N_("told directly by the person"),
+    "heard-from-others": N_("heard from others"),
+    "public-source": N_("public source"),
+}
+
+
 def _answer_text(answer: dict[str, object], t: Translator) -> str:
     status = str(answer.get("status"))
     if status in STATUS_TEXTS:
@@ -122,6 +132,10 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
             channel=item.channel,
         ),
     ]
+    if body.get("documenter"):
+        lines.append(
+            t.gettext("Recorded by documenter {documenter}").format(documenter=body["documenter"])
+        )
     if item.urgent:
         lines.append(
             t.gettext(
@@ -161,6 +175,10 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
         lines.append(f"  {n}. {t.gettext(str(answer.get('question', answer.get('step'))))}{marker}")
         for text_line in _answer_text(answer, t).splitlines() or [""]:
             lines.append(f"     {text_line}")
+        source = answer.get("source")
+        if isinstance(source, str) and source:
+            label = t.gettext(SOURCE_LABELS.get(source, source))
+            lines.append("     " + t.gettext("source: {source}").format(source=label))
         attached = answer.get("files")
         if isinstance(attached, list) and attached:
             lines.append("     " + t.gettext("attached: {n} file(s)").format(n=len(attached)))

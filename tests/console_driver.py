@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +55,12 @@ def run_console(
     env: Mapping[str, str] | None = None,
     max_turns: int = 300,
     timeout: float = 60,
+    args: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], str]:
     """Run one console interview to its end; return (events, stderr)."""
     full_env = {**os.environ, "ATTEST_DATA_DIR": str(data_dir), **(env or {})}
     process = subprocess.Popen(
-        [ATTEST, "console", "--jsonl", "--respondent", respondent],
+        [ATTEST, "console", "--jsonl", "--respondent", respondent, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

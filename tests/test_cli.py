@@ -85,3 +85,18 @@ def test_processes_on_separate_data_dirs_share_a_named_node_key(tmp_path: Path) 
     assert first.returncode == 0 and second.returncode == 0
     assert first.stdout == second.stdout
     assert not (tmp_path / "a" / "node.key").exists()
+
+
+def test_flows_check_fails_when_the_flows_differ_in_a_shared_list(tmp_path: Path) -> None:
+    definitions = Path(__file__).resolve().parents[1] / "flows" / "definitions"
+    for name in ("survivor", "documenter"):
+        (tmp_path / f"{name}.yaml").write_text(
+            (definitions / f"{name}.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    documenter = tmp_path / "documenter.yaml"
+    text = documenter.read_text(encoding="utf-8")
+    # The documenter's "barred from work" becomes an id of its own: accounts would not add up.
+    documenter.write_text(text.replace("- id: barred-work", "- id: barred-from-work"), "utf-8")
+    result = attest("flows", "check", str(tmp_path / "survivor.yaml"), str(documenter))
+    assert result.returncode != 0
+    assert "harms: documenter and survivor differ in barred-from-work, barred-work" in result.stderr

@@ -320,7 +320,9 @@ class TelegramChannel:
         if erased is not None and reply.end == "paused" and older_messages_may_remain(erased):
             # /hide keeps the conversation: say what a bot could not clear.
             parts.append(Part(say(OLDER_REMAIN, language)))
-        if reply.end == "submitted":
+        if reply.end == "submitted" and not reply.erase_chat:
+            # (A documenter's account erases the chat; the engine has named the answers
+            # too old to erase, exactly, so no "may remain" guess is added.)
             await self._remembered(chat_id)
             targets = await self.dispatcher.erase_targets(CHANNEL, chat_id, now)
             if older_messages_may_remain([*targets, *incoming]):

@@ -53,6 +53,7 @@ def account_metadata(node: NodeKeys, account: FinishedAccount, channel: str) -> 
         "started_at": account.started_at.isoformat() if account.started_at else None,
         "submitted_at": account.submitted_at.isoformat(),
         "withdrawal_hash": withdrawal_hash(node.withdrawal_secret(account.reference_code)),
+        **({"mode": account.mode, "documenter": account.documenter} if account.documenter else {}),
     }
 
 

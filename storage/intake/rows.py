@@ -28,6 +28,7 @@ from flows.types import FinishedAccount, RecordWithdrawal, Session, ShredDraft, 
 from storage.crypto import NodeKeys, ReviewerPublicKey, seal_account
 from storage.errors import CorruptDraft
 from storage.intake import drafts, replies
+from storage.intake.documenters import count_account, documenter_of
 from storage.intake.drafts import FileDetails
 from storage.intake.hot import HotStatement
 from storage.intake.outbox import (
@@ -159,6 +160,8 @@ class TurnResult:
     applied: bool
     withdrawals: tuple[WithdrawalOutcome, ...] = ()
     account_id: str | None = None
+    # The turn finished a documenter's account after the documenter was revoked: not sent.
+    refused: bool = False
 
     def __bool__(self) -> bool:
         return self.applied
@@ -237,8 +240,16 @@ class IntakeRows:
         if supersedes is not None:
             self.clear_reply(conn, after, supersedes)
         account_id = None
-        if turn.account is not None:
+        refused = False
+        if turn.account is not None and turn.account.documenter is not None:
+            # A documenter revoked while recording: the account is not sent (the draft is
+            # shredded below, as the turn ends it).
+            bound = documenter_of(conn, respondent)
+            refused = bound is None or bound[1] or bound[0] != turn.account.documenter
+        if turn.account is not None and not refused:
             account_id = self._seal(conn, after, respondent, turn.account, channel, now)
+            if turn.account.documenter is not None:
+                count_account(conn, turn.account.documenter)
         outcomes = tuple(
             record_withdrawal(
                 conn,
@@ -267,7 +278,9 @@ class IntakeRows:
         else:
             assert turn.session is not None
             self._save_session(conn, after, respondent, turn.session, now)
-        return TurnResult(applied=True, withdrawals=outcomes, account_id=account_id)
+        return TurnResult(
+            applied=True, withdrawals=outcomes, account_id=account_id, refused=refused
+        )
 
     def _save_session(
         self, conn: Connection, after: AfterCommit, respondent: str, session: Session, now: datetime

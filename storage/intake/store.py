@@ -42,7 +42,7 @@ from flows.types import MediaRef, Session, Turn
 from storage.crypto import NodeKeys, ReviewerPublicKey
 from storage.db import checkpoint_wal, create_store_engine, read_connection, sqlite_pragmas
 from storage.errors import CorruptDraft
-from storage.intake import drafts, migrations, replies
+from storage.intake import documenters, drafts, migrations, replies
 from storage.intake.hot import HotStatement
 from storage.intake.reader import BatchReader
 from storage.intake.replies import PendingReply
@@ -326,6 +326,54 @@ class SqlIntakeStore:
                 conn, after, respondent, ids, now, reply_sent
             )
         )
+
+    # -- documenter invites (storage/intake/documenters.py) ---------------------------------
+
+    async def issue_invite(self, *, note: str, days: int, now: datetime) -> tuple[str, str]:
+        """A new single-use invite: (code, pseudonym). Only the code's hash is kept."""
+        node = self._rows.node
+        return await self._writer.run(
+            lambda conn, after: documenters.issue_invite(conn, node, note=note, days=days, now=now)
+        )
+
+    async def list_documenters(self) -> list[documenters.Documenter]:
+        node = self._rows.node
+        return await self._read(lambda conn: documenters.list_documenters(conn, node))
+
+    async def revoke_documenter(self, pseudonym: str, now: datetime) -> bool:
+        """Revoke; the documenter's unfinished draft is shredded. True when one was."""
+
+        def job(conn: Connection, after: AfterCommit) -> bool:
+            respondent = documenters.revoke(conn, pseudonym, now)
+            if respondent is None:
+                return False
+            shredded = self._rows.shred(conn, after, respondent)
+            self._rows.clear_replies(conn, after, respondent, keep=None)
+            return shredded
+
+        return await self._writer.run(job)
+
+    async def bind_invite(
+        self, respondent: str, code: str, now: datetime
+    ) -> tuple[documenters.BindOutcome, str | None]:
+        node = self._rows.node
+        return await self._writer.run(
+            lambda conn, after: documenters.bind_invite(conn, node, respondent, code, now)
+        )
+
+    async def documenter_profile(self, pseudonym: str) -> dict[str, str]:
+        node = self._rows.node
+        return await self._read(lambda conn: documenters.load_profile(conn, node, pseudonym))
+
+    async def save_documenter_profile(self, pseudonym: str, profile: dict[str, str]) -> None:
+        node = self._rows.node
+        await self._writer.run(
+            lambda conn, after: documenters.save_profile(conn, node, pseudonym, profile)
+        )
+
+    async def documenter_of(self, respondent: str) -> tuple[str, bool] | None:
+        """(pseudonym, revoked) of the documenter bound to this respondent, or None."""
+        return await self._read(lambda conn: documenters.documenter_of(conn, respondent))
 
     async def expire_drafts(self, now: datetime) -> int:
         """Shred drafts past their expiry; how many."""

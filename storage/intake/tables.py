@@ -136,3 +136,33 @@ chat_messages = Table(
     Column("blob", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False, index=True),
 )
+
+# Documenter invites (storage/intake/documenters.py). The code itself is never stored:
+# only its SHA-256. The note (who it was for) is encrypted under the node master key and
+# never leaves the node; the pseudonym is an HMAC of the code's hash under the node's
+# pseudonym secret, so it is the same wherever the code was used.
+documenters = Table(
+    "documenters",
+    metadata,
+    Column("pseudonym", String(32), primary_key=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("note", LargeBinary, nullable=True),
+    # The documenter's profile (role, affected), encrypted; asked again after /profile.
+    Column("profile", LargeBinary, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    # The respondent pseudonym (chat or console person) the code was bound to, once.
+    Column("respondent", PSEUDONYM, nullable=True, unique=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("accounts", Integer, nullable=False, server_default="0"),
+)
+
+# Wrong invite codes, per respondent, for rate limiting (kept an hour).
+invite_attempts = Table(
+    "invite_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("respondent", PSEUDONYM, nullable=False, index=True),
+    Column("attempted_at", UtcDateTime, nullable=False, index=True),
+)

@@ -77,6 +77,8 @@ class QueueItem:
     node_fingerprint: str | None
     withdrawn_at: datetime | None
     tags: tuple[str, ...] = ()
+    mode: str = "survivor"  # or "documenter"
+    documenter: str | None = None  # the documenter's pseudonym (documenter mode)
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,8 @@ def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
         node_fingerprint=row.node_fingerprint,
         withdrawn_at=stored_time(row.withdrawn_at),
         tags=tuple(sorted(tags)),
+        mode=row.mode or "survivor",
+        documenter=row.documenter,
     )
 
 

@@ -36,7 +36,7 @@ from storage.errors import N_
 from storage.queue.audit import verify_chain
 from storage.queue.items import QueueError, sealed_of, stored_time, tolerant_time
 from storage.queue.node_rows import record_node_keys
-from storage.queue.rows import carries_clear_tag
+from storage.queue.rows import carries_clear_tag, queue_row
 from storage.queue.tables import NODE_ACCOUNT_COLUMNS, account_files, accounts, nodes, withdrawals
 from storage.queue.withdrawals import OLD_FORMAT_BATCH, new_batch_id
 
@@ -45,8 +45,15 @@ log = logging.getLogger(__name__)
 # The kit's account columns as read here: the node's columns, times read tolerantly, and
 # whether each time column holds anything (to tell a damaged time from an empty one).
 _TIMES = ("received_at", "submitted_at")
+# Read from the signed metadata, not the kit's columns (a kit from before queue 0004 has
+# none, and a column could say otherwise than the signature).
+_FROM_METADATA = ("mode", "documenter")
 _KIT_ACCOUNT = (
-    *(accounts.c[name] for name in NODE_ACCOUNT_COLUMNS if name not in _TIMES),
+    *(
+        accounts.c[name]
+        for name in NODE_ACCOUNT_COLUMNS
+        if name not in _TIMES and name not in _FROM_METADATA
+    ),
     *(tolerant_time(accounts.c[name]) for name in _TIMES),
     *(accounts.c[name].isnot(None).label(f"has_{name}") for name in _TIMES),
 )
@@ -185,6 +192,17 @@ def _clear_tag(sealed: str | None) -> bool:
         return False  # damaged: imported, and `review show` names what is wrong
 
 
+def _mode_of(sealed: str | None) -> dict[str, Any]:
+    """The mode and documenter columns from a kit row's signed metadata."""
+    if sealed is None:
+        return {"mode": None, "documenter": None}  # a tombstone: nothing to show
+    try:
+        row = queue_row(sealed_of(sealed), None)
+    except CryptoError:
+        return {"mode": None, "documenter": None}
+    return {"mode": row["mode"], "documenter": row["documenter"]}
+
+
 def _carried(row: Any, now: datetime, *, hash_tag: bool = False) -> tuple[dict[str, Any], bool]:
     """The node's columns of a kit row, and whether one of its times was damaged.
 
@@ -193,7 +211,10 @@ def _carried(row: Any, now: datetime, *, hash_tag: bool = False) -> tuple[dict[s
     A kit tombstone comes without its body, and the kit's withdrawal request (imported
     too) makes it a tombstone here, with its audit entry.
     """
-    carried = {name: getattr(row, name) for name in NODE_ACCOUNT_COLUMNS}
+    carried = {
+        name: getattr(row, name) for name in NODE_ACCOUNT_COLUMNS if name not in _FROM_METADATA
+    }
+    carried.update(_mode_of(row.sealed))
     if hash_tag and isinstance(carried["withdrawal_hash"], str):
         carried["withdrawal_hash"] = withdrawal_hash(carried["withdrawal_hash"])
     received_at = stored_time(row.received_at)

@@ -48,6 +48,8 @@ def queue_row(sealed: SealedAccount, received_at: datetime | None) -> dict[str, 
         "channel": str(meta.get("channel"))[:32] if meta.get("channel") is not None else None,
         "urgent": meta.get("urgent") is True,
         "scopes": scopes_json(meta.get("scopes")),
+        "mode": "documenter" if meta.get("mode") == "documenter" else "survivor",
+        "documenter": str(meta["documenter"])[:32] if meta.get("documenter") else None,
         "withdrawal_hash": hashed if isinstance(hashed, str) else None,
         "node_fingerprint": sealed.node_fingerprint,
         "sealed": json.dumps(sealed.to_dict(), sort_keys=True),
@@ -75,6 +77,8 @@ def metadata_mismatches(item: QueueItem, sealed: SealedAccount) -> list[str]:
         "channel": item.channel,
         "urgent": item.urgent,
         "scopes": scopes_json(item.scopes),
+        "mode": item.mode,
+        "documenter": item.documenter,
         "node_fingerprint": item.node_fingerprint,
     }
     return [name for name, value in shown.items() if value != expected[name]]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, delete, func, select, update
+from sqlalchemy import Engine, Select, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from storage.crypto import withdrawal_hash
@@ -234,8 +234,13 @@ class Queue(QueueActions, QueueWithdrawals):
         urgent_only: bool = False,
         tag: str | None = None,
         limit: int | None = 50,
+        mode: str | None = None,
+        documenter: str | None = None,
     ) -> list[QueueItem]:
-        """Accounts not withdrawn, urgent first, then oldest first."""
+        """Accounts not withdrawn, urgent first, then oldest first.
+
+        `mode` ("survivor" / "documenter") and `documenter` (a pseudonym) narrow the list.
+        """
         if status is not None and status not in STATUSES:
             raise UnknownStatus()
         query = select(*ACCOUNT_COLUMNS).where(VISIBLE)
@@ -243,6 +248,12 @@ class Queue(QueueActions, QueueWithdrawals):
             query = query.where(accounts.c.status == status)
         if urgent_only:
             query = query.where(accounts.c.urgent.is_(True))
+        if mode == "survivor":  # rows from before queue 0004 carry no mode: survivor's
+            query = query.where(or_(accounts.c.mode == mode, accounts.c.mode.is_(None)))
+        elif mode is not None:
+            query = query.where(accounts.c.mode == mode)
+        if documenter is not None:
+            query = query.where(accounts.c.documenter == documenter)
         if tag is not None:
             query = query.where(
                 accounts.c.id.in_(

@@ -71,6 +71,10 @@ accounts = Table(
     Column("channel", String(32)),
     Column("urgent", Boolean, nullable=False, server_default=text("false")),
     Column("scopes", Text),  # JSON of the signed consent scopes
+    # "survivor" or "documenter", and the documenter's pseudonym (a random-looking id from
+    # the invite, never a name), from the signed metadata.
+    Column("mode", String(16)),
+    Column("documenter", String(32)),
     Column("withdrawal_hash", String(128)),  # withdrawal_hash(secret), from the signed metadata
     Column("node_fingerprint", String(64)),
     Column("sealed", Text),  # SealedAccount.to_dict() as JSON; NULL once withdrawn
@@ -117,6 +121,7 @@ Index(
     accounts.c.assignee,
 )
 Index("ix_accounts_receipt", accounts.c.receipt_logged)
+Index("ix_accounts_documenter", accounts.c.documenter)
 
 # Columns the node's role may set when it inserts an account.
 NODE_ACCOUNT_COLUMNS: tuple[str, ...] = (
@@ -128,6 +133,8 @@ NODE_ACCOUNT_COLUMNS: tuple[str, ...] = (
     "channel",
     "urgent",
     "scopes",
+    "mode",
+    "documenter",
     "withdrawal_hash",
     "node_fingerprint",
     "sealed",

@@ -79,6 +79,7 @@ def show_result(turn: Turn | None, session: Session | None) -> dict[str, Any]:
                             else {}
                         ),
                         **({"labels": list(a.labels)} if a.labels else {}),
+                        **({"source": a.source} if a.source else {}),
                     }
                     for a in account.answers
                 ],
