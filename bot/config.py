@@ -26,6 +26,8 @@ _TOP_KEYS = {
     "neutral_line",
     "referrals",
     "reviewers_description",
+    "storage_location",
+    "referral_partners",
     "is_example",
 }
 _REFERRAL_KEYS = {"name", "kind", "region", "phone", "contact", "hours", "note"}
@@ -79,6 +81,20 @@ def _referral(raw: Any, where: str) -> Referral:
     )
 
 
+def _partners(raw: Any, referrals: tuple[Referral, ...], source: str) -> tuple[str, ...]:
+    """`referral_partners`: English names of referral entries, each one in the directory."""
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise ConfigError(f"{source}: referral_partners must be a list of service names.")
+    known = {r.name.get("en", next(iter(r.name.values()))) for r in referrals}
+    for name in raw:
+        if name not in known:
+            raise ConfigError(
+                f"{source}: referral_partners names {name!r}, which is not the English name "
+                "of any entry in referrals."
+            )
+    return tuple(raw)
+
+
 def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
     """Turn the parsed YAML mapping into a Deployment, or raise ConfigError."""
     if not isinstance(raw, Mapping):
@@ -102,6 +118,10 @@ def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
     if not isinstance(referrals_raw, list):
         raise ConfigError(f"{source}: referrals must be a list.")
     defaults = demo_deployment()
+    referrals = tuple(
+        _referral(r, f"{source}: referrals[{i}]") for i, r in enumerate(referrals_raw)
+    )
+    partners = _partners(raw.get("referral_partners", []), referrals, source)
     return Deployment(
         org_name=_local_text(raw["org_name"], f"{source}: org_name"),
         org_contact=str(raw["org_contact"]),
@@ -112,9 +132,11 @@ def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
         neutral_line=_local_text(raw["neutral_line"], f"{source}: neutral_line")
         if "neutral_line" in raw
         else defaults.neutral_line,
-        referrals=tuple(
-            _referral(r, f"{source}: referrals[{i}]") for i, r in enumerate(referrals_raw)
-        ),
+        referrals=referrals,
+        referral_partners=partners,
+        storage_location=_local_text(raw["storage_location"], f"{source}: storage_location")
+        if "storage_location" in raw
+        else {},
         reviewers_description=_local_text(
             raw["reviewers_description"], f"{source}: reviewers_description"
         )

@@ -81,19 +81,31 @@ class Answers:
             s.say(_("Please send a file or a voice note here, or send /skip to move on."))
         elif text_step:
             s.say(_("Please write your answer in a message. You can also send /skip to move on."))
+        elif not s.inbound.numbered:
+            # Telegram: the buttons show no numbers, so none are asked for.
+            if multi:
+                s.say(
+                    _(
+                        "Sorry, I didn't understand that. Please tap the buttons that fit, "
+                        "then Done."
+                    )
+                )
+            else:
+                s.say(_("Sorry, I didn't understand that. Please tap one of the buttons."))
         elif multi:
             s.say(
                 _(
                     "Sorry, I didn't understand that. Please reply with the numbers of the options "
-                    "that fit, separated by commas (for example: 1, 3), or tap the buttons and then Done."
+                    "that fit, separated by commas (for example: 1, 3)."
                 )
             )
+        elif self.choice_count() <= 1:
+            s.say(_("Sorry, I didn't understand that. To answer, reply with 1."))
         else:
             text = _(
-                "Sorry, I didn't understand that. Please reply with one number from 1 to {last}, "
-                "or tap a button."
+                "Sorry, I didn't understand that. Please reply with one number from 1 to {last}."
             )
-            s.say_t(text, last=str(max(1, self.choice_count())))
+            s.say_t(text, last=str(self.choice_count()))
         s.reask()
 
     def choice_count(self) -> int:

@@ -46,10 +46,19 @@ class Deployment:
     neutral_line: LocalText = field(default_factory=lambda: {"en": "Thanks, all done."})
     referrals: tuple[Referral, ...] = ()
     reviewers_description: LocalText = field(default_factory=dict)
+    # Where accounts are kept, as one sentence per language (shown during consent).
+    storage_location: LocalText = field(default_factory=dict)
+    # The services scope (e) passes details to: English names of referral entries.
+    referral_partners: tuple[str, ...] = ()
     is_example: bool = False
 
     def referrals_of(self, *kinds: str) -> tuple[Referral, ...]:
         return tuple(r for r in self.referrals if not kinds or r.kind in kinds)
+
+    def partners(self) -> tuple[Referral, ...]:
+        """The referral entries named by `referral_partners`, in that order."""
+        by_name = {pick(r.name, "en"): r for r in self.referrals}
+        return tuple(by_name[n] for n in self.referral_partners if n in by_name)
 
 
 def demo_deployment() -> Deployment:
@@ -60,7 +69,8 @@ def demo_deployment() -> Deployment:
         draft_days=7,
         account_keep={
             "en": "up to 10 years, or until you withdraw it",
-            "ar": "لمدة تصل إلى 10 سنوات، أو إلى حين سحبه",
+            # "الشهادة" is feminine: سحبها.
+            "ar": "لمدة تصل إلى 10 سنوات، أو إلى حين سحبها",
             "fa": "تا ۱۰ سال، یا تا زمانی که آن را پس بگیرید",
             "uk": "до 10 років або доки ви її не відкличете",
             "es": "hasta 10 años, o hasta que lo retire",
@@ -94,5 +104,14 @@ def demo_deployment() -> Deployment:
                 hours={"en": "every day, 24 hours"},
             ),
         ),
+        storage_location={
+            "en": "Accounts are kept on the project's own server (in this demo, on this computer).",
+            "ar": "تُحفظ الشهادات على خادم المشروع نفسه (في هذا العرض التجريبي، على هذا الحاسوب).",
+            "fa": "روایت‌ها روی سرور خود پروژه نگه داشته می‌شوند (در این نسخهٔ نمایشی، روی همین رایانه).",
+            "uk": "Розповіді зберігаються на власному сервері проєкту (у цій демоверсії — на цьому комп'ютері).",
+            "es": "Los testimonios se guardan en el servidor propio del proyecto (en esta demostración, en este ordenador).",
+            "fr": "Les témoignages sont conservés sur le serveur du projet lui-même (dans cette démo, sur cet ordinateur).",
+        },
+        referral_partners=("Example Helpline (demo)",),
         is_example=True,
     )

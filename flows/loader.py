@@ -43,9 +43,11 @@ SECTION_KEYS = ("id", "content_note")
 STEP_KEYS = (
     "id", "kind", "text", "options", "next", "ask_if", "section", "check_in",
     "identifying", "elements", "consent", "skip_as", "dont_know", "prefer_not", "sets",
-    "multi", "media", "quote_from", "explain", "skip_again", "reason",
+    "multi", "media", "quote_from", "explain", "skip_again", "reason", "process",
 )  # fmt: skip
-OPTION_KEYS = ("id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm")
+OPTION_KEYS = (
+    "id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm", "ask_if",
+)  # fmt: skip
 CONDITION_KEYS = ("step", "in", "not_in", "answered", "flag")
 
 _STR = "tag:yaml.org,2002:str"
@@ -247,6 +249,7 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         explain=opt_text("explain"),
         skip_again=opt_text("skip_again"),
         reason=reader.one_of(f["reason"], "reason", END_REASONS) if "reason" in f else None,
+        process=opt_flag("process"),
         key_lines=tuple(f.key_lines.items()),
     )  # fmt: skip
     _check_step_shape(reader, step, f, node)
@@ -342,6 +345,7 @@ def _read_options(reader: _Reader, node: yaml.Node, step_id: str) -> tuple[Optio
                 exclusive=reader.flag(f["exclusive"], "exclusive") if "exclusive" in f else False,
                 correct=reader.flag(f["correct"], "correct") if "correct" in f else False,
                 confirm=reader.flag(f["confirm"], "confirm") if "confirm" in f else False,
+                ask_if=_read_conditions(reader, f["ask_if"]) if "ask_if" in f else (),
                 key_lines=tuple(f.key_lines.items()),
             )
         )

@@ -109,6 +109,7 @@ class Renderer:
             "org_contact": d.org_contact,
             "draft_days": str(d.draft_days),
             "account_keep": pick(d.account_keep, lang),
+            "storage_location": pick(d.storage_location, lang),
         }
         if name in simple:
             return simple[name]
@@ -118,6 +119,11 @@ class Renderer:
             return self.referrals(d.referrals_of("emergency", "medical"))
         if name == "child_protection":
             return self.referrals(d.referrals_of("child-protection"))
+        if name == "referral_partners":
+            named = d.partners()
+            if not named:
+                return self._("(No support contacts are set up here yet.)")
+            return "\n".join("• " + pick(r.name, lang) for r in named)
         if name == "consent_summary":
             return self.consent_summary(session)
         return None
@@ -154,7 +160,7 @@ class Renderer:
             "yes": _("Yes"),
             "no": _("No"),
             "anonymised": _("Yes, without my identity"),
-            "named": _("Yes, with my identity"),
+            "named": _("Yes, and they may contact me to confirm who I am"),
         }
         if session.consent is None or not session.consent.scopes:
             return _("(You have not answered the consent questions yet.)")
@@ -163,10 +169,19 @@ class Renderer:
             for scope, value in session.consent.scopes.items()
         )
 
-    def choices(self, step: Step, session: Session) -> tuple[Choice, ...]:
-        """The numbered choices of a step as shown (options, then the status answers)."""
+    def choices(
+        self, step: Step, session: Session, offered: set[str] | None = None
+    ) -> tuple[Choice, ...]:
+        """The numbered choices of a step as shown (options, then the status answers).
+
+        `offered`: the option ids shown now (an option's `ask_if`); None: all of them.
+        """
         _ = self._
-        pairs = [(o.id, self.text(o.text, session)) for o in step.options]
+        pairs = [
+            (o.id, self.text(o.text, session))
+            for o in step.options
+            if offered is None or o.id in offered
+        ]
         if step.kind == "yes-no" and not step.options:
             pairs = [("yes", _("Yes")), ("no", _("No"))]
         if step.dont_know:

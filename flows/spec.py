@@ -82,6 +82,8 @@ class Option:
     exclusive: bool = False
     correct: bool = False
     confirm: bool = False
+    # Offered only while these hold (an answer that no longer fits is asked again).
+    ask_if: tuple[Condition, ...] = ()
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:
@@ -124,6 +126,9 @@ class Step:
     explain: str | None = None
     skip_again: str | None = None
     reason: str | None = None
+    # An answer about the conversation itself (safety, pace, understanding, the last
+    # consent check): kept in the account, never listed at the review.
+    process: bool = False
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:
@@ -213,6 +218,8 @@ class Flow:
 PLACEHOLDERS: dict[str, str | None] = {
     "org_name": None,
     "org_contact": None,
+    "storage_location": None,
+    "referral_partners": None,
     "draft_days": None,
     "account_keep": None,
     "referrals": None,

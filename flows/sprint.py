@@ -15,7 +15,7 @@ from typing import Any
 from flows.account import build_account, consent_scopes, make_answer, stop_from
 from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
-from flows.path import route, should_ask, walk
+from flows.path import offered, route, should_ask, walk
 from flows.reference import reference_code
 from flows.render import Renderer, SourceLanguage, split_message
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Flow, Step
@@ -245,7 +245,9 @@ class Sprint:
                 Choice(1, REMOVE_TEXT, _("Delete what I wrote")),
                 Choice(2, KEEP_TEXT, _("Go back, keep it")),
             )
-        choices = self.r.choices(step, self.session)
+        path, flags = self.walked()
+        shown = offered(step, {s.id: a for s, a in path}, flags)
+        choices = self.r.choices(step, self.session, shown)
         if step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
         if self.can_remove(step):
@@ -290,14 +292,18 @@ class Sprint:
     def changeable(self) -> list[tuple[Step, Answer]]:
         """Answers the review lists and lets the person change.
 
-        Not the language, not a one-button pacing step ("shall I go on?") and not an
-        understanding check: they say nothing about what happened. They still travel in
+        Not the language, not a one-button pacing step, not an understanding check and
+        not a `process` step (safety, pace, the last consent check): they say nothing
+        about what happened. They still travel in
         the account (the checks are part of the consent record).
         """
         return [
             (s, a)
             for s, a in self.walked()[0]
-            if s.sets is None and len(s.options) != 1 and not any(o.correct for o in s.options)
+            if s.sets is None
+            and not s.process
+            and len(s.options) != 1
+            and not any(o.correct for o in s.options)
         ]
 
     def ask_step(

@@ -68,6 +68,16 @@ def _check_references(flow: Flow, step: Step) -> None:
             raise _fail(flow, step.line_of("quote_from"), "quote_from must name a free-text step")
     for condition in step.ask_if:
         _check_condition(flow, condition)
+    for option in step.options:
+        for condition in option.ask_if:
+            _check_condition(flow, condition)
+            if condition.step is not None and flow.index(condition.step) >= flow.index(step.id):
+                raise _fail(
+                    flow,
+                    condition.line,
+                    f"option {option.id!r} can depend only on an earlier step, "
+                    f"not {condition.step!r}",
+                )
 
 
 def _check_condition(flow: Flow, condition: Condition) -> None:

@@ -280,7 +280,8 @@ class TelegramChannel:
         assert event.chat_id is not None
         chat_id = event.chat_id
         now = self._clock()
-        inbound = dataclasses.replace(inbound, entropy=self._entropy.take())
+        # Buttons carry no numbers here: a re-prompt asks for a tap.
+        inbound = dataclasses.replace(inbound, entropy=self._entropy.take(), numbered=False)
         reply = await self.dispatcher.handle(
             CHANNEL,
             chat_id,
