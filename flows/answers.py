@@ -13,7 +13,7 @@ from flows.parse import clean_text, read_choices, split_long
 from flows.reference import normalise_code
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
-from flows.states import can_send, engine_choices
+from flows.states import TOPIC_PREFIX, can_send, engine_choices
 from flows.types import (
     DONE,
     DONT_KNOW,
@@ -341,6 +341,7 @@ class Answers:
         s = self.s
         review = s.flow.review_step
         s.update(return_to=None)
+        s.set_data(change_topic=None)
         if review is None:  # only reachable through a review step; kept for safety
             s.reask()
             return
@@ -392,7 +393,12 @@ class Answers:
             step = s.flow.step(s.session.history[-1])
             s.set_data(appending=None)
             self.after(step, s.next_of(step))
+        elif state == "review-change" and value.startswith(TOPIC_PREFIX):
+            s.set_data(change_topic=value.removeprefix(TOPIC_PREFIX))
+            s.reask()
         elif state == "review-change":
+            s.set_data(change_topic=None)
+            s.drop_change_request()
             step = s.flow.step(value)
             review = s.flow.review_step
             s.update(return_to=review.id if review else None)

@@ -29,6 +29,7 @@ from flows.spec import (
     Flow,
     Option,
     Section,
+    Topic,
     Step,
 )
 from flows.validate import validate_flow
@@ -38,12 +39,13 @@ __all__ = ["DEFINITIONS_DIR", "FlowError", "load_flow", "load_flows"]
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 
-FLOW_KEYS = ("id", "version", "mode", "start", "closing", "sections", "steps")
+FLOW_KEYS = ("id", "version", "mode", "start", "closing", "sections", "topics", "steps")
+TOPIC_KEYS = ("id", "text")
 SECTION_KEYS = ("id", "content_note")
 STEP_KEYS = (
     "id", "kind", "text", "options", "next", "ask_if", "section", "check_in",
     "identifying", "elements", "consent", "skip_as", "dont_know", "prefer_not", "sets",
-    "multi", "media", "quote_from", "explain", "skip_again", "reason", "process",
+    "multi", "media", "quote_from", "explain", "skip_again", "reason", "process", "topic",
 )  # fmt: skip
 OPTION_KEYS = (
     "id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm", "ask_if",
@@ -163,6 +165,7 @@ def _read_flow(reader: _Reader, root: yaml.Node, path: Path) -> Flow:
     version = reader.text(top["version"], "version")
     mode = reader.one_of(top["mode"], "mode", MODES) if "mode" in top else "survivor"
     sections = _read_sections(reader, top["sections"]) if "sections" in top else ()
+    topics = _read_topics(reader, top["topics"]) if "topics" in top else ()
     step_nodes = reader.sequence(top["steps"], "steps")
     if not step_nodes:
         raise reader.fail(top["steps"], "the flow has no steps")
@@ -179,6 +182,7 @@ def _read_flow(reader: _Reader, root: yaml.Node, path: Path) -> Flow:
         path=str(path),
         consent_hash="",
         closing=closing,
+        topics=topics,
     )
     if not flow.has_step(start):
         raise reader.fail(top["start"], f"start step {start!r} does not exist")
@@ -203,6 +207,19 @@ def _read_sections(reader: _Reader, node: yaml.Node) -> tuple[Section, ...]:
         )
         sections.append(Section(id=section_id, line=line_of(item), content_note=note))
     return tuple(sections)
+
+
+def _read_topics(reader: _Reader, node: yaml.Node) -> tuple[Topic, ...]:
+    topics: list[Topic] = []
+    for item in reader.sequence(node, "topics"):
+        fields = reader.mapping(item, "a topic", TOPIC_KEYS)
+        if "id" not in fields or "text" not in fields:
+            raise reader.fail(item, "a topic needs `id` and `text`")
+        topic_id = reader.ident(fields["id"], "topic id")
+        if any(t.id == topic_id for t in topics):
+            raise reader.fail(fields["id"], f"duplicate topic id {topic_id!r}")
+        topics.append(Topic(topic_id, reader.text(fields["text"], "text"), line_of(item)))
+    return tuple(topics)
 
 
 def _read_step(reader: _Reader, node: yaml.Node) -> Step:
@@ -250,6 +267,7 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         skip_again=opt_text("skip_again"),
         reason=reader.one_of(f["reason"], "reason", END_REASONS) if "reason" in f else None,
         process=opt_flag("process"),
+        topic=reader.ident(f["topic"], "topic") if "topic" in f else None,
         key_lines=tuple(f.key_lines.items()),
     )  # fmt: skip
     _check_step_shape(reader, step, f, node)

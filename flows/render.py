@@ -22,28 +22,68 @@ SHORT_QUESTION_CHARS = 100
 QUESTION = re.compile(r"[^.!?؟？。\n]+[?؟？]")
 
 
-MESSAGE_CHARS = 3500  # below Telegram's 4,096, leaving room for a translation's growth
+# Telegram takes at most 4,096 UTF-16 code units a message; stay well below, leaving room
+# for a translation's growth and a channel's own additions.
+MESSAGE_CHARS = 3500
+TELEGRAM_LIMIT = 4096
+
+
+def units(text: str) -> int:
+    """The length of `text` as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(line: str, limit: int) -> tuple[str, str]:
+    """The longest head of `line` within `limit` units, and the rest."""
+    end = min(len(line), limit)
+    while units(line[:end]) > limit:
+        end -= 1
+    return line[:end], line[end:]
 
 
 def split_message(text: str, limit: int = MESSAGE_CHARS) -> tuple[str, ...]:
-    """A long text as several messages, cut between lines (inside a line only if it must)."""
+    """A long text as several messages, cut between lines (inside a line only if it must).
+
+    Lengths are counted in UTF-16 code units, as Telegram counts them.
+    """
     chunks: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        while units(line) > limit:
             if current:
                 chunks.append(current)
                 current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
+            head, line = _cut(line, limit)
+            chunks.append(head)
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if units(candidate) > limit:
             chunks.append(current)
             current = line
         else:
             current = candidate
     chunks.append(current)
     return tuple(c for c in (c.strip("\n") for c in chunks) if c.strip()) or ("",)
+
+
+def pack_items(
+    head: str, items: list[str], tail: str, limit: int = MESSAGE_CHARS
+) -> tuple[str, ...]:
+    """`head`, the items, then `tail` in as few messages as fit, split only between items."""
+    messages: list[str] = []
+    current = head.strip("\n")
+    for piece in [*items, tail.strip("\n")]:
+        if not piece:
+            continue
+        candidate = f"{current}\n{piece}" if current else piece
+        if current and units(candidate) > limit:
+            messages.append(current)
+            current = piece
+        else:
+            current = candidate
+    messages.append(current)
+    # An item longer than a whole message (it never is: answers are shown as excerpts)
+    # would still be cut, as any text is.
+    return tuple(m for chunk in messages for m in split_message(chunk, limit))
 
 
 def excerpt(text: str, limit: int) -> str:

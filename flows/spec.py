@@ -101,6 +101,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A group of the review's change list ("When and where"); steps name it in `topic`."""
+
+    id: str
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of a flow: a question, an info message, the review, or an end."""
 
@@ -129,6 +138,7 @@ class Step:
     # An answer about the conversation itself (safety, pace, understanding, the last
     # consent check): kept in the account, never listed at the review.
     process: bool = False
+    topic: str | None = None
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:
@@ -157,6 +167,7 @@ class Flow:
     path: str
     consent_hash: str
     closing: str | None = None
+    topics: tuple[Topic, ...] = ()
 
     @cached_property
     def _positions(self) -> dict[str, int]:
