@@ -7,6 +7,7 @@ marked as such. `bot/attest.example.yaml` documents every key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ _TOP_KEYS = {
     "reviewers_description",
     "storage_location",
     "referral_partners",
+    "regions",
     "is_example",
 }
 _REFERRAL_KEYS = {"name", "kind", "region", "phone", "contact", "hours", "note"}
@@ -41,6 +43,11 @@ _REFERRAL_KINDS = {
     "digital",
     "other",
 }
+
+
+# Region codes become answer values of the region question, beside its own options.
+_REGION_CODE = re.compile(r"[a-z0-9][a-z0-9-]*")
+_NOT_REGIONS = {"elsewhere", "dont-know", "prefer-not", "done"}
 
 
 class ConfigError(Exception):
@@ -122,6 +129,19 @@ def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
         _referral(r, f"{source}: referrals[{i}]") for i, r in enumerate(referrals_raw)
     )
     partners = _partners(raw.get("referral_partners", []), referrals, source)
+    regions_raw = raw.get("regions", {})
+    if not isinstance(regions_raw, Mapping):
+        raise ConfigError(f"{source}: regions must be a map of region code to its name.")
+    regions = {
+        str(code): _local_text(name, f"{source}: regions.{code}")
+        for code, name in regions_raw.items()
+    }
+    for code in [*regions, *(r.region for r in referrals)]:
+        if (code != "all" and not _REGION_CODE.fullmatch(code)) or code in _NOT_REGIONS:
+            raise ConfigError(
+                f"{source}: region {code!r} must be lower-case letters, digits and '-', "
+                f"and not one of {', '.join(sorted(_NOT_REGIONS))}."
+            )
     return Deployment(
         org_name=_local_text(raw["org_name"], f"{source}: org_name"),
         org_contact=str(raw["org_contact"]),
@@ -134,6 +154,7 @@ def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
         else defaults.neutral_line,
         referrals=referrals,
         referral_partners=partners,
+        regions=regions,
         storage_location=_local_text(raw["storage_location"], f"{source}: storage_location")
         if "storage_location" in raw
         else {},

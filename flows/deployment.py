@@ -50,10 +50,27 @@ class Deployment:
     storage_location: LocalText = field(default_factory=dict)
     # The services scope (e) passes details to: English names of referral entries.
     referral_partners: tuple[str, ...] = ()
+    # Names of the referral directory's region codes, per language ({"north": {"en": ...}}).
+    regions: Mapping[str, LocalText] = field(default_factory=dict)
     is_example: bool = False
 
     def referrals_of(self, *kinds: str) -> tuple[Referral, ...]:
         return tuple(r for r in self.referrals if not kinds or r.kind in kinds)
+
+    def region_codes(self) -> tuple[str, ...]:
+        """The directory's regions: those named in `regions`, then any other a service has."""
+        codes = [c for c in self.regions]
+        codes += [r.region for r in self.referrals if r.region not in ("all", "", *codes)]
+        return tuple(dict.fromkeys(codes))
+
+    def region_name(self, code: str, language: str) -> str:
+        return pick(self.regions.get(code) or {"en": code}, language)
+
+    def in_region(self, entries: tuple[Referral, ...], region: str | None) -> tuple[Referral, ...]:
+        """Services for `region` and for everyone; all of them when no region is known."""
+        if region is None or region not in self.region_codes():
+            return entries
+        return tuple(r for r in entries if r.region in ("all", "", region))
 
     def partners(self) -> tuple[Referral, ...]:
         """The referral entries named by `referral_partners`, in that order."""

@@ -9,6 +9,7 @@ flow. A person's mistakes become gentle re-prompts, never exceptions.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from flows.account import stop_from
@@ -30,6 +31,14 @@ _STATE_KEYS = ("resume_state", "withdraw_return", "language_return", "after")
 _STEP_KEYS = ("appending", "stop_from", "skipped_once")
 
 
+def for_deployment(flow: Flow, deployment: Deployment) -> Flow:
+    """`flow` as this deployment runs it: a region question only where there are regions."""
+    if deployment.region_codes():
+        return flow
+    steps = tuple(s for s in flow.steps if s.options_from != "regions")
+    return flow if len(steps) == len(flow.steps) else replace(flow, steps=steps)
+
+
 class Engine:
     """Runs one flow for any number of people; holds no per-person state."""
 
@@ -40,10 +49,10 @@ class Engine:
         translators: Callable[[str], Translator] | None = None,
     ) -> None:
         """`translators` gives the translator of a language chosen during a turn."""
-        self.flow = flow
+        self.flow = for_deployment(flow, deployment)
         self.deployment = deployment
         self.translators = translators
-        self.rulebook = Rulebook(flow)
+        self.rulebook = Rulebook(self.flow)
 
     def new_session(self, respondent: str, now: datetime, language: str = "en") -> Session:
         """A fresh session; the first `Inbound(kind="start")` starts the flow."""

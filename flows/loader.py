@@ -29,8 +29,8 @@ from flows.spec import (
     Flow,
     Option,
     Section,
-    Topic,
     Step,
+    Topic,
 )
 from flows.validate import validate_flow
 
@@ -46,6 +46,7 @@ STEP_KEYS = (
     "id", "kind", "text", "options", "next", "ask_if", "section", "check_in",
     "identifying", "elements", "consent", "skip_as", "dont_know", "prefer_not", "sets",
     "multi", "media", "quote_from", "explain", "skip_again", "reason", "process", "topic",
+    "options_from",
 )  # fmt: skip
 OPTION_KEYS = (
     "id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm", "ask_if",
@@ -268,6 +269,9 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         reason=reader.one_of(f["reason"], "reason", END_REASONS) if "reason" in f else None,
         process=opt_flag("process"),
         topic=reader.ident(f["topic"], "topic") if "topic" in f else None,
+        options_from=reader.one_of(f["options_from"], "options_from", ("regions",))
+        if "options_from" in f
+        else None,
         key_lines=tuple(f.key_lines.items()),
     )  # fmt: skip
     _check_step_shape(reader, step, f, node)
@@ -294,6 +298,8 @@ def _check_step_shape(reader: _Reader, step: Step, f: Fields, node: yaml.Node) -
     for key in ("multi", "media", "quote_from"):
         if key in f and kind != "free-text":
             raise reader.fail(f[key], f"`{key}` belongs on a free-text step")
+    if "options_from" in f and kind != "single-choice":
+        raise reader.fail(f["options_from"], "`options_from` belongs on a single-choice step")
     if "sets" in f and kind != "single-choice":
         raise reader.fail(f["sets"], "`sets: language` belongs on a single-choice step")
     if "check_in" in f and not step.asks:

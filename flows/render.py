@@ -153,10 +153,11 @@ class Renderer:
         }
         if name in simple:
             return simple[name]
+        region = self.region(session)
         if name == "referrals":
-            return self.referrals(d.referrals)
+            return self.referrals(d.in_region(d.referrals, region))
         if name == "emergency":
-            return self.referrals(d.referrals_of("emergency", "medical"))
+            return self.referrals(d.in_region(d.referrals_of("emergency", "medical"), region))
         if name == "child_protection":
             return self.referrals(d.referrals_of("child-protection"))
         if name == "referral_partners":
@@ -168,6 +169,16 @@ class Renderer:
             return self.consent_summary(session)
         return None
 
+    def region(self, session: Session) -> str | None:
+        """The region code the person chose (referrals follow it), if any."""
+        for step in self.flow.steps:
+            if step.options_from == "regions":
+                answer = session.answers.get(step.id)
+                if answer is not None and answer.status == "answered":
+                    value = answer.value
+                    return value if isinstance(value, str) else None
+        return None
+
     def referrals(self, entries: tuple[Referral, ...]) -> str:
         if not entries:
             return self._("(No support contacts are set up here yet.)")
@@ -177,7 +188,7 @@ class Renderer:
         lang = self.language
         line = "• " + pick(r.name, lang)
         if r.region and r.region != "all":
-            line += f" ({r.region})"
+            line += f" ({self.deployment.region_name(r.region, lang)})"
         reach = ", ".join(x for x in (r.phone, r.contact) if x)
         if reach:
             line += f": {reach}"
@@ -222,6 +233,12 @@ class Renderer:
             for o in step.options
             if offered is None or o.id in offered
         ]
+        if step.options_from == "regions":
+            regions = [
+                (code, self.deployment.region_name(code, self.language))
+                for code in self.deployment.region_codes()
+            ]
+            pairs = regions + pairs
         if step.kind == "yes-no" and not step.options:
             pairs = [("yes", _("Yes")), ("no", _("No"))]
         if step.dont_know:

@@ -139,6 +139,8 @@ class Step:
     # consent check): kept in the account, never listed at the review.
     process: bool = False
     topic: str | None = None
+    # "regions": the deployment's regions are offered before the step's own options.
+    options_from: str | None = None
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:

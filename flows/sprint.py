@@ -485,6 +485,9 @@ class Sprint:
             code,
             self.now,
             question=lambda s: english.question(s, self.session),
+            regions={
+                c: self.deployment.region_name(c, "en") for c in self.deployment.region_codes()
+            },
         )
         self.close("submitted", self.r.text(step.text, self.session, {"reference": code}))
 
