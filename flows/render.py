@@ -95,6 +95,25 @@ def excerpt(text: str, limit: int) -> str:
     return flat[: cut if cut > limit // 2 else limit].rstrip(",;:") + "…"
 
 
+# One digit style per catalog: Persian writes its own digits, so numbers the engine fills
+# in ("from 1 to {last}", "{draft_days} days") follow. Arabic keeps the digits its catalog
+# uses (0-9), as do the Latin and Cyrillic catalogs.
+_DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
+# A list inside a sentence: Arabic and Persian separate with "؛" (and "،" within an item).
+_LIST_SEPARATORS = {"ar": ("؛ ", "، "), "fa": ("؛ ", "، ")}
+
+
+def local_digits(text: str, language: str) -> str:
+    """A bare number in the language's own digits (other texts unchanged)."""
+    table = _DIGITS.get(language)
+    return text.translate(table) if table and text.isascii() and text.isdigit() else text
+
+
+def separators(language: str) -> tuple[str, str]:
+    """(between items, within an item) for lists in `language`."""
+    return _LIST_SEPARATORS.get(language, ("; ", ", "))
+
+
 class SourceLanguage:
     """The English source texts themselves, as a Translator (reviewers read these)."""
 
@@ -132,6 +151,7 @@ class Renderer:
             found = values[name] if name in values else self._placeholder(name, session)
             if found is None:
                 return match.group(0)
+            found = local_digits(found, self.language)
             # Deployment texts in English, codes, the person's own Latin words: shown
             # the right way round inside Arabic or Persian.
             return isolate_latin(found) if rtl else found
@@ -189,7 +209,7 @@ class Renderer:
         line = "• " + pick(r.name, lang)
         if r.region and r.region != "all":
             line += f" ({self.deployment.region_name(r.region, lang)})"
-        reach = ", ".join(x for x in (r.phone, r.contact) if x)
+        reach = separators(lang)[1].join(x for x in (r.phone, r.contact) if x)
         if reach:
             line += f": {reach}"
         if r.hours:
@@ -281,14 +301,14 @@ class Renderer:
         labels = {c.value: c.label for c in self.choices(step, session)}
         if isinstance(answer.value, tuple):
             # Labels may contain commas themselves ("Detention, arrest or abduction").
-            return "; ".join(labels.get(v, v) for v in answer.value)
+            return separators(self.language)[0].join(labels.get(v, v) for v in answer.value)
         if step.options or step.kind == "yes-no":
             return labels.get(answer.value or "", answer.value or "")
         shown = excerpt(answer.value or "", EXCERPT_CHARS)
         if answer.files:
             files = self.translator.ngettext(
                 "({count} file attached)", "({count} files attached)", len(answer.files)
-            ).replace("{count}", str(len(answer.files)))
+            ).replace("{count}", local_digits(str(len(answer.files)), self.language))
             shown = f"{shown} {files}".strip()
         return shown
 

@@ -55,7 +55,10 @@ class Chat:
     def send(self, inbound: Inbound, *, tap: bool = True) -> Turn:
         assert self.session is not None
         turn = self.engine.handle(
-            self.session, replace(inbound, entropy=b"e" * 16), NOW, translator("en")
+            self.session,
+            replace(inbound, entropy=b"e" * 16),
+            NOW,
+            translator(self.session.language),
         )
         self.taps += tap
         self.said.extend(turn.messages)
@@ -277,3 +280,34 @@ def test_a_one_option_question_never_says_from_1_to_1(tmp_path: Path) -> None:
     chat.send(Inbound(kind="text", text="7", numbered=False))
     assert chat.said[-2].text == "Sorry, I didn't understand that. Please tap one of the buttons."
     assert not any("from 1 to 1" in m.text for m in chat.said)
+
+
+# ---------------------------------------------------------------- languages
+
+
+def test_persian_uses_its_own_digits_and_a_skip_word_that_does_not_mean_rejected() -> None:
+    persian = translator("fa")
+    assert persian.gettext("skip") == "بگذر"
+    chat = Chat()
+    chat.start(hint="fa")
+    chat.until("safety", THE_WAY_IN)
+    chat.send(Inbound(kind="text", text="شاید"))
+    assert "از ۱ تا ۳" in chat.said[-2].text
+    chat.send(Inbound(kind="text", text="۱"))  # the person's own digits are read
+    assert chat.asking == "route"
+    chat.until("recall", THE_WAY_IN)
+    chat.send(Inbound(kind="text", text="رد"))  # an answer now, not a skip
+    assert chat.session is not None
+    assert chat.session.answers["recall"].status == "answered"
+
+
+def test_arabic_lists_are_separated_with_arabic_punctuation() -> None:
+    chat = Chat()
+    chat.start(hint="ar")
+    chat.until("recall", THE_WAY_IN)
+    chat.send(Inbound(kind="command", command="skip"))
+    chat.tap("go-on")
+    chat.send(Inbound(kind="text", text="1, 2"))
+    chat.send(Inbound(kind="command", command="back"))  # the list again, with its answer
+    shown = chat.said[-1].text
+    assert "؛ " in shown and "; " not in shown
