@@ -6,6 +6,8 @@ commands on top. A person's mistakes become gentle re-prompts here, never except
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from babel.lists import format_list
 
 from flows.confirm import answer_confirmation, ask_before_deleting, confirm_first
@@ -38,6 +40,7 @@ class Answers:
     def answer(self) -> None:
         s = self.s
         state = s.session.state
+        self.resolve_numbered_press()
         if state == "withdraw-code":
             self.withdraw_code()
         elif state in ENGINE_STATES:
@@ -50,6 +53,27 @@ class Answers:
                 self.choose_engine(state, picked[0])
         else:
             self.step_answer(s.flow.step(state))
+
+    def resolve_numbered_press(self) -> None:
+        """A button that carries its option's number ("#3": the id was too long for the
+        channel) is a press of that option, the same as one carrying the id: on a
+        multiple-choice question it toggles the option, never commits the list."""
+        s = self.s
+        inbound = s.inbound
+        number = (inbound.choice or "")[1:]
+        if inbound.kind != "choice" or not (inbound.choice or "").startswith("#"):
+            return
+        if not number.isdigit():
+            return
+        state = s.session.state
+        if state in ENGINE_STATES:
+            choices = engine_choices(s, state)
+        elif state != "new":
+            choices = s.step_choices(s.flow.step(state))
+        else:
+            choices = ()
+        value = next((c.value for c in choices if c.n == int(number)), "")
+        s.inbound = replace(inbound, choice=value)
 
     def pick(self, choices: tuple[Choice, ...], *, multi: bool) -> tuple[str, ...] | None:
         """The values an inbound picks among `choices`; None if it picks nothing readable."""
