@@ -50,7 +50,7 @@ CASES: dict[str, tuple[str, str]] = {
         """,
         "unknown key 'colour' in a step (known: id, kind, text, options, next, ask_if, section, "
         "check_in, identifying, elements, consent, skip_as, dont_know, prefer_not, sets, multi, "
-        "media, quote_from, explain, skip_again, reason, process, topic)",
+        "media, quote_from, explain, skip_again, reason, process, topic, options_from)",
     ),
     "duplicate key": (
         """
