@@ -71,6 +71,8 @@ class Engine:
         A step the new version no longer has (a follow-up that was removed) must not end
         the interview or start it over: the person is asked to resume, at the first
         question on their path still without an answer, and nothing they wrote is lost.
+        The same when the draft waits at a question that this version asks after one
+        still unanswered (questions reordered).
         """
         known = set(self.rulebook.states)
         resume_at = (
@@ -84,7 +86,16 @@ class Engine:
             if isinstance(data.get(key), str) and not self.flow.has_step(data[key]):
                 data.pop(key)
         state, pending = session.state, session.pending
-        if state not in known:
+        reordered = (
+            self.flow.has_step(state)
+            and state not in session.answers
+            and resume_at != state
+            and self.flow.has_step(resume_at)
+        )
+        if state not in known or reordered:
+            # A step unknown here, or a question this version asks earlier (the contact
+            # scope now comes before the mechanisms scope): resume at the first question
+            # on the path without an answer, so the path never has a gap.
             state, pending = ("resume", ()) if session.answers else ("new", ())
             data["resume_state"] = resume_at
         return session.evolve(

@@ -311,3 +311,26 @@ def test_arabic_lists_are_separated_with_arabic_punctuation() -> None:
     chat.send(Inbound(kind="command", command="back"))  # the list again, with its answer
     shown = chat.said[-1].text
     assert "؛ " in shown and "; " not in shown
+
+
+def test_a_version_2_draft_waiting_at_mechanisms_resumes_at_the_contact_scope() -> None:
+    """Version 2 asked mechanisms before contact; a draft saved there resumes without a
+    gap: contact first, then mechanisms (with "named" offered only after a yes)."""
+    chat = Chat()
+    chat.start()
+    chat.until("consent-contact", THE_WAY_IN)
+    assert chat.session is not None
+    chat.session = chat.session.evolve(
+        flow_version="2",
+        state="consent-mechanisms",
+        history=(*chat.session.history[:-1], "consent-mechanisms"),
+    )
+    chat.send(Inbound(kind="start"))
+    assert chat.asking == "resume"
+    chat.tap("resume")
+    assert chat.asking == "consent-contact"
+    chat.tap("yes")
+    chat.send(Inbound(kind="text", text="Signal, evenings"))
+    chat.send(Inbound(kind="text", text="heron"))
+    assert chat.asking == "consent-mechanisms"
+    assert "named" in [c.value for c in chat.said[-1].choices]
