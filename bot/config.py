@@ -7,6 +7,7 @@ marked as such. `bot/attest.example.yaml` documents every key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ _TOP_KEYS = {
     "neutral_line",
     "referrals",
     "reviewers_description",
+    "storage_location",
+    "referral_partners",
+    "regions",
     "is_example",
     "documenter_erase_chat",
 }
@@ -40,6 +44,11 @@ _REFERRAL_KINDS = {
     "digital",
     "other",
 }
+
+
+# Region codes become answer values of the region question, beside its own options.
+_REGION_CODE = re.compile(r"[a-z0-9][a-z0-9-]*")
+_NOT_REGIONS = {"elsewhere", "dont-know", "prefer-not", "done"}
 
 
 class ConfigError(Exception):
@@ -80,6 +89,20 @@ def _referral(raw: Any, where: str) -> Referral:
     )
 
 
+def _partners(raw: Any, referrals: tuple[Referral, ...], source: str) -> tuple[str, ...]:
+    """`referral_partners`: English names of referral entries, each one in the directory."""
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise ConfigError(f"{source}: referral_partners must be a list of service names.")
+    known = {r.name.get("en", next(iter(r.name.values()))) for r in referrals}
+    for name in raw:
+        if name not in known:
+            raise ConfigError(
+                f"{source}: referral_partners names {name!r}, which is not the English name "
+                "of any entry in referrals."
+            )
+    return tuple(raw)
+
+
 def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
     """Turn the parsed YAML mapping into a Deployment, or raise ConfigError."""
     if not isinstance(raw, Mapping):
@@ -103,6 +126,23 @@ def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
     if not isinstance(referrals_raw, list):
         raise ConfigError(f"{source}: referrals must be a list.")
     defaults = demo_deployment()
+    referrals = tuple(
+        _referral(r, f"{source}: referrals[{i}]") for i, r in enumerate(referrals_raw)
+    )
+    partners = _partners(raw.get("referral_partners", []), referrals, source)
+    regions_raw = raw.get("regions", {})
+    if not isinstance(regions_raw, Mapping):
+        raise ConfigError(f"{source}: regions must be a map of region code to its name.")
+    regions = {
+        str(code): _local_text(name, f"{source}: regions.{code}")
+        for code, name in regions_raw.items()
+    }
+    for code in [*regions, *(r.region for r in referrals)]:
+        if (code != "all" and not _REGION_CODE.fullmatch(code)) or code in _NOT_REGIONS:
+            raise ConfigError(
+                f"{source}: region {code!r} must be lower-case letters, digits and '-', "
+                f"and not one of {', '.join(sorted(_NOT_REGIONS))}."
+            )
     return Deployment(
         org_name=_local_text(raw["org_name"], f"{source}: org_name"),
         org_contact=str(raw["org_contact"]),
@@ -113,9 +153,12 @@ def parse_deployment(raw: Any, source: str = "settings") -> Deployment:
         neutral_line=_local_text(raw["neutral_line"], f"{source}: neutral_line")
         if "neutral_line" in raw
         else defaults.neutral_line,
-        referrals=tuple(
-            _referral(r, f"{source}: referrals[{i}]") for i, r in enumerate(referrals_raw)
-        ),
+        referrals=referrals,
+        referral_partners=partners,
+        regions=regions,
+        storage_location=_local_text(raw["storage_location"], f"{source}: storage_location")
+        if "storage_location" in raw
+        else {},
         reviewers_description=_local_text(
             raw["reviewers_description"], f"{source}: reviewers_description"
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from flows.path import walk
@@ -72,8 +72,13 @@ def consent_scopes(flow: Flow, session: Session) -> dict[str, str]:
     return scopes
 
 
-def english_labels(step: Step, answer: Answer) -> tuple[str, ...]:
-    """The English source labels of the chosen options (what reviewers read)."""
+def english_labels(
+    step: Step, answer: Answer, regions: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """The English source labels of the chosen options (what reviewers read).
+
+    `regions`: the deployment's region codes and English names (`options_from: regions`).
+    """
     if answer.status in _STATUS_LABELS:
         return (_STATUS_LABELS[answer.status],)
     if answer.status != "answered" or answer.value is None:
@@ -83,7 +88,11 @@ def english_labels(step: Step, answer: Answer) -> tuple[str, ...]:
         return tuple({"yes": "Yes", "no": "No"}.get(v, v) for v in chosen)
     if not step.options:
         return ()
-    return tuple((step.option(v).text if step.option(v) else v) for v in chosen)  # type: ignore[union-attr]
+    named = dict(regions or {}) if step.options_from == "regions" else {}
+    return tuple(
+        (step.option(v).text if step.option(v) else named.get(v, v))  # type: ignore[union-attr]
+        for v in chosen
+    )
 
 
 def build_account(
@@ -93,6 +102,7 @@ def build_account(
     reference: str,
     now: datetime,
     question: Callable[[Step], str] = lambda step: step.text,
+    regions: Mapping[str, str] | None = None,
 ) -> FinishedAccount:
     """The FinishedAccount of a submitted session, for storage to seal.
 
@@ -113,7 +123,7 @@ def build_account(
             kind=step.kind,
             status=answer.status,
             value=answer.value,
-            labels=english_labels(step, answer),
+            labels=english_labels(step, answer, regions),
             section=step.section,
             identifying=step.identifying,
             elements=step.elements,

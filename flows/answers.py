@@ -6,6 +6,8 @@ commands on top. A person's mistakes become gentle re-prompts here, never except
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from babel.lists import format_list
 
 from flows.confirm import answer_confirmation, ask_before_deleting, confirm_first
@@ -13,7 +15,7 @@ from flows.parse import clean_text, read_choices, split_long
 from flows.reference import normalise_code
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
-from flows.states import can_send, engine_choices
+from flows.states import TOPIC_PREFIX, can_send, engine_choices
 from flows.types import (
     DONE,
     DONT_KNOW,
@@ -38,6 +40,7 @@ class Answers:
     def answer(self) -> None:
         s = self.s
         state = s.session.state
+        self.resolve_numbered_press()
         if state == "withdraw-code":
             self.withdraw_code()
         elif state in ENGINE_STATES:
@@ -50,6 +53,27 @@ class Answers:
                 self.choose_engine(state, picked[0])
         else:
             self.step_answer(s.flow.step(state))
+
+    def resolve_numbered_press(self) -> None:
+        """A button that carries its option's number ("#3": the id was too long for the
+        channel) is a press of that option, the same as one carrying the id: on a
+        multiple-choice question it toggles the option, never commits the list."""
+        s = self.s
+        inbound = s.inbound
+        number = (inbound.choice or "")[1:]
+        if inbound.kind != "choice" or not (inbound.choice or "").startswith("#"):
+            return
+        if not number.isdigit():
+            return
+        state = s.session.state
+        if state in ENGINE_STATES:
+            choices = engine_choices(s, state)
+        elif state != "new":
+            choices = s.step_choices(s.flow.step(state))
+        else:
+            choices = ()
+        value = next((c.value for c in choices if c.n == int(number)), "")
+        s.inbound = replace(inbound, choice=value)
 
     def pick(self, choices: tuple[Choice, ...], *, multi: bool) -> tuple[str, ...] | None:
         """The values an inbound picks among `choices`; None if it picks nothing readable."""
@@ -81,19 +105,31 @@ class Answers:
             s.say(_("Please send a file or a voice note here, or send /skip to move on."))
         elif text_step:
             s.say(_("Please write your answer in a message. You can also send /skip to move on."))
+        elif not s.inbound.numbered:
+            # Telegram: the buttons show no numbers, so none are asked for.
+            if multi:
+                s.say(
+                    _(
+                        "Sorry, I didn't understand that. Please tap the buttons that fit, "
+                        "then Done."
+                    )
+                )
+            else:
+                s.say(_("Sorry, I didn't understand that. Please tap one of the buttons."))
         elif multi:
             s.say(
                 _(
                     "Sorry, I didn't understand that. Please reply with the numbers of the options "
-                    "that fit, separated by commas (for example: 1, 3), or tap the buttons and then Done."
+                    "that fit, separated by commas (for example: 1, 3)."
                 )
             )
+        elif self.choice_count() <= 1:
+            s.say(_("Sorry, I didn't understand that. To answer, reply with 1."))
         else:
             text = _(
-                "Sorry, I didn't understand that. Please reply with one number from 1 to {last}, "
-                "or tap a button."
+                "Sorry, I didn't understand that. Please reply with one number from 1 to {last}."
             )
-            s.say_t(text, last=str(max(1, self.choice_count())))
+            s.say_t(text, last=str(self.choice_count()))
         s.reask()
 
     def choice_count(self) -> int:
@@ -329,6 +365,7 @@ class Answers:
         s = self.s
         review = s.flow.review_step
         s.update(return_to=None)
+        s.set_data(change_topic=None)
         if review is None:  # only reachable through a review step; kept for safety
             s.reask()
             return
@@ -380,7 +417,12 @@ class Answers:
             step = s.flow.step(s.session.history[-1])
             s.set_data(appending=None)
             self.after(step, s.next_of(step))
+        elif state == "review-change" and value.startswith(TOPIC_PREFIX):
+            s.set_data(change_topic=value.removeprefix(TOPIC_PREFIX))
+            s.reask()
         elif state == "review-change":
+            s.set_data(change_topic=None)
+            s.drop_change_request()
             step = s.flow.step(value)
             review = s.flow.review_step
             s.update(return_to=review.id if review else None)

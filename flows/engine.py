@@ -9,6 +9,7 @@ flow. A person's mistakes become gentle re-prompts, never exceptions.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from flows.account import stop_from
@@ -31,6 +32,14 @@ _STATE_KEYS = ("resume_state", "withdraw_return", "language_return", "after")
 _STEP_KEYS = ("appending", "stop_from", "skipped_once")
 
 
+def for_deployment(flow: Flow, deployment: Deployment) -> Flow:
+    """`flow` as this deployment runs it: a region question only where there are regions."""
+    if deployment.region_codes():
+        return flow
+    steps = tuple(s for s in flow.steps if s.options_from != "regions")
+    return flow if len(steps) == len(flow.steps) else replace(flow, steps=steps)
+
+
 class Engine:
     """Runs one flow for any number of people; holds no per-person state."""
 
@@ -41,10 +50,10 @@ class Engine:
         translators: Callable[[str], Translator] | None = None,
     ) -> None:
         """`translators` gives the translator of a language chosen during a turn."""
-        self.flow = flow
+        self.flow = for_deployment(flow, deployment)
         self.deployment = deployment
         self.translators = translators
-        self.rulebook = Rulebook(flow)
+        self.rulebook = Rulebook(self.flow)
 
     def script(self, session: Session, translator: Translator) -> tuple[str, ...]:
         """The texts of the flow's `script` section (documenter mode), in `translator`'s language."""
@@ -81,6 +90,8 @@ class Engine:
         A step the new version no longer has (a follow-up that was removed) must not end
         the interview or start it over: the person is asked to resume, at the first
         question on their path still without an answer, and nothing they wrote is lost.
+        The same when the draft waits at a question that this version asks after one
+        still unanswered (questions reordered).
         """
         known = set(self.rulebook.states)
         resume_at = (
@@ -94,7 +105,16 @@ class Engine:
             if isinstance(data.get(key), str) and not self.flow.has_step(data[key]):
                 data.pop(key)
         state, pending = session.state, session.pending
-        if state not in known:
+        reordered = (
+            self.flow.has_step(state)
+            and state not in session.answers
+            and resume_at != state
+            and self.flow.has_step(resume_at)
+        )
+        if state not in known or reordered:
+            # A step unknown here, or a question this version asks earlier (the contact
+            # scope now comes before the mechanisms scope): resume at the first question
+            # on the path without an answer, so the path never has a gap.
             state, pending = ("resume", ()) if session.answers else ("new", ())
             data["resume_state"] = resume_at
         return session.evolve(

@@ -68,6 +68,11 @@ def flow_messages(root: yaml.Node | None) -> Iterator[Extracted]:
             found = _message(fields.get(key), f"{where}, {key}")
             if found:
                 yield found
+    for topic in _entries(top.get("topics")):
+        fields = _items(topic)
+        found = _message(fields.get("text"), f"{flow_id}: topic {_scalar(fields.get('id')) or '?'}")
+        if found:
+            yield found
     for step in _entries(top.get("steps")):
         fields = _items(step)
         where = f"{flow_id}: step {_scalar(fields.get('id')) or '?'}"

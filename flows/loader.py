@@ -30,6 +30,7 @@ from flows.spec import (
     Option,
     Section,
     Step,
+    Topic,
 )
 from flows.validate import validate_flow
 
@@ -38,15 +39,18 @@ __all__ = ["DEFINITIONS_DIR", "FlowError", "load_flow", "load_flows"]
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 
-FLOW_KEYS = ("id", "version", "mode", "start", "closing", "sections", "steps")
+FLOW_KEYS = ("id", "version", "mode", "start", "closing", "sections", "topics", "steps")
+TOPIC_KEYS = ("id", "text")
 SECTION_KEYS = ("id", "content_note")
 STEP_KEYS = (
     "id", "kind", "text", "options", "next", "ask_if", "section", "check_in",
     "identifying", "elements", "consent", "skip_as", "dont_know", "prefer_not", "sets",
     "multi", "media", "quote_from", "explain", "skip_again", "reason", "remember",
-    "source_of", "language_from",
+    "source_of", "language_from", "process", "topic", "options_from",
 )  # fmt: skip
-OPTION_KEYS = ("id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm")
+OPTION_KEYS = (
+    "id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm", "ask_if",
+)  # fmt: skip
 CONDITION_KEYS = ("step", "in", "not_in", "answered", "flag")
 
 _STR = "tag:yaml.org,2002:str"
@@ -162,6 +166,7 @@ def _read_flow(reader: _Reader, root: yaml.Node, path: Path) -> Flow:
     version = reader.text(top["version"], "version")
     mode = reader.one_of(top["mode"], "mode", MODES) if "mode" in top else "survivor"
     sections = _read_sections(reader, top["sections"]) if "sections" in top else ()
+    topics = _read_topics(reader, top["topics"]) if "topics" in top else ()
     step_nodes = reader.sequence(top["steps"], "steps")
     if not step_nodes:
         raise reader.fail(top["steps"], "the flow has no steps")
@@ -178,6 +183,7 @@ def _read_flow(reader: _Reader, root: yaml.Node, path: Path) -> Flow:
         path=str(path),
         consent_hash="",
         closing=closing,
+        topics=topics,
     )
     if not flow.has_step(start):
         raise reader.fail(top["start"], f"start step {start!r} does not exist")
@@ -202,6 +208,19 @@ def _read_sections(reader: _Reader, node: yaml.Node) -> tuple[Section, ...]:
         )
         sections.append(Section(id=section_id, line=line_of(item), content_note=note))
     return tuple(sections)
+
+
+def _read_topics(reader: _Reader, node: yaml.Node) -> tuple[Topic, ...]:
+    topics: list[Topic] = []
+    for item in reader.sequence(node, "topics"):
+        fields = reader.mapping(item, "a topic", TOPIC_KEYS)
+        if "id" not in fields or "text" not in fields:
+            raise reader.fail(item, "a topic needs `id` and `text`")
+        topic_id = reader.ident(fields["id"], "topic id")
+        if any(t.id == topic_id for t in topics):
+            raise reader.fail(fields["id"], f"duplicate topic id {topic_id!r}")
+        topics.append(Topic(topic_id, reader.text(fields["text"], "text"), line_of(item)))
+    return tuple(topics)
 
 
 def _read_step(reader: _Reader, node: yaml.Node) -> Step:
@@ -251,6 +270,11 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         remember=opt_flag("remember"),
         source_of=reader.ident(f["source_of"], "source_of") if "source_of" in f else None,
         language_from=reader.ident(f["language_from"], "language_from") if "language_from" in f else None,
+        process=opt_flag("process"),
+        topic=reader.ident(f["topic"], "topic") if "topic" in f else None,
+        options_from=reader.one_of(f["options_from"], "options_from", ("regions",))
+        if "options_from" in f
+        else None,
         key_lines=tuple(f.key_lines.items()),
     )  # fmt: skip
     _check_step_shape(reader, step, f, node)
@@ -277,6 +301,8 @@ def _check_step_shape(reader: _Reader, step: Step, f: Fields, node: yaml.Node) -
     for key in ("multi", "media", "quote_from"):
         if key in f and kind != "free-text":
             raise reader.fail(f[key], f"`{key}` belongs on a free-text step")
+    if "options_from" in f and kind != "single-choice":
+        raise reader.fail(f["options_from"], "`options_from` belongs on a single-choice step")
     if "sets" in f and kind != "single-choice":
         raise reader.fail(f["sets"], "`sets: language` belongs on a single-choice step")
     if "check_in" in f and not step.asks:
@@ -346,6 +372,7 @@ def _read_options(reader: _Reader, node: yaml.Node, step_id: str) -> tuple[Optio
                 exclusive=reader.flag(f["exclusive"], "exclusive") if "exclusive" in f else False,
                 correct=reader.flag(f["correct"], "correct") if "correct" in f else False,
                 confirm=reader.flag(f["confirm"], "confirm") if "confirm" in f else False,
+                ask_if=_read_conditions(reader, f["ask_if"]) if "ask_if" in f else (),
                 key_lines=tuple(f.key_lines.items()),
             )
         )

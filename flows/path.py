@@ -46,6 +46,17 @@ def should_ask(step: Step, answers: Mapping[str, Answer], flags: frozenset[str])
     return all(holds(c, answers, flags) for c in step.ask_if)
 
 
+def offered(step: Step, answers: Mapping[str, Answer], flags: frozenset[str]) -> set[str]:
+    """The ids of the options `step` offers now (an option's `ask_if` may hold it back)."""
+    return {o.id for o in step.options if all(holds(c, answers, flags) for c in o.ask_if)}
+
+
+def fits(step: Step, answer: Answer, answers: Mapping[str, Answer], flags: frozenset[str]) -> bool:
+    """False for an answer naming an option that is no longer offered: it is asked again."""
+    held_back = {o.id for o in step.options if o.ask_if} - offered(step, answers, flags)
+    return not (held_back and answer.status == "answered" and chosen(answer) & held_back)
+
+
 def route(flow: Flow, step: Step, answer: Answer) -> str | None:
     """Where an answered step leads: the chosen option's `next`, `skip_as`'s, or on."""
     if answer.status == "answered" and isinstance(answer.value, str):
@@ -112,6 +123,8 @@ def _walk(
             current = flow.default_next(step.id)
             continue
         answer = answers.get(step.id)
+        if answer is not None and not fits(step, answer, on_path, frozenset(flags)):
+            answer = None
         if answer is None and flow.passed_by_stop(step.id, stop_from):
             current = flow.closing
             continue

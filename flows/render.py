@@ -22,28 +22,68 @@ SHORT_QUESTION_CHARS = 100
 QUESTION = re.compile(r"[^.!?؟？。\n]+[?؟？]")
 
 
-MESSAGE_CHARS = 3500  # below Telegram's 4,096, leaving room for a translation's growth
+# Telegram takes at most 4,096 UTF-16 code units a message; stay well below, leaving room
+# for a translation's growth and a channel's own additions.
+MESSAGE_CHARS = 3500
+TELEGRAM_LIMIT = 4096
+
+
+def units(text: str) -> int:
+    """The length of `text` as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(line: str, limit: int) -> tuple[str, str]:
+    """The longest head of `line` within `limit` units, and the rest."""
+    end = min(len(line), limit)
+    while units(line[:end]) > limit:
+        end -= 1
+    return line[:end], line[end:]
 
 
 def split_message(text: str, limit: int = MESSAGE_CHARS) -> tuple[str, ...]:
-    """A long text as several messages, cut between lines (inside a line only if it must)."""
+    """A long text as several messages, cut between lines (inside a line only if it must).
+
+    Lengths are counted in UTF-16 code units, as Telegram counts them.
+    """
     chunks: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        while units(line) > limit:
             if current:
                 chunks.append(current)
                 current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
+            head, line = _cut(line, limit)
+            chunks.append(head)
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if units(candidate) > limit:
             chunks.append(current)
             current = line
         else:
             current = candidate
     chunks.append(current)
     return tuple(c for c in (c.strip("\n") for c in chunks) if c.strip()) or ("",)
+
+
+def pack_items(
+    head: str, items: list[str], tail: str, limit: int = MESSAGE_CHARS
+) -> tuple[str, ...]:
+    """`head`, the items, then `tail` in as few messages as fit, split only between items."""
+    messages: list[str] = []
+    current = head.strip("\n")
+    for piece in [*items, tail.strip("\n")]:
+        if not piece:
+            continue
+        candidate = f"{current}\n{piece}" if current else piece
+        if current and units(candidate) > limit:
+            messages.append(current)
+            current = piece
+        else:
+            current = candidate
+    messages.append(current)
+    # An item longer than a whole message (it never is: answers are shown as excerpts)
+    # would still be cut, as any text is.
+    return tuple(m for chunk in messages for m in split_message(chunk, limit))
 
 
 def excerpt(text: str, limit: int) -> str:
@@ -53,6 +93,25 @@ def excerpt(text: str, limit: int) -> str:
         return flat
     cut = flat.rfind(" ", 0, limit)
     return flat[: cut if cut > limit // 2 else limit].rstrip(",;:") + "…"
+
+
+# One digit style per catalog: Persian writes its own digits, so numbers the engine fills
+# in ("from 1 to {last}", "{draft_days} days") follow. Arabic keeps the digits its catalog
+# uses (0-9), as do the Latin and Cyrillic catalogs.
+_DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
+# A list inside a sentence: Arabic and Persian separate with "؛" (and "،" within an item).
+_LIST_SEPARATORS = {"ar": ("؛ ", "، "), "fa": ("؛ ", "، ")}
+
+
+def local_digits(text: str, language: str) -> str:
+    """A bare number in the language's own digits (other texts unchanged)."""
+    table = _DIGITS.get(language)
+    return text.translate(table) if table and text.isascii() and text.isdigit() else text
+
+
+def separators(language: str) -> tuple[str, str]:
+    """(between items, within an item) for lists in `language`."""
+    return _LIST_SEPARATORS.get(language, ("; ", ", "))
 
 
 class SourceLanguage:
@@ -92,6 +151,7 @@ class Renderer:
             found = values[name] if name in values else self._placeholder(name, session)
             if found is None:
                 return match.group(0)
+            found = local_digits(found, self.language)
             # Deployment texts in English, codes, the person's own Latin words: shown
             # the right way round inside Arabic or Persian.
             return isolate_latin(found) if rtl else found
@@ -109,17 +169,34 @@ class Renderer:
             "org_contact": d.org_contact,
             "draft_days": str(d.draft_days),
             "account_keep": pick(d.account_keep, lang),
+            "storage_location": pick(d.storage_location, lang),
         }
         if name in simple:
             return simple[name]
+        region = self.region(session)
         if name == "referrals":
-            return self.referrals(d.referrals)
+            return self.referrals(d.in_region(d.referrals, region))
         if name == "emergency":
-            return self.referrals(d.referrals_of("emergency", "medical"))
+            return self.referrals(d.in_region(d.referrals_of("emergency", "medical"), region))
         if name == "child_protection":
             return self.referrals(d.referrals_of("child-protection"))
+        if name == "referral_partners":
+            named = d.partners()
+            if not named:
+                return self._("(No support contacts are set up here yet.)")
+            return "\n".join("• " + pick(r.name, lang) for r in named)
         if name == "consent_summary":
             return self.consent_summary(session)
+        return None
+
+    def region(self, session: Session) -> str | None:
+        """The region code the person chose (referrals follow it), if any."""
+        for step in self.flow.steps:
+            if step.options_from == "regions":
+                answer = session.answers.get(step.id)
+                if answer is not None and answer.status == "answered":
+                    value = answer.value
+                    return value if isinstance(value, str) else None
         return None
 
     def referrals(self, entries: tuple[Referral, ...]) -> str:
@@ -131,8 +208,8 @@ class Renderer:
         lang = self.language
         line = "• " + pick(r.name, lang)
         if r.region and r.region != "all":
-            line += f" ({r.region})"
-        reach = ", ".join(x for x in (r.phone, r.contact) if x)
+            line += f" ({self.deployment.region_name(r.region, lang)})"
+        reach = separators(lang)[1].join(x for x in (r.phone, r.contact) if x)
         if reach:
             line += f": {reach}"
         if r.hours:
@@ -154,7 +231,7 @@ class Renderer:
             "yes": _("Yes"),
             "no": _("No"),
             "anonymised": _("Yes, without my identity"),
-            "named": _("Yes, with my identity"),
+            "named": _("Yes, and they may contact me to confirm who I am"),
         }
         if session.consent is None or not session.consent.scopes:
             return _("(You have not answered the consent questions yet.)")
@@ -163,10 +240,25 @@ class Renderer:
             for scope, value in session.consent.scopes.items()
         )
 
-    def choices(self, step: Step, session: Session) -> tuple[Choice, ...]:
-        """The numbered choices of a step as shown (options, then the status answers)."""
+    def choices(
+        self, step: Step, session: Session, offered: set[str] | None = None
+    ) -> tuple[Choice, ...]:
+        """The numbered choices of a step as shown (options, then the status answers).
+
+        `offered`: the option ids shown now (an option's `ask_if`); None: all of them.
+        """
         _ = self._
-        pairs = [(o.id, self.text(o.text, session)) for o in step.options]
+        pairs = [
+            (o.id, self.text(o.text, session))
+            for o in step.options
+            if offered is None or o.id in offered
+        ]
+        if step.options_from == "regions":
+            regions = [
+                (code, self.deployment.region_name(code, self.language))
+                for code in self.deployment.region_codes()
+            ]
+            pairs = regions + pairs
         if step.kind == "yes-no" and not step.options:
             pairs = [("yes", _("Yes")), ("no", _("No"))]
         if step.dont_know:
@@ -209,14 +301,14 @@ class Renderer:
         labels = {c.value: c.label for c in self.choices(step, session)}
         if isinstance(answer.value, tuple):
             # Labels may contain commas themselves ("Detention, arrest or abduction").
-            return "; ".join(labels.get(v, v) for v in answer.value)
+            return separators(self.language)[0].join(labels.get(v, v) for v in answer.value)
         if step.options or step.kind == "yes-no":
             return labels.get(answer.value or "", answer.value or "")
         shown = excerpt(answer.value or "", EXCERPT_CHARS)
         if answer.files:
             files = self.translator.ngettext(
                 "({count} file attached)", "({count} files attached)", len(answer.files)
-            ).replace("{count}", str(len(answer.files)))
+            ).replace("{count}", local_digits(str(len(answer.files)), self.language))
             shown = f"{shown} {files}".strip()
         return shown
 

@@ -82,6 +82,8 @@ class Option:
     exclusive: bool = False
     correct: bool = False
     confirm: bool = False
+    # Offered only while these hold (an answer that no longer fits is asked again).
+    ask_if: tuple[Condition, ...] = ()
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:
@@ -96,6 +98,15 @@ class Section:
     id: str
     line: int
     content_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A group of the review's change list ("When and where"); steps name it in `topic`."""
+
+    id: str
+    text: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,12 @@ class Step:
     remember: bool = False
     source_of: str | None = None
     language_from: str | None = None
+    # An answer about the conversation itself (safety, pace, understanding, the last
+    # consent check): kept in the account, never listed at the review.
+    process: bool = False
+    topic: str | None = None
+    # "regions": the deployment's regions are offered before the step's own options.
+    options_from: str | None = None
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:
@@ -159,6 +176,7 @@ class Flow:
     path: str
     consent_hash: str
     closing: str | None = None
+    topics: tuple[Topic, ...] = ()
 
     @cached_property
     def _positions(self) -> dict[str, int]:
@@ -220,6 +238,8 @@ class Flow:
 PLACEHOLDERS: dict[str, str | None] = {
     "org_name": None,
     "org_contact": None,
+    "storage_location": None,
+    "referral_partners": None,
     "draft_days": None,
     "account_keep": None,
     "referrals": None,

@@ -15,10 +15,10 @@ from typing import Any
 from flows.account import build_account, consent_scopes, make_answer, stop_from
 from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
-from flows.path import route, should_ask, walk
+from flows.path import offered, route, should_ask, walk
 from flows.reference import reference_code
-from flows.render import Renderer, SourceLanguage, split_message
-from flows.spec import ENGINE_STATES, TEXT_KINDS, Flow, Step
+from flows.render import Renderer, SourceLanguage, pack_items, split_message
+from flows.spec import CONSENT_SECTION, ENGINE_STATES, TEXT_KINDS, Flow, Step
 from flows.states import engine_ask
 from flows.types import (
     DONE,
@@ -259,6 +259,11 @@ class Sprint:
     def step_choices(self, step: Step) -> tuple[Choice, ...]:
         _ = self._
         if step.kind == "review":
+            if self.nothing_recorded():
+                return (
+                    Choice(1, "send", _("Send it anyway")),
+                    Choice(2, "change", _("Change an answer")),
+                )
             return (
                 Choice(1, "send", _("Send my account")),
                 Choice(2, "change", _("Change an answer")),
@@ -268,7 +273,9 @@ class Sprint:
                 Choice(1, REMOVE_TEXT, _("Delete what I wrote")),
                 Choice(2, KEEP_TEXT, _("Go back, keep it")),
             )
-        choices = self.r.choices(step, self.session)
+        path, flags = self.walked()
+        shown = offered(step, {s.id: a for s, a in path}, flags)
+        choices = self.r.choices(step, self.session, shown)
         if step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
         if self.can_remove(step):
@@ -303,24 +310,72 @@ class Sprint:
         self.update(answers=answers, pending=())
         self.update(flags=self._flags())
 
-    def review_list(self) -> str:
-        lines = [
-            f"• {self.r.short_question(step, self.session)}\n   → {self.r.answer_text(step, answer, self.session)}"
+    def review_items(self) -> list[str]:
+        """One entry a listed answer: its question, then the answer as shown."""
+        return [
+            f"• {self.r.short_question(step, self.session)}\n"
+            f"   → {self.r.answer_text(step, answer, self.session)}"
             for step, answer in self.changeable()
         ]
-        return "\n".join(lines) if lines else self._("(No answers yet.)")
+
+    def nothing_recorded(self) -> bool:
+        """True when no answer about what happened was given (every one skipped).
+
+        Consent answers do not count: they say what may be done with the account, not
+        what happened.
+        """
+        return all(
+            answer.status == "skip"
+            for step, answer in self.changeable()
+            if step.consent is None and step.section != CONSENT_SECTION
+        )
+
+    def review_messages(self, step: Step) -> tuple[str, ...]:
+        """The review as messages, split only between answers, each within one message."""
+        if self.nothing_recorded():
+            return (
+                self._(
+                    "You skipped every question, so nothing about what happened was "
+                    "recorded. That's okay. Do you want to send it anyway?"
+                ),
+            )
+        head, _sep, tail = self._(step.text).partition("{answers}")
+        return pack_items(
+            self.r.fill(head, self.session),
+            self.review_items(),
+            self.r.fill(tail, self.session),
+        )
+
+    def drop_change_request(self) -> None:
+        """A change is being made: "I want to change something" is no longer the answer.
+
+        The answer of a `process` step that asked for the change (option id `change`, the
+        last consent check) is dropped, so the account never keeps it once the change is
+        made: the question is asked again, with the new summary, before the review.
+        """
+        asked = [
+            s
+            for s, a in self.walked()[0]
+            if s.process and a.status == "answered" and a.value == "change"
+        ]
+        for step in asked:
+            self.forget(step)
 
     def changeable(self) -> list[tuple[Step, Answer]]:
         """Answers the review lists and lets the person change.
 
-        Not the language, not a one-button pacing step ("shall I go on?") and not an
-        understanding check: they say nothing about what happened. They still travel in
+        Not the language, not a one-button pacing step, not an understanding check and
+        not a `process` step (safety, pace, the last consent check): they say nothing
+        about what happened. They still travel in
         the account (the checks are part of the consent record).
         """
         return [
             (s, a)
             for s, a in self.walked()[0]
-            if s.sets is None and len(s.options) != 1 and not any(o.correct for o in s.options)
+            if s.sets is None
+            and not s.process
+            and len(s.options) != 1
+            and not any(o.correct for o in s.options)
         ]
 
     def ask_step(
@@ -345,10 +400,15 @@ class Sprint:
         elif step.kind == "multiple-choice" and earlier and isinstance(earlier.value, tuple):
             pending = earlier.value
         self.update(state=step.id, pending=pending)
-        extra = {"answers": self.review_list()} if step.kind == "review" else {}
+        extra: dict[str, str] = {}
         if step.quote_from is not None:
             extra["quote"] = self.r.quote(self.session, step.quote_from)
-        text = lead or self.r.text(step.text, self.session, extra)
+        if step.kind == "review" and lead is None:
+            *before_review, text = self.review_messages(step)
+            for chunk in before_review:
+                self.messages.append(Outbound(text=chunk))
+        else:
+            text = lead or self.r.text(step.text, self.session, extra)
         if lead is None and earlier is not None and step.kind != "review":
             shown = self.r.answer_text(step, earlier, self.session)
             if step.multi and earlier.status == "answered":
@@ -448,6 +508,9 @@ class Sprint:
             code,
             self.now,
             question=lambda s: english.question(s, self.session),
+            regions={
+                c: self.deployment.region_name(c, "en") for c in self.deployment.region_codes()
+            },
         )
         erase = self.flow.mode == "documenter" and self.deployment.documenter_erase_chat
         if erase:

@@ -44,13 +44,34 @@ def engine_choices(sprint: Sprint, state: str) -> tuple[Choice, ...]:
             return _numbered(("delete", _("Delete and withdraw")), ("back", _("Go back")))
         return _numbered(("delete", _("Delete")), ("back", _("Go back")))
     if state == "review-change":
+        topic = change_topic(sprint)
+        if topic is None and sprint.flow.topics:
+            # First the group ("When and where"), then its answers: a short list each.
+            present = {step.topic for step, _a in sprint.changeable()}
+            return _numbered(
+                *(
+                    (TOPIC_PREFIX + t.id, sprint.r.text(t.text, sprint.session))
+                    for t in sprint.flow.topics
+                    if t.id in present
+                )
+            )
         return _numbered(
             *(
                 (step.id, sprint.r.short_question(step, sprint.session))
                 for step, _a in sprint.changeable()
+                if topic is None or step.topic == topic
             )
         )
     return ()
+
+
+TOPIC_PREFIX = "topic:"
+
+
+def change_topic(sprint: Sprint) -> str | None:
+    """The group of the change list chosen so far (None: the groups are asked first)."""
+    topic = sprint.data.get("change_topic")
+    return topic if isinstance(topic, str) else None
 
 
 def can_send(sprint: Sprint) -> bool:
@@ -83,7 +104,9 @@ def engine_ask(sprint: Sprint, state: str) -> Outbound:
             "That's completely fine. What would you like to do with what you've shared so far?"
         ),
         "more": _("Thank you. Would you like to add more, or is that all for this question?"),
-        "review-change": _("Which answer would you like to change?"),
+        "review-change": _("Which part would you like to change?")
+        if sprint.flow.topics and change_topic(sprint) is None
+        else _("Which answer would you like to change?"),
         "withdraw-code": _(
             "To withdraw an account you sent, please send its reference code. "
             "It looks like K7QM-4TXA-9P. Send /back to return."

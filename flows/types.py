@@ -295,6 +295,8 @@ class Inbound:
       media    a voice note or file, already encrypted by the channel
     `entropy` is fresh randomness from the caller (the engine has no globals), used for
     reference codes. `message_id` is the channel's id, kept for chain of custody.
+    `numbered`: the channel shows each choice with its number (the terminal); False for
+    buttons that carry none (Telegram), so a re-prompt asks for a tap, not a number.
     """
 
     kind: InboundKind
@@ -305,6 +307,7 @@ class Inbound:
     message_id: int | None = None
     entropy: bytes = b""
     language_hint: str | None = None
+    numbered: bool = True
 
     def __repr__(self) -> str:
         return _shape("Inbound", kind=self.kind, text_chars=len(self.text), media=self.media)

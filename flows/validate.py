@@ -28,6 +28,7 @@ def validate_flow(flow: Flow) -> None:
     _check_endings(flow)
     _check_info_loops(flow)
     _check_reachable(flow)
+    _check_topics(flow)
 
 
 def _fail(flow: Flow, line: int, reason: str) -> FlowError:
@@ -62,6 +63,8 @@ def _check_references(flow: Flow, step: Step) -> None:
                 )
     if step.section is not None and flow.section(step.section) is None:
         raise _fail(flow, step.line_of("section"), f"unknown section {step.section!r}")
+    if step.topic is not None and not any(t.id == step.topic for t in flow.topics):
+        raise _fail(flow, step.line_of("topic"), f"unknown topic {step.topic!r}")
     if step.quote_from is not None:
         must_exist(step.quote_from, step.line_of("quote_from"), "quote_from")
         if flow.step(step.quote_from).kind not in ("free-text",):
@@ -69,6 +72,16 @@ def _check_references(flow: Flow, step: Step) -> None:
     for condition in step.ask_if:
         _check_condition(flow, condition)
     _check_documenter_fields(flow, step)
+    for option in step.options:
+        for condition in option.ask_if:
+            _check_condition(flow, condition)
+            if condition.step is not None and flow.index(condition.step) >= flow.index(step.id):
+                raise _fail(
+                    flow,
+                    condition.line,
+                    f"option {option.id!r} can depend only on an earlier step, "
+                    f"not {condition.step!r}",
+                )
 
 
 def _check_condition(flow: Flow, condition: Condition) -> None:
@@ -218,3 +231,20 @@ def _check_documenter_fields(flow: Flow, step: Step) -> None:
             raise _fail(flow, line, f"language_from refers to unknown step {step.language_from!r}")
         if flow.step(step.language_from).kind != "single-choice":
             raise _fail(flow, line, "language_from must name a single-choice step")
+
+
+def _check_topics(flow: Flow) -> None:
+    """With topics, every answer the review can list names one (none is left out)."""
+    if not flow.topics:
+        return
+    for step in flow.steps:
+        listed = (
+            step.asks
+            and step.kind != "review"
+            and step.sets is None
+            and not step.process
+            and len(step.options) != 1
+            and not any(o.correct for o in step.options)
+        )
+        if listed and step.topic is None:
+            raise _fail(flow, step.line, f"step {step.id!r} needs a `topic` for the review")

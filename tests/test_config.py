@@ -82,3 +82,44 @@ def test_settings_from_environment(tmp_path: Path) -> None:
         load_settings({"ATTEST_LOG_LEVEL": "loud"})
     with pytest.raises(SettingsError, match="ATTEST_DRAFT_DAYS"):
         load_settings({"ATTEST_DRAFT_DAYS": "soon"})
+
+
+def test_storage_location_and_referral_partners_are_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "org_name: X\norg_contact: c\n"
+        "storage_location: {en: Kept in Germany., fr: Conservés en Allemagne.}\n"
+        "referrals:\n  - {name: {en: Line A, fr: Ligne A}, kind: psychosocial}\n"
+        "  - {name: Clinic B, kind: medical}\n"
+        "referral_partners: [Line A]\n",
+    )
+    deployment = load_deployment(path)
+    assert deployment.storage_location["fr"] == "Conservés en Allemagne."
+    assert [r.name["fr"] for r in deployment.partners()] == ["Ligne A"]
+
+
+@pytest.mark.parametrize(
+    ("partners", "message"),
+    [
+        ("[Nobody]", "referral_partners names 'Nobody', which is not the English name"),
+        ("Line A", "referral_partners must be a list of service names"),
+    ],
+)
+def test_referral_partners_come_from_the_directory(
+    tmp_path: Path, partners: str, message: str
+) -> None:
+    path = write(
+        tmp_path,
+        "org_name: X\norg_contact: c\nreferrals:\n  - {name: Line A, kind: psychosocial}\n"
+        f"referral_partners: {partners}\n",
+    )
+    with pytest.raises(ConfigError, match=message):
+        load_deployment(path)
+
+
+def test_the_example_names_where_accounts_are_kept_and_its_partners() -> None:
+    deployment = load_deployment(EXAMPLE)
+    assert deployment.storage_location["en"]
+    assert deployment.partners() and all(
+        r.kind != "child-protection" for r in deployment.partners()
+    )

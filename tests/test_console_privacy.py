@@ -35,7 +35,9 @@ def test_once_typed_the_code_word_and_contact_details_never_show_again(tmp_path:
             reviews += 1
             return "2" if reviews == 1 else "1"  # change an answer, then send
         if step == "review-change":
-            return next(str(o["n"]) for o in ask["options"] if o["value"] == "contact-code-word")
+            # Issue 14: the group first, then the answer.
+            wanted = ("topic:consent", "contact-code-word")
+            return next(str(o["n"]) for o in ask["options"] if o["value"] in wanted)
         return base(ask)
 
     events, _ = run_console(tmp_path / "data", answer, respondent="masked")

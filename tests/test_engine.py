@@ -60,7 +60,7 @@ def test_an_unreadable_choice_is_re_prompted_and_changes_nothing(answer: str) ->
     talk.send("1")
     before = talk.session
     turn = talk.send(answer)
-    assert "Please reply with one number from 1 to 3, or tap a button." in turn.messages[0].text
+    assert "Please reply with one number from 1 to 3." in turn.messages[0].text
     assert turn.messages[-1].ask == "safe"
     assert talk.session is not None and before is not None
     assert (talk.session.state, talk.session.answers) == (before.state, before.answers)

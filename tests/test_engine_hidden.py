@@ -10,7 +10,8 @@ from flows.types import KEEP_TEXT, REMOVE_TEXT, Outbound
 from tests.golden.talk import Talk
 
 # English, from the first question to the contact details (consent to contact: yes).
-TO_CONTACT = ("1", "1", "1", "2", "2", "1", "1", "1", "1", "1")
+# Issue 14: the contact scope now comes before the mechanisms scope (one answer fewer).
+TO_CONTACT = ("1", "1", "1", "2", "2", "1", "1", "1", "1")
 SECRETS = {
     "contact-how": "Signal +44 7700 900123, evenings",
     "contact-code-word": "BLUEHERON",
@@ -76,11 +77,13 @@ def test_identifying_answers_never_come_back_in_a_later_message() -> None:
     assert "Some words." in review  # the account itself is still shown for checking
     # Look at the code word and the contact details again from the review, then send.
     talk.press("change")
+    talk.press("topic:consent")  # issue 14: the change list is grouped
     talk.press("contact-code-word")
     asked = talk.turns[-1].messages[-1]
     assert "(Your answer was: Set (hidden))" in asked.text
     talk.send("/skip")
     talk.press("change")
+    talk.press("topic:consent")  # issue 14: the change list is grouped
     talk.press("contact-how")
     assert "(Your answer was: Set (hidden))" in talk.turns[-1].messages[-1].text
     talk.send("/back")  # back to the review
@@ -100,6 +103,7 @@ def test_free_text_asked_again_can_be_removed_not_only_added_to() -> None:
     talk = talk_to_contact()
     answer_until(talk, "review")
     talk.press("change")
+    talk.press("topic:who")  # issue 14: the change list is grouped
     talk.press("names-roles")
     ask = talk.turns[-1].messages[-1]
     assert "Remove what I wrote" in [c.label for c in ask.choices]
@@ -134,6 +138,7 @@ def test_the_story_told_in_several_messages_can_be_removed_and_written_again() -
     talk.press("done")
     answer_until(talk, "review")
     talk.press("change")
+    talk.press("topic:what")  # issue 14: the change list is grouped
     talk.press("recall")
     ask = talk.turns[-1].messages[-1]
     remove = next(c for c in ask.choices if c.value == REMOVE_TEXT)

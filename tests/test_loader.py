@@ -35,7 +35,7 @@ CASES: dict[str, tuple[str, str]] = {
         start: a
         steps: []
         """,
-        "unknown key 'flavour' in the flow (known: id, version, mode, start, closing, sections, steps)",
+        "unknown key 'flavour' in the flow (known: id, version, mode, start, closing, sections, topics, steps)",
     ),
     "unknown step key": (
         """
@@ -50,7 +50,8 @@ CASES: dict[str, tuple[str, str]] = {
         """,
         "unknown key 'colour' in a step (known: id, kind, text, options, next, ask_if, section, "
         "check_in, identifying, elements, consent, skip_as, dont_know, prefer_not, sets, multi, "
-        "media, quote_from, explain, skip_again, reason, remember, source_of, language_from)",
+        "media, quote_from, explain, skip_again, reason, remember, source_of, language_from, "
+        "process, topic, options_from)",
     ),
     "duplicate key": (
         """
@@ -258,8 +259,8 @@ CASES: dict[str, tuple[str, str]] = {
             text: Hello {first_name}?  # <-
           - {id: c, kind: end, reason: declined, text: Bye.}
         """,
-        "unknown placeholder {first_name} (known: {org_name}, {org_contact}, {draft_days}, "
-        "{account_keep}, {referrals}, {emergency}, {child_protection}, {quote}, "
+        "unknown placeholder {first_name} (known: {org_name}, {org_contact}, "
+        "{storage_location}, {referral_partners}, {draft_days}, {account_keep}, {referrals}, {emergency}, {child_protection}, {quote}, "
         "{consent_summary}, {reference}, {answers})",
     ),
     "placeholder in the wrong step": (

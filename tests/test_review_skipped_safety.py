@@ -29,7 +29,8 @@ def test_a_skipped_urgency_question_shows_urgent_and_not_answered(tmp_path: Path
     talk.start()
     talk.run("1", "1", "1", "1")
     talk.command("skip")  # urgency
-    talk.run("1", "no", "1", "1", "2", "1", "no", "no", "1", "1")
+    # Issue 14: contact (no) now comes before mechanisms (anonymised).
+    talk.run("1", "no", "1", "1", "2", "no", "1", "no", "1", "1")
     talk.send("Three men stopped me on the road.")
     talk.press("done")
     talk.press("stop")

@@ -18,7 +18,8 @@ from tests.golden.talk import Talk
 
 # Arabic, from the language question to the free recall (numbers, as a phone would type).
 AR_TO_URGENCY = ("1", "1", "1")  # private: yes; it happened to me; 18 or older
-AR_TO_RECALL = (*AR_TO_URGENCY, "2", "2", "1", "1", "1", "1", "2", "2", "1", "1")
+# Issue 14: the contact scope (no) now comes before the mechanisms scope (anonymised).
+AR_TO_RECALL = (*AR_TO_URGENCY, "2", "2", "1", "1", "1", "2", "1", "2", "1", "1")
 
 LRI, PDI, RLM = "\u2066", "\u2069", "\u200f"
 

@@ -47,13 +47,13 @@ LIST_A = [
     ("other", "Other, in your own words"),
 ]
 LIST_B = [
-    ("state-armed-forces", "State armed forces"),
+    ("state-armed-forces", "The state's army or armed forces"),
     ("police-intelligence", "Police or intelligence services"),
     ("morality-police", "“Morality” or vice-and-virtue police"),
-    ("non-state-armed-group", "A non-state armed group"),
-    ("de-facto-local-authorities", "De-facto or local authorities"),
+    ("non-state-armed-group", "An armed group that is not the state's (rebels, militia)"),
+    ("de-facto-local-authorities", "The people in control of the area, or local officials"),
     ("courts-judges", "Courts or judges"),
-    ("detention-staff", "Detention staff"),
+    ("detention-staff", "Guards or staff where you were held"),
     ("religious-community-leaders", "Religious or community leaders"),
     ("family-members", "Family members (including under rules or pressure)"),
     ("school-employer-staff", "School or employer staff enforcing rules"),
@@ -139,7 +139,8 @@ def test_the_safety_gate_says_what_telegram_can_expose_and_how_to_leave() -> Non
     said = " ".join(
         FLOW.step(s).text for s in sorted(reachable_avoiding(FLOW, "language", "safety"))
     )
-    for fact in ("lock screen", "stays on your phone", "not end-to-end encrypted", "/exit"):
+    # Issue 14: plain words instead of "not end-to-end encrypted".
+    for fact in ("lock screen", "stays on your phone", "can technically read this chat", "/exit"):
         assert fact in said
     not_safe = FLOW.step(FLOW.step("safety").option("no").next or "")
     leaving = " ".join(FLOW.step(s).text for s in reachable_avoiding(FLOW, not_safe.id, ""))
@@ -160,8 +161,13 @@ def test_route_age_urgency_and_told_before_come_before_consent() -> None:
 def test_recent_events_show_medical_windows_at_once_and_mark_the_account_urgent() -> None:
     recent = FLOW.step("urgency").option("yes")
     assert recent is not None and recent.flags == ("urgent",) and recent.reply
-    for must in ("72 hours", "5 days", "{emergency}"):
-        assert must in recent.reply
+    # Issue 14: one idea per message; the windows follow in info steps of their own.
+    medical = [FLOW.step(s) for s in ("urgent-pep", "urgent-contraception", "urgent-check-up")]
+    assert all(s.ask_if[0].flag == "urgent" and s.kind == "info" for s in medical)
+    said = " ".join(s.text for s in medical)
+    for must in ("72 hours", "5 days", "{emergency}", "a check-up can still help"):
+        assert must in said
+    assert index("urgency") < index("urgent-pep") < index("urgent-go-on")
     assert FLOW.step("urgent-go-on").ask_if[0].flag == "urgent"
     assert FLOW.step("told-which").ask_if[0].in_ == ("yes",)
 
@@ -213,7 +219,10 @@ def test_free_recall_is_the_first_account_question_and_may_take_many_messages() 
     recall = account[0]
     assert recall.id == "recall" and recall.kind == "free-text"
     assert recall.multi and recall.media and recall.check_in
-    assert FLOW.section("account") is not None and FLOW.section("account").content_note
+    # Issue 14: no content note before it (the way in stays short); the question itself
+    # says "take your time".
+    assert FLOW.section("account") is not None and FLOW.section("account").content_note is None
+    assert recall.text.startswith("Take your time.")
     # One neutral follow-up that never quotes the person's words back (issue 12).
     assert not [s for s in FLOW.steps if s.quote_from or "{quote}" in s.text]
     follow_up = FLOW.step("recall-follow-up")
@@ -389,7 +398,8 @@ def test_recent_events_show_medical_help_at_once_and_the_account_is_urgent() -> 
     person = Survivor({"urgency": "yes"})
     turn = person.talk()
     assert turn.account is not None and turn.account.urgent
-    medical = next(t for t in person.said if "72 hours" in t)
+    assert any("72 hours" in t for t in person.said)
+    medical = next(t for t in person.said if "a check-up can still help" in t)
     assert "Example Clinic (demo)" in medical
 
 

@@ -15,7 +15,8 @@ from tests.golden.talk import Talk
 
 # English, private, me, adult, nothing recent, not told before, go on, the five scopes
 # (contact: no), both understanding checks.
-TO_RECALL = ("1", "1", "1", "1", "2", "no", "1", "1", "2", "1", "no", "no", "1", "1")
+# Issue 14: contact (no) now comes before mechanisms (anonymised).
+TO_RECALL = ("1", "1", "1", "1", "2", "no", "1", "1", "2", "no", "1", "no", "1", "1")
 RECALL = "A soldier raped me in the cellar of the school on the night of the raid."
 
 
@@ -93,7 +94,7 @@ def test_the_survivor_flow_quotes_no_answer_in_any_step() -> None:
 def test_stop_at_the_first_check_in_gets_the_whole_closing_then_sends() -> None:
     talk = survivor()
     talk.run("1", "1", "1", "1", "1")  # urgency: yes, recent
-    talk.run("1", "no", "1", "1", "2", "1", "no", "no", "1", "1")
+    talk.run("1", "no", "1", "1", "2", "no", "1", "no", "1", "1")  # contact before mechanisms
     talk.send(RECALL)
     talk.press("done")
     talk.press("stop")
@@ -134,6 +135,7 @@ def test_a_change_at_the_review_after_a_stop_still_spares_the_rest() -> None:
     talk.send("1")
     talk.press("keep")
     talk.press("change")
+    talk.press("topic:what")  # issue 14: the change list is grouped
     talk.press("recall")
     talk.send("And they burned the house.")
     turn = talk.press("done")

@@ -37,7 +37,7 @@ SCRIPT: list[tuple[str | None, str]] = [
     ("English", ""),
     ("Yes", ""),
     ("It happened to me", ""),
-    ("18 or older", ""),
+    ("Yes, 18 or older", ""),  # issue 14: "Are you 18 or older?"
     ("No", ""),  # urgency
     ("Yes", ""),  # told before
     (None, "An organisation in town."),  # told which

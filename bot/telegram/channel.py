@@ -231,10 +231,11 @@ class TelegramChannel:
             inbound = Inbound(kind="choice", choice=REFUSED_CHOICE, message_id=None)
             await self._turn(sender, event, inbound, key, ask_check=lambda _step, _nonce: False)
             return
-        if pressed.value is not None:
-            inbound = Inbound(kind="choice", choice=pressed.value, message_id=None)
-        else:
-            inbound = Inbound(kind="text", text=str(pressed.number), message_id=None)
+        # An option whose id was too long for the button carries its number ("#3"):
+        # still a press (a toggle on a multiple choice), never a typed "3", which would
+        # commit the list with that option alone.
+        choice = pressed.value if pressed.value is not None else f"#{pressed.number}"
+        inbound = Inbound(kind="choice", choice=choice, message_id=None)
         # Only for the step asked now, with the nonce this session keeps for it.
         await self._turn(
             sender, event, inbound, key, ask_check=pressed.answers, edit=pressed.answers
@@ -280,7 +281,8 @@ class TelegramChannel:
         assert event.chat_id is not None
         chat_id = event.chat_id
         now = self._clock()
-        inbound = dataclasses.replace(inbound, entropy=self._entropy.take())
+        # Buttons carry no numbers here: a re-prompt asks for a tap.
+        inbound = dataclasses.replace(inbound, entropy=self._entropy.take(), numbered=False)
         reply = await self.dispatcher.handle(
             CHANNEL,
             chat_id,
