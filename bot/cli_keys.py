@@ -1,6 +1,7 @@
 """`attest keys`: the node's signing key, and the reviewer keys accounts are sealed to.
 
     attest keys node                      public signing key and fingerprint (reviewers pin it)
+    attest keys protect-node              wrap node.key with a passphrase (Argon2id)
     attest keys init-reviewer --out DIR   a new reviewer key pair (run on the reviewer's computer)
     attest keys add-reviewer FILE         seal future accounts to this reviewer.pub too
     attest keys remove-reviewer FPR       stop sealing to a key in the data directory
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import click
 
+from bot.node_key import PASSPHRASE_ENV as NODE_PASSPHRASE_ENV
+from bot.node_key import load_node_keys
 from bot.settings import SettingsError, ensure_data_dir, load_settings
 from flows.i18n import translator
 from storage.crypto import SUITES, NodeKeys, ReviewerPrivateKey, generate_reviewer_key
@@ -63,7 +66,7 @@ def keys() -> None:
 def node_command() -> None:
     data_dir = _data_dir()
     try:
-        node = NodeKeys.load_or_create(node_key_path(data_dir))
+        node = load_node_keys(data_dir, create=True)
     except CryptoError as exc:
         raise _fail(exc) from None
     click.echo(
@@ -77,13 +80,51 @@ def node_command() -> None:
     )
 
 
-def _new_passphrase() -> str:
-    from_env = os.environ.get(PASSPHRASE_ENV)
+@keys.command(
+    "protect-node",
+    help=_(
+        "Protect the node key with a passphrase (Argon2id). The node then starts only "
+        "with ATTEST_NODE_PASSPHRASE or the systemd credential 'attest-node-passphrase'."
+    ),
+)
+def protect_node_command() -> None:
+    data_dir = _data_dir()
+    path = node_key_path(data_dir)
+    try:
+        if NodeKeys.is_protected(path):
+            raise click.ClickException(
+                _("The node key at {path} is already protected.").format(path=path)
+            )
+        node = NodeKeys.load(path)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    passphrase = _new_passphrase(NODE_PASSPHRASE_ENV, _("Passphrase for the node key"))
+    try:
+        node.protect(path, passphrase)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _("The node key at {path} is now protected (fingerprint {fingerprint}).").format(
+            path=path, fingerprint=node.fingerprint
+        )
+    )
+    click.echo(
+        _(
+            "Every start now needs the passphrase: set ATTEST_NODE_PASSPHRASE, or give it "
+            "as the systemd credential 'attest-node-passphrase'. Keep the passphrase off "
+            "this machine's disk, or encrypted (systemd-creds): a copy of the unprotected "
+            "file made before now (a backup, a snapshot) still gives up the keys."
+        )
+    )
+
+
+def _new_passphrase(variable: str = PASSPHRASE_ENV, prompt: str | None = None) -> str:
+    from_env = os.environ.get(variable)
     if from_env is not None:
         passphrase = from_env
     else:
         passphrase = click.prompt(
-            _("Passphrase for the new reviewer key"),
+            prompt or _("Passphrase for the new reviewer key"),
             hide_input=True,
             confirmation_prompt=_("Type the passphrase again"),
         )

@@ -23,12 +23,12 @@ from typing import Any
 
 import click
 
+from bot.node_key import load_node_keys
 from bot.settings import Settings, SettingsError, load_settings
 from flows.i18n import translator
-from storage.crypto import CryptoError, NodeKeys
+from storage.crypto import CryptoError
 from storage.db import create_store_engine
 from storage.errors import StorageError
-from storage.intake.keyring import node_key_path
 from storage.intake.store import DATABASE_FILE, FILES_DIR
 from storage.queue.admin import (
     create_node_role,
@@ -204,7 +204,7 @@ def _sync_once(
     if intake_url is None and not intake_path.exists():
         click.echo(_("Nothing to sync: this node has no intake store yet."))
         return
-    node = NodeKeys.load(node_key_path(data_dir))
+    node = load_node_keys(data_dir)
     intake = create_store_engine(intake_url or intake_path)
     outbox = Outbox(intake, data_dir / FILES_DIR)
     target = open_queue(queue_url)

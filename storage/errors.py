@@ -7,7 +7,8 @@
           ├── UntrustedNode       a sealed account was signed by a node that is not pinned
           ├── NotARecipient       this reviewer key is not among an account's recipients
           ├── CorruptData         a record or key file is truncated, malformed or inconsistent
-          └── KeyFileMissing      a configured key file does not exist
+          ├── KeyFileMissing      a configured key file does not exist
+          └── NodeKeyLocked       the node key is protected and no passphrase was given
      ├── CorruptDraft             a stored draft cannot be opened (damaged or not this row's)
      └── FileTooLarge             an incoming file is over the size limit
 
@@ -106,3 +107,12 @@ class FileTooLarge(StorageError):
     """An incoming file is over the configured size limit."""
 
     default_message = N_("That file is too large to keep.")
+
+
+class NodeKeyLocked(CryptoError):
+    """The node key file is protected with a passphrase and none was given."""
+
+    default_message = N_(
+        "The node key is protected with a passphrase. Set ATTEST_NODE_PASSPHRASE, or give "
+        "it as the systemd credential 'attest-node-passphrase'."
+    )

@@ -8,12 +8,13 @@ the two tiers.
     tier 1 drafts    drafts.py        data key per session wrapped by the master key; AAD per row
     files            files.py         chunked AES-256-GCM streams (STREAM construction)
     reviewer keys    reviewer.py      HPKE key pairs, private key wrapped via Argon2id
+    passphrases      passphrase.py    Argon2id + AES-256-GCM wrapping of a key file's secret
     notes            notes.py         reviewer notes sealed to exactly an account's recipients
     key files        keyfiles.py      0600 files written atomically, private folders
     tier 2 accounts  seal.py          HPKE to every reviewer, body once, Ed25519 signature
 
 Errors (`storage.errors`): CryptoError and its subclasses WrongPassphrase, TamperedData,
-UntrustedNode, NotARecipient, CorruptData, KeyFileMissing. None of their messages carries
+UntrustedNode, NotARecipient, CorruptData, KeyFileMissing, NodeKeyLocked. None of their messages carries
 key material, plaintext or a passphrase.
 """
 
@@ -35,11 +36,9 @@ from storage.crypto.node import (
     verify_node_signature,
     withdrawal_hash,
 )
+from storage.crypto.passphrase import FAST_KDF, STRONG_KDF, KdfParams
 from storage.crypto.reviewer import (
-    FAST_KDF,
-    STRONG_KDF,
     SUITES,
-    KdfParams,
     ReviewerPrivateKey,
     ReviewerPublicKey,
     Suite,
@@ -56,6 +55,7 @@ from storage.errors import (
     CorruptData,
     CryptoError,
     KeyFileMissing,
+    NodeKeyLocked,
     NotARecipient,
     TamperedData,
     UntrustedNode,
@@ -73,6 +73,7 @@ __all__ = [
     "FileEncryptor",
     "KdfParams",
     "KeyFileMissing",
+    "NodeKeyLocked",
     "NodeKeys",
     "NotARecipient",
     "ReviewerPrivateKey",

@@ -4,10 +4,22 @@ They live in one JSON file (`node.key`, mode 0600) that every bot process of a d
 shares. The first process to start creates it; a second process racing it ends with the
 same keys, because the file is created with create-then-link (see `storage.crypto.keyfiles`).
 
-File format (version 1), every value base64:
+File format, every value base64. Version 1 holds the keys unwrapped:
 
     {"kind": "attest-node-key", "version": 1,
      "master_key": ..., "pseudonym_secret": ..., "signing_key": ...}
+
+Version 2 (`attest keys protect-node`) wraps the same 96 bytes (master key || pseudonym
+secret || signing seed) with a passphrase, as reviewer private keys are
+(`storage.crypto.passphrase`); the public signing key and its fingerprint stay readable
+and are bound to the ciphertext as associated data:
+
+    {"kind": "attest-node-key", "version": 2, "public_key": ..., "fingerprint": hex,
+     "kdf": {...}, "aead": "aes-256-gcm", "nonce": ..., "wrapped_keys": ...}
+
+Without the passphrase a copy of a version 2 file gives up nothing: not the drafts, not
+the pseudonyms (HMAC of a chat id under the pseudonym secret, reversible by trying every
+Telegram id when the secret is known), not the signing key.
 """
 
 from __future__ import annotations
@@ -31,9 +43,16 @@ from storage.crypto.keyfiles import (
     create_file_once,
     json_bytes,
     read_json_file,
+    replace_file,
     require_int,
 )
-from storage.errors import CorruptData
+from storage.crypto.passphrase import (
+    STRONG_KDF,
+    KdfParams,
+    unwrap_with_passphrase,
+    wrap_with_passphrase,
+)
+from storage.errors import CorruptData, NodeKeyLocked
 
 NODE_KEY_KIND = "attest-node-key"
 KEY_BYTES = 32
@@ -108,25 +127,76 @@ class NodeKeys:
         return cls(os.urandom(KEY_BYTES), os.urandom(KEY_BYTES), os.urandom(KEY_BYTES))
 
     @classmethod
-    def load(cls, path: Path) -> NodeKeys:
-        """Read `path`; KeyFileMissing or CorruptData when it is absent or damaged."""
+    def load(cls, path: Path, passphrase: str | None = None) -> NodeKeys:
+        """Read `path`; KeyFileMissing or CorruptData when it is absent or damaged.
+
+        A protected file (version 2) needs `passphrase`: NodeKeyLocked without one,
+        WrongPassphrase when it does not open. An unprotected file ignores it.
+        """
         document = read_json_file(path)
-        if document.get("kind") != NODE_KEY_KIND or require_int(document, "version") != 1:
-            raise CorruptData(f"The file {str(path)!r} is not an Attest node key (version 1).")
-        return cls(
-            b64decode(document.get("master_key"), "master_key"),
-            b64decode(document.get("pseudonym_secret"), "pseudonym_secret"),
-            b64decode(document.get("signing_key"), "signing_key"),
-        )
+        version = require_int(document, "version") if document.get("kind") == NODE_KEY_KIND else 0
+        if version == 1:
+            return cls(
+                b64decode(document.get("master_key"), "master_key"),
+                b64decode(document.get("pseudonym_secret"), "pseudonym_secret"),
+                b64decode(document.get("signing_key"), "signing_key"),
+            )
+        if version != 2:
+            raise CorruptData(f"The file {str(path)!r} is not an Attest node key (version 1 or 2).")
+        if passphrase is None:
+            raise NodeKeyLocked()
+        raw = unwrap_with_passphrase(document, passphrase, "wrapped_keys")
+        if len(raw) != 3 * KEY_BYTES:
+            raise CorruptData(f"The node key file {str(path)!r} is damaged.")
+        keys = cls(raw[:KEY_BYTES], raw[KEY_BYTES : 2 * KEY_BYTES], raw[2 * KEY_BYTES :])
+        if b64decode(document.get("public_key"), "public_key") != keys.public_key_bytes:
+            raise CorruptData(f"The node key file {str(path)!r} is damaged.")
+        return keys
+
+    @staticmethod
+    def is_protected(path: Path) -> bool:
+        """Whether `path` holds a passphrase-protected (version 2) node key."""
+        document = read_json_file(path)
+        return document.get("kind") == NODE_KEY_KIND and document.get("version") == 2
 
     @classmethod
-    def load_or_create(cls, path: Path) -> NodeKeys:
-        """The keys in `path`, creating the file (atomically, mode 0600) on first use."""
+    def load_or_create(cls, path: Path, passphrase: str | None = None) -> NodeKeys:
+        """The keys in `path`, creating the file (atomically, mode 0600) on first use.
+
+        A new file is protected with `passphrase` when one is given.
+        """
         if not path.exists():
             candidate = cls.generate()
+            document = (
+                candidate._to_document()
+                if passphrase is None
+                else candidate._to_protected_document(passphrase, STRONG_KDF)
+            )
             # If another process created the file first, its keys win: read them back.
-            create_file_once(path, json_bytes(candidate._to_document()), PRIVATE_FILE_MODE)
-        return cls.load(path)
+            create_file_once(path, json_bytes(document), PRIVATE_FILE_MODE)
+        return cls.load(path, passphrase)
+
+    def protect(self, path: Path, passphrase: str, kdf_params: KdfParams = STRONG_KDF) -> None:
+        """Replace `path` with these keys wrapped by `passphrase` (version 2), atomically.
+
+        The caller loaded the keys from `path`; the new file is read back with the
+        passphrase before this returns, so a failure leaves a file that opens.
+        """
+        replace_file(
+            path, json_bytes(self._to_protected_document(passphrase, kdf_params)), PRIVATE_FILE_MODE
+        )
+        if NodeKeys.load(path, passphrase).fingerprint != self.fingerprint:
+            raise CorruptData(f"The node key file {str(path)!r} did not read back the same.")
+
+    def _to_protected_document(self, passphrase: str, kdf_params: KdfParams) -> dict[str, object]:
+        header = {
+            "kind": NODE_KEY_KIND,
+            "version": 2,
+            "public_key": b64encode(self.public_key_bytes),
+            "fingerprint": self.fingerprint,
+        }
+        secret = self.master_key + self.pseudonym_secret + self._signing_key.private_bytes_raw()
+        return wrap_with_passphrase(header, secret, passphrase, kdf_params, "wrapped_keys")
 
     def _to_document(self) -> dict[str, object]:
         return {

@@ -22,8 +22,6 @@ hex SHA-256 of the raw public key, first 32 characters, as for node keys.
 
 from __future__ import annotations
 
-import os
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,24 +30,26 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from storage.crypto.keyfiles import (
     PRIVATE_FILE_MODE,
     PUBLIC_FILE_MODE,
     b64decode,
     b64encode,
-    canonical_json,
     create_file_once,
     json_bytes,
     read_json_file,
     replace_file,
-    require_dict,
     require_int,
 )
 from storage.crypto.node import fingerprint_of
-from storage.errors import CorruptData, TamperedData, WrongPassphrase
+from storage.crypto.passphrase import (
+    STRONG_KDF,
+    KdfParams,
+    unwrap_with_passphrase,
+    wrap_with_passphrase,
+)
+from storage.errors import CorruptData, TamperedData
 
 Suite = Literal["hybrid", "x25519"]
 SUITES: tuple[Suite, ...] = ("hybrid", "x25519")
@@ -62,32 +62,9 @@ _HPKE_SUITES = {
 }
 _PUBLIC_BYTES = {"hybrid": 1184 + 32, "x25519": 32}
 _PRIVATE_BYTES = {"hybrid": 64 + 32, "x25519": 32}
-_SALT_BYTES = 16
-_NONCE_BYTES = 12
 
 HpkePublic = hpke.MLKEM768X25519PublicKey | x25519.X25519PublicKey
 HpkePrivate = hpke.MLKEM768X25519PrivateKey | x25519.X25519PrivateKey
-
-
-@dataclass(frozen=True)
-class KdfParams:
-    """Argon2id cost: memory in KiB, passes, lanes. The default costs ~0.1 s and 64 MiB."""
-
-    memory_cost: int = 64 * 1024
-    iterations: int = 3
-    lanes: int = 4
-
-    def check(self) -> None:
-        """CorruptData when the parameters are impossible or absurd (a file could ask 1 TiB)."""
-        if not 1 <= self.lanes <= 64 or not 1 <= self.iterations <= 64:
-            raise CorruptData("The key file's KDF parameters are out of range.")
-        if not 8 * self.lanes <= self.memory_cost <= 4 * 1024 * 1024:
-            raise CorruptData("The key file's KDF parameters are out of range.")
-
-
-STRONG_KDF = KdfParams()
-# Cheap parameters: for tests, and for the demo key whose passphrase is public anyway.
-FAST_KDF = KdfParams(memory_cost=64, iterations=1, lanes=1)
 
 
 def _suite_name(value: object) -> Suite:
@@ -185,19 +162,6 @@ class ReviewerPublicKey:
         return cls.from_dict(read_json_file(path))
 
 
-def _derive(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
-    # NFC so that the same passphrase typed on different systems gives the same bytes.
-    secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
-    kdf = Argon2id(
-        salt=salt,
-        length=32,
-        iterations=params.iterations,
-        lanes=params.lanes,
-        memory_cost=params.memory_cost,
-    )
-    return kdf.derive(secret)
-
-
 class ReviewerPrivateKey:
     """A reviewer's private key, unwrapped in memory; `repr` shows only the fingerprint."""
 
@@ -230,24 +194,10 @@ class ReviewerPrivateKey:
 
     def save(self, path: Path, passphrase: str, kdf_params: KdfParams = STRONG_KDF) -> None:
         """Write the passphrase-wrapped key to `path` (mode 0600); never overwrites a file."""
-        kdf_params.check()
-        salt = os.urandom(_SALT_BYTES)
-        nonce = os.urandom(_NONCE_BYTES)
-        header = {
-            **self.public.to_dict(),
-            "kind": PRIVATE_KIND,
-            "kdf": {
-                "name": "argon2id",
-                "memory_cost": kdf_params.memory_cost,
-                "iterations": kdf_params.iterations,
-                "lanes": kdf_params.lanes,
-                "salt": b64encode(salt),
-            },
-            "aead": "aes-256-gcm",
-        }
-        wrapping_key = _derive(passphrase, salt, kdf_params)
-        wrapped = AESGCM(wrapping_key).encrypt(nonce, self._private_raw, canonical_json(header))
-        document = {**header, "nonce": b64encode(nonce), "wrapped_private_key": b64encode(wrapped)}
+        header = {**self.public.to_dict(), "kind": PRIVATE_KIND}
+        document = wrap_with_passphrase(
+            header, self._private_raw, passphrase, kdf_params, "wrapped_private_key"
+        )
         if not create_file_once(path, json_bytes(document), PRIVATE_FILE_MODE):
             raise FileExistsError(f"{path} already exists; a key file is never overwritten")
 
@@ -259,25 +209,7 @@ class ReviewerPrivateKey:
             raise CorruptData("This is not an Attest reviewer private key (version 1).")
         header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}
         public = ReviewerPublicKey.from_dict({**header, "kind": PUBLIC_KIND})
-        kdf = require_dict(document, "kdf")
-        if kdf.get("name") != "argon2id" or document.get("aead") != "aes-256-gcm":
-            raise CorruptData("The key file uses an unknown KDF or cipher.")
-        params = KdfParams(
-            memory_cost=require_int(kdf, "memory_cost"),
-            iterations=require_int(kdf, "iterations"),
-            lanes=require_int(kdf, "lanes"),
-        )
-        params.check()
-        salt = b64decode(kdf.get("salt"), "kdf.salt")
-        nonce = b64decode(document.get("nonce"), "nonce")
-        wrapped = b64decode(document.get("wrapped_private_key"), "wrapped_private_key")
-        if len(salt) < 8 or len(nonce) != _NONCE_BYTES:
-            raise CorruptData("The key file's salt or nonce has the wrong length.")
-        wrapping_key = _derive(passphrase, salt, params)
-        try:
-            private_raw = AESGCM(wrapping_key).decrypt(nonce, wrapped, canonical_json(header))
-        except InvalidTag:
-            raise WrongPassphrase() from None
+        private_raw = unwrap_with_passphrase(document, passphrase, "wrapped_private_key")
         return cls(public, private_raw)
 
 
