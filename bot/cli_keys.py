@@ -6,6 +6,8 @@
     attest keys add-reviewer FILE         seal future accounts to this reviewer.pub too
     attest keys remove-reviewer FPR       stop sealing to a key in the data directory
     attest keys list                      fingerprint, suite, source, demo or not
+    attest keys upgrade --key FILE        a version 1 reviewer key gains a signing key
+    attest keys trust-reviewer FILE       trust a reviewer's signatures (reseals, audit)
 
 The passphrase of a new reviewer key is asked twice without echo, or read from
 ATTEST_REVIEWER_PASSPHRASE for automation. Texts go through gettext in the language named
@@ -30,9 +32,11 @@ from storage.intake.keyring import (
     ENV_KEYS,
     PRIVATE_FILE,
     PUBLIC_FILE,
+    SINGLE_KEY_WARNING,
     add_reviewer,
     list_reviewer_keys,
     node_key_path,
+    real_keys_in_use,
     remove_reviewer,
 )
 
@@ -159,7 +163,12 @@ def _new_passphrase(variable: str = PASSPHRASE_ENV, prompt: str | None = None) -
     show_default=True,
     help=_("hybrid = post-quantum ML-KEM-768 + X25519; x25519 = classic only."),
 )
-def init_reviewer(out_dir: Path, suite: str) -> None:
+@click.option(
+    "--name",
+    default="",
+    help=_("A display name for this key (shown beside its fingerprint in the audit log)."),
+)
+def init_reviewer(out_dir: Path, suite: str, name: str) -> None:
     private_path, public_path = out_dir / PRIVATE_FILE, out_dir / PUBLIC_FILE
     for existing in (private_path, public_path):
         if existing.exists():
@@ -169,7 +178,7 @@ def init_reviewer(out_dir: Path, suite: str) -> None:
                 ).format(path=existing)
             )
     passphrase = _new_passphrase()
-    key: ReviewerPrivateKey = generate_reviewer_key(suite)
+    key: ReviewerPrivateKey = generate_reviewer_key(suite, name=name)
     try:
         key.save(private_path, passphrase)
     except FileExistsError:
@@ -233,7 +242,12 @@ def remove_reviewer_command(fingerprint: str) -> None:
         )
     click.echo(
         _(
-            "Removed reviewer key {fingerprint}. Accounts already sealed to it are unchanged."
+            "Removed reviewer key {fingerprint}. New accounts are no longer sealed to it. "
+            "Accounts already sealed to it are unchanged: that key still opens them, and "
+            "nothing here can take that back (a sealed account cannot be changed without "
+            "breaking the node's signature). If the key was lost or stolen, reseal what it "
+            "could open to a new key ('attest review reseal --to FILE', run by a reviewer "
+            "who can open them)."
         ).format(fingerprint=key.fingerprint)
     )
 
@@ -253,6 +267,8 @@ def list_command() -> None:
         "environment": ENV_KEYS,
         "demo": _("demo (first run)"),
     }
+    if len(real_keys_in_use(entries)) == 1:
+        click.echo(_(SINGLE_KEY_WARNING), err=True)
     for entry in entries:
         flags = []
         if entry.key.demo:
@@ -269,3 +285,9 @@ def list_command() -> None:
 from bot.cli_queue import trust_node  # noqa: E402
 
 keys.add_command(trust_node)
+
+# Upgrading reviewer keys and pinning reviewers (issue 15) live in their own module.
+from bot.cli_key_lifecycle import trust_reviewer_command, upgrade_command  # noqa: E402
+
+keys.add_command(upgrade_command)
+keys.add_command(trust_reviewer_command)

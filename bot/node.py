@@ -27,6 +27,7 @@ from storage.crypto import NodeKeys
 from storage.errors import NodeKeyLocked, StorageError, WrongPassphrase
 from storage.intake.keyring import (
     DEMO_WARNING,
+    SINGLE_KEY_WARNING,
     ensure_demo_reviewer,
     is_demo_only,
     load_reviewer_keys,
@@ -133,6 +134,8 @@ async def open_node(
                 )
             )
         print(translator("en").gettext(DEMO_WARNING), file=warn)
+    elif len(reviewers) == 1:
+        print(translator("en").gettext(SINGLE_KEY_WARNING), file=warn)
     engines = load_engines(deployment)
     store = await open_intake_store(
         settings.database_url or settings.intake_path,

@@ -24,7 +24,7 @@ import click
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
 from review.export import audit_export, build_export, to_csv, to_json
-from review.opened import file_entries, open_verified, write_attachment
+from review.opened import file_entries, open_verified, reseals_for_key, write_attachment
 from review.show import ShownNote, printable, render_account, short, when
 from storage.crypto import CryptoError
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, ensure_private_dir, fsync_dir, write_temp
@@ -165,7 +165,14 @@ def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> 
                 "attest keys trust-node {node}"
             ).format(node=printable(stored.sealed.node_fingerprint, one_line=True))
         )
-    return stored, open_verified(ctx.queue, stored, ctx.key, ctx.pins, check_files=check_files)
+    return stored, open_verified(
+        ctx.queue,
+        stored,
+        ctx.key,
+        ctx.pins,
+        check_files=check_files,
+        trusted_reviewers=ctx.reviewer_pins,
+    )
 
 
 @review.command("show", help=_("Verify an account, then show consent, answers and files."))
@@ -176,7 +183,13 @@ def show_command(ctx: ReviewerContext, account_id: str) -> None:
         stored, opened = _opened(ctx, account_id)
         ctx.queue.record(reviewer_actor(ctx.key.fingerprint), "opened", account_id)
         ctx.witness_advance()
-        key = notes_key(stored.sealed, ctx.key, ctx.pins)
+        key = notes_key(
+            stored.sealed,
+            ctx.key,
+            ctx.pins,
+            reseals_for_key(ctx.queue, stored, ctx.key),
+            ctx.reviewer_pins,
+        )
         notes = []
         for note in ctx.queue.notes(account_id):
             try:
@@ -236,7 +249,13 @@ def triage_command(
         sealer: Callable[[str], bytes] | None = None
         if note is not None:
             stored = ctx.queue.get(account_id)
-            key = notes_key(stored.sealed, ctx.key, ctx.pins)
+            key = notes_key(
+                stored.sealed,
+                ctx.key,
+                ctx.pins,
+                reseals_for_key(ctx.queue, stored, ctx.key),
+                ctx.reviewer_pins,
+            )
             text = sys.stdin.read() if note == "-" else note
             if not text.strip():
                 raise click.ClickException(_("The note is empty; nothing was saved."))
@@ -300,6 +319,7 @@ def export_command(
             ctx.pins,
             "internal" if internal else purpose,  # type: ignore[arg-type]
             include_free_text=include_free_text,
+            trusted_reviewers=ctx.reviewer_pins,
         )
     text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
     # Written to a new owner-only file beside `out` before the export is audited, renamed
@@ -406,5 +426,10 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
         )
     sys.exit(2)
 
+
+# `attest review reseal` lives in its own module (key lifecycle, issue 15).
+from review.reseal import reseal_command  # noqa: E402
+
+review.add_command(reseal_command)
 
 __all__ = ["review"]

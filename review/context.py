@@ -14,13 +14,14 @@ import click
 
 from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
-from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
+from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey, ReviewerPublicKey
 from storage.db import read_connection
 from storage.errors import StorageError
 from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
 from storage.queue.admin import display_url, queue_url_from_env
 from storage.queue.audit import Witness
 from storage.queue.node_pins import NodePins, pins_path_from_env
+from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
 from storage.queue.store import Queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 
@@ -39,6 +40,7 @@ class ReviewerContext:
         self.where = display_url(queue_url_from_env(env))
         self._key: ReviewerPrivateKey | None = None
         self._pins: dict[str, bytes] | None = None
+        self._reviewer_pins: dict[str, ReviewerPublicKey] | None = None
         witness = env.get("ATTEST_AUDIT_WITNESS")
         self.witness = Witness(
             Path(witness).expanduser() if witness else self.data_dir / WITNESS_FILE
@@ -64,6 +66,17 @@ class ReviewerContext:
         if self._pins is None:
             self._pins = NodePins(pins_path_from_env(self.env)).load()
         return self._pins
+
+    @property
+    def reviewer_pins(self) -> dict[str, ReviewerPublicKey]:
+        """Pinned reviewer keys, and this reviewer's own key (it trusts its own signature)."""
+        if self._reviewer_pins is None:
+            pins = ReviewerPins(reviewer_pins_path_from_env(self.env)).load()
+            own = self.key.public
+            if own.signing_key is not None:
+                pins[own.fingerprint] = own
+            self._reviewer_pins = pins
+        return self._reviewer_pins
 
     @property
     def key(self) -> ReviewerPrivateKey:

@@ -3,6 +3,8 @@
 `open_verified` refuses (raises) unless all of these hold:
 
     the node that signed it is pinned by this reviewer        UntrustedNode
+    a reseal (if the node did not seal to this key) is signed UntrustedReviewer /
+      by a pinned reviewer                                    TamperedData
     the node's signature covers id, metadata, recipients, body TamperedData
     the body decrypts under this reviewer's key               NotARecipient / TamperedData
     the queue's plaintext columns equal the signed metadata   VerificationFailed
@@ -28,8 +30,10 @@ from typing import Any, BinaryIO
 
 from flows.account import answer_sha256
 from storage.crypto import decrypt_file, open_account
-from storage.crypto.reviewer import ReviewerPrivateKey
+from storage.crypto.reseal import Reseal
+from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
 from storage.errors import N_, StorageError
+from storage.queue.reseals import reseals_for
 from storage.queue.rows import metadata_mismatches
 from storage.queue.store import Queue, QueueItem, StoredAccount
 
@@ -133,6 +137,13 @@ def _check_answers(body: Mapping[str, Any]) -> None:
             raise VerificationFailed(f"answer {answer.get('step')}")
 
 
+def reseals_for_key(queue: Queue, stored: StoredAccount, key: ReviewerPrivateKey) -> list[Reseal]:
+    """The reseals of this account for `key`, if the node did not seal to it (unchecked)."""
+    if key.fingerprint in stored.sealed.recipients:
+        return []
+    return reseals_for(queue, stored.item.account_id, key.fingerprint)
+
+
 def open_verified(
     queue: Queue,
     stored: StoredAccount,
@@ -140,9 +151,15 @@ def open_verified(
     trusted_nodes: Mapping[str, bytes],
     *,
     check_files: bool = True,
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
 ) -> OpenedAccount:
-    """The verified account, or an exception naming which check failed (see module doc)."""
-    body = open_account(stored.sealed, key, trusted_nodes)
+    """The verified account, or an exception naming which check failed (see module doc).
+
+    A key the node did not seal to opens it through a reseal signed by a reviewer in
+    `trusted_reviewers` (`attest review reseal`).
+    """
+    reseals = reseals_for_key(queue, stored, key)
+    body = open_account(stored.sealed, key, trusted_nodes, reseals, trusted_reviewers)
     wrong = metadata_mismatches(stored.item, stored.sealed)
     if wrong:
         raise VerificationFailed("queue columns " + ", ".join(wrong))

@@ -158,4 +158,4 @@ def test_a_wheel_installed_elsewhere_finds_both_migration_folders(tmp_path: Path
     with sqlite3.connect(work / "queue.db") as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version_queue").fetchone()
     conn.close()
-    assert version == "0003"  # issue 13: hashed withdrawal secrets, checked node keys
+    assert version == "0004_keys"  # issue 15: reseals (was 0003, issue 13)

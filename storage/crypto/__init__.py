@@ -12,6 +12,7 @@ the two tiers.
     notes            notes.py         reviewer notes sealed to exactly an account's recipients
     key files        keyfiles.py      0600 files written atomically, private folders
     tier 2 accounts  seal.py          HPKE to every reviewer, body once, Ed25519 signature
+    reseals          reseal.py        a content key wrapped for a new reviewer key, signed
 
 Errors (`storage.errors`): CryptoError and its subclasses WrongPassphrase, TamperedData,
 UntrustedNode, NotARecipient, CorruptData, KeyFileMissing, NodeKeyLocked. None of their messages carries
@@ -37,6 +38,7 @@ from storage.crypto.node import (
     withdrawal_hash,
 )
 from storage.crypto.passphrase import FAST_KDF, STRONG_KDF, KdfParams
+from storage.crypto.reseal import Reseal, verify_reseal
 from storage.crypto.reviewer import (
     SUITES,
     ReviewerPrivateKey,
@@ -47,11 +49,14 @@ from storage.crypto.reviewer import (
 from storage.crypto.seal import (
     SealedAccount,
     open_account,
+    open_body,
     open_content_key,
+    reseal_account,
     seal_account,
     verify_account,
 )
 from storage.errors import (
+    CannotSign,
     CorruptData,
     CryptoError,
     KeyFileMissing,
@@ -59,6 +64,7 @@ from storage.errors import (
     NotARecipient,
     TamperedData,
     UntrustedNode,
+    UntrustedReviewer,
     WrongPassphrase,
 )
 
@@ -68,6 +74,7 @@ __all__ = [
     "FINGERPRINT_CHARS",
     "STRONG_KDF",
     "SUITES",
+    "CannotSign",
     "CorruptData",
     "CryptoError",
     "FileEncryptor",
@@ -76,12 +83,14 @@ __all__ = [
     "NodeKeyLocked",
     "NodeKeys",
     "NotARecipient",
+    "Reseal",
     "ReviewerPrivateKey",
     "ReviewerPublicKey",
     "SealedAccount",
     "Suite",
     "TamperedData",
     "UntrustedNode",
+    "UntrustedReviewer",
     "WrongPassphrase",
     "decrypt_file",
     "decrypt_value",
@@ -92,11 +101,14 @@ __all__ = [
     "new_data_key",
     "normalise_reference_code",
     "open_account",
+    "open_body",
     "open_content_key",
+    "reseal_account",
     "seal_account",
     "unwrap_key",
     "verify_account",
     "verify_node_signature",
+    "verify_reseal",
     "withdrawal_hash",
     "wrap_key",
 ]

@@ -153,6 +153,7 @@ def reviewer_role_grants(role: str, schema: str) -> list[str]:
             "account_tags",
             "account_notes",
             "withdrawals",
+            "reseals",
         )
     )
     return [

@@ -47,6 +47,7 @@ ACTIONS: tuple[str, ...] = (
     "withdrawals-held",
     "withdrawals-confirmed",
     "withdrawals-rejected",
+    "resealed",
 )
 # Any 64-bit constant: the advisory lock that serialises appends on PostgreSQL.
 _CHAIN_LOCK = 0x4174746573740A01

@@ -56,6 +56,7 @@ from storage.queue.tables import (
     account_tags,
     accounts,
     nodes,
+    reseals,
     withdrawals,
 )
 from storage.queue.withdrawals import (
@@ -214,7 +215,7 @@ class Queue(QueueActions, QueueWithdrawals):
                 ).rowcount
                 if not done:
                     continue
-                for table in (account_files, account_tags, account_notes):
+                for table in (account_files, account_tags, account_notes, reseals):
                     conn.execute(delete(table).where(table.c.account_id == account_id))
                 exported = audit.count_actions(conn, account_id, "exported")
                 # Exports made before the withdrawal cannot be recalled by the queue; the

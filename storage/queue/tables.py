@@ -6,6 +6,7 @@ Who may write what (PostgreSQL grants, see `storage/queue/admin.py`):
                                                   `accounts` only the columns it signs, on
                                                   `withdrawals` only secret, time, batch
     nodes                                         reviewers: SELECT only
+    reseals                                       reviewers: SELECT, INSERT, DELETE
     everything else, and every UPDATE / DELETE    reviewers and administrators
 
 An account carries only the one-way hash of its withdrawal secret (`withdrawal_hash`); a
@@ -168,6 +169,20 @@ account_notes = Table(
     Column("sealed", LargeBinary, nullable=False),
 )
 Index("ix_account_notes_account", account_notes.c.account_id)
+
+# An account's content key wrapped for a reviewer key the node did not seal to, signed by
+# the reviewer who resealed it (`storage.crypto.reseal`). The account row, and the node's
+# signature over its original recipients, are never touched.
+reseals = Table(
+    "reseals",
+    metadata,
+    Column("account_id", String(64), ForeignKey("accounts.id"), primary_key=True),
+    Column("recipient", String(64), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("resealer", String(64), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
 
 audit_log = Table(
     "audit_log",
