@@ -48,7 +48,14 @@ from storage.queue.node_pins import (
 )
 from storage.queue.store import Queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
-from storage.sync import OLD_FORMAT_LEFT, Outbox, SyncProgress, sync_outbox, with_retries
+from storage.sync import (
+    OLD_FORMAT_LEFT,
+    Outbox,
+    SyncProgress,
+    node_signer,
+    sync_outbox,
+    with_retries,
+)
 
 
 def _(message: str) -> str:
@@ -234,6 +241,7 @@ def _sync_once(
             progress=show,
             burst=_burst(),
             send_old_format=send_old_format,
+            signer=node_signer(node),
         )
         held = 0
         if report.receipts_logged is not None:

@@ -393,7 +393,16 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
         queue = ctx.queue
         seen = ctx.witness.seen(queue.queue_id)
         with read_connection(queue.engine) as conn:
-            report = verify_chain(conn, seen)
+            report = verify_chain(
+                conn,
+                seen,
+                trusted_reviewers={
+                    fp: key.signing_key
+                    for fp, key in ctx.reviewer_pins.items()
+                    if key.signing_key is not None
+                },
+                trusted_nodes=ctx.pins,
+            )
     if not ctx.witness.same_queue(ctx.where, queue.queue_id):
         click.echo(_("The audit log has been tampered with:"), err=True)
         click.echo(
@@ -412,6 +421,20 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
                 n=report.entries, seq=report.head_seq, hash=report.head_hash[:16]
             )
         )
+        if report.history:
+            click.echo(
+                _(
+                    "{n} entries are from before entries were signed; only their hash chain "
+                    "was checked."
+                ).format(n=report.history)
+            )
+        if report.by_admin:
+            click.echo(
+                _(
+                    "{n} entries were written by an administrator's command and are not signed "
+                    "(on PostgreSQL only the database's owner can write those)."
+                ).format(n=report.by_admin)
+            )
         if seen is None:
             click.echo(
                 _("This machine had not seen this log before; it remembers its end from now on.")

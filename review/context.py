@@ -1,7 +1,10 @@
 """What every reviewer command needs, opened lazily: queue, key, pinned nodes, witness.
 
-Nothing is opened until a command asks: `review list` never asks for a passphrase. The
-first use of the queue logs receipts and applies withdrawals (`Queue.reconcile`).
+Nothing is opened until a command asks. The first use of the queue logs receipts and
+applies withdrawals (`Queue.reconcile`), signed by this reviewer's key: when a key is
+configured it is opened first (its passphrase asked if not in the environment), so the
+entries name who wrote them. `review list` with no key configured writes nothing: it
+says that arrivals or withdrawals wait for a reviewer with a key.
 """
 
 from __future__ import annotations
@@ -14,12 +17,19 @@ import click
 
 from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
-from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey, ReviewerPublicKey
+from storage.crypto import (
+    FAST_KDF,
+    CryptoError,
+    KeyFileMissing,
+    ReviewerPrivateKey,
+    ReviewerPublicKey,
+)
 from storage.db import read_connection
-from storage.errors import StorageError
-from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
+from storage.errors import CannotSign, StorageError
+from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE, PUBLIC_FILE
 from storage.queue.admin import display_url, queue_url_from_env
-from storage.queue.audit import Witness
+from storage.queue.audit import AuditSigner, Witness
+from storage.queue.items import reviewer_actor
 from storage.queue.node_pins import NodePins, pins_path_from_env
 from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
 from storage.queue.store import Queue
@@ -55,7 +65,21 @@ class ReviewerContext:
             )
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
-            queue.reconcile()
+            if self.key_configured():
+                key = self.key
+                if not key.can_sign:
+                    raise CannotSign()
+                queue.signer = AuditSigner(reviewer_actor(key.fingerprint), key.sign)
+                queue.reconcile()
+            elif queue.reconcile_needed():
+                click.echo(
+                    self.t.gettext(
+                        "New accounts or withdrawal requests are waiting to be logged. They "
+                        "are logged, in your name, by your next command with your key set "
+                        "(ATTEST_REVIEWER_KEY)."
+                    ),
+                    err=True,
+                )
             self.witness_advance()
             if held := queue.held_count():
                 click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
@@ -77,6 +101,12 @@ class ReviewerContext:
                 pins[own.fingerprint] = own
             self._reviewer_pins = pins
         return self._reviewer_pins
+
+    def key_configured(self) -> bool:
+        """Whether a reviewer key is set (or the demo key of a first run exists)."""
+        if self.env.get("ATTEST_REVIEWER_KEY"):
+            return True
+        return (self.data_dir / DEMO_DIR / PRIVATE_FILE).exists()
 
     @property
     def key(self) -> ReviewerPrivateKey:
@@ -114,7 +144,14 @@ class ReviewerContext:
             passphrase = click.prompt(
                 self.t.gettext("Passphrase for your reviewer key"), hide_input=True, err=True
             )
-        return ReviewerPrivateKey.load(path, passphrase)
+        key = ReviewerPrivateKey.load(path, passphrase)
+        if not key.can_sign and key.public.demo:
+            # A demo key from before signing keys: its passphrase is public, so it is
+            # upgraded in place (same fingerprint) rather than stopping a trial run.
+            key = key.upgraded("")
+            key.replace(path, passphrase, FAST_KDF)
+            key.public.save(path.parent / PUBLIC_FILE)
+        return key
 
     def witness_advance(self) -> None:
         """Remember the audit log's new end outside the queue; warn if the old end changed."""

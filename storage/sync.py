@@ -30,12 +30,13 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, and_, delete, func, inspect, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from storage.crypto import SealedAccount
+from storage.crypto import NodeKeys, SealedAccount
 from storage.db import checkpoint_wal, insert_ignore, read_connection
 from storage.errors import N_, StorageError
 from storage.intake.rows import sealed_from_row
 from storage.intake.tables import files, outbox, withdrawal_requests
 from storage.queue.admin import NOT_SET_UP, QueueSetupError
+from storage.queue.audit import AuditSigner
 from storage.queue.node_rows import record_node_keys
 from storage.queue.rows import carries_clear_tag, queue_row
 from storage.queue.store import Queue
@@ -263,6 +264,7 @@ def sync_outbox(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     burst: int = DEFAULT_WITHDRAWAL_BURST,
     send_old_format: bool = False,
+    signer: AuditSigner | None = None,
 ) -> SyncReport:
     """Move everything waiting in `source` into `queue`, batch by batch.
 
@@ -334,18 +336,26 @@ def sync_outbox(
                 )
             )
     source.finish()
-    receipts, applied = try_reconcile(queue, burst)
+    receipts, applied = try_reconcile(queue, burst, signer)
     if refused:
         log.warning("sync: %d account(s) in the old format left in the outbox", refused)
     return SyncReport(done_accounts, done_files, done_withdrawals, receipts, applied, refused)
 
 
+def node_signer(node: NodeKeys) -> AuditSigner:
+    """The node as the signer of the audit entries `attest sync` writes."""
+    return AuditSigner(f"node:{node.fingerprint}", node.sign)
+
+
 def try_reconcile(
-    queue: Engine, burst: int = DEFAULT_WITHDRAWAL_BURST
+    queue: Engine, burst: int = DEFAULT_WITHDRAWAL_BURST, signer: AuditSigner | None = None
 ) -> tuple[int | None, int | None]:
-    """Log receipts and apply withdrawals if this connection's role may; (None, None) if not."""
+    """Log receipts and apply withdrawals if this connection's role may; (None, None) if not.
+
+    `signer` is the node's (`node_signer`): the entries name and are signed by the node.
+    """
     try:
-        return Queue(queue, withdrawal_burst=burst).reconcile()
+        return Queue(queue, withdrawal_burst=burst, signer=signer).reconcile()
     except ProgrammingError as error:
         # The node's INSERT-only role: reviewers' next command does it.
         if "permission denied" in str(error.orig).lower():

@@ -59,7 +59,7 @@ def store_reseals(queue: Queue, made: Sequence[Reseal]) -> int:
                 )
             )
             added += 1
-        audit.append_many(conn, entries, now)
+        audit.append_many(conn, entries, now, queue.signer)
     return added
 
 

@@ -45,6 +45,8 @@ queue_info = Table(
     metadata,
     Column("queue_id", String(32), primary_key=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # The first audit entry that must be signed (set when revision 0004_keys ran).
+    Column("signed_from", Integer, nullable=False, server_default=text("1")),
 )
 
 # Node signing keys seen by sync. Seeing a key is not trusting it: reviewers pin keys
@@ -195,6 +197,7 @@ audit_log = Table(
     Column("detail", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("signature", Text),  # base64 Ed25519 by the actor (storage.queue.audit)
 )
 Index("ix_audit_account", audit_log.c.account_id)
 
