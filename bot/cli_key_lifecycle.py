@@ -1,4 +1,4 @@
-"""`attest keys upgrade` and `attest keys trust-reviewer`: reviewer keys that can sign.
+"""Key lifecycle commands: upgrade and pin reviewer keys; rotate and untrust node keys.
 
     attest keys upgrade --key FILE [--name NAME]   a version 1 reviewer.key (and the
                                                    reviewer.pub beside it) gain an
@@ -6,12 +6,18 @@
     attest keys trust-reviewer FILE                pin a reviewer's reviewer.pub: their
                                                    reseals and audit entries are trusted
 
+    attest keys rotate-node                        (on the node) a new signing key,
+                                                   certified by the old one
+    attest keys untrust-node FP [--after TIME]     (reviewer) refuse accounts from FP, or
+                                                   those the queue received after TIME
+
 The passphrase is read from ATTEST_REVIEWER_PASSPHRASE or asked without echo.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -106,3 +112,89 @@ def trust_reviewer_command(file: Path) -> None:
             "whoever gave you the file could have made it."
         )
     )
+
+
+@click.command(
+    "rotate-node",
+    help=_(
+        "Give this node a new signing key, certified by the old one, so reviewers' pins "
+        "carry over. The master key and the pseudonym secret stay."
+    ),
+)
+def rotate_node_command() -> None:
+    from bot.node_key import node_passphrase
+    from bot.settings import SettingsError, ensure_data_dir, load_settings
+    from storage.crypto import NodeKeys
+    from storage.intake.keyring import node_key_path
+
+    try:
+        data_dir = ensure_data_dir(load_settings())
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    path = node_key_path(data_dir)
+    passphrase = node_passphrase()
+    try:
+        protected = NodeKeys.is_protected(path)
+        old = NodeKeys.load(path, passphrase)
+        new = old.rotated(datetime.now(UTC).isoformat(timespec="seconds"))
+        new.save_replacing(path, passphrase if protected else None)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _("New node signing key {new} (certified by the old key {old}).").format(
+            new=new.fingerprint, old=old.fingerprint
+        )
+    )
+    click.echo(
+        _(
+            "Restart every process of this node, then run 'attest sync': it carries the "
+            "certificate to the queue, and reviewers who pinned the old key trust the new one."
+        )
+    )
+
+
+@click.command(
+    "untrust-node",
+    help=_(
+        "Stop trusting the node key FINGERPRINT: refuse all its accounts, or with --after "
+        "only those the queue received after TIME (earlier ones are shown marked)."
+    ),
+)
+@click.argument("fingerprint")
+@click.option(
+    "--after",
+    "after",
+    default=None,
+    help=_("A time such as 2026-12-01T09:00 (UTC unless it says otherwise)."),
+)
+def untrust_node_command(fingerprint: str, after: str | None) -> None:
+    from storage.queue.node_pins import NodePins, full_fingerprint, pins_path_from_env
+
+    cutoff = None
+    if after is not None:
+        try:
+            cutoff = datetime.fromisoformat(after.strip())
+        except ValueError:
+            raise click.ClickException(
+                _("That is not a time. Write it like 2026-12-01T09:00 (UTC).")
+            ) from None
+        if cutoff.tzinfo is None:
+            cutoff = cutoff.replace(tzinfo=UTC)
+    try:
+        wanted = full_fingerprint(fingerprint)
+        NodePins(pins_path_from_env()).untrust(wanted, cutoff)
+    except StorageError as exc:
+        raise _fail(exc) from None
+    if cutoff is None:
+        click.echo(
+            _("Node key {fingerprint} is no longer trusted: none of its accounts open.").format(
+                fingerprint=wanted
+            )
+        )
+    else:
+        click.echo(
+            _(
+                "Node key {fingerprint} is untrusted for accounts the queue received after "
+                "{time}; earlier ones open and are shown marked."
+            ).format(fingerprint=wanted, time=cutoff.isoformat(timespec="seconds"))
+        )

@@ -8,6 +8,8 @@
     attest keys list                      fingerprint, suite, source, demo or not
     attest keys upgrade --key FILE        a version 1 reviewer key gains a signing key
     attest keys trust-reviewer FILE       trust a reviewer's signatures (reseals, audit)
+    attest keys rotate-node               a new node signing key, certified by the old one
+    attest keys untrust-node FP [--after TIME]   refuse a node key's (later) accounts
 
 The passphrase of a new reviewer key is asked twice without echo, or read from
 ATTEST_REVIEWER_PASSPHRASE for automation. Texts go through gettext in the language named
@@ -287,7 +289,14 @@ from bot.cli_queue import trust_node  # noqa: E402
 keys.add_command(trust_node)
 
 # Upgrading reviewer keys and pinning reviewers (issue 15) live in their own module.
-from bot.cli_key_lifecycle import trust_reviewer_command, upgrade_command  # noqa: E402
+from bot.cli_key_lifecycle import (  # noqa: E402
+    rotate_node_command,
+    trust_reviewer_command,
+    untrust_node_command,
+    upgrade_command,
+)
 
 keys.add_command(upgrade_command)
 keys.add_command(trust_reviewer_command)
+keys.add_command(rotate_node_command)
+keys.add_command(untrust_node_command)

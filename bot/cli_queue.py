@@ -237,11 +237,12 @@ def _sync_once(
         report = sync_outbox(
             outbox,
             target,
-            {node.fingerprint: node.public_key_bytes},
+            node.public_keys(),
             progress=show,
             burst=_burst(),
             send_old_format=send_old_format,
             signer=node_signer(node),
+            rotations=node.rotations,
         )
         held = 0
         if report.receipts_logged is not None:

@@ -114,10 +114,15 @@ def list_command(
     if not items:
         click.echo(_("No accounts match."))
         return
+    cutoffs = ctx.node_cutoffs
     for i in items:
         flags = [_("URGENT")] if i.urgent else []
         if i.node_fingerprint not in pins:
             flags.append(_("UNPINNED NODE {node}").format(node=short(i.node_fingerprint)))
+        elif i.node_fingerprint in cutoffs:
+            flags.append(
+                _("NODE KEY UNTRUSTED AFTER {time}").format(time=when(cutoffs[i.node_fingerprint]))
+            )
         # Every column is a stored string (a node's or another reviewer's): shown escaped.
         row = "  ".join(
             [
@@ -172,6 +177,7 @@ def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> 
         ctx.pins,
         check_files=check_files,
         trusted_reviewers=ctx.reviewer_pins,
+        node_cutoffs=ctx.node_cutoffs,
     )
 
 
@@ -320,6 +326,7 @@ def export_command(
             "internal" if internal else purpose,  # type: ignore[arg-type]
             include_free_text=include_free_text,
             trusted_reviewers=ctx.reviewer_pins,
+            node_cutoffs=ctx.node_cutoffs,
         )
     text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
     # Written to a new owner-only file beside `out` before the export is audited, renamed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -33,6 +34,7 @@ from storage.queue.items import reviewer_actor
 from storage.queue.node_pins import NodePins, pins_path_from_env
 from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
 from storage.queue.store import Queue
+from storage.queue.untrust import rotations_in_queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 
 WITNESS_FILE = "audit-witness.json"
@@ -87,9 +89,24 @@ class ReviewerContext:
 
     @property
     def pins(self) -> dict[str, bytes]:
+        """Pinned node keys, after following rotations certified by a pinned key."""
         if self._pins is None:
-            self._pins = NodePins(pins_path_from_env(self.env)).load()
+            pins = NodePins(pins_path_from_env(self.env))
+            for fingerprint in pins.follow_rotations(rotations_in_queue(self.queue)):
+                click.echo(
+                    self.t.gettext(
+                        "Pinned node key {fingerprint}: a node key you trust handed signing "
+                        "over to it (attest keys rotate-node)."
+                    ).format(fingerprint=fingerprint),
+                    err=True,
+                )
+            self._pins = pins.load()
         return self._pins
+
+    @property
+    def node_cutoffs(self) -> dict[str, datetime]:
+        """Node keys untrusted after a time (`attest keys untrust-node FP --after TIME`)."""
+        return NodePins(pins_path_from_env(self.env)).cutoffs()
 
     @property
     def reviewer_pins(self) -> dict[str, ReviewerPublicKey]:

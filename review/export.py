@@ -195,6 +195,7 @@ def build_export(
     now: datetime | None = None,
     include_free_text: bool = False,
     trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
+    node_cutoffs: Mapping[str, datetime] | None = None,
 ) -> ExportResult:
     """Open and verify every account, keep what consent allows; nothing audited or written yet."""
     result = ExportResult(document={}, include_free_text=include_free_text)
@@ -209,6 +210,7 @@ def build_export(
                 trusted_nodes,
                 check_files=False,
                 trusted_reviewers=trusted_reviewers,
+                node_cutoffs=node_cutoffs,
             )
         except (CryptoError, VerificationFailed):
             result.unverified += 1

@@ -6,6 +6,7 @@
           ├── TamperedData        authentication failed: changed bytes, wrong row, wrong key
           ├── UntrustedNode       a sealed account was signed by a node that is not pinned
           ├── UntrustedReviewer   a reseal or audit entry was signed by a reviewer not pinned
+          ├── UntrustedAfter      the queue received it after its node key was untrusted
           ├── NotARecipient       this reviewer key is not among an account's recipients
           ├── CorruptData         a record or key file is truncated, malformed or inconsistent
           ├── KeyFileMissing      a configured key file does not exist
@@ -136,4 +137,13 @@ class UntrustedReviewer(CryptoError):
         "This account was resealed for you by a reviewer whose key you have not marked as "
         "trusted. It was not opened. Check that reviewer's fingerprint with them, then run "
         "'attest keys trust-reviewer FILE' with their reviewer.pub."
+    )
+
+
+class UntrustedAfter(CryptoError):
+    """The queue received this account after its node key's trust cut-off."""
+
+    default_message = N_(
+        "This account's node key was untrusted from a time before the queue received it, "
+        "so it was not opened: it may have been signed with a stolen key."
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, inspect, or_, sel
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from storage.crypto import NodeKeys, SealedAccount
+from storage.crypto.rotation import Rotation
 from storage.db import checkpoint_wal, insert_ignore, read_connection
 from storage.errors import N_, StorageError
 from storage.intake.rows import sealed_from_row
@@ -40,7 +41,7 @@ from storage.queue.audit import AuditSigner
 from storage.queue.node_rows import record_node_keys
 from storage.queue.rows import carries_clear_tag, queue_row
 from storage.queue.store import Queue
-from storage.queue.tables import account_files, accounts, withdrawals
+from storage.queue.tables import account_files, accounts, node_rotations, withdrawals
 from storage.queue.withdrawals import DEFAULT_WITHDRAWAL_BURST, new_batch_id
 
 log = logging.getLogger(__name__)
@@ -265,6 +266,7 @@ def sync_outbox(
     burst: int = DEFAULT_WITHDRAWAL_BURST,
     send_old_format: bool = False,
     signer: AuditSigner | None = None,
+    rotations: Sequence[Rotation] = (),
 ) -> SyncReport:
     """Move everything waiting in `source` into `queue`, batch by batch.
 
@@ -287,6 +289,9 @@ def sync_outbox(
             raise QueueSetupError(NOT_SET_UP) from None
         raise
     source.drop_unlinked_files()  # what a killed sync left to delete
+    if rotations:
+        with queue.begin() as conn:
+            insert_rotations(conn, rotations)
     total_accounts, total_withdrawals = source.counts()
     done_accounts = done_files = done_withdrawals = refused = 0
     batch_no = 0
@@ -340,6 +345,24 @@ def sync_outbox(
     if refused:
         log.warning("sync: %d account(s) in the old format left in the outbox", refused)
     return SyncReport(done_accounts, done_files, done_withdrawals, receipts, applied, refused)
+
+
+def insert_rotations(conn: Connection, rotations: Sequence[Rotation]) -> None:
+    """Copy the node's rotation certificates to the queue (reviewers check them)."""
+    insert_ignore(
+        conn,
+        node_rotations,
+        [
+            {
+                "new_fingerprint": r.new_fingerprint,
+                "new_key": r.new_key,
+                "old_key": r.old_key,
+                "rotated_at": r.rotated_at,
+                "signature": r.signature,
+            }
+            for r in rotations
+        ],
+    )
 
 
 def node_signer(node: NodeKeys) -> AuditSigner:

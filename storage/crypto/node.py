@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import os
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -88,6 +90,22 @@ def withdrawal_hash(secret: str) -> str:
     return hashlib.sha256(_WITHDRAWAL_HASH_LABEL + secret.encode("utf-8")).hexdigest()
 
 
+def _rotations_of(document: dict[str, Any]) -> tuple[Any, ...]:
+    """The rotation certificates in a node key file, each checked to chain to the next."""
+    from storage.crypto.rotation import Rotation
+
+    raw = document.get("rotations", [])
+    if not isinstance(raw, list):
+        raise CorruptData("The node key file's rotation records are damaged.")
+    rotations = tuple(Rotation.from_dict(item) for item in raw)
+    for earlier, later in itertools.pairwise(rotations):
+        if earlier.new_key != later.old_key:
+            raise CorruptData("The node key file's rotation records are damaged.")
+    if not all(r.verifies() for r in rotations):
+        raise CorruptData("The node key file's rotation records are damaged.")
+    return rotations
+
+
 def verify_node_signature(public_key: bytes, signature: bytes, data: bytes) -> bool:
     """Whether `signature` is a valid Ed25519 signature of `data` by `public_key`."""
     try:
@@ -106,9 +124,16 @@ class NodeKeys:
         "master_key",
         "pseudonym_secret",
         "public_key_bytes",
+        "rotations",
     )
 
-    def __init__(self, master_key: bytes, pseudonym_secret: bytes, signing_seed: bytes) -> None:
+    def __init__(
+        self,
+        master_key: bytes,
+        pseudonym_secret: bytes,
+        signing_seed: bytes,
+        rotations: tuple[Any, ...] = (),
+    ) -> None:
         if len(master_key) != KEY_BYTES or len(pseudonym_secret) != KEY_BYTES:
             raise CorruptData("The node key file is damaged (a key has the wrong length).")
         if len(signing_seed) != KEY_BYTES:
@@ -118,6 +143,11 @@ class NodeKeys:
         self._signing_key = Ed25519PrivateKey.from_private_bytes(signing_seed)
         self.public_key_bytes = self._signing_key.public_key().public_bytes_raw()
         self.fingerprint = fingerprint_of(self.public_key_bytes)
+        # storage.crypto.rotation.Rotation certificates, oldest first (imported lazily:
+        # rotation.py builds on this module).
+        self.rotations = rotations
+        if rotations and rotations[-1].new_key != self.public_key_bytes:
+            raise CorruptData("The node key file's rotation records are damaged.")
 
     def __repr__(self) -> str:
         return f"NodeKeys(fingerprint={self.fingerprint!r})"
@@ -135,11 +165,13 @@ class NodeKeys:
         """
         document = read_json_file(path)
         version = require_int(document, "version") if document.get("kind") == NODE_KEY_KIND else 0
+        rotations = _rotations_of(document)
         if version == 1:
             return cls(
                 b64decode(document.get("master_key"), "master_key"),
                 b64decode(document.get("pseudonym_secret"), "pseudonym_secret"),
                 b64decode(document.get("signing_key"), "signing_key"),
+                rotations,
             )
         if version != 2:
             raise CorruptData(f"The file {str(path)!r} is not an Attest node key (version 1 or 2).")
@@ -148,7 +180,7 @@ class NodeKeys:
         raw = unwrap_with_passphrase(document, passphrase, "wrapped_keys")
         if len(raw) != 3 * KEY_BYTES:
             raise CorruptData(f"The node key file {str(path)!r} is damaged.")
-        keys = cls(raw[:KEY_BYTES], raw[KEY_BYTES : 2 * KEY_BYTES], raw[2 * KEY_BYTES :])
+        keys = cls(raw[:KEY_BYTES], raw[KEY_BYTES : 2 * KEY_BYTES], raw[2 * KEY_BYTES :], rotations)
         if b64decode(document.get("public_key"), "public_key") != keys.public_key_bytes:
             raise CorruptData(f"The node key file {str(path)!r} is damaged.")
         return keys
@@ -188,24 +220,64 @@ class NodeKeys:
         if NodeKeys.load(path, passphrase).fingerprint != self.fingerprint:
             raise CorruptData(f"The node key file {str(path)!r} did not read back the same.")
 
+    def rotated(self, rotated_at: str) -> NodeKeys:
+        """These keys with a new signing key, certified by the current one."""
+        from storage.crypto.rotation import Rotation, rotation_signed_bytes
+
+        new_seed = os.urandom(KEY_BYTES)
+        new_public = Ed25519PrivateKey.from_private_bytes(new_seed).public_key().public_bytes_raw()
+        signature = self.sign(rotation_signed_bytes(self.public_key_bytes, new_public, rotated_at))
+        certificate = Rotation(self.public_key_bytes, new_public, rotated_at, signature)
+        return NodeKeys(
+            self.master_key, self.pseudonym_secret, new_seed, (*self.rotations, certificate)
+        )
+
+    def public_keys(self) -> dict[str, bytes]:
+        """Every signing key of this node's chain, current and retired: fingerprint -> key.
+
+        Accounts sealed before a rotation still wait in the outbox under an old key.
+        """
+        found = {fingerprint_of(r.old_key): r.old_key for r in self.rotations}
+        found[self.fingerprint] = self.public_key_bytes
+        return found
+
+    def save_replacing(self, path: Path, passphrase: str | None) -> None:
+        """Write these keys over `path` (protected when `passphrase`), read back and checked."""
+        document = (
+            self._to_document()
+            if passphrase is None
+            else self._to_protected_document(passphrase, STRONG_KDF)
+        )
+        replace_file(path, json_bytes(document), PRIVATE_FILE_MODE)
+        if NodeKeys.load(path, passphrase).fingerprint != self.fingerprint:
+            raise CorruptData(f"The node key file {str(path)!r} did not read back the same.")
+
+    def _rotation_documents(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.rotations]
+
     def _to_protected_document(self, passphrase: str, kdf_params: KdfParams) -> dict[str, object]:
-        header = {
+        header: dict[str, Any] = {
             "kind": NODE_KEY_KIND,
             "version": 2,
             "public_key": b64encode(self.public_key_bytes),
             "fingerprint": self.fingerprint,
         }
+        if self.rotations:
+            header["rotations"] = self._rotation_documents()
         secret = self.master_key + self.pseudonym_secret + self._signing_key.private_bytes_raw()
         return wrap_with_passphrase(header, secret, passphrase, kdf_params, "wrapped_keys")
 
     def _to_document(self) -> dict[str, object]:
-        return {
+        document: dict[str, object] = {
             "kind": NODE_KEY_KIND,
             "version": 1,
             "master_key": b64encode(self.master_key),
             "pseudonym_secret": b64encode(self.pseudonym_secret),
             "signing_key": b64encode(self._signing_key.private_bytes_raw()),
         }
+        if self.rotations:
+            document["rotations"] = self._rotation_documents()
+        return document
 
     def pseudonym(self, channel: str, chat_id: str | int) -> str:
         """Hex HMAC-SHA256 naming a respondent without keeping their chat id."""

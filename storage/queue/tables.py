@@ -61,6 +61,19 @@ nodes = Table(
     Column("first_seen", UtcDateTime, nullable=False),
 )
 
+# Node signing-key rotations as sync copied them from the node key file: the old key's
+# signature over the new one (`storage.crypto.rotation`). Reviewers follow one only when
+# it verifies under a key they pinned and did not untrust.
+node_rotations = Table(
+    "node_rotations",
+    metadata,
+    Column("new_fingerprint", String(64), primary_key=True),
+    Column("new_key", LargeBinary, nullable=False),
+    Column("old_key", LargeBinary, nullable=False),
+    Column("rotated_at", String(40), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+)
+
 accounts = Table(
     "accounts",
     metadata,
@@ -202,4 +215,10 @@ audit_log = Table(
 Index("ix_audit_account", audit_log.c.account_id)
 
 # Tables the node's role may insert into.
-NODE_TABLES: tuple[str, ...] = ("nodes", "accounts", "account_files", "withdrawals")
+NODE_TABLES: tuple[str, ...] = (
+    "nodes",
+    "accounts",
+    "account_files",
+    "withdrawals",
+    "node_rotations",
+)

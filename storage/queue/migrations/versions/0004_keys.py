@@ -5,6 +5,8 @@
   it is withdrawn.
 - `audit_log.signature`: each new entry signed by its actor; `queue_info.signed_from`:
   the first entry that must be (the ones before were written unsigned).
+- `node_rotations`: node signing-key rotation certificates, inserted by the node's role
+  and read by reviewers, who follow one only when it verifies under a key they pinned.
 - On PostgreSQL, a trigger on `audit_log` inserts: `seq` must be the head's plus one and
   `prev_hash` the head's hash, and an unsigned entry may come only from the table's
   owner (the administrator), never from the reviewers' role.
@@ -75,6 +77,14 @@ def upgrade() -> None:
             "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
         )
     op.create_table(
+        "node_rotations",
+        sa.Column("new_fingerprint", sa.String(64), primary_key=True),
+        sa.Column("new_key", sa.LargeBinary, nullable=False),
+        sa.Column("old_key", sa.LargeBinary, nullable=False),
+        sa.Column("rotated_at", sa.String(40), nullable=False),
+        sa.Column("signature", sa.LargeBinary, nullable=False),
+    )
+    op.create_table(
         "reseals",
         sa.Column("account_id", sa.String(64), sa.ForeignKey("accounts.id"), primary_key=True),
         sa.Column("recipient", sa.String(64), primary_key=True),
@@ -87,6 +97,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reseals")
+    op.drop_table("node_rotations")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
