@@ -1,10 +1,11 @@
 """What every reviewer command needs, opened lazily: queue, key, pinned nodes, witness.
 
 Nothing is opened until a command asks. The first use of the queue logs receipts and
-applies withdrawals (`Queue.reconcile`), signed by this reviewer's key: when a key is
-configured it is opened first (its passphrase asked if not in the environment), so the
-entries name who wrote them. `review list` with no key configured writes nothing: it
-says that arrivals or withdrawals wait for a reviewer with a key.
+applies withdrawals (`Queue.reconcile`), signed by this reviewer's key: when there is
+something to log and a key is configured, the key is opened first (its passphrase asked
+if not in the environment), so the entries name who wrote them. With nothing to log,
+`review list` opens no key. With no key configured it writes nothing and says that
+arrivals or withdrawals wait for a reviewer with a key.
 """
 
 from __future__ import annotations
@@ -67,13 +68,14 @@ class ReviewerContext:
             )
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
-            if self.key_configured():
-                key = self.key
-                if not key.can_sign:
-                    raise CannotSign()
-                queue.signer = AuditSigner(reviewer_actor(key.fingerprint), key.sign)
+            if self._key is not None:
+                self._sign_with(self._key)
+            if not queue.reconcile_needed():
+                pass
+            elif self.key_configured():
+                self._sign_with(self.key)  # the passphrase is asked only now, if at all
                 queue.reconcile()
-            elif queue.reconcile_needed():
+            else:
                 click.echo(
                     self.t.gettext(
                         "New accounts or withdrawal requests are waiting to be logged. They "
@@ -129,7 +131,16 @@ class ReviewerContext:
     def key(self) -> ReviewerPrivateKey:
         if self._key is None:
             self._key = self._load_key()
+            if self._queue is not None:
+                self._sign_with(self._key)
         return self._key
+
+    def _sign_with(self, key: ReviewerPrivateKey) -> None:
+        """Every audit entry this command writes is signed by (and names) this reviewer."""
+        if not key.can_sign:
+            raise CannotSign()
+        assert self._queue is not None
+        self._queue.signer = AuditSigner(reviewer_actor(key.fingerprint), key.sign)
 
     def _load_key(self) -> ReviewerPrivateKey:
         configured = self.env.get("ATTEST_REVIEWER_KEY")

@@ -278,3 +278,11 @@ def test_the_postgres_trigger_keeps_the_chain_append_only(tmp_path: Path) -> Non
         log.append_raw("admin", None)
         assert log.head()[0] == seq + 2
         assert json.loads(str(log.rows()[-1]["detail"])) == {}
+
+
+def test_list_with_nothing_to_log_asks_for_no_passphrase(log: Log) -> None:
+    result = CliRunner().invoke(
+        review, ["list"], env={**log.env(), "ATTEST_REVIEWER_PASSPHRASE": ""}, input=""
+    )
+    assert result.exit_code == 0, result.output
+    assert "Passphrase" not in result.output
