@@ -1,10 +1,15 @@
 """`attest keys`: the node's signing key, and the reviewer keys accounts are sealed to.
 
     attest keys node                      public signing key and fingerprint (reviewers pin it)
+    attest keys protect-node              wrap node.key with a passphrase (Argon2id)
     attest keys init-reviewer --out DIR   a new reviewer key pair (run on the reviewer's computer)
     attest keys add-reviewer FILE         seal future accounts to this reviewer.pub too
     attest keys remove-reviewer FPR       stop sealing to a key in the data directory
     attest keys list                      fingerprint, suite, source, demo or not
+    attest keys upgrade --key FILE        a version 1 reviewer key gains a signing key
+    attest keys trust-reviewer FILE       trust a reviewer's signatures (reseals, audit)
+    attest keys rotate-node               a new node signing key, certified by the old one
+    attest keys untrust-node FP [--after TIME]   refuse a node key's (later) accounts
 
 The passphrase of a new reviewer key is asked twice without echo, or read from
 ATTEST_REVIEWER_PASSPHRASE for automation. Texts go through gettext in the language named
@@ -19,6 +24,8 @@ from pathlib import Path
 
 import click
 
+from bot.node_key import PASSPHRASE_ENV as NODE_PASSPHRASE_ENV
+from bot.node_key import load_node_keys
 from bot.settings import SettingsError, ensure_data_dir, load_settings
 from flows.i18n import translator
 from storage.crypto import SUITES, NodeKeys, ReviewerPrivateKey, generate_reviewer_key
@@ -27,9 +34,11 @@ from storage.intake.keyring import (
     ENV_KEYS,
     PRIVATE_FILE,
     PUBLIC_FILE,
+    SINGLE_KEY_WARNING,
     add_reviewer,
     list_reviewer_keys,
     node_key_path,
+    real_keys_in_use,
     remove_reviewer,
 )
 
@@ -63,7 +72,7 @@ def keys() -> None:
 def node_command() -> None:
     data_dir = _data_dir()
     try:
-        node = NodeKeys.load_or_create(node_key_path(data_dir))
+        node = load_node_keys(data_dir, create=True)
     except CryptoError as exc:
         raise _fail(exc) from None
     click.echo(
@@ -77,13 +86,51 @@ def node_command() -> None:
     )
 
 
-def _new_passphrase() -> str:
-    from_env = os.environ.get(PASSPHRASE_ENV)
+@keys.command(
+    "protect-node",
+    help=_(
+        "Protect the node key with a passphrase (Argon2id). The node then starts only "
+        "with ATTEST_NODE_PASSPHRASE or the systemd credential 'attest-node-passphrase'."
+    ),
+)
+def protect_node_command() -> None:
+    data_dir = _data_dir()
+    path = node_key_path(data_dir)
+    try:
+        if NodeKeys.is_protected(path):
+            raise click.ClickException(
+                _("The node key at {path} is already protected.").format(path=path)
+            )
+        node = NodeKeys.load(path)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    passphrase = _new_passphrase(NODE_PASSPHRASE_ENV, _("Passphrase for the node key"))
+    try:
+        node.protect(path, passphrase)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _("The node key at {path} is now protected (fingerprint {fingerprint}).").format(
+            path=path, fingerprint=node.fingerprint
+        )
+    )
+    click.echo(
+        _(
+            "Every start now needs the passphrase: set ATTEST_NODE_PASSPHRASE, or give it "
+            "as the systemd credential 'attest-node-passphrase'. Keep the passphrase off "
+            "this machine's disk, or encrypted (systemd-creds): a copy of the unprotected "
+            "file made before now (a backup, a snapshot) still gives up the keys."
+        )
+    )
+
+
+def _new_passphrase(variable: str = PASSPHRASE_ENV, prompt: str | None = None) -> str:
+    from_env = os.environ.get(variable)
     if from_env is not None:
         passphrase = from_env
     else:
         passphrase = click.prompt(
-            _("Passphrase for the new reviewer key"),
+            prompt or _("Passphrase for the new reviewer key"),
             hide_input=True,
             confirmation_prompt=_("Type the passphrase again"),
         )
@@ -118,7 +165,12 @@ def _new_passphrase() -> str:
     show_default=True,
     help=_("hybrid = post-quantum ML-KEM-768 + X25519; x25519 = classic only."),
 )
-def init_reviewer(out_dir: Path, suite: str) -> None:
+@click.option(
+    "--name",
+    default="",
+    help=_("A display name for this key (shown beside its fingerprint in the audit log)."),
+)
+def init_reviewer(out_dir: Path, suite: str, name: str) -> None:
     private_path, public_path = out_dir / PRIVATE_FILE, out_dir / PUBLIC_FILE
     for existing in (private_path, public_path):
         if existing.exists():
@@ -128,7 +180,7 @@ def init_reviewer(out_dir: Path, suite: str) -> None:
                 ).format(path=existing)
             )
     passphrase = _new_passphrase()
-    key: ReviewerPrivateKey = generate_reviewer_key(suite)
+    key: ReviewerPrivateKey = generate_reviewer_key(suite, name=name)
     try:
         key.save(private_path, passphrase)
     except FileExistsError:
@@ -192,7 +244,12 @@ def remove_reviewer_command(fingerprint: str) -> None:
         )
     click.echo(
         _(
-            "Removed reviewer key {fingerprint}. Accounts already sealed to it are unchanged."
+            "Removed reviewer key {fingerprint}. New accounts are no longer sealed to it. "
+            "Accounts already sealed to it are unchanged: that key still opens them, and "
+            "nothing here can take that back (a sealed account cannot be changed without "
+            "breaking the node's signature). If the key was lost or stolen, reseal what it "
+            "could open to a new key ('attest review reseal --to FILE', run by a reviewer "
+            "who can open them)."
         ).format(fingerprint=key.fingerprint)
     )
 
@@ -212,6 +269,8 @@ def list_command() -> None:
         "environment": ENV_KEYS,
         "demo": _("demo (first run)"),
     }
+    if len(real_keys_in_use(entries)) == 1:
+        click.echo(_(SINGLE_KEY_WARNING), err=True)
     for entry in entries:
         flags = []
         if entry.key.demo:
@@ -228,3 +287,16 @@ def list_command() -> None:
 from bot.cli_queue import trust_node  # noqa: E402
 
 keys.add_command(trust_node)
+
+# Upgrading reviewer keys and pinning reviewers (issue 15) live in their own module.
+from bot.cli_key_lifecycle import (  # noqa: E402
+    rotate_node_command,
+    trust_reviewer_command,
+    untrust_node_command,
+    upgrade_command,
+)
+
+keys.add_command(upgrade_command)
+keys.add_command(trust_reviewer_command)
+keys.add_command(rotate_node_command)
+keys.add_command(untrust_node_command)

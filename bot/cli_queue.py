@@ -23,12 +23,12 @@ from typing import Any
 
 import click
 
+from bot.node_key import load_node_keys
 from bot.settings import Settings, SettingsError, load_settings
 from flows.i18n import translator
-from storage.crypto import CryptoError, NodeKeys
+from storage.crypto import CryptoError
 from storage.db import create_store_engine
 from storage.errors import StorageError
-from storage.intake.keyring import node_key_path
 from storage.intake.store import DATABASE_FILE, FILES_DIR
 from storage.queue.admin import (
     create_node_role,
@@ -48,7 +48,14 @@ from storage.queue.node_pins import (
 )
 from storage.queue.store import Queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
-from storage.sync import OLD_FORMAT_LEFT, Outbox, SyncProgress, sync_outbox, with_retries
+from storage.sync import (
+    OLD_FORMAT_LEFT,
+    Outbox,
+    SyncProgress,
+    node_signer,
+    sync_outbox,
+    with_retries,
+)
 
 
 def _(message: str) -> str:
@@ -204,7 +211,7 @@ def _sync_once(
     if intake_url is None and not intake_path.exists():
         click.echo(_("Nothing to sync: this node has no intake store yet."))
         return
-    node = NodeKeys.load(node_key_path(data_dir))
+    node = load_node_keys(data_dir)
     intake = create_store_engine(intake_url or intake_path)
     outbox = Outbox(intake, data_dir / FILES_DIR)
     target = open_queue(queue_url)
@@ -230,10 +237,12 @@ def _sync_once(
         report = sync_outbox(
             outbox,
             target,
-            {node.fingerprint: node.public_key_bytes},
+            node.public_keys(),
             progress=show,
             burst=_burst(),
             send_old_format=send_old_format,
+            signer=node_signer(node),
+            rotations=node.rotations,
         )
         held = 0
         if report.receipts_logged is not None:

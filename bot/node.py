@@ -17,15 +17,17 @@ from typing import Any
 
 from bot.config import load_deployment
 from bot.dispatcher import Dispatcher
+from bot.node_key import load_node_keys
 from bot.settings import Settings, ensure_data_dir
 from flows.deployment import Deployment
 from flows.engine import Engine
 from flows.i18n import translator
 from flows.loader import load_flows
 from storage.crypto import NodeKeys
-from storage.errors import StorageError
+from storage.errors import NodeKeyLocked, StorageError, WrongPassphrase
 from storage.intake.keyring import (
     DEMO_WARNING,
+    SINGLE_KEY_WARNING,
     ensure_demo_reviewer,
     is_demo_only,
     load_reviewer_keys,
@@ -86,7 +88,20 @@ async def open_node(
         deployment = replace(deployment, draft_days=settings.draft_days)
     key_path = node_key_path(data_dir, env)
     try:
-        keys = NodeKeys.load_or_create(key_path)
+        # A protected key with a missing or wrong passphrase stops here, before anything
+        # (demo key, store, migrations) is written.
+        keys = load_node_keys(data_dir, env, create=True)
+    except WrongPassphrase:
+        raise NodeError(
+            translator("en")
+            .gettext(
+                "The node key passphrase (ATTEST_NODE_PASSPHRASE or the systemd credential) "
+                "does not open {path}. Nothing was started."
+            )
+            .format(path=key_path)
+        ) from None
+    except NodeKeyLocked as exc:
+        raise NodeError(translator("en").gettext(str(exc))) from None
     except StorageError as exc:  # damaged or not a node key: the message names the file
         raise NodeError(str(exc)) from None
     except OSError as exc:
@@ -119,6 +134,8 @@ async def open_node(
                 )
             )
         print(translator("en").gettext(DEMO_WARNING), file=warn)
+    elif len(reviewers) == 1:
+        print(translator("en").gettext(SINGLE_KEY_WARNING), file=warn)
     engines = load_engines(deployment)
     store = await open_intake_store(
         settings.database_url or settings.intake_path,

@@ -24,7 +24,7 @@ import click
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
 from review.export import audit_export, build_export, to_csv, to_json
-from review.opened import file_entries, open_verified, write_attachment
+from review.opened import file_entries, open_verified, reseals_for_key, write_attachment
 from review.show import ShownNote, printable, render_account, short, when
 from storage.crypto import CryptoError
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, ensure_private_dir, fsync_dir, write_temp
@@ -130,12 +130,17 @@ def list_command(
     if not items:
         click.echo(_("No accounts match."))
         return
+    cutoffs = ctx.node_cutoffs
     for i in items:
         flags = [_("URGENT")] if i.urgent else []
         if i.documenter:
             flags.append(i.documenter)  # who recorded it (documenter mode)
         if i.node_fingerprint not in pins:
             flags.append(_("UNPINNED NODE {node}").format(node=short(i.node_fingerprint)))
+        elif i.node_fingerprint in cutoffs:
+            flags.append(
+                _("NODE KEY UNTRUSTED AFTER {time}").format(time=when(cutoffs[i.node_fingerprint]))
+            )
         # Every column is a stored string (a node's or another reviewer's): shown escaped.
         row = "  ".join(
             [
@@ -183,7 +188,15 @@ def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> 
                 "attest keys trust-node {node}"
             ).format(node=printable(stored.sealed.node_fingerprint, one_line=True))
         )
-    return stored, open_verified(ctx.queue, stored, ctx.key, ctx.pins, check_files=check_files)
+    return stored, open_verified(
+        ctx.queue,
+        stored,
+        ctx.key,
+        ctx.pins,
+        check_files=check_files,
+        trusted_reviewers=ctx.reviewer_pins,
+        node_cutoffs=ctx.node_cutoffs,
+    )
 
 
 @review.command("show", help=_("Verify an account, then show consent, answers and files."))
@@ -194,7 +207,13 @@ def show_command(ctx: ReviewerContext, account_id: str) -> None:
         stored, opened = _opened(ctx, account_id)
         ctx.queue.record(reviewer_actor(ctx.key.fingerprint), "opened", account_id)
         ctx.witness_advance()
-        key = notes_key(stored.sealed, ctx.key, ctx.pins)
+        key = notes_key(
+            stored.sealed,
+            ctx.key,
+            ctx.pins,
+            reseals_for_key(ctx.queue, stored, ctx.key),
+            ctx.reviewer_pins,
+        )
         notes = []
         for note in ctx.queue.notes(account_id):
             try:
@@ -254,7 +273,13 @@ def triage_command(
         sealer: Callable[[str], bytes] | None = None
         if note is not None:
             stored = ctx.queue.get(account_id)
-            key = notes_key(stored.sealed, ctx.key, ctx.pins)
+            key = notes_key(
+                stored.sealed,
+                ctx.key,
+                ctx.pins,
+                reseals_for_key(ctx.queue, stored, ctx.key),
+                ctx.reviewer_pins,
+            )
             text = sys.stdin.read() if note == "-" else note
             if not text.strip():
                 raise click.ClickException(_("The note is empty; nothing was saved."))
@@ -318,6 +343,8 @@ def export_command(
             ctx.pins,
             "internal" if internal else purpose,  # type: ignore[arg-type]
             include_free_text=include_free_text,
+            trusted_reviewers=ctx.reviewer_pins,
+            node_cutoffs=ctx.node_cutoffs,
         )
     text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
     # Written to a new owner-only file beside `out` before the export is audited, renamed
@@ -391,7 +418,16 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
         queue = ctx.queue
         seen = ctx.witness.seen(queue.queue_id)
         with read_connection(queue.engine) as conn:
-            report = verify_chain(conn, seen)
+            report = verify_chain(
+                conn,
+                seen,
+                trusted_reviewers={
+                    fp: key.signing_key
+                    for fp, key in ctx.reviewer_pins.items()
+                    if key.signing_key is not None
+                },
+                trusted_nodes=ctx.pins,
+            )
     if not ctx.witness.same_queue(ctx.where, queue.queue_id):
         click.echo(_("The audit log has been tampered with:"), err=True)
         click.echo(
@@ -410,6 +446,20 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
                 n=report.entries, seq=report.head_seq, hash=report.head_hash[:16]
             )
         )
+        if report.history:
+            click.echo(
+                _(
+                    "{n} entries are from before entries were signed; only their hash chain "
+                    "was checked."
+                ).format(n=report.history)
+            )
+        if report.by_admin:
+            click.echo(
+                _(
+                    "{n} entries were written by an administrator's command and are not signed "
+                    "(on PostgreSQL only the database's owner can write those)."
+                ).format(n=report.by_admin)
+            )
         if seen is None:
             click.echo(
                 _("This machine had not seen this log before; it remembers its end from now on.")
@@ -424,5 +474,10 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
         )
     sys.exit(2)
 
+
+# `attest review reseal` lives in its own module (key lifecycle, issue 15).
+from review.reseal import reseal_command  # noqa: E402
+
+review.add_command(reseal_command)
 
 __all__ = ["review"]

@@ -1,27 +1,41 @@
 """What every reviewer command needs, opened lazily: queue, key, pinned nodes, witness.
 
-Nothing is opened until a command asks: `review list` never asks for a passphrase. The
-first use of the queue logs receipts and applies withdrawals (`Queue.reconcile`).
+Nothing is opened until a command asks. The first use of the queue logs receipts and
+applies withdrawals (`Queue.reconcile`), signed by this reviewer's key: when there is
+something to log and a key is configured, the key is opened first (its passphrase asked
+if not in the environment), so the entries name who wrote them. With nothing to log,
+`review list` opens no key. With no key configured it writes nothing and says that
+arrivals or withdrawals wait for a reviewer with a key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
-from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
+from storage.crypto import (
+    FAST_KDF,
+    CryptoError,
+    KeyFileMissing,
+    ReviewerPrivateKey,
+    ReviewerPublicKey,
+)
 from storage.db import read_connection
-from storage.errors import StorageError
-from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
+from storage.errors import CannotSign, StorageError
+from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE, PUBLIC_FILE
 from storage.queue.admin import display_url, queue_url_from_env
-from storage.queue.audit import Witness
+from storage.queue.audit import AuditSigner, Witness
+from storage.queue.items import reviewer_actor
 from storage.queue.node_pins import NodePins, pins_path_from_env
+from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
 from storage.queue.store import Queue
+from storage.queue.untrust import rotations_in_queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 
 WITNESS_FILE = "audit-witness.json"
@@ -39,6 +53,7 @@ class ReviewerContext:
         self.where = display_url(queue_url_from_env(env))
         self._key: ReviewerPrivateKey | None = None
         self._pins: dict[str, bytes] | None = None
+        self._reviewer_pins: dict[str, ReviewerPublicKey] | None = None
         witness = env.get("ATTEST_AUDIT_WITNESS")
         self.witness = Witness(
             Path(witness).expanduser() if witness else self.data_dir / WITNESS_FILE
@@ -53,7 +68,22 @@ class ReviewerContext:
             )
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
-            queue.reconcile()
+            if self._key is not None:
+                self._sign_with(self._key)
+            if not queue.reconcile_needed():
+                pass
+            elif self.key_configured():
+                self._sign_with(self.key)  # the passphrase is asked only now, if at all
+                queue.reconcile()
+            else:
+                click.echo(
+                    self.t.gettext(
+                        "New accounts or withdrawal requests are waiting to be logged. They "
+                        "are logged, in your name, by your next command with your key set "
+                        "(ATTEST_REVIEWER_KEY)."
+                    ),
+                    err=True,
+                )
             self.witness_advance()
             if held := queue.held_count():
                 click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
@@ -61,15 +91,56 @@ class ReviewerContext:
 
     @property
     def pins(self) -> dict[str, bytes]:
+        """Pinned node keys, after following rotations certified by a pinned key."""
         if self._pins is None:
-            self._pins = NodePins(pins_path_from_env(self.env)).load()
+            pins = NodePins(pins_path_from_env(self.env))
+            for fingerprint in pins.follow_rotations(rotations_in_queue(self.queue)):
+                click.echo(
+                    self.t.gettext(
+                        "Pinned node key {fingerprint}: a node key you trust handed signing "
+                        "over to it (attest keys rotate-node)."
+                    ).format(fingerprint=fingerprint),
+                    err=True,
+                )
+            self._pins = pins.load()
         return self._pins
+
+    @property
+    def node_cutoffs(self) -> dict[str, datetime]:
+        """Node keys untrusted after a time (`attest keys untrust-node FP --after TIME`)."""
+        return NodePins(pins_path_from_env(self.env)).cutoffs()
+
+    @property
+    def reviewer_pins(self) -> dict[str, ReviewerPublicKey]:
+        """Pinned reviewer keys, and this reviewer's own key (it trusts its own signature)."""
+        if self._reviewer_pins is None:
+            pins = ReviewerPins(reviewer_pins_path_from_env(self.env)).load()
+            own = self.key.public
+            if own.signing_key is not None:
+                pins[own.fingerprint] = own
+            self._reviewer_pins = pins
+        return self._reviewer_pins
+
+    def key_configured(self) -> bool:
+        """Whether a reviewer key is set (or the demo key of a first run exists)."""
+        if self.env.get("ATTEST_REVIEWER_KEY"):
+            return True
+        return (self.data_dir / DEMO_DIR / PRIVATE_FILE).exists()
 
     @property
     def key(self) -> ReviewerPrivateKey:
         if self._key is None:
             self._key = self._load_key()
+            if self._queue is not None:
+                self._sign_with(self._key)
         return self._key
+
+    def _sign_with(self, key: ReviewerPrivateKey) -> None:
+        """Every audit entry this command writes is signed by (and names) this reviewer."""
+        if not key.can_sign:
+            raise CannotSign()
+        assert self._queue is not None
+        self._queue.signer = AuditSigner(reviewer_actor(key.fingerprint), key.sign)
 
     def _load_key(self) -> ReviewerPrivateKey:
         configured = self.env.get("ATTEST_REVIEWER_KEY")
@@ -101,7 +172,14 @@ class ReviewerContext:
             passphrase = click.prompt(
                 self.t.gettext("Passphrase for your reviewer key"), hide_input=True, err=True
             )
-        return ReviewerPrivateKey.load(path, passphrase)
+        key = ReviewerPrivateKey.load(path, passphrase)
+        if not key.can_sign and key.public.demo:
+            # A demo key from before signing keys: its passphrase is public, so it is
+            # upgraded in place (same fingerprint) rather than stopping a trial run.
+            key = key.upgraded("")
+            key.replace(path, passphrase, FAST_KDF)
+            key.public.save(path.parent / PUBLIC_FILE)
+        return key
 
     def witness_advance(self) -> None:
         """Remember the audit log's new end outside the queue; warn if the old end changed."""

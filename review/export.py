@@ -36,7 +36,7 @@ from typing import Any, Literal
 from flows.dates import read_approximate_date
 from review.opened import OpenedAccount, VerificationFailed, open_verified
 from storage.crypto import CryptoError
-from storage.crypto.reviewer import ReviewerPrivateKey
+from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
 from storage.queue.store import Queue, reviewer_actor
 
 SCHEMA = "attest-export/3"
@@ -205,6 +205,8 @@ def build_export(
     purpose: Purpose,
     now: datetime | None = None,
     include_free_text: bool = False,
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
+    node_cutoffs: Mapping[str, datetime] | None = None,
 ) -> ExportResult:
     """Open and verify every account, keep what consent allows; nothing audited or written yet."""
     result = ExportResult(document={}, include_free_text=include_free_text)
@@ -212,7 +214,15 @@ def build_export(
     for stored in queue.exportable():
         try:
             # Files are not exported, so their (slow) check is left to `review show`.
-            opened = open_verified(queue, stored, key, trusted_nodes, check_files=False)
+            opened = open_verified(
+                queue,
+                stored,
+                key,
+                trusted_nodes,
+                check_files=False,
+                trusted_reviewers=trusted_reviewers,
+                node_cutoffs=node_cutoffs,
+            )
         except (CryptoError, VerificationFailed):
             result.unverified += 1
             continue

@@ -3,6 +3,8 @@
 `open_verified` refuses (raises) unless all of these hold:
 
     the node that signed it is pinned by this reviewer        UntrustedNode
+    a reseal (if the node did not seal to this key) is signed UntrustedReviewer /
+      by a pinned reviewer                                    TamperedData
     the node's signature covers id, metadata, recipients, body TamperedData
     the body decrypts under this reviewer's key               NotARecipient / TamperedData
     the queue's plaintext columns equal the signed metadata   VerificationFailed
@@ -23,15 +25,19 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from flows.account import answer_sha256
 from storage.crypto import decrypt_file, open_account
-from storage.crypto.reviewer import ReviewerPrivateKey
-from storage.errors import N_, StorageError
+from storage.crypto.reseal import Reseal
+from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
+from storage.errors import N_, StorageError, UntrustedAfter
+from storage.queue.reseals import reseals_for
 from storage.queue.rows import metadata_mismatches
 from storage.queue.store import Queue, QueueItem, StoredAccount
+from storage.queue.untrust import received_before
 
 
 class VerificationFailed(StorageError):
@@ -65,6 +71,8 @@ class OpenedAccount:
     item: QueueItem
     body: dict[str, Any]
     files: tuple[FileEntry, ...]
+    # Set when the node key was untrusted after this time and the account came before it.
+    untrusted_after: datetime | None = None
 
     @property
     def scopes(self) -> dict[str, str]:
@@ -133,6 +141,18 @@ def _check_answers(body: Mapping[str, Any]) -> None:
             raise VerificationFailed(f"answer {answer.get('step')}")
 
 
+def signing_keys(reviewers: Mapping[str, ReviewerPublicKey]) -> dict[str, bytes]:
+    """Fingerprint -> raw Ed25519 key of the pinned reviewers that can sign."""
+    return {fp: k.signing_key for fp, k in reviewers.items() if k.signing_key is not None}
+
+
+def reseals_for_key(queue: Queue, stored: StoredAccount, key: ReviewerPrivateKey) -> list[Reseal]:
+    """The reseals of this account for `key`, if the node did not seal to it (unchecked)."""
+    if key.fingerprint in stored.sealed.recipients:
+        return []
+    return reseals_for(queue, stored.item.account_id, key.fingerprint)
+
+
 def open_verified(
     queue: Queue,
     stored: StoredAccount,
@@ -140,9 +160,26 @@ def open_verified(
     trusted_nodes: Mapping[str, bytes],
     *,
     check_files: bool = True,
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
+    node_cutoffs: Mapping[str, datetime] | None = None,
 ) -> OpenedAccount:
-    """The verified account, or an exception naming which check failed (see module doc)."""
-    body = open_account(stored.sealed, key, trusted_nodes)
+    """The verified account, or an exception naming which check failed (see module doc).
+
+    A key the node did not seal to opens it through a reseal signed by a reviewer in
+    `trusted_reviewers` (`attest review reseal`).
+    """
+    untrusted_after = (node_cutoffs or {}).get(stored.sealed.node_fingerprint)
+    if untrusted_after is not None and not received_before(
+        queue,
+        stored.item.account_id,
+        stored.sealed.node_fingerprint,
+        untrusted_after,
+        signing_keys(trusted_reviewers or {}),
+        trusted_nodes,
+    ):
+        raise UntrustedAfter()
+    reseals = reseals_for_key(queue, stored, key)
+    body = open_account(stored.sealed, key, trusted_nodes, reseals, trusted_reviewers)
     wrong = metadata_mismatches(stored.item, stored.sealed)
     if wrong:
         raise VerificationFailed("queue columns " + ", ".join(wrong))
@@ -154,7 +191,7 @@ def open_verified(
     if check_files:
         for entry in entries:
             decrypt_attachment(queue, stored.item.account_id, entry, _HashingSink())  # type: ignore[arg-type]
-    return OpenedAccount(stored.item, body, entries)
+    return OpenedAccount(stored.item, body, entries, untrusted_after)
 
 
 def write_attachment(queue: Queue, account_id: str, entry: FileEntry, out: Path) -> None:

@@ -136,6 +136,13 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
         lines.append(
             t.gettext("Recorded by documenter {documenter}").format(documenter=body["documenter"])
         )
+    if opened.untrusted_after is not None:
+        lines.append(
+            t.gettext(
+                "NOTE: this account's node key is untrusted for accounts received after "
+                "{time}; the queue received this one before that."
+            ).format(time=when(opened.untrusted_after))
+        )
     if item.urgent:
         lines.append(
             t.gettext(

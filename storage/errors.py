@@ -5,9 +5,13 @@
           ├── WrongPassphrase     the passphrase does not open this private key file
           ├── TamperedData        authentication failed: changed bytes, wrong row, wrong key
           ├── UntrustedNode       a sealed account was signed by a node that is not pinned
+          ├── UntrustedReviewer   a reseal or audit entry was signed by a reviewer not pinned
+          ├── UntrustedAfter      the queue received it after its node key was untrusted
           ├── NotARecipient       this reviewer key is not among an account's recipients
           ├── CorruptData         a record or key file is truncated, malformed or inconsistent
-          └── KeyFileMissing      a configured key file does not exist
+          ├── KeyFileMissing      a configured key file does not exist
+          ├── NodeKeyLocked       the node key is protected and no passphrase was given
+          └── CannotSign          a version 1 reviewer key has no signing key
      ├── CorruptDraft             a stored draft cannot be opened (damaged or not this row's)
      └── FileTooLarge             an incoming file is over the size limit
 
@@ -106,3 +110,40 @@ class FileTooLarge(StorageError):
     """An incoming file is over the configured size limit."""
 
     default_message = N_("That file is too large to keep.")
+
+
+class NodeKeyLocked(CryptoError):
+    """The node key file is protected with a passphrase and none was given."""
+
+    default_message = N_(
+        "The node key is protected with a passphrase. Set ATTEST_NODE_PASSPHRASE, or give "
+        "it as the systemd credential 'attest-node-passphrase'."
+    )
+
+
+class CannotSign(CryptoError):
+    """A version 1 reviewer key has no signing key."""
+
+    default_message = N_(
+        "Your reviewer key is of the old kind, which cannot sign. Upgrade it with "
+        "'attest keys upgrade --key FILE --name NAME' (the same passphrase stays), then try again."
+    )
+
+
+class UntrustedReviewer(CryptoError):
+    """A reseal was signed by a reviewer key this reader has not pinned."""
+
+    default_message = N_(
+        "This account was resealed for you by a reviewer whose key you have not marked as "
+        "trusted. It was not opened. Check that reviewer's fingerprint with them, then run "
+        "'attest keys trust-reviewer FILE' with their reviewer.pub."
+    )
+
+
+class UntrustedAfter(CryptoError):
+    """The queue received this account after its node key's trust cut-off."""
+
+    default_message = N_(
+        "This account's node key was untrusted from a time before the queue received it, "
+        "so it was not opened: it may have been signed with a stolen key."
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,16 +30,18 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, and_, delete, func, inspect, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from storage.crypto import SealedAccount
+from storage.crypto import NodeKeys, SealedAccount
+from storage.crypto.rotation import Rotation
 from storage.db import checkpoint_wal, insert_ignore, read_connection
 from storage.errors import N_, StorageError
 from storage.intake.rows import sealed_from_row
 from storage.intake.tables import files, outbox, withdrawal_requests
 from storage.queue.admin import NOT_SET_UP, QueueSetupError
+from storage.queue.audit import AuditSigner
 from storage.queue.node_rows import record_node_keys
 from storage.queue.rows import carries_clear_tag, queue_row
 from storage.queue.store import Queue
-from storage.queue.tables import account_files, accounts, withdrawals
+from storage.queue.tables import account_files, accounts, node_rotations, withdrawals
 from storage.queue.withdrawals import DEFAULT_WITHDRAWAL_BURST, new_batch_id
 
 log = logging.getLogger(__name__)
@@ -263,6 +265,8 @@ def sync_outbox(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     burst: int = DEFAULT_WITHDRAWAL_BURST,
     send_old_format: bool = False,
+    signer: AuditSigner | None = None,
+    rotations: Sequence[Rotation] = (),
 ) -> SyncReport:
     """Move everything waiting in `source` into `queue`, batch by batch.
 
@@ -285,6 +289,9 @@ def sync_outbox(
             raise QueueSetupError(NOT_SET_UP) from None
         raise
     source.drop_unlinked_files()  # what a killed sync left to delete
+    if rotations:
+        with queue.begin() as conn:
+            insert_rotations(conn, rotations)
     total_accounts, total_withdrawals = source.counts()
     done_accounts = done_files = done_withdrawals = refused = 0
     batch_no = 0
@@ -334,18 +341,44 @@ def sync_outbox(
                 )
             )
     source.finish()
-    receipts, applied = try_reconcile(queue, burst)
+    receipts, applied = try_reconcile(queue, burst, signer)
     if refused:
         log.warning("sync: %d account(s) in the old format left in the outbox", refused)
     return SyncReport(done_accounts, done_files, done_withdrawals, receipts, applied, refused)
 
 
+def insert_rotations(conn: Connection, rotations: Sequence[Rotation]) -> None:
+    """Copy the node's rotation certificates to the queue (reviewers check them)."""
+    insert_ignore(
+        conn,
+        node_rotations,
+        [
+            {
+                "new_fingerprint": r.new_fingerprint,
+                "new_key": r.new_key,
+                "old_key": r.old_key,
+                "rotated_at": r.rotated_at,
+                "signature": r.signature,
+            }
+            for r in rotations
+        ],
+    )
+
+
+def node_signer(node: NodeKeys) -> AuditSigner:
+    """The node as the signer of the audit entries `attest sync` writes."""
+    return AuditSigner(f"node:{node.fingerprint}", node.sign)
+
+
 def try_reconcile(
-    queue: Engine, burst: int = DEFAULT_WITHDRAWAL_BURST
+    queue: Engine, burst: int = DEFAULT_WITHDRAWAL_BURST, signer: AuditSigner | None = None
 ) -> tuple[int | None, int | None]:
-    """Log receipts and apply withdrawals if this connection's role may; (None, None) if not."""
+    """Log receipts and apply withdrawals if this connection's role may; (None, None) if not.
+
+    `signer` is the node's (`node_signer`): the entries name and are signed by the node.
+    """
     try:
-        return Queue(queue, withdrawal_burst=burst).reconcile()
+        return Queue(queue, withdrawal_burst=burst, signer=signer).reconcile()
     except ProgrammingError as error:
         # The node's INSERT-only role: reviewers' next command does it.
         if "permission denied" in str(error.orig).lower():

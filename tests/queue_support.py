@@ -33,7 +33,7 @@ from storage.intake.drafts import FileDetails, file_aad
 from storage.queue.admin import migrate_queue, open_queue
 from storage.queue.rows import queue_row
 from storage.queue.store import Queue
-from storage.sync import OutgoingAccount, OutgoingFile, insert_accounts
+from storage.sync import OutgoingAccount, OutgoingFile, insert_accounts, node_signer
 
 PG_URL = os.environ.get("ATTEST_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -251,13 +251,16 @@ def put_accounts(
     items: Sequence[OutgoingAccount],
     received_at: datetime | None = None,
 ) -> None:
-    """Insert accounts as sync would, then log their receipt as a reviewer command would."""
+    """Insert accounts as sync would, then log their receipt as sync with rights would.
+
+    The receipts are signed by the node (`node:<fingerprint>`), as `attest sync` signs them.
+    """
     engine = open_queue(url)
     with engine.begin() as conn:
         insert_accounts(
             conn, items, received_at or datetime.now(UTC), {node.fingerprint: node.public_key_bytes}
         )
-    Queue(engine).reconcile()
+    Queue(engine, signer=node_signer(node)).reconcile()
     engine.dispose()
 
 

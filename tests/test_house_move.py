@@ -159,5 +159,6 @@ def test_a_wheel_installed_elsewhere_finds_both_migration_folders(tmp_path: Path
         (version,) = conn.execute("SELECT version_num FROM alembic_version_queue").fetchone()
     conn.close()
     # 0003: hashed withdrawal secrets, checked node keys (issue 13); 0004: the desk's
-    # listing index (issue 20); 0005: mode and documenter columns (issue 19)
-    assert version == "0005"
+    # listing index (issue 20); 0005: mode and documenter columns (issue 19); 0006: reseals,
+    # node rotations, signed audit entries (issue 15)
+    assert version == "0006"

@@ -64,6 +64,7 @@ def test_init_on_postgresql_creates_the_insert_only_node_role() -> None:
         assert {(t, p) for t, p in granted} == {
             ("account_files", "INSERT"),
             ("nodes", "INSERT"),
+            ("node_rotations", "INSERT"),  # issue 15: rotation certificates
         }  # accounts and withdrawals (issue 13): column-level INSERT only, not listed here
     finally:
         drop_schema(schema)

@@ -9,13 +9,14 @@ goes through the same checks as `open_account` (pinned node, signature, recipien
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from storage.crypto.drafts import decrypt_value, encrypt_value
-from storage.crypto.reviewer import ReviewerPrivateKey
+from storage.crypto.reseal import Reseal
+from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
 from storage.crypto.seal import SealedAccount, open_content_key
 
 _NOTES_INFO = b"attest-account-notes-v1\n"
@@ -23,10 +24,14 @@ _NOTE_AAD = b"attest-note-v1\n"
 
 
 def notes_key(
-    sealed: SealedAccount, key: ReviewerPrivateKey, trusted_nodes: Mapping[str, bytes]
+    sealed: SealedAccount,
+    key: ReviewerPrivateKey,
+    trusted_nodes: Mapping[str, bytes],
+    reseals: Sequence[Reseal] = (),
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
 ) -> bytes:
     """The key for this account's notes; the same errors as `open_account`."""
-    content_key = open_content_key(sealed, key, trusted_nodes)
+    content_key = open_content_key(sealed, key, trusted_nodes, reseals, trusted_reviewers)
     return HKDF(
         algorithm=hashes.SHA256(),
         length=32,

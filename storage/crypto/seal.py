@@ -12,7 +12,7 @@ id and the reviewer's fingerprint. The node signs, with Ed25519:
 `open_account` checks the signature against the pinned node keys before touching any
 ciphertext: an unknown node is UntrustedNode, a bad signature TamperedData. Only then
 does it unwrap the content key (NotARecipient if the reviewer is not among the
-recipients) and decrypt the body. The node keeps nothing that can open an account.
+recipients, nor given a reseal: `storage.crypto.reseal`) and decrypt the body. The node keeps nothing that can open an account.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from storage.crypto.keyfiles import b64decode, b64encode, canonical_json
 from storage.crypto.node import NodeKeys, verify_node_signature
+from storage.crypto.reseal import Reseal, make_reseal, verify_reseal
 from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
 from storage.errors import CorruptData, NotARecipient, TamperedData, UntrustedNode
 
@@ -183,24 +184,70 @@ def verify_account(sealed: SealedAccount, trusted_nodes: Mapping[str, bytes]) ->
 
 
 def open_content_key(
-    sealed: SealedAccount, key: ReviewerPrivateKey, trusted_nodes: Mapping[str, bytes]
+    sealed: SealedAccount,
+    key: ReviewerPrivateKey,
+    trusted_nodes: Mapping[str, bytes],
+    reseals: Sequence[Reseal] = (),
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
 ) -> bytes:
-    """The account's content key, after checking the node signature (for keys derived from it)."""
+    """The account's content key, after checking the node signature (for keys derived from it).
+
+    A key the node did not seal to opens it only through a reseal for it, signed by a
+    reviewer in `trusted_reviewers` (see `storage.crypto.reseal`).
+    """
     verify_account(sealed, trusted_nodes)
     wrapped = sealed.recipients.get(key.fingerprint)
     if wrapped is None:
-        raise NotARecipient()
+        mine = [
+            r
+            for r in reseals
+            if r.recipient == key.fingerprint and r.account_id == sealed.account_id
+        ]
+        if not mine:
+            raise NotARecipient()
+        verify_reseal(mine[0], trusted_reviewers or {})
+        wrapped = mine[0].wrapped
     content_key = key.open_key(wrapped, _key_info(sealed.account_id, key.fingerprint))
     if len(content_key) != 32:
         raise TamperedData()
     return content_key
 
 
+def reseal_account(
+    sealed: SealedAccount,
+    content_key: bytes,
+    new_key: ReviewerPublicKey,
+    resealer: ReviewerPrivateKey,
+) -> Reseal:
+    """The content key of `sealed` wrapped for `new_key`, signed by `resealer`.
+
+    The content key is checked first: it must decrypt the body, so nobody reseals a key
+    that does not open the account.
+    """
+    open_body(sealed, content_key)
+    return make_reseal(
+        sealed.account_id,
+        content_key,
+        new_key,
+        resealer,
+        _key_info(sealed.account_id, new_key.fingerprint),
+    )
+
+
 def open_account(
-    sealed: SealedAccount, key: ReviewerPrivateKey, trusted_nodes: Mapping[str, bytes]
+    sealed: SealedAccount,
+    key: ReviewerPrivateKey,
+    trusted_nodes: Mapping[str, bytes],
+    reseals: Sequence[Reseal] = (),
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
 ) -> dict[str, Any]:
     """The account body, after checking the node signature, then unwrapping, then decrypting."""
-    content_key = open_content_key(sealed, key, trusted_nodes)
+    content_key = open_content_key(sealed, key, trusted_nodes, reseals, trusted_reviewers)
+    return open_body(sealed, content_key)
+
+
+def open_body(sealed: SealedAccount, content_key: bytes) -> dict[str, Any]:
+    """Decrypt the body with a content key already obtained (TamperedData if it does not fit)."""
     nonce, ciphertext = sealed.body[:_NONCE_BYTES], sealed.body[_NONCE_BYTES:]
     try:
         plaintext = AESGCM(content_key).decrypt(

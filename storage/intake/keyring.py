@@ -45,6 +45,12 @@ DEMO_WARNING = N_(
     "'attest keys add-reviewer FILE'."
 )
 
+SINGLE_KEY_WARNING = N_(
+    "WARNING: accounts are sealed to only one reviewer key. If that key or its passphrase "
+    "is lost, every account sealed to it is lost too. Add a second reviewer's key (or an "
+    "offline backup key) with 'attest keys add-reviewer FILE'."
+)
+
 Source = Literal["data-dir", "environment", "demo"]
 
 
@@ -108,6 +114,11 @@ def list_reviewer_keys(data_dir: Path, env: Mapping[str, str]) -> list[ReviewerK
 def load_reviewer_keys(data_dir: Path, env: Mapping[str, str]) -> list[ReviewerPublicKey]:
     """The keys accounts are sealed to: the real ones, or else the demo key if it exists."""
     return [entry.key for entry in list_reviewer_keys(data_dir, env) if entry.in_use]
+
+
+def real_keys_in_use(entries: list[ReviewerKeyEntry]) -> list[ReviewerKeyEntry]:
+    """The non-demo keys accounts are sealed to (one alone is a single point of loss)."""
+    return [entry for entry in entries if entry.in_use and not entry.key.demo]
 
 
 def is_demo_only(keys: list[ReviewerPublicKey]) -> bool:

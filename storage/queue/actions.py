@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from storage.queue import audit
+from storage.queue.audit import AuditSigner
 from storage.queue.items import (
     ACCOUNT_COLUMNS,
     ORDER,
@@ -48,6 +49,7 @@ class QueueActions:
     engine: Engine
     lease: timedelta
     clock: Callable[[], datetime]
+    signer: AuditSigner | None
 
     def claim_next(
         self,
@@ -94,7 +96,9 @@ class QueueActions:
                 .returning(accounts.c.id)
             ).scalar_one_or_none()
             if claimed is not None:
-                audit.append(conn, reviewer_actor(reviewer), "claimed", claimed, {}, now)
+                audit.append(
+                    conn, reviewer_actor(reviewer), "claimed", claimed, {}, now, self.signer
+                )
         return claimed
 
     def _claim_unlocked(
@@ -131,7 +135,9 @@ class QueueActions:
             if result.rowcount != 1:
                 self.require_visible(conn, account_id)
                 raise NotHeld()
-            audit.append(conn, reviewer_actor(reviewer), "released", account_id, {}, now)
+            audit.append(
+                conn, reviewer_actor(reviewer), "released", account_id, {}, now, self.signer
+            )
 
     def require_visible(self, conn: Connection, account_id: str) -> Any:
         query = select(*ACCOUNT_COLUMNS, PENDING_WITHDRAWAL.label("pending")).where(
@@ -221,5 +227,7 @@ class QueueActions:
                 conn.execute(
                     update(accounts).where(accounts.c.id == account_id).values(updated_at=now)
                 )
-                audit.append(conn, reviewer_actor(reviewer), "changed", account_id, detail, now)
+                audit.append(
+                    conn, reviewer_actor(reviewer), "changed", account_id, detail, now, self.signer
+                )
         return detail

@@ -129,7 +129,8 @@ def node_role_grants(role: str, schema: str) -> list[str]:
     return [
         f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
-        f"GRANT INSERT ON {schema}.nodes, {schema}.account_files TO {role}",
+        f"GRANT INSERT ON {schema}.nodes, {schema}.account_files, {schema}.node_rotations "
+        f"TO {role}",
         f"GRANT INSERT ({request_columns}) ON {schema}.withdrawals TO {role}",
         f"GRANT INSERT ({columns}) ON {schema}.accounts TO {role}",
     ]
@@ -153,13 +154,14 @@ def reviewer_role_grants(role: str, schema: str) -> list[str]:
             "account_tags",
             "account_notes",
             "withdrawals",
+            "reseals",
         )
     )
     return [
         f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON {working} TO {role}",
-        f"GRANT SELECT ON {schema}.nodes, {schema}.queue_info TO {role}",
+        f"GRANT SELECT ON {schema}.nodes, {schema}.queue_info, {schema}.node_rotations TO {role}",
         f"GRANT SELECT, INSERT ON {schema}.audit_log TO {role}",
     ]
 

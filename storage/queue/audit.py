@@ -13,6 +13,18 @@ over all of that in canonical JSON. So:
                               (`Witness`). `verify_chain` checks that this entry is still
                               there with the same hash; a cut-off or rewritten tail fails.
 
+Since queue revision 0006 every entry is also **signed by its actor** (Ed25519 over
+`b"attest-audit-v1\n" || hash`): a reviewer's entries with their reviewer signing key
+(`reviewer:<fingerprint>`), receipts and withdrawals logged by `attest sync` with the node
+key (`node:<fingerprint>`). `verify_chain`, given the pinned reviewer and node keys,
+refuses an entry whose signature is missing, does not verify, or comes from a key that is
+not pinned: a renumbered, rehashed deletion breaks every signature after it, and whoever
+can only insert cannot sign as anyone but themselves. Entries written by administrator
+commands (`actor` "admin": `attest queue withdrawals`, a field-kit import) carry no
+signature; on PostgreSQL a trigger lets only the table's owner insert one, and inserts
+only `seq = head + 1` linked to the head's hash. Entries older than the upgrade
+(`queue_info.signed_from`) are counted as unsigned history, not refused.
+
 Appending serialises on the chain's head: on PostgreSQL with a transaction-level
 advisory lock, on SQLite through the write lock `BEGIN IMMEDIATE` already holds. Details
 never carry content: only ids, counts, field names, purposes.
@@ -22,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,9 +42,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
-from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
-from storage.errors import N_
-from storage.queue.tables import audit_log
+from storage.crypto import verify_node_signature
+from storage.crypto.keyfiles import PRIVATE_FILE_MODE, b64decode, b64encode, replace_file
+from storage.errors import N_, CorruptData
+from storage.queue.tables import audit_log, queue_info
 
 GENESIS = "0" * 64
 ACTIONS: tuple[str, ...] = (
@@ -47,7 +60,10 @@ ACTIONS: tuple[str, ...] = (
     "withdrawals-held",
     "withdrawals-confirmed",
     "withdrawals-rejected",
+    "resealed",
 )
+ADMIN = "admin"
+_SIGNED_LABEL = b"attest-audit-v1\n"
 # Any 64-bit constant: the advisory lock that serialises appends on PostgreSQL.
 _CHAIN_LOCK = 0x4174746573740A01
 
@@ -64,6 +80,20 @@ class AuditEntry:
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+    signature: str | None = None  # base64 Ed25519 by the actor; None for admin and history
+
+
+@dataclass(frozen=True)
+class AuditSigner:
+    """Who writes entries, and how they sign: `sign` gets the bytes to sign."""
+
+    actor: str
+    sign: Callable[[bytes], bytes]
+
+
+def signed_bytes(entry_hash_hex: str) -> bytes:
+    """What an entry's actor signs: a label and the entry's hash (which covers all of it)."""
+    return _SIGNED_LABEL + entry_hash_hex.encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -81,6 +111,8 @@ class AuditReport:
     head_hash: str
     problems: tuple[AuditProblem, ...]
     witness_checked: bool
+    history: int = 0  # unsigned entries from before signatures
+    by_admin: int = 0  # unsigned administrator entries
 
     @property
     def ok(self) -> bool:
@@ -123,19 +155,28 @@ def append(
     account_id: str | None,
     detail: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    signer: AuditSigner | None = None,
 ) -> AuditEntry:
     """Append one entry inside the caller's transaction; it commits with the change it records."""
-    return append_many(conn, [(actor, action, account_id, detail or {})], now)[-1]
+    return append_many(conn, [(actor, action, account_id, detail or {})], now, signer)[-1]
 
 
 def append_many(
     conn: Connection,
     items: Sequence[tuple[str, str, str | None, Mapping[str, Any]]],
     now: datetime | None = None,
+    signer: AuditSigner | None = None,
 ) -> list[AuditEntry]:
-    """Append several entries in order, holding the chain lock once."""
+    """Append several entries in order, holding the chain lock once, signed by `signer`.
+
+    With a signer every entry must name it as actor (nobody signs for someone else).
+    Without one the entries are unsigned: `verify_chain` accepts that only for "admin".
+    """
     if not items:
         return []
+    for actor, *_rest in items:
+        if signer is not None and actor != signer.actor:
+            raise ValueError("an audit entry must be signed by the actor it names")
     _lock_chain(conn)
     seq, prev = head(conn)
     at = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
@@ -146,7 +187,10 @@ def append_many(
         seq += 1
         detail_text = _detail_json(detail)
         digest = entry_hash(seq, at, actor, action, account_id, detail_text, prev)
-        entries.append(AuditEntry(seq, at, actor, action, account_id, dict(detail), prev, digest))
+        signature = None if signer is None else b64encode(signer.sign(signed_bytes(digest)))
+        entries.append(
+            AuditEntry(seq, at, actor, action, account_id, dict(detail), prev, digest, signature)
+        )
         prev = digest
     conn.execute(
         insert(audit_log),
@@ -160,6 +204,7 @@ def append_many(
                 "detail": _detail_json(e.detail),
                 "prev_hash": e.prev_hash,
                 "hash": e.hash,
+                "signature": e.signature,
             }
             for e in entries
         ],
@@ -201,17 +246,68 @@ def _entry(row: Any) -> AuditEntry:
         json.loads(row.detail),
         row.prev_hash,
         row.hash,
+        row.signature,
     )
 
 
-def verify_chain(conn: Connection, witness: tuple[int, str] | None = None) -> AuditReport:
-    """Walk the whole chain; with a witness (seq, hash), also check the tail was not cut or rewritten."""
+def signed_from(conn: Connection) -> int:
+    """The first entry that must be signed (entries before it predate signatures)."""
+    value = conn.execute(select(queue_info.c.signed_from)).scalar_one_or_none()
+    return 1 if value is None else int(value)
+
+
+def signature_problem(
+    row: Any,
+    trusted_reviewers: Mapping[str, bytes],
+    trusted_nodes: Mapping[str, bytes],
+) -> str | None:
+    """Why this entry's signature is not good enough (an English source string), or None."""
+    kind, _, fingerprint = str(row.actor).partition(":")
+    keys = {"reviewer": trusted_reviewers, "node": trusted_nodes}.get(kind)
+    if keys is None or not fingerprint:
+        return N_("This entry names no actor that can sign.")
+    if row.signature is None:
+        return N_("This entry is not signed by the actor it names.")
+    public_key = keys.get(fingerprint)
+    if public_key is None:
+        return N_(
+            "This entry is signed by a key you have not pinned. If that reviewer or node "
+            "is real, pin them (attest keys trust-reviewer FILE, trust-node) and verify again."
+        )
+    try:
+        signature = b64decode(row.signature, "signature")
+    except CorruptData:
+        signature = b""
+    if not verify_node_signature(public_key, signature, signed_bytes(row.hash)):
+        return N_("This entry's signature does not match it: it was forged or changed.")
+    return None
+
+
+def verify_chain(
+    conn: Connection,
+    witness: tuple[int, str] | None = None,
+    *,
+    trusted_reviewers: Mapping[str, bytes] | None = None,
+    trusted_nodes: Mapping[str, bytes] | None = None,
+) -> AuditReport:
+    """Walk the whole chain; with a witness (seq, hash), also check the tail was not cut or rewritten.
+
+    With `trusted_reviewers` (fingerprint -> raw Ed25519 signing key) and `trusted_nodes`,
+    every entry from `signed_from` on must carry a valid signature by the actor it names,
+    or be an unsigned administrator entry (counted in `by_admin`).
+    """
     problems: list[AuditProblem] = []
     expected_seq, prev = 1, GENESIS
     count = 0
+    history = by_admin = 0
     witnessed_hash: str | None = None
+    check_signatures = trusted_reviewers is not None or trusted_nodes is not None
+    # Without signature checks only the chain's own columns are read: a field kit made
+    # before revision 0006 has no `signature` column and is still checked.
+    first_signed = signed_from(conn) if check_signatures else 0
+    columns = [c for c in audit_log.c if check_signatures or c.name != "signature"]
     rows = conn.execution_options(yield_per=2000).execute(
-        select(audit_log).order_by(audit_log.c.seq)
+        select(*columns).order_by(audit_log.c.seq)
     )
     for row in rows:
         count += 1
@@ -229,6 +325,15 @@ def verify_chain(conn: Connection, witness: tuple[int, str] | None = None) -> Au
         )
         if digest != row.hash:
             problems.append(AuditProblem(seq, N_("This entry was changed after it was written.")))
+        if check_signatures:
+            if seq < first_signed and row.signature is None:
+                history += 1
+            elif row.actor == ADMIN and row.signature is None:
+                by_admin += 1
+            else:
+                reason = signature_problem(row, trusted_reviewers or {}, trusted_nodes or {})
+                if reason is not None:
+                    problems.append(AuditProblem(seq, reason))
         if witness is not None and seq == witness[0]:
             witnessed_hash = row.hash
         expected_seq, prev = seq + 1, row.hash
@@ -248,7 +353,9 @@ def verify_chain(conn: Connection, witness: tuple[int, str] | None = None) -> Au
             problems.append(
                 AuditProblem(witness[0], N_("An entry you saw earlier was rewritten since."))
             )
-    return AuditReport(count, head_seq, prev, tuple(problems), witness is not None)
+    return AuditReport(
+        count, head_seq, prev, tuple(problems), witness is not None, history, by_admin
+    )
 
 
 class Witness:

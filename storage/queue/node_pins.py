@@ -3,7 +3,15 @@
 Pins never live in the queue: whoever can write the queue could otherwise add their own
 node. The file (`ATTEST_TRUSTED_NODES`, default DATA_DIR/trusted-nodes.json) is JSON:
 
-    {"nodes": {"<fingerprint>": {"public_key": "<base64 raw Ed25519>", "pinned_at": "..."}}}
+    {"nodes": {"<fingerprint>": {"public_key": "<base64 raw Ed25519>", "pinned_at": "...",
+                                 "untrusted_after": "<ISO time>" | "always" (optional),
+                                 "via": "<fingerprint it rotated from>" (optional)}}}
+
+`attest keys untrust-node FP [--after TIME]` sets `untrusted_after`: "always" takes the
+key out of the trusted set; a time keeps it for accounts the queue received (its own
+`received` audit entry, see `storage.queue.untrust`) up to then. A key that rotated from
+a pinned one (`storage.crypto.rotation`) is pinned when its certificate verifies
+(`follow_rotations`), unless the old key was untrusted.
 
 A node is pinned from its public key (the line `attest keys node` prints, or a file with
 it), or by its full fingerprint when sync has already recorded that node's public key in
@@ -18,15 +26,18 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from storage.crypto import FINGERPRINT_CHARS, fingerprint_of
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
+from storage.crypto.rotation import Rotation
 from storage.errors import N_, StorageError
 
 PINS_FILE = "trusted-nodes.json"
+ALWAYS = "always"
 
 
 class PinError(StorageError):
@@ -98,11 +109,94 @@ class NodePins:
             raise PinError(N_("The trusted nodes file is damaged (not valid JSON).")) from None
         pinned: dict[str, bytes] = {}
         for fingerprint, entry in dict(document.get("nodes", {})).items():
+            if entry.get("untrusted_after") == ALWAYS:
+                continue  # untrusted for every account
             key = base64.b64decode(entry["public_key"])
             # A hand-edited entry whose key does not match its name is ignored, not trusted.
             if fingerprint_of(key) == fingerprint:
                 pinned[fingerprint] = key
         return pinned
+
+    def _document(self) -> dict[str, Any]:
+        try:
+            document = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return {"nodes": {}}
+        except ValueError:
+            raise PinError(N_("The trusted nodes file is damaged (not valid JSON).")) from None
+        if not isinstance(document, dict) or not isinstance(document.get("nodes", {}), dict):
+            raise PinError(N_("The trusted nodes file is damaged (not valid JSON)."))
+        document.setdefault("nodes", {})
+        return document
+
+    def _write(self, document: dict[str, Any]) -> None:
+        # Owner-only, written atomically: another local user must not add a pin.
+        replace_file(
+            self.path, json.dumps(document, indent=1, sort_keys=True).encode(), PRIVATE_FILE_MODE
+        )
+
+    def cutoffs(self) -> dict[str, datetime]:
+        """Pinned keys untrusted after a time: fingerprint -> that time (UTC)."""
+        found: dict[str, datetime] = {}
+        for fingerprint, entry in self._document()["nodes"].items():
+            after = entry.get("untrusted_after") if isinstance(entry, dict) else None
+            if isinstance(after, str) and after != ALWAYS:
+                try:
+                    found[fingerprint] = datetime.fromisoformat(after).astimezone(UTC)
+                except ValueError:
+                    continue
+        return found
+
+    def untrusted(self) -> set[str]:
+        """Fingerprints untrusted at any time (never followed through a rotation)."""
+        return {
+            fingerprint
+            for fingerprint, entry in self._document()["nodes"].items()
+            if isinstance(entry, dict) and entry.get("untrusted_after")
+        }
+
+    def untrust(self, fingerprint: str, after: datetime | None) -> None:
+        """Refuse accounts from this pinned key (all, or those received after `after`)."""
+        document = self._document()
+        entry = document["nodes"].get(fingerprint)
+        if not isinstance(entry, dict):
+            raise PinError(N_("That node key is not pinned here, so there is nothing to untrust."))
+        entry["untrusted_after"] = (
+            ALWAYS if after is None else after.astimezone(UTC).isoformat(timespec="seconds")
+        )
+        self._write(document)
+
+    def follow_rotations(self, rotations: Sequence[Rotation]) -> list[str]:
+        """Pin every key a trusted, never-untrusted pinned key certified; the new fingerprints."""
+        added: list[str] = []
+        document = self._document()
+        nodes = document["nodes"]
+        changed = True
+        while changed:
+            changed = False
+            trusted = {
+                fp: entry
+                for fp, entry in nodes.items()
+                if isinstance(entry, dict) and not entry.get("untrusted_after")
+            }
+            for rotation in rotations:
+                old, new = rotation.old_fingerprint, rotation.new_fingerprint
+                entry = trusted.get(old)
+                if new in nodes or entry is None:
+                    continue
+                pinned_key = base64.b64decode(str(entry.get("public_key", "")))
+                if pinned_key != rotation.old_key or not rotation.verifies():
+                    continue
+                nodes[new] = {
+                    "public_key": base64.b64encode(rotation.new_key).decode("ascii"),
+                    "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "via": old,
+                }
+                added.append(new)
+                changed = True
+        if added:
+            self._write(document)
+        return added
 
     def pin(self, public_key: bytes, expected: str | None = None) -> str:
         """Trust this node key from now on; its fingerprint.

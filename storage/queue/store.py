@@ -27,6 +27,7 @@ from storage.db import checkpoint_wal, read_connection
 from storage.queue import audit
 from storage.queue.actions import QueueActions
 from storage.queue.admin import open_queue, queue_id
+from storage.queue.audit import AuditSigner
 from storage.queue.items import (
     ACCOUNT_COLUMNS,
     NOTE_COLUMNS,
@@ -56,6 +57,7 @@ from storage.queue.tables import (
     account_tags,
     accounts,
     nodes,
+    reseals,
     withdrawals,
 )
 from storage.queue.withdrawals import (
@@ -100,8 +102,11 @@ class Queue(QueueActions, QueueWithdrawals):
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         withdrawal_burst: int = DEFAULT_WITHDRAWAL_BURST,
+        signer: AuditSigner | None = None,
     ) -> None:
         self.engine = engine
+        # Who signs this queue's audit entries; None: an administrator's command, "admin".
+        self.signer = signer
         self.lease = lease
         self.clock = clock
         self.withdrawal_burst = withdrawal_burst
@@ -125,7 +130,7 @@ class Queue(QueueActions, QueueWithdrawals):
     def reconcile(self) -> tuple[int, int]:
         """Log receipts of newly synced accounts, then apply withdrawals; (receipts, withdrawn)."""
         receipts = 0
-        if not self._reconcile_needed():
+        if not self.reconcile_needed():
             return 0, 0
         self.examine_requests()
         while logged := self._log_receipts():
@@ -158,12 +163,13 @@ class Queue(QueueActions, QueueWithdrawals):
             rows = sorted(returned, key=lambda r: _arrival(r.received_at, r.id))
             audit.append_many(
                 conn,
-                [(f"node:{r.node_fingerprint}", "received", r.id, {}) for r in rows],
+                [(self.actor, "received", r.id, {"node": r.node_fingerprint}) for r in rows],
                 self.clock(),
+                self.signer,
             )
         return len(rows)
 
-    def _reconcile_needed(self) -> bool:
+    def reconcile_needed(self) -> bool:
         """A cheap read first, so a command with nothing to apply takes no write lock."""
         unlogged = select(accounts.c.id).where(accounts.c.receipt_logged.is_(False)).limit(1)
         pending = _withdrawn_not_applied().limit(1)
@@ -214,13 +220,13 @@ class Queue(QueueActions, QueueWithdrawals):
                 ).rowcount
                 if not done:
                     continue
-                for table in (account_files, account_tags, account_notes):
+                for table in (account_files, account_tags, account_notes, reseals):
                     conn.execute(delete(table).where(table.c.account_id == account_id))
                 exported = audit.count_actions(conn, account_id, "exported")
                 # Exports made before the withdrawal cannot be recalled by the queue; the
                 # count points reviewers to the "exported" entries to follow up.
-                entries.append(("admin", "withdrawn", account_id, {"exported_before": exported}))
-            audit.append_many(conn, entries, now)
+                entries.append((self.actor, "withdrawn", account_id, {"exported_before": exported}))
+            audit.append_many(conn, entries, now, self.signer)
         # Push the overwritten pages out of SQLite's WAL as well.
         checkpoint_wal(self.engine)
         return len(entries)
@@ -344,11 +350,11 @@ class Queue(QueueActions, QueueWithdrawals):
     ) -> None:
         """An audit entry on its own (opened, file-decrypted, exported)."""
         with self.engine.begin() as conn:
-            audit.append(conn, actor, action, account_id, detail or {}, self.clock())
+            audit.append(conn, actor, action, account_id, detail or {}, self.clock(), self.signer)
 
     def record_many(self, items: Sequence[tuple[str, str, str | None, Mapping[str, Any]]]) -> None:
         with self.engine.begin() as conn:
-            audit.append_many(conn, items, self.clock())
+            audit.append_many(conn, items, self.clock(), self.signer)
 
     def node_key(self, fingerprint: str) -> bytes | None:
         """The public key stored under exactly this fingerprint, as stored: unchecked.

@@ -6,6 +6,7 @@ Who may write what (PostgreSQL grants, see `storage/queue/admin.py`):
                                                   `accounts` only the columns it signs, on
                                                   `withdrawals` only secret, time, batch
     nodes                                         reviewers: SELECT only
+    reseals                                       reviewers: SELECT, INSERT, DELETE
     everything else, and every UPDATE / DELETE    reviewers and administrators
 
 An account carries only the one-way hash of its withdrawal secret (`withdrawal_hash`); a
@@ -44,6 +45,8 @@ queue_info = Table(
     metadata,
     Column("queue_id", String(32), primary_key=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # The first audit entry that must be signed (set when revision 0006 ran).
+    Column("signed_from", Integer, nullable=False, server_default=text("1")),
 )
 
 # Node signing keys seen by sync. Seeing a key is not trusting it: reviewers pin keys
@@ -56,6 +59,19 @@ nodes = Table(
     Column("fingerprint", String(64), primary_key=True),
     Column("public_key", LargeBinary, nullable=False),
     Column("first_seen", UtcDateTime, nullable=False),
+)
+
+# Node signing-key rotations as sync copied them from the node key file: the old key's
+# signature over the new one (`storage.crypto.rotation`). Reviewers follow one only when
+# it verifies under a key they pinned and did not untrust.
+node_rotations = Table(
+    "node_rotations",
+    metadata,
+    Column("new_fingerprint", String(64), primary_key=True),
+    Column("new_key", LargeBinary, nullable=False),
+    Column("old_key", LargeBinary, nullable=False),
+    Column("rotated_at", String(40), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
 )
 
 accounts = Table(
@@ -191,6 +207,20 @@ account_notes = Table(
 )
 Index("ix_account_notes_account", account_notes.c.account_id)
 
+# An account's content key wrapped for a reviewer key the node did not seal to, signed by
+# the reviewer who resealed it (`storage.crypto.reseal`). The account row, and the node's
+# signature over its original recipients, are never touched.
+reseals = Table(
+    "reseals",
+    metadata,
+    Column("account_id", String(64), ForeignKey("accounts.id"), primary_key=True),
+    Column("recipient", String(64), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("resealer", String(64), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -202,8 +232,15 @@ audit_log = Table(
     Column("detail", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("signature", Text),  # base64 Ed25519 by the actor (storage.queue.audit)
 )
 Index("ix_audit_account", audit_log.c.account_id)
 
 # Tables the node's role may insert into.
-NODE_TABLES: tuple[str, ...] = ("nodes", "accounts", "account_files", "withdrawals")
+NODE_TABLES: tuple[str, ...] = (
+    "nodes",
+    "accounts",
+    "account_files",
+    "withdrawals",
+    "node_rotations",
+)

@@ -31,6 +31,7 @@ from storage.crypto import withdrawal_hash
 from storage.db import read_connection
 from storage.errors import N_
 from storage.queue import audit
+from storage.queue.audit import AuditSigner
 from storage.queue.items import QueueError, stored_time, tolerant_time
 from storage.queue.tables import accounts, withdrawals
 
@@ -93,6 +94,12 @@ class QueueWithdrawals:
     engine: Engine
     clock: Callable[[], datetime]
     withdrawal_burst: int
+    signer: AuditSigner | None
+
+    @property
+    def actor(self) -> str:
+        """Who the entries of this queue's commands name: the signer, or the administrator."""
+        return audit.ADMIN if self.signer is None else self.signer.actor
 
     def examine_requests(self) -> int:
         """Hash new requests; accept each batch, or hold it if it is a burst. How many held."""
@@ -133,13 +140,13 @@ class QueueWithdrawals:
                     held += len(secrets)
                     entries.append(
                         (
-                            "admin",
+                            self.actor,
                             "withdrawals-held",
                             None,
                             {"batch": batch, "requests": len(secrets)},
                         )
                     )
-            audit.append_many(conn, entries, now)
+            audit.append_many(conn, entries, now, self.signer)
         return held
 
     def held_count(self) -> int:
@@ -209,6 +216,12 @@ class QueueWithdrawals:
                 raise UnknownBatch()
             action = "withdrawals-confirmed" if confirm else "withdrawals-rejected"
             audit.append(
-                conn, "admin", action, None, {"batch": batch, "requests": count.rowcount}, now
+                conn,
+                self.actor,
+                action,
+                None,
+                {"batch": batch, "requests": count.rowcount},
+                now,
+                self.signer,
             )
         return int(count.rowcount)

@@ -1,0 +1,200 @@
+"""Key lifecycle commands: upgrade and pin reviewer keys; rotate and untrust node keys.
+
+    attest keys upgrade --key FILE [--name NAME]   a version 1 reviewer.key (and the
+                                                   reviewer.pub beside it) gain an
+                                                   Ed25519 signing key; same passphrase
+    attest keys trust-reviewer FILE                pin a reviewer's reviewer.pub: their
+                                                   reseals and audit entries are trusted
+
+    attest keys rotate-node                        (on the node) a new signing key,
+                                                   certified by the old one
+    attest keys untrust-node FP [--after TIME]     (reviewer) refuse accounts from FP, or
+                                                   those the queue received after TIME
+
+The passphrase is read from ATTEST_REVIEWER_PASSPHRASE or asked without echo.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from flows.i18n import translator
+from storage.crypto import CryptoError, ReviewerPrivateKey, ReviewerPublicKey
+from storage.errors import KeyFileMissing, StorageError
+from storage.intake.keyring import PUBLIC_FILE
+from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
+
+PASSPHRASE_ENV = "ATTEST_REVIEWER_PASSPHRASE"
+
+
+def _(message: str) -> str:
+    return translator(os.environ.get("ATTEST_LANGUAGE", "en")).gettext(message)
+
+
+def _fail(error: StorageError) -> click.ClickException:
+    if isinstance(error, KeyFileMissing):
+        return click.ClickException(_("There is no key file at {path}.").format(path=error.path))
+    return click.ClickException(_(str(error)))
+
+
+@click.command(
+    "upgrade",
+    help=_(
+        "Give a version 1 reviewer key a signing key (for audit entries and reseals). "
+        "The passphrase and the fingerprint stay the same."
+    ),
+)
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=_("Your private key file (reviewer.key)."),
+)
+@click.option("--name", default="", help=_("A display name for this key."))
+def upgrade_command(key_file: Path, name: str) -> None:
+    passphrase = os.environ.get(PASSPHRASE_ENV) or click.prompt(
+        _("Passphrase for your reviewer key"), hide_input=True, err=True
+    )
+    try:
+        key = ReviewerPrivateKey.load(key_file, passphrase)
+        if key.can_sign:
+            raise click.ClickException(_("This reviewer key can already sign; nothing to do."))
+        upgraded = key.upgraded(name)
+        # The private file first: if writing the public file then fails, the private key
+        # still holds everything and `upgrade` can write the public file again.
+        upgraded.replace(key_file, passphrase)
+        if ReviewerPrivateKey.load(key_file, passphrase).public != upgraded.public:
+            raise click.ClickException(_("The upgraded key did not read back the same."))
+        upgraded.public.save(key_file.parent / PUBLIC_FILE)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _("Upgraded reviewer key {fingerprint}: it can now sign. Public key: {path}").format(
+            fingerprint=upgraded.fingerprint, path=key_file.parent / PUBLIC_FILE
+        )
+    )
+    click.echo(
+        _(
+            "Give the new reviewer.pub to the other reviewers ('attest keys trust-reviewer "
+            "FILE') and to the node. Backups of the old reviewer.key still open the same "
+            "accounts, but cannot sign."
+        )
+    )
+
+
+@click.command(
+    "trust-reviewer",
+    help=_(
+        "Trust the signatures of the reviewer whose reviewer.pub is FILE (their reseals "
+        "and audit entries). Compare the fingerprint with them first."
+    ),
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def trust_reviewer_command(file: Path) -> None:
+    try:
+        key = ReviewerPublicKey.load(file)
+        ReviewerPins(reviewer_pins_path_from_env()).pin(key)
+    except StorageError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _("Trusted reviewer {fingerprint} ({name}).").format(
+            fingerprint=key.fingerprint, name=key.name or "-"
+        )
+    )
+    click.echo(
+        _(
+            "Check this whole fingerprint with that reviewer in person or on a call: "
+            "whoever gave you the file could have made it."
+        )
+    )
+
+
+@click.command(
+    "rotate-node",
+    help=_(
+        "Give this node a new signing key, certified by the old one, so reviewers' pins "
+        "carry over. The master key and the pseudonym secret stay."
+    ),
+)
+def rotate_node_command() -> None:
+    from bot.node_key import node_passphrase
+    from bot.settings import SettingsError, ensure_data_dir, load_settings
+    from storage.crypto import NodeKeys
+    from storage.intake.keyring import node_key_path
+
+    try:
+        data_dir = ensure_data_dir(load_settings())
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    path = node_key_path(data_dir)
+    passphrase = node_passphrase()
+    try:
+        protected = NodeKeys.is_protected(path)
+        old = NodeKeys.load(path, passphrase)
+        new = old.rotated(datetime.now(UTC).isoformat(timespec="seconds"))
+        new.save_replacing(path, passphrase if protected else None)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _("New node signing key {new} (certified by the old key {old}).").format(
+            new=new.fingerprint, old=old.fingerprint
+        )
+    )
+    click.echo(
+        _(
+            "Restart every process of this node, then run 'attest sync': it carries the "
+            "certificate to the queue, and reviewers who pinned the old key trust the new one."
+        )
+    )
+
+
+@click.command(
+    "untrust-node",
+    help=_(
+        "Stop trusting the node key FINGERPRINT: refuse all its accounts, or with --after "
+        "only those the queue received after TIME (earlier ones are shown marked)."
+    ),
+)
+@click.argument("fingerprint")
+@click.option(
+    "--after",
+    "after",
+    default=None,
+    help=_("A time such as 2026-12-01T09:00 (UTC unless it says otherwise)."),
+)
+def untrust_node_command(fingerprint: str, after: str | None) -> None:
+    from storage.queue.node_pins import NodePins, full_fingerprint, pins_path_from_env
+
+    cutoff = None
+    if after is not None:
+        try:
+            cutoff = datetime.fromisoformat(after.strip())
+        except ValueError:
+            raise click.ClickException(
+                _("That is not a time. Write it like 2026-12-01T09:00 (UTC).")
+            ) from None
+        if cutoff.tzinfo is None:
+            cutoff = cutoff.replace(tzinfo=UTC)
+    try:
+        wanted = full_fingerprint(fingerprint)
+        NodePins(pins_path_from_env()).untrust(wanted, cutoff)
+    except StorageError as exc:
+        raise _fail(exc) from None
+    if cutoff is None:
+        click.echo(
+            _("Node key {fingerprint} is no longer trusted: none of its accounts open.").format(
+                fingerprint=wanted
+            )
+        )
+    else:
+        click.echo(
+            _(
+                "Node key {fingerprint} is untrusted for accounts the queue received after "
+                "{time}; earlier ones open and are shown marked."
+            ).format(fingerprint=wanted, time=cutoff.isoformat(timespec="seconds"))
+        )
