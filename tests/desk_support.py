@@ -35,8 +35,8 @@ from tests.queue_support import (
     save_reviewer,
 )
 
-RECALL = (
-    "In your own words, what happened? Start wherever you like. Small details can help. "
+RECALL = (  # the survivor flow's wording today (version 3)
+    "Take your time. In your own words, what happened? Start wherever you like. Small details can help. "
     "Share only what you want to. You can write it in several messages."
 )
 HARMS = (
