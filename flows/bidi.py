@@ -1,4 +1,4 @@
-"""Commands and Latin words inside right-to-left texts, kept the right way round.
+"""Commands, Latin words and phone numbers inside right-to-left texts, kept the right way round.
 
 Inside Arabic or Persian text a bare "/exit" is displayed as "exit/" (the slash is a
 neutral character and takes the paragraph's direction), and a person who types what they
@@ -21,6 +21,12 @@ RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "ckb", "sd", "ug", "yi"
 _LATIN = "A-Za-z\u00c0-\u024f"
 _RUN = rf"[{_LATIN}0-9/@+_\-.']*[{_LATIN}][{_LATIN}0-9/@+_\-.']*"
 _TOKEN = re.compile(rf"{_RUN}(?: {_RUN})*")
+# A phone number or other long run of digits (Western, Arabic-Indic or Persian) with the
+# signs between its groups: in a right-to-left line its groups are laid out right to left
+# ("+964 770 123 4567" shows as "4567 123 770 964+"), and a person dialling it by eye
+# dials a wrong number. At least seven digits, so "72 hours" or "2023" stay as they are.
+_DIGIT = "0-9\u0660-\u0669\u06f0-\u06f9"
+_NUMBER = re.compile(rf"\+?[{_DIGIT}](?:[ \-.()/]?[{_DIGIT}]){{6,}}")
 # A placeholder or format field, such as {org_name} or {delay:.0f}: filled in later.
 _PLACEHOLDER = re.compile(r"\{[^{}\s]*\}")
 _ISOLATED = re.compile(f"{LRI}[^{LRI}{PDI}]*{PDI}")
@@ -41,6 +47,17 @@ def _tokens(segment: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _isolated_spans(segment: str) -> list[tuple[int, int]]:
+    """Latin tokens and long numbers, in order; a number inside a Latin token is left to it."""
+    latin = _tokens(segment)
+    numbers = [
+        m.span()
+        for m in _NUMBER.finditer(segment)
+        if not any(s <= m.start() < e or s < m.end() <= e for s, e in latin)
+    ]
+    return sorted([*latin, *numbers])
+
+
 def isolate_latin(text: str) -> str:
     """`text` with every command and Latin token wrapped in LRI … PDI (idempotent).
 
@@ -53,7 +70,7 @@ def isolate_latin(text: str) -> str:
         stop = placeholder.start() if placeholder else len(bare)
         segment = bare[at:stop]
         cursor = 0
-        for start, end in _tokens(segment):
+        for start, end in _isolated_spans(segment):
             out.append(segment[cursor:start] + LRI + segment[start:end] + PDI)
             cursor = end
         out.append(segment[cursor:])

@@ -410,13 +410,17 @@ class Sprint:
         else:
             text = lead or self.r.text(step.text, self.session, extra)
         if lead is None and earlier is not None and step.kind != "review":
-            shown = self.r.answer_text(step, earlier, self.session)
+            typed = step.kind in TEXT_KINDS or step.kind == "media"
             if step.multi and earlier.status == "answered":
-                # Asked again, a story told in several messages is added to, never replaced.
+                # Asked again, a story told in several messages is added to, never replaced;
+                # and never quoted back (the guide: no step repeats what the person typed).
                 self.set_data(appending=step.id)
-                note = _("(What you wrote so far: {answer}) Anything you send now is added to it.")
+                note = _("(What you wrote before is kept. Anything you send now is added to it.)")
+            elif typed and earlier.status == "answered":
+                note = _("(You answered this before. What you send now takes its place.)")
             else:
                 note = _("(Your answer was: {answer})")
+            shown = self.r.answer_text(step, earlier, self.session)
             text += "\n\n" + self.r.fill(note, self.session, {"answer": shown})
         history = self.session.history
         if not keep_history and (not history or history[-1] != step.id):

@@ -51,7 +51,7 @@ def test_once_typed_the_code_word_and_contact_details_never_show_again(tmp_path:
     for word in SECRET_WORDS:
         assert word not in later, word
     assert "Set (hidden)" in later
-    assert "(Your answer was: Set (hidden))" in later
+    assert "(You answered this before. What you send now takes its place.)" in later
 
 
 def test_hide_at_a_terminal_says_what_it_could_not_clear_and_resume_goes_on(

@@ -147,9 +147,11 @@ def test_back_from_a_check_in_returns_to_the_story_and_adds_to_it() -> None:
     talk.press("done")
     turn = talk.send("/back")
     assert turn.messages[-1].ask == "recall"
-    assert "(What you wrote so far: First part.) Anything you send now is added to it." in (
+    # Kept and added to, but never quoted back (issue 12: no step repeats what was typed).
+    assert "(What you wrote before is kept. Anything you send now is added to it.)" in (
         turn.messages[-1].text
     )
+    assert "First part." not in turn.messages[-1].text
     talk.send("Something I forgot.")
     talk.press("done")
     answer = talk.session.answers["recall"] if talk.session else None
@@ -163,7 +165,10 @@ def test_back_to_a_one_message_answer_replaces_it() -> None:
     talk.press("continue")
     talk.send("First version.")
     turn = talk.send("/back")
-    assert "(Your answer was: First version.)" in turn.messages[-1].text
+    assert "(You answered this before. What you send now takes its place.)" in (
+        turn.messages[-1].text
+    )
+    assert "First version." not in turn.messages[-1].text
     talk.send("Second version.")
     assert talk.session is not None
     assert talk.session.answers["follow-up"].value == "Second version."

@@ -70,7 +70,10 @@ def test_identifying_answers_never_come_back_in_a_later_message() -> None:
     talk.send(SECRETS["contact-how"])
     talk.send("/back")  # straight back to look at it
     assert talk.state == "contact-how"
-    assert "(Your answer was: Set (hidden))" in talk.turns[-1].messages[-1].text
+    assert (
+        "(You answered this before. What you send now takes its place.)"
+        in talk.turns[-1].messages[-1].text
+    )
     answer_until(talk, "review")
     review = talk.turns[-1].messages[-1].text
     assert "Set (hidden)" in review
@@ -80,12 +83,15 @@ def test_identifying_answers_never_come_back_in_a_later_message() -> None:
     talk.press("topic:consent")  # issue 14: the change list is grouped
     talk.press("contact-code-word")
     asked = talk.turns[-1].messages[-1]
-    assert "(Your answer was: Set (hidden))" in asked.text
+    assert "(You answered this before. What you send now takes its place.)" in asked.text
     talk.send("/skip")
     talk.press("change")
     talk.press("topic:consent")  # issue 14: the change list is grouped
     talk.press("contact-how")
-    assert "(Your answer was: Set (hidden))" in talk.turns[-1].messages[-1].text
+    assert (
+        "(You answered this before. What you send now takes its place.)"
+        in talk.turns[-1].messages[-1].text
+    )
     talk.send("/back")  # back to the review
     answer_until(talk, "review")
     turn = talk.press("send")
@@ -114,7 +120,10 @@ def test_free_text_asked_again_can_be_removed_not_only_added_to() -> None:
     assert [c.value for c in confirm.choices] == [REMOVE_TEXT, KEEP_TEXT]
     talk.press(KEEP_TEXT)
     assert talk.session is not None and talk.session.answers["names-roles"].value
-    assert "(Your answer was: Set (hidden))" in talk.turns[-1].messages[-1].text
+    assert (
+        "(You answered this before. What you send now takes its place.)"
+        in talk.turns[-1].messages[-1].text
+    )
     talk.press(REMOVE_TEXT)
     turn = talk.press(REMOVE_TEXT)
     assert "What you wrote here is removed" in turn.messages[0].text

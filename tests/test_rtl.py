@@ -187,3 +187,17 @@ async def test_a_withdrawn_accounts_code_is_isolated_in_arabic(tmp_path: Path) -
         assert any(f"{LRI}{code}{PDI}" in m.text for m in said.messages)
     finally:
         await node.close()
+
+
+def test_a_phone_number_in_a_right_to_left_text_is_kept_the_right_way_round() -> None:
+    """Found by a fresh-eyed tester: a referral's "+964 770 123 4567" in an Arabic line was
+    laid out "4567 123 770 964+"; a person dialling it by eye would dial a wrong number."""
+    from flows.bidi import LRI, PDI, isolate_latin
+
+    assert isolate_latin("• عيادة النساء: +964 770 123 4567") == (
+        f"• عيادة النساء: {LRI}+964 770 123 4567{PDI}"
+    )
+    assert isolate_latin("اتصل على ٠٧٧٠١٢٣٤٥٦٧") == f"اتصل على {LRI}٠٧٧٠١٢٣٤٥٦٧{PDI}"
+    assert isolate_latin("خلال 72 ساعة") == "خلال 72 ساعة"  # short numbers stay as they are
+    once = isolate_latin("هاتف: 0912 345 678")
+    assert isolate_latin(once) == once

@@ -69,6 +69,20 @@ def test_no_follow_up_contains_what_the_person_typed(story: str) -> None:
     assert story in review.text  # the review's own account section, and only there
 
 
+def test_going_back_or_changing_an_answer_never_quotes_what_was_typed() -> None:
+    """Found by a fresh-eyed tester: /back showed "(Your answer was: …)" and "(What you
+    wrote so far: …)" with the typed words; a change from the review did too."""
+    talk = after_recall("RECALLCANARY they came")
+    talk.press("continue")
+    talk.send("FOLLOWCANARY extra")
+    start = len(talk.turns)
+    talk.command("back")  # to the follow-up
+    talk.command("back")  # to the recall
+    shown = [m.text for turn in talk.turns[start:] for m in turn.messages]
+    assert shown and all("CANARY" not in text for text in shown)
+    assert any("What you wrote before is kept" in text for text in shown)
+
+
 def test_the_one_follow_up_is_asked_once_and_then_the_harms_consent() -> None:
     talk = after_recall()
     talk.press("continue")
