@@ -54,6 +54,7 @@ from tests.fakebotapi import TOKEN, FakeBotAPI, FakeRequest  # noqa: E402
 
 WINDOW = 2048  # updates handed to PTB and not yet handled, at most
 SEED = 18
+MALLOC_FRAMES = 5  # enough to see past json.loads to its caller; more is very slow
 
 
 def rss_mb() -> float:
@@ -153,14 +154,18 @@ class People:
         self.ids = iter(range(1, 1 << 62))
         self.ended: set[int] = set()
 
-    def starts(self, chats: Iterable[int], kinds: list[tuple[int, int, int]]) -> Iterator[dict[str, Any]]:
+    def starts(
+        self, chats: Iterable[int], kinds: list[tuple[int, int, int]]
+    ) -> Iterator[dict[str, Any]]:
         for chat in chats:
             self.answerers[chat] = Answerer(SEED * 1_000_003 + chat)
             update_id = next(self.ids)
             kinds.append((chat, START, 6))
             yield text_update(update_id, chat, update_id, "/start")
 
-    def answers(self, chats: Iterable[int], kinds: list[tuple[int, int, int]]) -> Iterator[dict[str, Any]]:
+    def answers(
+        self, chats: Iterable[int], kinds: list[tuple[int, int, int]]
+    ) -> Iterator[dict[str, Any]]:
         for chat in chats:
             buttons, message_id = self.recorder.keyboards.get(chat, (None, 0))
             kind, payload = self.answerers[chat].next(buttons)
@@ -175,7 +180,9 @@ class People:
     def record(self, phase: str, kinds: list[tuple[int, int, int]], base: int) -> None:
         """One round into the trace: per update, its person, kind, size and calls."""
         self.recorder.queries.clear()
-        rows = [(chat - base, kind, size, self.recorder.sequence(chat)) for chat, kind, size in kinds]
+        rows = [
+            (chat - base, kind, size, self.recorder.sequence(chat)) for chat, kind, size in kinds
+        ]
         self.trace.write(json.dumps({"phase": phase, "round": rows}) + "\n")
 
     def forget(self, chats: Iterable[int]) -> None:
@@ -241,7 +248,7 @@ async def run_attest(
         await app.start()
         tune_garbage_collector()  # as `attest run` does, in every variant
         if malloc_top:
-            tracemalloc.start(1)
+            tracemalloc.start(MALLOC_FRAMES)
         if profile:
             import yappi
 
@@ -303,26 +310,30 @@ async def run_attest(
     return figures
 
 
-def malloc_summary(
-    snapshots: list[tracemalloc.Snapshot], people: int, top: int
-) -> dict[str, Any]:
-    """Live growth over the second half, per area and at the top sites, per 10,000."""
+def malloc_summary(snapshots: list[tracemalloc.Snapshot], people: int, top: int) -> dict[str, Any]:
+    """Live growth over the second half, per 10,000 people: per area and at the top sites,
+    each allocation put where the nearest frame outside Python's standard library is (a
+    dict json.loads built for the store is the store's)."""
     scale = 10_000 / people / 2**20
-    diff = snapshots[1].compare_to(snapshots[0], "lineno")
+    sites: dict[str, float] = {}
     areas: dict[str, float] = {}
-    for stat in diff:
-        area = area_of(stat.traceback[0].filename)
+    for stat in snapshots[1].compare_to(snapshots[0], "traceback"):
+        frames = list(stat.traceback)  # oldest first
+        frame = next((f for f in reversed(frames) if not _stdlib(f.filename)), frames[-1])
+        site = f"{'/'.join(frame.filename.split('/')[-2:])}:{frame.lineno}"
+        sites[site] = sites.get(site, 0.0) + stat.size_diff * scale
+        area = area_of(frame.filename)
         areas[area] = areas.get(area, 0.0) + stat.size_diff * scale
-    sites = [
-        f"{s.size_diff * scale:+.2f} MB {s.traceback[0].filename.rsplit('/', 3)[-3:]}:"
-        f"{s.traceback[0].lineno}"
-        for s in diff[:top]
-    ]
+    ranked = sorted(sites.items(), key=lambda i: -abs(i[1]))[:top]
     return {
         "mb_per_10000_by_area": {k: round(v, 3) for k, v in sorted(areas.items())},
         "mb_per_10000_total": round(sum(areas.values()), 3),
-        "top_sites": sites,
+        "top_sites": [f"{mb:+.3f} MB {site}" for site, mb in ranked],
     }
+
+
+def _stdlib(filename: str) -> bool:
+    return "/lib/python3" in filename and "-packages/" not in filename
 
 
 def profile_summary() -> dict[str, Any]:
@@ -424,7 +435,9 @@ async def run_replay(variant: str, trace_path: Path) -> dict[str, Any]:
         message = query.message.message_id if query and query.message else 0
         for call in sequences[pending.pop(update.update_id)]:
             method, _ = shape = shapes[call]
-            await context.bot._post(method, fill(shape, chat.id, query.id if query else "", message))
+            await context.bot._post(
+                method, fill(shape, chat.id, query.id if query else "", message)
+            )
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
@@ -440,9 +453,11 @@ async def run_replay(variant: str, trace_path: Path) -> dict[str, Any]:
             update.effective_chat.id, "The next question?", reply_markup=keyboard
         )
 
-    handler: Callable[[Update, Any], Awaitable[None]] = {"same": same, "echo": echo, "buttons": ask}[
-        variant
-    ]
+    handler: Callable[[Update, Any], Awaitable[None]] = {
+        "same": same,
+        "echo": echo,
+        "buttons": ask,
+    }[variant]
     app.add_handler(MessageHandler(filters.ALL, handler))
     app.add_handler(CallbackQueryHandler(handler))
     starts, answered = Clock(), Clock()
@@ -549,10 +564,13 @@ async def measure(variant: str, args: argparse.Namespace) -> dict[str, Any]:
                 malloc_top=args.malloc_top,
                 profile=args.profile,
             )
-        return {"answers_per_s": await run_pickle_recipe(people, args.answers, Path(tmp))}
+        rate = await run_pickle_recipe(people, args.pickle_answers, Path(tmp))
+        return {"answers_per_s": rate}
 
 
-def in_subprocess(variant: str, people: int, args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
+def in_subprocess(
+    variant: str, people: int, args: argparse.Namespace, **extra: Any
+) -> dict[str, Any]:
     """Each figure from its own process, so that memory one run freed cannot hide another's."""
     command = [sys.executable, __file__, "--one", variant, "--people", str(people)]
     command += ["--answers", str(args.answers), "--walkers", str(args.walkers)]
@@ -571,13 +589,16 @@ def in_subprocess(variant: str, people: int, args: argparse.Namespace, **extra: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--people", default="1000,2000,10000,100000")
-    parser.add_argument("--answers", type=int, default=2)
-    parser.add_argument("--walkers", type=int, default=300)
+    parser.add_argument("--people", default="1000,2000,100000")
+    parser.add_argument(
+        "--answers", type=int, default=0, help="answers of each of the N people (0: /start only)"
+    )
+    parser.add_argument("--walkers", type=int, default=200, help="whole interviews per run")
+    parser.add_argument("--pickle-answers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pickle-people", type=int, default=2000)
     parser.add_argument("--profile-people", type=int, default=10_000, help="0: no profile")
-    parser.add_argument("--malloc-people", type=int, default=10_000, help="0: no tracemalloc")
+    parser.add_argument("--malloc-people", type=int, default=6_000, help="0: no tracemalloc")
     parser.add_argument(
         "--one", choices=("attest", "same", "echo", "buttons", "pickle"), help=argparse.SUPPRESS
     )
@@ -606,7 +627,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="attest-trace-") as tmp:
         for people in sizes:
-            runs: dict[str, list[dict[str, Any]]] = {"attest": [], "same": [], "echo": [], "buttons": []}
+            runs: dict[str, list[dict[str, Any]]] = {
+                "attest": [],
+                "same": [],
+                "echo": [],
+                "buttons": [],
+            }
             for run in range(args.runs):  # interleaved, so that the machine's moods hit all
                 trace = Path(tmp) / f"trace-{people}-{run}.jsonl"
                 runs["attest"].append(in_subprocess("attest", people, args, trace=trace))
@@ -616,33 +642,65 @@ def main() -> None:
             a = [r["answers_per_s"] for r in runs["attest"]]
             rate = keep(f"attest_answers_per_s_{tag}", a, 1)
             keep(f"attest_starts_per_s_{tag}", [r["starts_per_s"] for r in runs["attest"]], 1)
-            cpu = keep(f"attest_cpu_us_per_answer_{tag}", [r["cpu_us_per_answer"] for r in runs["attest"]], 1)
+            cpu = keep(
+                f"attest_cpu_us_per_answer_{tag}",
+                [r["cpu_us_per_answer"] for r in runs["attest"]],
+                1,
+            )
             rss = keep(
                 f"rss_mb_per_10000_unfinished_{tag}",
                 [r["rss_mb_per_10000_unfinished"] for r in runs["attest"]],
                 2,
             )
-            keep(f"attest_turns_per_commit_{tag}", [r["turns_per_commit"] for r in runs["attest"]], 1)
-            calls = keep(
-                f"bot_api_calls_per_answer_{tag}", [r["bot_api_calls_per_answer"] for r in runs["same"]], 2
+            keep(
+                f"attest_turns_per_commit_{tag}", [r["turns_per_commit"] for r in runs["attest"]], 1
             )
-            result[f"whole_interviews_sent_{tag}"] = min(r["whole_interviews_sent"] for r in runs["attest"])
+            calls = keep(
+                f"bot_api_calls_per_answer_{tag}",
+                [r["bot_api_calls_per_answer"] for r in runs["same"]],
+                2,
+            )
+            result[f"whole_interviews_sent_{tag}"] = min(
+                r["whole_interviews_sent"] for r in runs["attest"]
+            )
             result[f"answers_per_run_{tag}"] = runs["attest"][0]["answers"]
             line = f"{people:>7} people: attest {rate:6.0f} answers/s ({min(a):.0f}-{max(a):.0f}), {cpu:5.0f} µs CPU/answer"
-            for variant, name in (("same", "same_calls_bot"), ("echo", "bare_echo"), ("buttons", "button_echo")):
+            for variant, name in (
+                ("same", "same_calls_bot"),
+                ("echo", "bare_echo"),
+                ("buttons", "button_echo"),
+            ):
                 b = [r["answers_per_s"] for r in runs[variant]]
                 keep(f"{name}_answers_per_s_{tag}", b, 1)
-                if variant == "buttons":
-                    keep(f"{name}_cpu_us_per_answer_{tag}", [r["cpu_us_per_answer"] for r in runs[variant]], 1)
+                keep(
+                    f"{name}_cpu_us_per_answer_{tag}",
+                    [r["cpu_us_per_answer"] for r in runs[variant]],
+                    1,
+                )
+                if variant == "same":
+                    # CPU per answer, the cost that decides how many people one core carries
+                    cpu_ratios = [
+                        y["cpu_us_per_answer"] / x["cpu_us_per_answer"]
+                        for x, y in zip(runs["attest"], runs[variant], strict=True)
+                    ]
+                    keep(f"cpu_ratio_vs_same_calls_bot_{tag}", cpu_ratios)
                 # The ratio within each run (attest and its baselines ran side by side),
                 # then the median of those.
                 ratios = [x / y for x, y in zip(a, b, strict=True)]
                 ratio = keep(f"ratio_vs_{name}_{tag}", ratios)
                 line += f"; vs {name.replace('_', ' ')} {ratio:.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
-            line += f"; {calls:.2f} calls/answer; RSS +{rss:.2f} MB per 10,000 unfinished"
+            same_cpu = result[f"same_calls_bot_cpu_us_per_answer_{tag}"]
+            button_cpu = result[f"button_echo_cpu_us_per_answer_{tag}"]
+            line += (
+                f"; CPU/answer: same-calls bot {same_cpu:.0f} µs, button echo {button_cpu:.0f} µs"
+                f"; {calls:.2f} calls/answer; RSS +{rss:.2f} MB per 10,000 unfinished"
+            )
             print(line, flush=True)
         pickle_runs = [
-            in_subprocess("pickle", args.pickle_people, args)["answers_per_s"] for _ in range(args.runs)
+            in_subprocess("pickle", args.pickle_people, args, pickle_answers=args.pickle_answers)[
+                "answers_per_s"
+            ]
+            for _ in range(args.runs)
         ]
         pickle = keep(f"pickle_recipe_answers_per_s_{args.pickle_people}_people", pickle_runs, 1)
         print(f"pickle recipe at {args.pickle_people} people: {pickle:.0f} answers/s", flush=True)
@@ -650,18 +708,29 @@ def main() -> None:
         result["ratio_vs_same_calls_bot"] = result[f"ratio_vs_same_calls_bot_{largest}_people"]
         result["ratio_vs_bare_echo"] = result[f"ratio_vs_bare_echo_{largest}_people"]
         result["ratio_vs_button_echo"] = result[f"ratio_vs_button_echo_{largest}_people"]
+        result["cpu_ratio_vs_same_calls_bot"] = result[
+            f"cpu_ratio_vs_same_calls_bot_{largest}_people"
+        ]
         if args.pickle_people in sizes:
             attest_there = result[f"attest_answers_per_s_{args.pickle_people}_people"]
             result["ratio_vs_pickle_recipe"] = round(attest_there / pickle, 2)
         rates = [result[f"attest_answers_per_s_{n}_people"] for n in sizes]
         result["rate_change_smallest_to_largest"] = round(
-            result[f"attest_answers_per_s_{largest}_people"] / result[f"attest_answers_per_s_{smallest}_people"] - 1, 3
+            result[f"attest_answers_per_s_{largest}_people"]
+            / result[f"attest_answers_per_s_{smallest}_people"]
+            - 1,
+            3,
         )
         result["rate_spread_across_sizes"] = round(max(rates) / min(rates) - 1, 3)
-        result["rss_mb_per_10000_unfinished"] = result[f"rss_mb_per_10000_unfinished_{largest}_people"]
+        result["rss_mb_per_10000_unfinished"] = result[
+            f"rss_mb_per_10000_unfinished_{largest}_people"
+        ]
         if args.malloc_people:
             trace = Path(tmp) / "trace-malloc.jsonl"
-            found = in_subprocess("attest", args.malloc_people, args, trace=trace, malloc_top=12)
+            only_unfinished = argparse.Namespace(**{**vars(args), "walkers": 0})
+            found = in_subprocess(
+                "attest", args.malloc_people, only_unfinished, trace=trace, malloc_top=12
+            )
             result["tracemalloc"] = {"people": args.malloc_people, **found["tracemalloc"]}
             print(f"tracemalloc at {args.malloc_people} people (growth per 10,000 unfinished):")
             print(json.dumps(found["tracemalloc"], indent=1, ensure_ascii=False), flush=True)
