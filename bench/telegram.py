@@ -1,66 +1,107 @@
 """Answers per second through python-telegram-bot, durable and encrypted, against baselines.
 
-    .venv/bin/python bench/telegram.py                      # 1,000 / 10,000 / 100,000 people
-    .venv/bin/python bench/telegram.py --people 1000 --pickle-people 200   # a quick look
+    .venv/bin/python bench/telegram.py          # 1,000 / 2,000 / 100,000 people, 3 runs each
+    .venv/bin/python bench/telegram.py --people 1000 --walkers 50 --runs 1 \
+        --profile-people 0 --malloc-people 0    # a quick look
+    .venv/bin/python bench/telegram.py --answers 2   # N people also give the first 2 answers
 
-Every figure comes from the same run on the same machine, through the real PTB
-`Application` (updates put on its update queue, handlers run by PTB) and the in-process
-fake Bot API (tests/fakebotapi.py), with the rate limiter off (it would cap everything at
-Telegram's 30 messages/s and measure nothing else):
+Every figure comes from the same sitting on the same machine, through the real PTB
+`Application` (updates put on its update queue as they are made, at most 2,048 waiting;
+handlers run by PTB) and the in-process fake Bot API (tests/fakebotapi.py, keeping no
+message: `keep_messages=False`), with the rate limiter off (it would cap everything at
+Telegram's 30 messages/s and measure nothing else). Each variant runs in its own process;
+the three runs of a size are interleaved (attest, then its baselines, three times) and
+each figure is the median of the three, printed with min and max.
+
+The workload (issue #18): N people send /start and sit unfinished at the language
+question (`--answers K`: they also give the first K answers), in two halves with the
+resident memory read after each. Then `--walkers` (200) other people each give a whole
+interview, round by round, every question in order until the account is sent (~57
+updates each: 19 single choices, 6 multiple choices pressed option by option then Done,
+12 free texts, a date, a place, the review and send), with the N unfinished interviews
+stored beside them. Each person answers like tests/console_driver.py's cooperative adult
+survivor, with a seeded mix (bench/workload.py): free texts of 12-400 characters, one to
+three options of each multiple choice; the seed is the same in every run and variant.
+A rate counts answers: every update after /start.
 
 - attest: the Telegram channel, the dispatcher, the engine and the SQLite intake store
-  (WAL, synchronous=FULL, AES-GCM drafts, group commit). N people start an interview,
-  then answer `--answers` questions each, all N concurrently; the rate counts answers.
-- bare echo: one MessageHandler and one CallbackQueryHandler that only reply to a text
-  message (one Bot API call). The ceiling for any PTB bot.
-- bare button echo: a handler that answers a button press as any bot asking by buttons
-  must (answerCallbackQuery, then sendMessage with a keyboard; two calls) and keeps
-  nothing. Not asked for by issue #4; printed so the ratio can be read for what it is.
-- pickle recipe: ConversationHandler + PicklePersistence with the file written after
-  every answer (the common way to make a PTB conversation survive a restart).
+  (WAL, synchronous=FULL, AES-GCM drafts, group commit, HPKE seal at the end).
+- same-calls bot (the headline): the very updates of the attest run, in the same rounds,
+  handled by a PTB application (attest's Application class, same concurrency) with no
+  engine and no store that makes, for each update, exactly the Bot API calls attest made
+  for it: recorded from the attest run through the fake's `on_call` hook (method, text,
+  keyboard labels, callback data of the same byte length) and replayed the way attest
+  sends them (raw JSON through `Bot._post`). What separates the two is attest's own work.
+- bare echo: one message in, one "ok" out through `send_message` (one call), per update.
+- button echo: answers a press (answerCallbackQuery) and sends a question with a
+  three-button keyboard through PTB's objects, per update; stores nothing.
+- pickle recipe: ConversationHandler + PicklePersistence written after every answer, 2,000
+  people, 2 answers each (`--pickle-answers`; whole interviews would rewrite the pickle
+  ~110,000 times: too long to measure, and its per-answer cost only grows with them).
+- CPU per answer: `time.process_time` (every thread of the process) over the timed part,
+  per answer. On one core the GIL serialises everything, so this decides how many people a
+  cheap machine carries; the rates also hold waiting (fsync, thread hand-offs).
+- memory: resident growth per 10,000 unfinished interviews, RSS after the second half of
+  the N people minus after the first half (after `gc.collect()`), scaled; the harness
+  keeps nothing per person by then (the fake keeps no message, updates are made as they
+  are sent, the bench drops its answerers). A separate run under tracemalloc prints where
+  the live growth is, by area and site.
+- profile: one run at 10,000 people under yappi (CPU clock, every thread: the event loop
+  and the store's reader and writer threads), own time per function summed per area.
 
-Every variant runs with the garbage-collector setting `attest run` uses
-(bot/runtime.py). Resident memory growth per 10,000 unfinished interviews: RSS after the
-second half of the people minus after the first half, scaled (so first-time warm-up is
-left out), also net of the bare echo's growth (what the fake Telegram and PTB keep per
-chat; the fake keeps attest's messages with their keyboards, so "net" still holds some
-of the fake's share). Each figure comes from its own process. The last line of output is
-one JSON object.
+Measured 2026-12-01, 21:47-22:30 UTC, on this project's machine kind (2 cores) while
+several other engineers ran test suites on it (load average 4-7): absolute rates are low
+and noisy; read the ratios, each taken within one run of attest and its baselines. 200
+whole interviews per run (~57 answers each; all 200 reached "sent" in the profiled run, same seed), N people at the
+language question, 2.15 Bot API calls per answer, median of 3 runs (min-max):
 
-Measured 2026-11-27 on this project's machine kind (2 cores, shared; nothing else running),
-2 answers each (the language button, then "Yes" at the safety check):
-
-| people | attest answers/s | bare echo /s | bare button echo /s | vs echo | vs button echo | RSS per 10,000 unfinished |
+| people | attest answers/s | CPU µs/answer: attest / same-calls bot / button echo | vs same-calls bot | vs bare echo | vs button echo | RSS per 10,000 unfinished |
 | --- | --- | --- | --- | --- | --- | --- |
-| 1,000 | 1,709 | 9,556 | 5,173 | 0.179 | 0.330 | 25.4 MB (20.7 net) |
-| 10,000 | 1,630 | 8,784 | 5,075 | 0.186 | 0.321 | 32.5 MB (28.5 net) |
-| 100,000 | 1,528 | 9,038 | 5,076 | 0.169 | 0.301 | 28.4 MB (22.8 net) |
+| 1,000 | 344 (330-466) | 1,586 / 242 / 380 | 0.134 (0.132-0.152) | 0.132 (0.108-0.176) | 0.232 (0.189-0.245) | +30.1 MB (500 people a half: warm-up) |
+| 2,000 | 334 (316-338) | 1,554 / 219 / 347 | 0.191 (0.076-0.209) | 0.192 (0.071-0.203) | 0.230 (0.124-0.290) | +7.7 MB |
+| 100,000 | 330 (225-393) | 1,496 / 216 / 342 | 0.141 (0.120-0.151) | 0.098 (0.085-0.189) | 0.218 (0.127-0.226) | +0.17 MB |
 
-Pickle recipe at 2,000 people: 113 answers/s, so attest at 100,000 is **13.6 times** it
-(target 10: met; an earlier run the same day gave 11.2). Against the bare echo attest is
-at **0.169** (target 0.4: missed). Rates vary by up to 1.5x between runs on this shared
-machine (the bare echo at 1,000 people gave 5,878/s in one run and 9,556/s in another);
-compare ratios within one run.
+Pickle recipe at 2,000 people, 2 answers each: 51 answers/s in that sitting.
 
-Why 0.4 of the bare echo is out of reach here: over these two answers attest makes
-4.0 Bot API calls per answer (the language choice is followed by four short safety
-messages and the next question; then one question), each through PTB's request path and
-the fake Telegram's validation, against the echo's one call per update. Even the bare
-button echo, which stores nothing, runs at 0.56 of the bare echo. What is left of a turn
-is the engine (~13% of the event loop's time), the store's read and two writes on their
-threads (~20% of the GIL's time; the event loop has the rest), and asyncio. With
-`--answers 6` (more typical turns: 2.8 calls per answer) attest is at about 0.33 of the
-button echo.
+Targets:
+- ratio_vs_same_calls_bot >= 0.75 at 100,000 people: **missed, 0.141** (CPU ratio 0.144:
+  216 against 1,496 µs per answer). For 0.75 attest could spend ~290 µs per answer in all,
+  i.e. ~70 µs of its own beside the calls; it spends ~1,280. The profile below says where:
+  the engine alone (20% of ~1,500 µs, ~300 µs) is over that budget, and the store (12%),
+  the channel and dispatcher (9%), the session's JSON and dataclass copies (most of JSON
+  and "other", ~10%) and crypto (2.4%) come on top. The same-calls bot pays only PTB, the
+  fake and asyncio. Whole interviews cost more per answer than the first two answers
+  (940 µs CPU at 2,000 people with `--answers 2 --walkers 0`): the session grows with
+  every answer and is decrypted, decoded, walked, encoded and encrypted whole each turn.
+- ratio_vs_pickle_recipe >= 10 (2,000 people): **missed on whole interviews, 6.5**
+  (334 / 51 answers/s); **met on the workload the recipe runs, 15.0 (12.5-15.4)**: attest
+  with `--answers 2 --walkers 0` against the recipe, interleaved three times in the same
+  sitting (attest 977 (334-1,042) answers/s, recipe 67.7 (22.3-78.4)). The recipe is not run
+  on whole interviews (it rewrites the whole pickle per answer: ~110,000 rewrites).
+- rate within ±20% from 1,000 to 100,000 people: **met, -4%** (344 -> 330; 2,000: 334).
+- rss_mb_per_10000_unfinished <= 5: **met, +0.17 MB** at 100,000 people. Below 10,000
+  people the growth is larger (+7.7 MB at 2,000) because the store's cache of opened
+  draft keys (storage/intake/rows.py, KEY_CACHE_SIZE = 10,000 entries) is still filling;
+  past it, nothing grows per person. tracemalloc at 6,000 people (`--malloc-people`,
+  unfinished interviews only, the second half against the first): +4.6 MB live per 10,000,
+  of which that cache is ~3.9 (rows.py:314 +1.38, the pseudonym keys crypto/node.py:132
+  +1.11, data keys crypto/drafts.py:41/35 +1.51), dispatcher.py:225/196 (turn locks and
+  context) +0.42 net; PTB, the fake Bot API and the bench +0.02 together.
 
-History (answers/s at 100,000 people, ratio to the bare echo of the same run):
-2026-11-23 0.048; 2026-11-27 morning 471/s, 0.095 (pickle 7.6x); then, each measured
-A/B at 3,000-30,000 people: the turn's six statements run on the driver's cursor
-(storage/intake/hot.py, +15%), answerCallbackQuery as raw JSON and the fake Telegram's lookups
-read once (about +17% more), the garbage collector tuned (+65% for attest, +15% for the
-echo: with Python's defaults its passes over the benchmark's large heap took ~40% of a
-turn), PTB's Application no longer keeping every chat id seen. Earlier changes (raw JSON
-replies, one read per turn, batched reads, pooled state machine) are described in the
-git log of this file.
+Where the time goes: yappi, CPU clock, every thread, 10,000 people + 200 whole interviews
+(own time per function, summed per area): PTB 26.5% (building Update/User/Message objects
+from JSON: User.__setattr__ 4.9%, Message.de_json 2.9%), engine 20.4% (Session.from_dict
+1.6%, path walk 1.5%, Answer.to_dict 1.0%), store 12.1% (HotStatement._run 2.1%),
+channel and dispatcher 9.4%, other 7.9% (dataclasses.replace 1.1%, ...), the fake Bot API
+6.3% (its spec validation `_fits` 2.2%), JSON 6.0%, asyncio 5.0%, the bench 3.1%, crypto
+2.4%, i18n 0.8%. By thread: the event loop 91.7 s, the store's thread 10.3 s (~10%).
+
+History: issue #4 compared attest with the bare echo only (0.169 at 100,000 people on
+2026-11-27, 13.6x the pickle recipe, first two answers); issue #18 replaced that headline
+by the same-calls bot, whole interviews, medians of three, CPU per answer, a profile that
+sees the store's threads, and memory with the harness keeping nothing. Earlier changes
+(raw JSON replies, one read per turn, batched reads, pooled state machine, group commit,
+the garbage collector tuned: +65% for attest) are in the git log of this file.
 """
 
 from __future__ import annotations
@@ -69,11 +110,13 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +133,29 @@ from telegram.ext import (  # noqa: E402
     ConversationHandler,
     MessageHandler,
     PicklePersistence,
+    TypeHandler,
     filters,
 )
 
+from bench.workload import (  # noqa: E402
+    PRESS,
+    START,
+    TEXT,
+    Answerer,
+    area_of,
+    buttons_of,
+    fill,
+    press_update,
+    shape_of,
+    spread,
+    text_update,
+)
 from bot.runtime import tune_garbage_collector  # noqa: E402
 from tests.fakebotapi import TOKEN, FakeBotAPI, FakeRequest  # noqa: E402
+
+WINDOW = 2048  # updates handed to PTB and not yet handled, at most
+SEED = 18
+MALLOC_FRAMES = 5  # enough to see past json.loads to its caller; more is very slow
 
 
 def rss_mb() -> float:
@@ -105,43 +166,142 @@ def rss_mb() -> float:
     return 0.0
 
 
-async def drain(app: Application[Any, Any, Any, Any, Any, Any], updates: list[Update]) -> float:
-    """Put updates on PTB's queue and wait until PTB has handled them all; seconds taken."""
+class Clock:
+    """Wall and CPU seconds (all threads: time.process_time) over the timed drains."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+        self.updates = 0
+
+
+async def drain(
+    app: Application[Any, Any, Any, Any, Any, Any], updates: Iterable[dict[str, Any]], clock: Clock
+) -> None:
+    """Hand updates to PTB as they are made, at most WINDOW waiting, until all are handled.
+
+    Each update is built (and turned into PTB's Update) just before it is put on PTB's
+    queue, so that no burst of prebuilt updates is alive at once; that building is timed
+    too, in every variant alike.
+    """
+    room = asyncio.Semaphore(WINDOW)
     done = asyncio.Event()
-    remaining = len(updates)
+    sent = handled = 0
+    feeding = True
 
     async def count(update: object, context: Any) -> None:
-        nonlocal remaining
-        remaining -= 1
-        if remaining == 0:
+        nonlocal handled
+        handled += 1
+        room.release()
+        if not feeding and handled == sent:
             done.set()
-
-    from telegram.ext import TypeHandler
 
     counter = TypeHandler(Update, count)
     app.add_handler(counter, group=99)  # runs after the real handler of each update
-    start = time.perf_counter()
-    for update in updates:
-        await app.update_queue.put(update)
-    await done.wait()
-    elapsed = time.perf_counter() - start
+    wall, cpu = time.perf_counter(), time.process_time()
+    for data in updates:
+        await room.acquire()
+        await app.update_queue.put(Update.de_json(data, app.bot))
+        sent += 1
+    feeding = False
+    if handled < sent:
+        await done.wait()
+    clock.wall += time.perf_counter() - wall
+    clock.cpu += time.process_time() - cpu
+    clock.updates += sent
     app.remove_handler(counter, group=99)
-    return elapsed
 
 
-def presses(api: FakeBotAPI, chats: range, label_index: int, bot: Any) -> list[Update]:
-    """Each person presses a button of the newest keyboard in their chat."""
-    updates = []
-    for chat in chats:
-        for m in reversed(api.messages[chat].values()):
-            if m.from_bot and m.reply_markup:
-                data = api.button_data(chat, m.message_id)[label_index][1]
-                updates.append(Update.de_json(api.press(chat, m.message_id, data), bot))
-                break
-    return updates
+# ------------------------------------------------------------------------- attest
 
 
-async def run_attest(people: int, answers: int, workdir: Path) -> dict[str, float]:
+class Recorder:
+    """Sees every call the fake answers: the newest keyboard in each chat (what a person
+    can press) and, per chat, the calls made for the update being handled (the trace)."""
+
+    def __init__(self) -> None:
+        self.keyboards: dict[int, tuple[tuple[tuple[str, str], ...] | None, int]] = {}
+        self.calls: dict[int, list[int]] = {}
+        self.queries: dict[str, int] = {}
+        self.shapes: dict[str, int] = {}
+        self.sequences: dict[tuple[int, ...], int] = {}
+        self.call_count = 0
+
+    def on_call(self, method: str, params: dict[str, Any], result: Any) -> None:
+        chat = params.get("chat_id")
+        chat = int(chat) if chat is not None else self.queries.get(params.get("callback_query_id"))
+        if chat is None:
+            return  # getMe and the like: no update's doing
+        self.call_count += 1
+        shape = shape_of(method, params)
+        self.calls.setdefault(chat, []).append(self.shapes.setdefault(shape, len(self.shapes)))
+        if method == "sendMessage":
+            self.keyboards[chat] = (buttons_of(params), int(result["message_id"]))
+        elif method == "editMessageText":
+            self.keyboards[chat] = (buttons_of(params), int(params["message_id"]))
+
+    def sequence(self, chat: int) -> int:
+        calls = tuple(self.calls.pop(chat, ()))
+        return self.sequences.setdefault(calls, len(self.sequences))
+
+
+class People:
+    """The people of the attest run, each sending one update per round."""
+
+    def __init__(self, recorder: Recorder, trace: Any) -> None:
+        self.recorder = recorder
+        self.trace = trace
+        self.answerers: dict[int, Answerer] = {}
+        self.ids = iter(range(1, 1 << 62))
+        self.ended: set[int] = set()
+
+    def starts(
+        self, chats: Iterable[int], kinds: list[tuple[int, int, int]]
+    ) -> Iterator[dict[str, Any]]:
+        for chat in chats:
+            self.answerers[chat] = Answerer(SEED * 1_000_003 + chat)
+            update_id = next(self.ids)
+            kinds.append((chat, START, 6))
+            yield text_update(update_id, chat, update_id, "/start")
+
+    def answers(
+        self, chats: Iterable[int], kinds: list[tuple[int, int, int]]
+    ) -> Iterator[dict[str, Any]]:
+        for chat in chats:
+            buttons, message_id = self.recorder.keyboards.get(chat, (None, 0))
+            kind, payload = self.answerers[chat].next(buttons)
+            update_id = next(self.ids)
+            kinds.append((chat, kind, len(payload.encode())))
+            if kind == TEXT:
+                yield text_update(update_id, chat, update_id, payload)
+            else:
+                self.recorder.queries[f"q{update_id}"] = chat
+                yield press_update(update_id, chat, message_id, payload)
+
+    def record(self, phase: str, kinds: list[tuple[int, int, int]], base: int) -> None:
+        """One round into the trace: per update, its person, kind, size and calls."""
+        self.recorder.queries.clear()
+        rows = [
+            (chat - base, kind, size, self.recorder.sequence(chat)) for chat, kind, size in kinds
+        ]
+        self.trace.write(json.dumps({"phase": phase, "round": rows}) + "\n")
+
+    def forget(self, chats: Iterable[int]) -> None:
+        for chat in chats:
+            self.answerers.pop(chat, None)
+            self.recorder.keyboards.pop(chat, None)
+
+
+async def run_attest(
+    people: int,
+    answers: int,
+    walkers: int,
+    workdir: Path,
+    trace_path: Path,
+    *,
+    malloc_top: int = 0,
+    profile: bool = False,
+) -> dict[str, Any]:
     from bot.dispatcher import Dispatcher
     from bot.telegram.app import build_application
     from bot.telegram.channel import TelegramChannel
@@ -162,97 +322,229 @@ async def run_attest(people: int, answers: int, workdir: Path) -> dict[str, floa
     )
     signer = ButtonSigner(bytes.fromhex(node.pseudonym("attest-telegram-buttons", "v1")))
     channel = TelegramChannel(dispatcher, signer)
-    api = FakeBotAPI(record_calls=False, keep_history=False)
+    recorder = Recorder()
+    api = FakeBotAPI(record_calls=False, keep_messages=False, on_call=recorder.on_call)
     app = build_application(TOKEN, channel, request=FakeRequest(api), rate_limit=False)
-    chats = range(1_000_000, 1_000_000 + people)
+    trace = trace_path.open("w", encoding="utf-8")
+    crowd = People(recorder, trace)
+
+    handle = dispatcher.handle
+
+    async def handle_and_see_the_end(channel_name: str, chat_id: Any, *a: Any, **kw: Any) -> Any:
+        reply = await handle(channel_name, chat_id, *a, **kw)
+        if reply.end is not None:
+            crowd.ended.add(int(chat_id))
+        return reply
+
+    dispatcher.handle = handle_and_see_the_end  # type: ignore[method-assign]
+
+    base = 1_000_000
+    population = range(base, base + people)
     half = people // 2
-    start_seconds = answer_seconds = 0.0
-    answer_calls = 0
+    starts, answered = Clock(), Clock()
     rss: list[float] = []
+    snapshots: list[tracemalloc.Snapshot] = []
+    walked_rounds = 0
     async with app:
         await app.start()
         tune_garbage_collector()  # as `attest run` does, in every variant
-        # Two halves, memory read after each: the growth over the second half is what
-        # more unfinished interviews cost, without the first-time warm-up of caches.
-        for group in (chats[:half], chats[half:]):
-            starts = [Update.de_json(api.text(c, "/start"), app.bot) for c in group]
-            start_seconds += await drain(app, starts)
-            del starts
-            # English, then "Yes" (safe), then "It happened to me", ...: the first button.
+        if malloc_top:
+            tracemalloc.start(MALLOC_FRAMES)
+        if profile:
+            import yappi
+
+            yappi.set_clock_type("cpu")
+            yappi.start(builtins=False, profile_threads=True)
+        # The unfinished interviews: two halves, memory read after each, so that the growth
+        # over the second half is what more of them cost, without first-time warm-up.
+        for group in (population[:half], population[half:]):
+            kinds: list[tuple[int, int, int]] = []
+            await drain(app, crowd.starts(group, kinds), starts)
+            crowd.record("start", kinds, base)
             for _ in range(answers):
-                round_ = presses(api, group, 0, app.bot)
-                calls_before = api.call_count
-                answer_seconds += await drain(app, round_)
-                answer_calls += api.call_count - calls_before
-                del round_  # the benchmark's own Update objects are not the bot's memory
+                kinds = []
+                await drain(app, crowd.answers(group, kinds), answered)
+                crowd.record("answer", kinds, base)
+            crowd.forget(group)
+            del kinds
             gc.collect()
             rss.append(rss_mb())
+            if malloc_top:
+                snapshots.append(tracemalloc.take_snapshot())
+        # Whole interviews: other people answer every question in order until their
+        # account is sent, with the unfinished interviews above stored beside them.
+        walking = range(base + people, base + people + walkers)
+        kinds = []
+        await drain(app, crowd.starts(walking, kinds), starts)
+        crowd.record("walk-start", kinds, base)
+        left = list(walking)
+        while left and walked_rounds < 200:
+            kinds = []
+            await drain(app, crowd.answers(left, kinds), answered)
+            crowd.record("walk", kinds, base)
+            walked_rounds += 1
+            left = [chat for chat in left if chat not in crowd.ended]
+        if profile:
+            yappi.stop()
         await app.stop()
     batches, jobs = store.commit_stats
     await store.close()
-    return {
-        "starts_per_s": people / start_seconds,
-        "answers_per_s": people * answers / answer_seconds,
-        "rss_growth_mb_per_10000_unfinished": (rss[1] - rss[0]) * 10_000 / (people - half),
+    shapes = sorted(recorder.shapes, key=recorder.shapes.__getitem__)
+    sequences = sorted(recorder.sequences, key=recorder.sequences.__getitem__)
+    trace.write(json.dumps({"shapes": shapes, "sequences": sequences}) + "\n")
+    trace.close()
+    figures: dict[str, Any] = {
+        "starts_per_s": starts.updates / starts.wall,
+        "answers_per_s": answered.updates / max(answered.wall, 1e-9),
+        "cpu_us_per_answer": answered.cpu / max(answered.updates, 1) * 1e6,
+        "rss_mb_per_10000_unfinished": (rss[1] - rss[0]) * 10_000 / (people - half),
         "turns_per_commit": jobs / max(batches, 1),
-        "bot_api_calls_per_answer": answer_calls / (people * answers),
+        "bot_api_calls_per_update": recorder.call_count / (starts.updates + answered.updates),
+        "answers": answered.updates,
+        "whole_interviews_sent": len(crowd.ended & set(walking)),
+        "interview_rounds": walked_rounds,
+    }
+    if malloc_top:
+        figures["tracemalloc"] = malloc_summary(snapshots, people - half, malloc_top)
+    if profile:
+        figures["profile"] = profile_summary()
+    return figures
+
+
+def malloc_summary(snapshots: list[tracemalloc.Snapshot], people: int, top: int) -> dict[str, Any]:
+    """Live growth over the second half, per 10,000 people: per area and at the top sites,
+    each allocation put where the nearest frame outside Python's standard library is (a
+    dict json.loads built for the store is the store's)."""
+    scale = 10_000 / people / 2**20
+    sites: dict[str, float] = {}
+    areas: dict[str, float] = {}
+    for stat in snapshots[1].compare_to(snapshots[0], "traceback"):
+        frames = list(stat.traceback)  # oldest first
+        frame = next((f for f in reversed(frames) if not _stdlib(f.filename)), frames[-1])
+        site = f"{'/'.join(frame.filename.split('/')[-2:])}:{frame.lineno}"
+        sites[site] = sites.get(site, 0.0) + stat.size_diff * scale
+        area = area_of(frame.filename)
+        areas[area] = areas.get(area, 0.0) + stat.size_diff * scale
+    ranked = sorted(sites.items(), key=lambda i: -abs(i[1]))[:top]
+    return {
+        "mb_per_10000_by_area": {k: round(v, 3) for k, v in sorted(areas.items())},
+        "mb_per_10000_total": round(sum(areas.values()), 3),
+        "top_sites": [f"{mb:+.3f} MB {site}" for site, mb in ranked],
     }
 
 
-def bare_application() -> tuple[FakeBotAPI, Application[Any, Any, Any, Any, Any, Any]]:
-    """A plain PTB Application on the fake Telegram, updates handled concurrently."""
-    api = FakeBotAPI(record_calls=False, keep_history=False)
-    app = (
-        Application.builder()
-        .token(TOKEN)
-        .request(FakeRequest(api))
-        .get_updates_request(FakeRequest(api))
-        .concurrent_updates(256)
-        .build()
-    )
+def _stdlib(filename: str) -> bool:
+    return "/lib/python3" in filename and "-packages/" not in filename
+
+
+def profile_summary() -> dict[str, Any]:
+    """yappi's own time per function (CPU clock, every thread), summed per area."""
+    import yappi
+
+    stats = yappi.get_func_stats()
+    areas: dict[str, float] = {}
+    functions = []
+    for stat in stats:
+        area = area_of(stat.module)
+        areas[area] = areas.get(area, 0.0) + stat.tsub
+        functions.append((stat.tsub, f"{area}: {stat.name} ({Path(stat.module).name})"))
+    total = sum(areas.values()) or 1.0
+    threads = {t.name: round(t.ttot, 2) for t in yappi.get_thread_stats()}
+    functions.sort(reverse=True)
+    return {
+        "percent_by_area": {
+            k: round(100 * v / total, 1) for k, v in sorted(areas.items(), key=lambda i: -i[1])
+        },
+        "cpu_seconds_by_thread": threads,
+        "top_functions": [f"{100 * t / total:4.1f}% {name}" for t, name in functions[:15]],
+    }
+
+
+# ------------------------------------------------------------------ replayed variants
+
+
+def read_trace(path: Path) -> tuple[list[tuple[str, list[list[int]]]], list[Any], list[Any]]:
+    rounds, shapes, sequences = [], [], []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            entry = json.loads(line)
+            if "round" in entry:
+                rounds.append((entry["phase"], entry["round"]))
+            else:
+                shapes = [tuple(json.loads(s)) for s in entry["shapes"]]
+                sequences = entry["sequences"]
+    return rounds, shapes, sequences
+
+
+def replayed(
+    rounds: list[tuple[str, list[list[int]]]], base: int, pending: dict[int, int] | None
+) -> Iterator[tuple[bool, Iterator[dict[str, Any]]]]:
+    """Per round: (a round of answers?, its updates, same kinds and sizes as attest's)."""
+    ids = iter(range(1, 1 << 62))
+
+    def updates(rows: list[list[int]]) -> Iterator[dict[str, Any]]:
+        for person, kind, size, sequence in rows:
+            chat, update_id = base + person, next(ids)
+            if pending is not None:
+                pending[update_id] = sequence
+            if kind == PRESS:
+                yield press_update(update_id, chat, update_id, "d" * size)
+            else:
+                text = "/start" if kind == START else "x" * size
+                yield text_update(update_id, chat, update_id, text)
+
+    for phase, rows in rounds:
+        yield "start" not in phase, updates(rows)
+
+
+def replay_application(
+    same_as_attest: bool,
+) -> tuple[FakeBotAPI, Application[Any, Any, Any, Any, Any, Any]]:
+    """A plain PTB Application on the fake Telegram, updates handled concurrently; for the
+    same-calls bot, built as attest's is (same class, same concurrency)."""
+    api = FakeBotAPI(record_calls=False, keep_messages=False)
+    builder: Any = Application.builder().token(TOKEN)
+    if same_as_attest:
+        from bot.telegram.app import _Application
+
+        builder = builder.application_class(_Application).concurrent_updates(1024)
+    else:
+        builder = builder.concurrent_updates(256)
+    app = builder.request(FakeRequest(api)).get_updates_request(FakeRequest(api)).build()
     return api, app
 
 
-async def run_bare_echo(people: int, answers: int) -> tuple[float, float]:
-    """Updates per second, and RSS growth per 10,000 people (the harness's own share)."""
-    api, app = bare_application()
+async def run_replay(variant: str, trace_path: Path) -> dict[str, Any]:
+    """The updates of an attest run, in the same rounds, handled by a bot without engine
+    or store: `same` makes the very calls attest made for each update (same methods, texts,
+    keyboards, callback data sizes) the way attest makes them (raw JSON through
+    `Bot._post`); `echo` answers each with one message; `buttons` answers a press and
+    sends a question with a keyboard, for every update."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    rounds, shapes, sequences = read_trace(trace_path)
+    api, app = replay_application(variant == "same")
+    pending: dict[int, int] = {}
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=label)] for label in ("Yes", "No", "Skip")]
+    )
+
+    async def same(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        chat = update.effective_chat
+        assert chat is not None
+        message = query.message.message_id if query and query.message else 0
+        for call in sequences[pending.pop(update.update_id)]:
+            method, _ = shape = shapes[call]
+            await context.bot._post(
+                method, fill(shape, chat.id, query.id if query else "", message)
+            )
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
         assert update.effective_chat is not None
         await context.bot.send_message(update.effective_chat.id, "ok")
-
-    app.add_handler(MessageHandler(filters.ALL, echo))
-    app.add_handler(CallbackQueryHandler(echo))
-    chats = range(2_000_000, 2_000_000 + people)
-    half = people // 2
-    seconds = 0.0
-    rss: list[float] = []
-    async with app:
-        await app.start()
-        tune_garbage_collector()  # as `attest run` does, in every variant
-        for group in (chats[:half], chats[half:]):
-            for _ in range(answers):
-                updates = [Update.de_json(api.text(c, "an answer"), app.bot) for c in group]
-                seconds += await drain(app, updates)
-                del updates
-            gc.collect()
-            rss.append(rss_mb())
-        await app.stop()
-    return people * answers / seconds, (rss[1] - rss[0]) * 10_000 / (people - half)
-
-
-async def run_button_echo(people: int, answers: int) -> float:
-    """Button presses per second for a PTB handler that only does what any bot asking by
-    buttons must: answer the press (answerCallbackQuery) and send the next question with
-    its keyboard (sendMessage). No state, nothing stored: the ceiling for such a bot."""
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-    api, app = bare_application()
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=label)] for label in ("Yes", "No", "Skip")]
-    )
 
     async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
@@ -262,22 +554,50 @@ async def run_button_echo(people: int, answers: int) -> float:
             update.effective_chat.id, "The next question?", reply_markup=keyboard
         )
 
-    app.add_handler(MessageHandler(filters.ALL, ask))
-    app.add_handler(CallbackQueryHandler(ask))
-    chats = range(4_000_000, 4_000_000 + people)
-    seconds = 0.0
+    handler: Callable[[Update, Any], Awaitable[None]] = {
+        "same": same,
+        "echo": echo,
+        "buttons": ask,
+    }[variant]
+    app.add_handler(MessageHandler(filters.ALL, handler))
+    app.add_handler(CallbackQueryHandler(handler))
+    starts, answered = Clock(), Clock()
+    calls_before = 0
+    answer_calls = 0
     async with app:
         await app.start()
         tune_garbage_collector()  # as `attest run` does, in every variant
-        await drain(app, [Update.de_json(api.text(c, "/start"), app.bot) for c in chats])
-        for _ in range(answers):
-            seconds += await drain(app, presses(api, chats, 0, app.bot))
+        if variant == "echo":
+            # The bare echo of earlier issues: one text message in, one message out.
+            for is_answer, updates in replayed(rounds, 2_000_000, None):
+                texts = (
+                    text_update(u["update_id"], c, u["update_id"], "an answer")
+                    for u in updates
+                    for c in [_chat_of(u)]
+                )
+                await drain(app, texts, answered if is_answer else starts)
+        else:
+            for is_answer, updates in replayed(rounds, 2_000_000, pending):
+                calls_before = api.call_count
+                await drain(app, updates, answered if is_answer else starts)
+                if is_answer:
+                    answer_calls += api.call_count - calls_before
         await app.stop()
-    return people * answers / seconds
+    return {
+        "answers_per_s": answered.updates / answered.wall,
+        "cpu_us_per_answer": answered.cpu / answered.updates * 1e6,
+        "starts_per_s": starts.updates / starts.wall,
+        "bot_api_calls_per_answer": answer_calls / answered.updates,
+    }
+
+
+def _chat_of(update: dict[str, Any]) -> int:
+    inner = update.get("message") or update["callback_query"]["message"]
+    return int(inner["chat"]["id"])
 
 
 async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
-    api = FakeBotAPI(record_calls=False, keep_history=False)
+    api = FakeBotAPI(record_calls=False, keep_messages=False)
     persistence = PicklePersistence(workdir / "conversations.pickle", on_flush=False)
     app = (
         Application.builder()
@@ -313,90 +633,220 @@ async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
     )
     app.add_handler(conversation)
     chats = range(3_000_000, 3_000_000 + people)
+    ids = iter(range(1, 1 << 62))
+    starts, answered = Clock(), Clock()
     async with app:
         await app.start()
         tune_garbage_collector()  # as `attest run` does, in every variant
-        await drain(app, [Update.de_json(api.text(c, "/start"), app.bot) for c in chats])
-        seconds = 0.0
+        await drain(app, (text_update(next(ids), c, 1, "/start") for c in chats), starts)
         for _ in range(answers):
-            updates = [Update.de_json(api.text(c, "an answer"), app.bot) for c in chats]
-            seconds += await drain(app, updates)
+            texts = (text_update(next(ids), c, 2, "an answer") for c in chats)
+            await drain(app, texts, answered)
         await app.stop()
-    return people * answers / seconds
+    return answered.updates / answered.wall
 
 
-async def measure(variant: str, people: int, answers: int) -> dict[str, float]:
+# ------------------------------------------------------------------------ the runs
+
+
+async def measure(variant: str, args: argparse.Namespace) -> dict[str, Any]:
     """One measurement, in this (fresh) process."""
+    people = int(args.people)
+    if variant in ("same", "echo", "buttons"):
+        return await run_replay(variant, Path(args.trace))
     with tempfile.TemporaryDirectory(prefix="attest-bench-") as tmp:
         if variant == "attest":
-            return await run_attest(people, answers, Path(tmp))
-        if variant == "echo":
-            rate, rss = await run_bare_echo(people, answers)
-            return {"updates_per_s": rate, "rss_growth_mb_per_10000": rss}
-        if variant == "buttons":
-            return {"presses_per_s": await run_button_echo(people, answers)}
-        return {"answers_per_s": await run_pickle_recipe(people, answers, Path(tmp))}
+            return await run_attest(
+                people,
+                args.answers,
+                args.walkers,
+                Path(tmp),
+                Path(args.trace),
+                malloc_top=args.malloc_top,
+                profile=args.profile,
+            )
+        rate = await run_pickle_recipe(people, args.pickle_answers, Path(tmp))
+        return {"answers_per_s": rate}
 
 
-def in_subprocess(variant: str, people: int, answers: int) -> dict[str, float]:
+def in_subprocess(
+    variant: str, people: int, args: argparse.Namespace, **extra: Any
+) -> dict[str, Any]:
     """Each figure from its own process, so that memory one run freed cannot hide another's."""
     command = [sys.executable, __file__, "--one", variant, "--people", str(people)]
-    done = subprocess.run(
-        [*command, "--answers", str(answers)], capture_output=True, text=True, check=True
-    )
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    command += ["--answers", str(args.answers), "--walkers", str(args.walkers)]
+    for key, value in extra.items():
+        if value is True:
+            command.append(f"--{key.replace('_', '-')}")
+        elif value not in (None, False):
+            command += [f"--{key.replace('_', '-')}", str(value)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        done.check_returncode()
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--people", default="1000,10000,100000")
-    parser.add_argument("--answers", type=int, default=2)
-    parser.add_argument("--pickle-people", type=int, default=2000)
+    parser.add_argument("--people", default="1000,2000,100000")
     parser.add_argument(
-        "--one", choices=("attest", "echo", "buttons", "pickle"), help=argparse.SUPPRESS
+        "--answers", type=int, default=0, help="answers of each of the N people (0: /start only)"
     )
+    parser.add_argument("--walkers", type=int, default=200, help="whole interviews per run")
+    parser.add_argument("--pickle-answers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pickle-people", type=int, default=2000)
+    parser.add_argument("--profile-people", type=int, default=10_000, help="0: no profile")
+    parser.add_argument("--malloc-people", type=int, default=6_000, help="0: no tracemalloc")
+    parser.add_argument(
+        "--one", choices=("attest", "same", "echo", "buttons", "pickle"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--trace", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--malloc-top", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        figures = asyncio.run(measure(args.one, int(args.people), args.answers))
-        print(json.dumps(figures))
+        print(json.dumps(asyncio.run(measure(args.one, args))))
         return
     sizes = [int(n) for n in args.people.split(",")]
-    result: dict[str, Any] = {"answers_per_person": args.answers, "rate_limiter": "off"}
-    for people in sizes:
-        figures = in_subprocess("attest", people, args.answers)
-        for key, value in figures.items():
-            result[f"attest_{key}_{people}_people"] = round(value, 2)
-        echo = in_subprocess("echo", people, args.answers)
-        rate = echo["updates_per_s"]
-        result[f"bare_echo_updates_per_s_{people}_people"] = round(rate, 1)
-        # The fake Telegram and PTB keep something per chat in both runs; what attest
-        # itself keeps per unfinished interview is the difference.
-        net = figures["rss_growth_mb_per_10000_unfinished"] - echo["rss_growth_mb_per_10000"]
-        result[f"attest_rss_growth_mb_per_10000_unfinished_net_{people}_people"] = round(net, 2)
-        result[f"ratio_vs_bare_echo_{people}_people"] = round(figures["answers_per_s"] / rate, 3)
-        presses = in_subprocess("buttons", people, args.answers)["presses_per_s"]
-        result[f"bare_button_echo_presses_per_s_{people}_people"] = round(presses, 1)
-        result[f"ratio_vs_bare_button_echo_{people}_people"] = round(
-            figures["answers_per_s"] / presses, 3
+    result: dict[str, Any] = {
+        "answers_per_person": args.answers,
+        "whole_interviews_per_run": args.walkers,
+        "runs_per_figure": args.runs,
+        "rate_limiter": "off",
+        "cpu_count": os.cpu_count(),
+    }
+
+    def keep(name: str, values: list[float], digits: int = 3) -> float:
+        middle, low, high = spread(values)
+        result[name] = round(middle, digits)
+        result[f"{name}_min"] = round(low, digits)
+        result[f"{name}_max"] = round(high, digits)
+        return middle
+
+    with tempfile.TemporaryDirectory(prefix="attest-trace-") as tmp:
+        for people in sizes:
+            runs: dict[str, list[dict[str, Any]]] = {
+                "attest": [],
+                "same": [],
+                "echo": [],
+                "buttons": [],
+            }
+            for run in range(args.runs):  # interleaved, so that the machine's moods hit all
+                trace = Path(tmp) / f"trace-{people}-{run}.jsonl"
+                runs["attest"].append(in_subprocess("attest", people, args, trace=trace))
+                for variant in ("same", "echo", "buttons"):
+                    runs[variant].append(in_subprocess(variant, people, args, trace=trace))
+            tag = f"{people}_people"
+            a = [r["answers_per_s"] for r in runs["attest"]]
+            rate = keep(f"attest_answers_per_s_{tag}", a, 1)
+            keep(f"attest_starts_per_s_{tag}", [r["starts_per_s"] for r in runs["attest"]], 1)
+            cpu = keep(
+                f"attest_cpu_us_per_answer_{tag}",
+                [r["cpu_us_per_answer"] for r in runs["attest"]],
+                1,
+            )
+            rss = keep(
+                f"rss_mb_per_10000_unfinished_{tag}",
+                [r["rss_mb_per_10000_unfinished"] for r in runs["attest"]],
+                2,
+            )
+            keep(
+                f"attest_turns_per_commit_{tag}", [r["turns_per_commit"] for r in runs["attest"]], 1
+            )
+            calls = keep(
+                f"bot_api_calls_per_answer_{tag}",
+                [r["bot_api_calls_per_answer"] for r in runs["same"]],
+                2,
+            )
+            result[f"whole_interviews_sent_{tag}"] = min(
+                r["whole_interviews_sent"] for r in runs["attest"]
+            )
+            result[f"answers_per_run_{tag}"] = runs["attest"][0]["answers"]
+            line = f"{people:>7} people: attest {rate:6.0f} answers/s ({min(a):.0f}-{max(a):.0f}), {cpu:5.0f} µs CPU/answer"
+            for variant, name in (
+                ("same", "same_calls_bot"),
+                ("echo", "bare_echo"),
+                ("buttons", "button_echo"),
+            ):
+                b = [r["answers_per_s"] for r in runs[variant]]
+                keep(f"{name}_answers_per_s_{tag}", b, 1)
+                keep(
+                    f"{name}_cpu_us_per_answer_{tag}",
+                    [r["cpu_us_per_answer"] for r in runs[variant]],
+                    1,
+                )
+                if variant == "same":
+                    # CPU per answer, the cost that decides how many people one core carries
+                    cpu_ratios = [
+                        y["cpu_us_per_answer"] / x["cpu_us_per_answer"]
+                        for x, y in zip(runs["attest"], runs[variant], strict=True)
+                    ]
+                    keep(f"cpu_ratio_vs_same_calls_bot_{tag}", cpu_ratios)
+                # The ratio within each run (attest and its baselines ran side by side),
+                # then the median of those.
+                ratios = [x / y for x, y in zip(a, b, strict=True)]
+                ratio = keep(f"ratio_vs_{name}_{tag}", ratios)
+                line += f"; vs {name.replace('_', ' ')} {ratio:.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+            same_cpu = result[f"same_calls_bot_cpu_us_per_answer_{tag}"]
+            button_cpu = result[f"button_echo_cpu_us_per_answer_{tag}"]
+            line += (
+                f"; CPU/answer: same-calls bot {same_cpu:.0f} µs, button echo {button_cpu:.0f} µs"
+                f"; {calls:.2f} calls/answer; RSS +{rss:.2f} MB per 10,000 unfinished"
+            )
+            print(line, flush=True)
+        pickle_runs = [
+            in_subprocess("pickle", args.pickle_people, args, pickle_answers=args.pickle_answers)[
+                "answers_per_s"
+            ]
+            for _ in range(args.runs)
+        ]
+        pickle = keep(f"pickle_recipe_answers_per_s_{args.pickle_people}_people", pickle_runs, 1)
+        print(f"pickle recipe at {args.pickle_people} people: {pickle:.0f} answers/s", flush=True)
+        largest, smallest = max(sizes), min(sizes)
+        result["ratio_vs_same_calls_bot"] = result[f"ratio_vs_same_calls_bot_{largest}_people"]
+        result["ratio_vs_bare_echo"] = result[f"ratio_vs_bare_echo_{largest}_people"]
+        result["ratio_vs_button_echo"] = result[f"ratio_vs_button_echo_{largest}_people"]
+        result["cpu_ratio_vs_same_calls_bot"] = result[
+            f"cpu_ratio_vs_same_calls_bot_{largest}_people"
+        ]
+        if args.pickle_people in sizes:
+            attest_there = result[f"attest_answers_per_s_{args.pickle_people}_people"]
+            result["ratio_vs_pickle_recipe"] = round(attest_there / pickle, 2)
+        rates = [result[f"attest_answers_per_s_{n}_people"] for n in sizes]
+        result["rate_change_smallest_to_largest"] = round(
+            result[f"attest_answers_per_s_{largest}_people"]
+            / result[f"attest_answers_per_s_{smallest}_people"]
+            - 1,
+            3,
         )
-        print(
-            f"{people:>7} people: attest {figures['answers_per_s']:8.0f} answers/s, "
-            f"bare echo {rate:8.0f}/s, bare button echo {presses:8.0f}/s, RSS +"
-            f"{figures['rss_growth_mb_per_10000_unfinished']:.1f} MB per 10,000 unfinished "
-            f"({net:.1f} MB net of the harness)",
-            flush=True,
-        )
-    pickle = in_subprocess("pickle", args.pickle_people, args.answers)["answers_per_s"]
-    largest = max(sizes)
-    attest_largest = result[f"attest_answers_per_s_{largest}_people"]
-    result[f"pickle_recipe_answers_per_s_{args.pickle_people}_people"] = round(pickle, 1)
-    result["ratio_vs_bare_echo"] = result[f"ratio_vs_bare_echo_{largest}_people"]
-    result["ratio_vs_bare_button_echo"] = result[f"ratio_vs_bare_button_echo_{largest}_people"]
-    result["ratio_vs_pickle_recipe"] = round(attest_largest / pickle, 2)
-    result["target_ratio_vs_bare_echo"] = 0.4
-    result["target_ratio_vs_pickle_recipe"] = 10
-    print(f"pickle recipe at {args.pickle_people} people: {pickle:.0f} answers/s", flush=True)
+        result["rate_spread_across_sizes"] = round(max(rates) / min(rates) - 1, 3)
+        result["rss_mb_per_10000_unfinished"] = result[
+            f"rss_mb_per_10000_unfinished_{largest}_people"
+        ]
+        if args.malloc_people:
+            trace = Path(tmp) / "trace-malloc.jsonl"
+            only_unfinished = argparse.Namespace(**{**vars(args), "walkers": 0})
+            found = in_subprocess(
+                "attest", args.malloc_people, only_unfinished, trace=trace, malloc_top=12
+            )
+            result["tracemalloc"] = {"people": args.malloc_people, **found["tracemalloc"]}
+            print(f"tracemalloc at {args.malloc_people} people (growth per 10,000 unfinished):")
+            print(json.dumps(found["tracemalloc"], indent=1, ensure_ascii=False), flush=True)
+        if args.profile_people:
+            trace = Path(tmp) / "trace-profile.jsonl"
+            found = in_subprocess("attest", args.profile_people, args, trace=trace, profile=True)
+            result["profile"] = {"people": args.profile_people, **found["profile"]}
+            print(f"profile at {args.profile_people} people (yappi, CPU clock, every thread):")
+            print(json.dumps(found["profile"], indent=1, ensure_ascii=False), flush=True)
+    result["targets"] = {
+        "ratio_vs_same_calls_bot": ">= 0.75 at 100,000 people",
+        "ratio_vs_pickle_recipe": ">= 10 at 2,000 people",
+        "rate_change_smallest_to_largest": "within +-0.20 from 1,000 to 100,000 people",
+        "rss_mb_per_10000_unfinished": "<= 5",
+    }
     print(json.dumps(result))
 
 

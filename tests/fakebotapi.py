@@ -27,6 +27,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,12 @@ class FakeBotAPI:
     file_paths: dict[str, str] = field(default_factory=dict)
     record_calls: bool = True  # False: keep no call log (long benchmarks)
     keep_history: bool = True  # False: per chat keep only the newest message and keyboard
+    # False: keep no message at all (benchmarks): ids come from one sequence, edits of any
+    # id are taken, and the memory a chat costs is the bot's alone
+    keep_messages: bool = True
+    # Called with (method, params, result) after each call answered (benchmarks record
+    # the calls a bot made per update this way without keeping a log here)
+    on_call: Callable[[str, dict[str, Any], Any], None] | None = None
     webhook_url: str = ""
     webhook_secret: str | None = None
     call_count: int = 0  # every call answered or refused, recorded or not
@@ -96,6 +103,7 @@ class FakeBotAPI:
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- clock and injection
@@ -139,6 +147,8 @@ class FakeBotAPI:
                 raise
             if self.record_calls:
                 self.calls.append(Call(canonical, params, ok=True))
+            if self.on_call is not None:
+                self.on_call(canonical, params, result)
             return result
 
     def _injected(self, method: str) -> None:
@@ -170,6 +180,8 @@ class FakeBotAPI:
         return chat_id
 
     def _new_message(self, chat_id: int, from_bot: bool, **kw: Any) -> StoredMessage:
+        if not self.keep_messages:
+            return StoredMessage(next(self._message_ids), chat_id, from_bot, self.now(), **kw)
         chat = self.messages.setdefault(chat_id, {})
         message_id = max(chat, default=0) + 1
         message = StoredMessage(message_id, chat_id, from_bot, self.now(), **kw)
@@ -218,6 +230,8 @@ class FakeBotAPI:
         return self._message_json(m)
 
     def _existing(self, p: dict[str, Any]) -> StoredMessage:
+        if not self.keep_messages:  # nothing kept: any id the bot names is taken as its own
+            return StoredMessage(int(p.get("message_id", 0)), self._chat_id(p), True, self.now())
         m = self.messages.get(self._chat_id(p), {}).get(int(p.get("message_id", 0)))
         if m is None or m.deleted:
             raise bad_request("message to edit not found")
