@@ -153,7 +153,7 @@ async def run_console(
                     printer.message(message)
             return Reply(messages=(), language=last.language)
         cleared = printer.erase() if reply.erase_chat else False
-        if reply.erase_chat and reply.end == "paused":
+        if reply.erase_chat and reply.end != "exited":
             # /hide: the answers are kept, and the person must know what stayed on screen.
             note = HIDDEN_SCREEN if cleared else CANNOT_HIDE
             printer.message(Outbound(text=translator(reply.language).gettext(note)))

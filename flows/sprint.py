@@ -567,6 +567,15 @@ class Sprint:
                 self.deployment.draft_days,
             )
         )
+        if self.inbound.numbered:
+            # A terminal: the conversation ends here, so no button could be answered.
+            self.say(
+                self._(
+                    "What was written stays on this screen until you close this window or clear it."
+                )
+            )
+            self.end = "paused"
+            return
         self.say(
             self._(
                 "This chat stays visible on your phone while you are away. To clear its "
@@ -586,15 +595,20 @@ class Sprint:
         self.effects.append(EraseChat())
         if self.session.state == "new":
             # Nothing asked (or a conversation already ended): there is no draft to keep.
-            self.say(self._("Done: this chat's messages are cleared."))
+            if not self.inbound.numbered:  # a terminal says itself what it could clear
+                self.say(self._("Done: this chat's messages are cleared."))
             return
         self.update(status="paused")
-        self.say(
-            self._(
-                "Done: this chat's messages are cleared, and your answers are kept. "
-                "Send /resume when you want to go on."
+        if self.inbound.numbered:
+            # A terminal says itself what it could clear (bot/console.py).
+            self.say(self._("Your answers are kept. Send /resume when you want to go on."))
+        else:
+            self.say(
+                self._(
+                    "Done: this chat's messages are cleared, and your answers are kept. "
+                    "Send /resume when you want to go on."
+                )
             )
-        )
         self.end = "paused"
 
     def quick_exit(self) -> None:

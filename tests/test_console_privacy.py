@@ -67,7 +67,8 @@ def test_hide_at_a_terminal_says_what_it_could_not_clear_and_resume_goes_on(
     assert events[-1] == {"type": "end", "reason": "paused"}
     said = [e["text"] for e in events[-3:-1]]
     assert "cannot clear what was shown" in said[0]
-    assert "your answers are kept" in said[1]
+    assert "Your answers are kept" in said[1]
+    assert not any("cleared" in text for text in said)  # never "cannot clear" and "cleared"
 
     asked: list[str] = []
 
@@ -77,6 +78,7 @@ def test_hide_at_a_terminal_says_what_it_could_not_clear_and_resume_goes_on(
 
     events, _ = run_console(data_dir, resume, respondent="hider")
     assert asked == ["resume", "recall"]
-    # The pause offers a hide button, but the terminal ends there: nothing left to press.
+    # The terminal ends at a pause: no button to press, and it says what stays on screen.
     assert events[-1] == {"type": "end", "reason": "paused"}
-    assert events[-2]["type"] == "message" and "/hide" in events[-2]["text"]
+    assert events[-2]["type"] == "message" and "stays on this screen" in events[-2]["text"]
+    assert "button" not in events[-2]["text"]

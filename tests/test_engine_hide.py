@@ -18,6 +18,7 @@ from tests.test_engine import at_recall
 )
 def test_hide_erases_the_chat_and_keeps_every_answer(form: str | Inbound) -> None:
     talk = at_recall()
+    talk.numbered = False  # a chat (Telegram), where the bot deletes the messages
     talk.send("They came at night.")
     before = dict(talk.session.answers) if talk.session else {}
     turn = talk.send(form)
@@ -33,6 +34,7 @@ def test_hide_erases_the_chat_and_keeps_every_answer(form: str | Inbound) -> Non
 
 def test_pause_says_the_chat_stays_visible_and_offers_a_hide_button() -> None:
     talk = at_recall()
+    talk.numbered = False  # a chat (Telegram)
     turn = talk.send("/pause")
     assert turn.effects == () and turn.end == "paused"
     note = turn.messages[-1]
@@ -71,9 +73,27 @@ def test_quick_exit_promises_only_recent_messages() -> None:
 
 def test_hide_after_the_conversation_ended_clears_the_chat_and_promises_no_answers() -> None:
     talk = at_recall()
+    talk.numbered = False  # a chat (Telegram)
     assert talk.send("/exit").session is None
     talk.session = None  # the next message starts a fresh session, as the dispatcher does
     turn = talk.send("/hide")
     assert turn.effects == (EraseChat(),) and turn.end is None
     assert [m.text for m in turn.messages] == ["Done: this chat's messages are cleared."]
     assert talk.session is not None and talk.session.answers == {}
+
+
+def test_at_a_terminal_hide_and_pause_promise_nothing_the_terminal_cannot_do() -> None:
+    """Found by a fresh-eyed tester: at a terminal /pause offered a button that no longer
+    existed ("tap the button below") and /hide, piped, said both "cannot clear" and
+    "Done: cleared". The engine leaves what was cleared to the terminal (bot/console.py)."""
+    talk = at_recall()
+    turn = talk.send("/pause")
+    texts = " ".join(m.text for m in turn.messages)
+    assert "button" not in texts and "on your phone" not in texts
+    assert "stays on this screen" in texts
+    assert all(not m.choices for m in turn.messages[-1:])
+    talk = at_recall()
+    turn = talk.send("/hide")
+    texts = " ".join(m.text for m in turn.messages)
+    assert turn.effects == (EraseChat(),) and "cleared" not in texts
+    assert "Your answers are kept" in texts

@@ -38,6 +38,7 @@ class Talk:
     translators: Callable[[str], Translator] = translator
     session: Session | None = None
     turns: list[Turn] = field(default_factory=list)
+    numbered: bool = True  # the terminal's numbered choices; False: a chat's buttons
 
     @classmethod
     def of(cls, name: str, **kwargs: object) -> Talk:
@@ -56,6 +57,8 @@ class Talk:
             inbound = Inbound(kind="text", text=inbound, message_id=index + 1)
         if not inbound.entropy:
             inbound = Inbound(**{**inbound.__dict__, "entropy": entropy_for(index)})
+        if inbound.numbered != self.numbered:
+            inbound = Inbound(**{**inbound.__dict__, "numbered": self.numbered})
         if self.session is None:
             self.session = self.engine.new_session("person-1", self.now)
         turn = self.engine.handle(
