@@ -46,6 +46,7 @@ from storage.queue.node_pins import (
     parse_node_public_key,
     pins_path_from_env,
 )
+from storage.queue.reach import NOT_A_QUEUE_FILE, QueueAccessError, explain
 from storage.queue.store import Queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 from storage.sync import OLD_FORMAT_LEFT, Outbox, SyncProgress, sync_outbox, with_retries
@@ -55,11 +56,18 @@ def _(message: str) -> str:
     return translator(os.environ.get("ATTEST_LANGUAGE", "en")).gettext(message)
 
 
+def _message(error: StorageError) -> str:
+    """A storage error's message in the operator's language."""
+    if isinstance(error, QueueAccessError):
+        return error.translated(_)
+    return _(str(error))
+
+
 def _burst() -> int:
     try:
         return withdrawal_burst_from_env()
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
 
 
 def _queue(engine: Any) -> Queue:
@@ -89,7 +97,10 @@ def queue() -> None:
 )
 def init_command(node_role: str | None, reviewer_role: str | None) -> None:
     url = queue_url_from_env()
-    engine = open_queue(url)
+    try:
+        engine = open_queue(url)
+    except StorageError as error:
+        raise click.ClickException(_message(error)) from None
     try:
         qid = migrate_queue(engine)
         click.echo(
@@ -116,7 +127,13 @@ def init_command(node_role: str | None, reviewer_role: str | None) -> None:
             for grant in grants:
                 click.echo(f"  {grant};")
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
+    except Exception as error:
+        # The reviewer's or node's role running init, a server that went away, …
+        explained = explain(error)
+        if explained is None:
+            raise
+        raise click.ClickException(explained.translated(_)) from None
     finally:
         engine.dispose()
 
@@ -132,10 +149,17 @@ def init_command(node_role: str | None, reviewer_role: str | None) -> None:
     ),
 )
 def import_command(file: Path, accept_old_format: bool) -> None:
-    source = create_store_engine(file)
-    target = open_queue(queue_url_from_env())
     try:
-        queue_id(source)
+        target = open_queue(queue_url_from_env(), create=False)
+    except StorageError as error:
+        raise click.ClickException(_message(error)) from None
+    source = create_store_engine(file)
+    try:
+        try:
+            queue_id(source)
+        except StorageError:
+            # Not a database, an empty file, a database of something else: not a kit.
+            raise QueueAccessError(NOT_A_QUEUE_FILE, path=str(file)) from None
         queue_id(target)
 
         def show(done: int, total: int) -> None:
@@ -158,7 +182,7 @@ def import_command(file: Path, accept_old_format: bool) -> None:
         receipts, withdrawn = checked.reconcile()
         held = checked.held_count()
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     finally:
         source.dispose()
         target.dispose()
@@ -289,9 +313,7 @@ def sync(watch: bool, interval: float, send_old_format: bool) -> None:
                 return
             time.sleep(interval)
     except (CryptoError, StorageError) as error:
-        raise click.ClickException(_(str(error))) from None
-    except KeyboardInterrupt:
-        click.echo(_("Stopped."), err=True)
+        raise click.ClickException(_message(error)) from None
 
 
 @click.command(
@@ -308,7 +330,7 @@ def trust_node(key_or_fingerprint: str) -> None:
             public_key = parse_node_public_key(path.read_text("utf-8"))
         else:
             expected = full_fingerprint(key_or_fingerprint)
-            engine = open_queue(queue_url_from_env())
+            engine = open_queue(queue_url_from_env(), create=False)
             try:
                 found = Queue(engine).node_key(expected)
             finally:
@@ -324,7 +346,7 @@ def trust_node(key_or_fingerprint: str) -> None:
             public_key = found
         fingerprint = pins.pin(public_key, expected)
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     click.echo(
         _("Trusted node {fingerprint}. Accounts it signs can now be opened.").format(
             fingerprint=fingerprint
@@ -352,13 +374,16 @@ def _shown(value: str) -> str:
 
 def _held_queue() -> Queue:
     """The queue, with receipts logged and new requests examined (administrator rights)."""
-    held_queue = _queue(open_queue(queue_url_from_env()))
+    try:
+        held_queue = _queue(open_queue(queue_url_from_env(), create=False))
+    except StorageError as error:
+        raise click.ClickException(_message(error)) from None
     try:
         held_queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
         held_queue.reconcile()
     except StorageError as error:
         held_queue.close()
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     return held_queue
 
 
@@ -410,7 +435,7 @@ def withdrawals_confirm(batch: str) -> None:
         count = held_queue.decide_batch(batch.strip(), confirm=True)
         withdrawn = held_queue.apply_withdrawals()
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     finally:
         held_queue.close()
     click.echo(
@@ -429,7 +454,7 @@ def withdrawals_reject(batch: str) -> None:
     try:
         count = held_queue.decide_batch(batch.strip(), confirm=False)
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     finally:
         held_queue.close()
     click.echo(

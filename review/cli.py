@@ -196,6 +196,8 @@ def file_command(ctx: ReviewerContext, account_id: str, number: int, out: Path) 
     with fail(ctx):
         _stored, opened = _opened(ctx, account_id, check_files=False)
         entries = {e.number: e for e in file_entries(opened.body)}
+        if not entries:
+            raise click.ClickException(_("This account has no attached files."))
         if number not in entries:
             raise click.ClickException(
                 _("This account has {n} file(s); choose a number from 1 to {n}.").format(

@@ -15,12 +15,15 @@ import click
 from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
 from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
+from storage.crypto.keyfiles import read_json_file
+from storage.crypto.reviewer import PUBLIC_HALF, PUBLIC_KIND
 from storage.db import read_connection
 from storage.errors import StorageError
 from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
 from storage.queue.admin import display_url, queue_url_from_env
 from storage.queue.audit import Witness
 from storage.queue.node_pins import NodePins, pins_path_from_env
+from storage.queue.reach import QueueAccessError, explain
 from storage.queue.store import Queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 
@@ -50,6 +53,7 @@ class ReviewerContext:
             queue = Queue.open(
                 queue_url_from_env(self.env),
                 withdrawal_burst=withdrawal_burst_from_env(self.env),
+                create=False,
             )
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
@@ -97,6 +101,9 @@ class ReviewerContext:
             raise click.ClickException(
                 self.t.gettext("The reviewer key file {path} does not exist.").format(path=path)
             )
+        if passphrase is None and _is_public_half(path):
+            # Before asking for a passphrase that could not open it anyway.
+            raise click.ClickException(self.t.gettext(PUBLIC_HALF))
         if passphrase is None:
             passphrase = click.prompt(
                 self.t.gettext("Passphrase for your reviewer key"), hide_input=True, err=True
@@ -123,6 +130,13 @@ class ReviewerContext:
             self._queue.close()
 
 
+def _is_public_half(path: Path) -> bool:
+    try:
+        return read_json_file(path).get("kind") == PUBLIC_KIND
+    except CryptoError:
+        return False  # damaged or missing: loading it says which
+
+
 @contextmanager
 def fail(ctx: ReviewerContext) -> Iterator[None]:
     """Turn the errors a reviewer can meet into a clear message and exit status 1."""
@@ -136,8 +150,16 @@ def fail(ctx: ReviewerContext) -> Iterator[None]:
         raise click.ClickException(
             ctx.t.gettext("The key file {path} does not exist.").format(path=error.path)
         ) from None
+    except QueueAccessError as error:
+        raise click.ClickException(error.translated(ctx.t)) from None
     except (CryptoError, StorageError) as error:
         raise click.ClickException(ctx.t.gettext(str(error))) from None
+    except Exception as error:
+        # A database error in the middle of a command: named, never shown raw.
+        explained = explain(error)
+        if explained is None:
+            raise
+        raise click.ClickException(explained.translated(ctx.t)) from None
 
 
 __all__ = ["ReviewerContext", "fail"]

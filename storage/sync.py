@@ -35,8 +35,9 @@ from storage.db import checkpoint_wal, insert_ignore, read_connection
 from storage.errors import N_, StorageError
 from storage.intake.rows import sealed_from_row
 from storage.intake.tables import files, outbox, withdrawal_requests
-from storage.queue.admin import NOT_SET_UP, QueueSetupError
+from storage.queue.admin import QueueSetupError
 from storage.queue.node_rows import record_node_keys
+from storage.queue.reach import NOT_SET_UP, REFUSED, UNKNOWN_HOST, explain
 from storage.queue.rows import carries_clear_tag, queue_row
 from storage.queue.store import Queue
 from storage.queue.tables import account_files, accounts, withdrawals
@@ -353,6 +354,9 @@ def try_reconcile(
         raise
 
 
+TRANSIENT = (REFUSED, UNKNOWN_HOST)  # a server restarting, a network coming back
+
+
 def with_retries(
     action: Callable[[], T],
     *,
@@ -376,6 +380,10 @@ def with_retries(
             retryable = isinstance(error, OperationalError) or error.connection_invalidated
             if not retryable:
                 raise
+            # A wrong database name, user or password does not mend itself: say so now.
+            explained = explain(error)
+            if explained is not None and explained.template not in TRANSIENT:
+                raise explained from None
             if attempts is not None and attempt >= attempts:
                 raise DatabaseUnreachable() from error
             delay = min(max_delay, base_delay * 2 ** (attempt - 1))

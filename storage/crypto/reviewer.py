@@ -49,11 +49,15 @@ from storage.crypto.keyfiles import (
     require_int,
 )
 from storage.crypto.node import fingerprint_of
-from storage.errors import CorruptData, TamperedData, WrongPassphrase
+from storage.errors import N_, CorruptData, TamperedData, WrongPassphrase
 
 Suite = Literal["hybrid", "x25519"]
 SUITES: tuple[Suite, ...] = ("hybrid", "x25519")
 PUBLIC_KIND = "attest-reviewer-public-key"
+PUBLIC_HALF = N_(
+    "This is the public half of a reviewer key (reviewer.pub). Set ATTEST_REVIEWER_KEY to "
+    "the private key file, reviewer.key, made beside it."
+)
 PRIVATE_KIND = "attest-reviewer-private-key"
 
 _HPKE_SUITES = {
@@ -255,6 +259,8 @@ class ReviewerPrivateKey:
     def load(cls, path: Path, passphrase: str) -> ReviewerPrivateKey:
         """Unwrap the key in `path`; WrongPassphrase, CorruptData or KeyFileMissing."""
         document = read_json_file(path)
+        if document.get("kind") == PUBLIC_KIND:
+            raise CorruptData(PUBLIC_HALF)
         if document.get("kind") != PRIVATE_KIND or require_int(document, "version") != 1:
             raise CorruptData("This is not an Attest reviewer private key (version 1).")
         header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}

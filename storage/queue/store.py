@@ -108,8 +108,9 @@ class Queue(QueueActions, QueueWithdrawals):
         self._queue_id: str | None = None
 
     @classmethod
-    def open(cls, url: str, **kwargs: Any) -> Queue:
-        return cls(open_queue(url), **kwargs)
+    def open(cls, url: str, *, create: bool = True, **kwargs: Any) -> Queue:
+        """The queue at `url`; `create=False` never makes a SQLite file (QueueAccessError)."""
+        return cls(open_queue(url, create=create), **kwargs)
 
     @property
     def queue_id(self) -> str:
