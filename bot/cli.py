@@ -71,7 +71,7 @@ def N_(message: str) -> str:
     return message
 
 
-INTERRUPTED = N_("Stopped (Ctrl-C).")
+INTERRUPTED = N_("Stopped.")
 UNEXPECTED = N_(
     "Attest stopped on an unexpected error ({kind}). Nothing more is shown, since details "
     "could hold account data; please report the command you ran and this line."
@@ -191,7 +191,8 @@ def flows_check(paths: tuple[Path, ...]) -> None:
 @flows.command("diagram")
 @click.argument("name")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to a file.")
-def flows_diagram(name: str, out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace the file at --out if there is one.")
+def flows_diagram(name: str, out: Path | None, force: bool) -> None:
     """Write a Mermaid state diagram of flow NAME."""
     from flows.diagram import mermaid
     from flows.loader import FlowError, load_flows
@@ -203,6 +204,10 @@ def flows_diagram(name: str, out: Path | None) -> None:
     if name not in loaded:
         raise click.ClickException(f"No flow named {name!r}. Flows: {', '.join(sorted(loaded))}.")
     text = mermaid(loaded[name])
+    if out is not None and not out.parent.is_dir():
+        raise click.ClickException(f"The folder {out.parent} does not exist; nothing was written.")
+    if out is not None and out.exists() and not force:
+        raise click.ClickException(f"{out} already exists; add --force to replace it.")
     if out is None:
         click.echo(text)
     else:

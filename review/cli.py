@@ -25,9 +25,10 @@ from flows.i18n import translator
 from review.context import ReviewerContext, fail
 from review.export import audit_export, build_export, to_csv, to_json
 from review.opened import file_entries, open_verified, write_attachment
+from review.out import force_option, refuse_unsafe_out
 from review.show import ShownNote, printable, render_account, short, when
 from storage.crypto import CryptoError
-from storage.crypto.keyfiles import PRIVATE_FILE_MODE, ensure_private_dir, fsync_dir, write_temp
+from storage.crypto.keyfiles import PRIVATE_FILE_MODE, fsync_dir, write_temp
 from storage.crypto.notes import notes_key, open_note, seal_note
 from storage.db import read_connection
 from storage.queue.audit import entries_for, newest, verify_chain
@@ -191,8 +192,12 @@ def show_command(ctx: ReviewerContext, account_id: str) -> None:
 @click.argument("account_id")
 @click.argument("number", type=int)
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@force_option(_("Replace the file at --out if there is one."))
 @pass_reviewer
-def file_command(ctx: ReviewerContext, account_id: str, number: int, out: Path) -> None:
+def file_command(
+    ctx: ReviewerContext, account_id: str, number: int, out: Path, force: bool
+) -> None:
+    refuse_unsafe_out(out, force, _)
     with fail(ctx):
         _stored, opened = _opened(ctx, account_id, check_files=False)
         entries = {e.number: e for e in file_entries(opened.body)}
@@ -205,6 +210,7 @@ def file_command(ctx: ReviewerContext, account_id: str, number: int, out: Path) 
                 )
             )
         entry = entries[number]
+        refuse_unsafe_out(out, force, _)  # again: the file may have appeared meanwhile
         with _writing(out):
             write_attachment(ctx.queue, account_id, entry, out)
         ctx.queue.record(
@@ -268,6 +274,7 @@ def triage_command(
     default=None,
     help=_("File to write (default: standard output)."),
 )
+@force_option(_("Replace the file at --out if there is one."))
 @click.option("--purpose", type=click.Choice(["reports", "mechanisms"]), default=None)
 @click.option(
     "--internal",
@@ -290,11 +297,14 @@ def export_command(
     purpose: str | None,
     internal: bool,
     include_free_text: bool,
+    force: bool,
 ) -> None:
     if internal == (purpose is not None):
         raise click.UsageError(
             _("Choose one: --purpose reports, --purpose mechanisms, or --internal.")
         )
+    if out is not None:
+        refuse_unsafe_out(out, force, _)
     with fail(ctx):
         result = build_export(
             ctx.queue,
@@ -316,6 +326,7 @@ def export_command(
         if out is None:
             click.echo(text, nl=False)
         elif staged is not None:
+            refuse_unsafe_out(out, force, _)
             with _writing(out):
                 os.replace(staged, out)
             fsync_dir(out.parent)
@@ -331,9 +342,8 @@ def export_command(
 
 
 def _stage(out: Path, data: bytes) -> Path:
-    """`data` in a new owner-only temporary file in `out`'s folder (made if missing)."""
+    """`data` in a new owner-only temporary file in `out`'s folder (which must exist)."""
     with _writing(out):
-        ensure_private_dir(out.parent)
         return write_temp(out.parent, data, PRIVATE_FILE_MODE)
 
 
