@@ -14,9 +14,9 @@ import click
 
 from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
-from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
+from storage.crypto import CorruptData, CryptoError, KeyFileMissing, ReviewerPrivateKey
 from storage.crypto.keyfiles import read_json_file
-from storage.crypto.reviewer import PUBLIC_HALF, PUBLIC_KIND
+from storage.crypto.reviewer import PRIVATE_KIND, PUBLIC_HALF, PUBLIC_KIND, ReviewerPublicKey
 from storage.db import read_connection
 from storage.errors import StorageError
 from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
@@ -41,6 +41,7 @@ class ReviewerContext:
         # Where the queue lives, password hidden: the witness notices a swapped queue id.
         self.where = display_url(queue_url_from_env(env))
         self._key: ReviewerPrivateKey | None = None
+        self._demo_warned = False
         self._pins: dict[str, bytes] | None = None
         witness = env.get("ATTEST_AUDIT_WITNESS")
         self.witness = Witness(
@@ -61,7 +62,57 @@ class ReviewerContext:
             self.witness_advance()
             if held := queue.held_count():
                 click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
+            self._tell_withdrawn_held(queue)
         return self._queue
+
+    def _tell_withdrawn_held(self, queue: Queue) -> None:
+        """Tell a reviewer, once, that an account they held was withdrawn meanwhile."""
+        fingerprint = self._fingerprint_if_known()
+        if fingerprint is None:
+            return
+        for account_id in queue.withdrawn_while_held(fingerprint):
+            click.echo(
+                warning(
+                    self.t.gettext(
+                        "Account {id}, which you held, was withdrawn by the person who gave "
+                        "it. Only its tombstone remains; delete any copy you made of it."
+                    ).format(id=account_id)
+                ),
+                err=True,
+            )
+
+    @property
+    def fingerprint(self) -> str:
+        """This reviewer's key fingerprint, read from the key file without its passphrase.
+
+        Claims, releases, tags and status changes change no sealed data, so they need to
+        know who the reviewer is, not to open anything.
+        """
+        if self._key is not None:
+            return self._key.fingerprint
+        path, _passphrase = self._key_path()
+        try:
+            document = read_json_file(path)
+        except KeyFileMissing:
+            raise click.ClickException(
+                self.t.gettext("The reviewer key file {path} does not exist.").format(path=path)
+            ) from None
+        if document.get("kind") == PUBLIC_KIND:
+            raise click.ClickException(self.t.gettext(PUBLIC_HALF))
+        if document.get("kind") != PRIVATE_KIND:
+            raise CorruptData("This is not an Attest reviewer private key (version 1).")
+        header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}
+        return ReviewerPublicKey.from_dict({**header, "kind": PUBLIC_KIND}).fingerprint
+
+    def _fingerprint_if_known(self) -> str | None:
+        try:
+            return self.fingerprint
+        except (click.ClickException, CryptoError):
+            return None
+
+    def resolve(self, account_id: str) -> str:
+        """The whole id for an id or its unique start (6+ characters)."""
+        return self.queue.resolve_id(account_id)
 
     @property
     def pins(self) -> dict[str, bytes]:
@@ -75,28 +126,35 @@ class ReviewerContext:
             self._key = self._load_key()
         return self._key
 
-    def _load_key(self) -> ReviewerPrivateKey:
+    def _key_path(self) -> tuple[Path, str | None]:
+        """The private key file, and the passphrase if the environment or the demo gives one."""
         configured = self.env.get("ATTEST_REVIEWER_KEY")
         passphrase = self.env.get("ATTEST_REVIEWER_PASSPHRASE") or None
         if configured:
-            path = Path(configured).expanduser()
-        else:
-            path = self.data_dir / DEMO_DIR / PRIVATE_FILE
-            if not path.exists():
-                raise click.ClickException(
-                    self.t.gettext(
-                        "Set ATTEST_REVIEWER_KEY to your private key file (reviewer.key). "
-                        "Create one with: attest keys init-reviewer --out DIR"
-                    )
-                )
-            click.echo(
+            return Path(configured).expanduser(), passphrase
+        path = self.data_dir / DEMO_DIR / PRIVATE_FILE
+        if not path.exists():
+            raise click.ClickException(
                 self.t.gettext(
-                    "WARNING: using the DEMO reviewer key in the data directory. It protects "
-                    "nothing; use it only to try Attest."
+                    "Set ATTEST_REVIEWER_KEY to your private key file (reviewer.key). "
+                    "Create one with: attest keys init-reviewer --out DIR"
+                )
+            )
+        if not self._demo_warned:
+            self._demo_warned = True
+            click.echo(
+                warning(
+                    self.t.gettext(
+                        "WARNING: using the DEMO reviewer key in the data directory. It "
+                        "protects nothing; use it only to try Attest."
+                    )
                 ),
                 err=True,
             )
-            passphrase = passphrase or DEMO_PASSPHRASE
+        return path, passphrase or DEMO_PASSPHRASE
+
+    def _load_key(self) -> ReviewerPrivateKey:
+        path, passphrase = self._key_path()
         if not path.exists():
             raise click.ClickException(
                 self.t.gettext("The reviewer key file {path} does not exist.").format(path=path)
@@ -118,9 +176,11 @@ class ReviewerContext:
             kept = self.witness.advance(conn, self._queue.queue_id, self.where)
         if not kept:
             click.echo(
-                self.t.gettext(
-                    "WARNING: the audit log changed since this machine last saw it. "
-                    "Run: attest review audit verify"
+                warning(
+                    self.t.gettext(
+                        "WARNING: the audit log changed since this machine last saw it. "
+                        "Run: attest review audit verify"
+                    )
                 ),
                 err=True,
             )
@@ -128,6 +188,11 @@ class ReviewerContext:
     def close(self) -> None:
         if self._queue is not None:
             self._queue.close()
+
+
+def warning(text: str) -> str:
+    """A warning in yellow; click.echo drops the colour when the stream is not a terminal."""
+    return click.style(text, fg="yellow", bold=True)
 
 
 def _is_public_half(path: Path) -> bool:
@@ -162,4 +227,4 @@ def fail(ctx: ReviewerContext) -> Iterator[None]:
         raise click.ClickException(explained.translated(ctx.t)) from None
 
 
-__all__ = ["ReviewerContext", "fail"]
+__all__ = ["ReviewerContext", "fail", "warning"]

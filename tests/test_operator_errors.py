@@ -232,6 +232,7 @@ def test_an_unexpected_error_ends_in_one_line_not_a_traceback(
         raise RuntimeError("answer text that must never be shown")
 
     monkeypatch.setattr(review.cli, "_opened", broken)
+    monkeypatch.setattr("review.context.ReviewerContext.resolve", lambda _self, given: given)
     result = attest("review", "show", "abc", env=base_env)
     assert result.exit_code == 1
     assert result.output.startswith("Error: Attest stopped on an unexpected error (RuntimeError)")

@@ -132,17 +132,17 @@ def test_ctrl_c_anywhere_is_one_line_and_status_130(
 ) -> None:
     import review.cli
 
-    env, _ = desk_env
+    env, account_id = desk_env
 
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(review.cli, "_opened", interrupted)
-    stopped = attest("review", "show", "abc", env=env)
+    stopped = attest("review", "show", account_id, env=env)
     assert (stopped.exit_code, stopped.output) == (130, "Stopped.\n")
     # Ctrl-C at a passphrase prompt (click's Abort): the same line, the same status.
     del env["ATTEST_REVIEWER_PASSPHRASE"]
-    prompted = attest("review", "claim", env=env, input="")
+    prompted = attest("review", "show", account_id, env=env, input="")
     assert prompted.exit_code == 130
     assert prompted.output.strip().splitlines()[-1] == "Stopped."
     assert "Aborted!" not in prompted.output

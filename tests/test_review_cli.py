@@ -80,9 +80,11 @@ def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
 def test_list_shows_urgent_first_and_marks_unpinned_nodes(desk: Desk) -> None:
     result = desk.run("list")
     assert result.exit_code == 0, result.output
+    # Issue 16: a header row first, ids by their first 12 characters, "showing N of M" last.
     lines = result.output.strip().splitlines()
-    assert lines[0].startswith(desk.ids[1]) and "URGENT" in lines[0]
-    assert lines[1].startswith(desk.ids[0])
+    assert lines[0].startswith("ID ")
+    assert lines[1].startswith(desk.ids[1][:12]) and "URGENT" in lines[1]
+    assert lines[2].startswith(desk.ids[0][:12])
     assert "UNPINNED NODE" in result.output
     desk.trust()
     listed = json.loads(desk.run("list", "--json").output)
@@ -190,7 +192,10 @@ def test_wrong_passphrase_is_a_clear_error(desk: Desk) -> None:
     result = desk.run("show", desk.ids[0], env={"ATTEST_REVIEWER_PASSPHRASE": "not it"})
     assert result.exit_code == 1
     assert "passphrase does not open this key file" in result.output
-    prompted = desk.run("claim", input="still not it\n", env={"ATTEST_REVIEWER_PASSPHRASE": ""})
+    # `show` (issue 16: `claim` needs no private key any more, so asks no passphrase).
+    prompted = desk.run(
+        "show", desk.ids[0], input="still not it\n", env={"ATTEST_REVIEWER_PASSPHRASE": ""}
+    )
     assert prompted.exit_code == 1 and "passphrase does not open" in prompted.output
 
 

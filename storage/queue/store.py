@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, delete, func, select, update
+from sqlalchemy import Engine, Select, and_, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from storage.crypto import withdrawal_hash
@@ -29,6 +29,7 @@ from storage.queue.actions import QueueActions
 from storage.queue.admin import open_queue, queue_id
 from storage.queue.items import (
     ACCOUNT_COLUMNS,
+    MIN_ID_PREFIX,
     NOTE_COLUMNS,
     ORDER,
     PENDING_WITHDRAWAL,
@@ -36,7 +37,10 @@ from storage.queue.items import (
     VISIBLE,
     AccountNotFound,
     AccountWithdrawn,
+    AmbiguousId,
     HeldByAnother,
+    IdTooShort,
+    InvalidTag,
     NotHeld,
     QueueError,
     QueueItem,
@@ -44,6 +48,7 @@ from storage.queue.items import (
     StoredNote,
     UnknownStatus,
     item_of,
+    normal_tag,
     received_time,
     reviewer_actor,
     sealed_of,
@@ -51,6 +56,8 @@ from storage.queue.items import (
 )
 from storage.queue.tables import (
     STATUSES,
+    SUBMITTED,
+    UNLOGGED,
     account_files,
     account_notes,
     account_tags,
@@ -141,7 +148,7 @@ class Queue(QueueActions, QueueWithdrawals):
         """
         pick = (
             select(accounts.c.id)
-            .where(accounts.c.receipt_logged.is_(False))
+            .where(UNLOGGED)
             .order_by(accounts.c.received_at, accounts.c.id)
             .limit(_BATCH)
         )
@@ -150,7 +157,7 @@ class Queue(QueueActions, QueueWithdrawals):
         with self.engine.begin() as conn:
             returned = conn.execute(
                 update(accounts)
-                .where(accounts.c.id.in_(pick), accounts.c.receipt_logged.is_(False))
+                .where(accounts.c.id.in_(pick), UNLOGGED)
                 .values(receipt_logged=True)
                 .returning(accounts.c.id, accounts.c.node_fingerprint, RECEIVED_AT)
             ).all()
@@ -166,7 +173,7 @@ class Queue(QueueActions, QueueWithdrawals):
 
     def _reconcile_needed(self) -> bool:
         """A cheap read first, so a command with nothing to apply takes no write lock."""
-        unlogged = select(accounts.c.id).where(accounts.c.receipt_logged.is_(False)).limit(1)
+        unlogged = select(accounts.c.id).where(UNLOGGED).limit(1)
         pending = _withdrawn_not_applied().limit(1)
         unexamined = select(withdrawals.c.secret).where(withdrawals.c.status.is_(None)).limit(1)
         with read_connection(self.engine) as conn:
@@ -207,7 +214,8 @@ class Queue(QueueActions, QueueWithdrawals):
                         scopes=None,
                         urgent=False,
                         status="closed",
-                        assignee=None,
+                        # The holder is kept, only to tell them on their next command
+                        # (`withdrawn_while_held`); a fingerprint, nothing of the person.
                         lease_until=None,
                         withdrawn_at=now,
                         updated_at=now,
@@ -235,28 +243,119 @@ class Queue(QueueActions, QueueWithdrawals):
         urgent_only: bool = False,
         tag: str | None = None,
         limit: int | None = 50,
+        include_closed: bool = True,
+        assignee: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        language: str | None = None,
     ) -> list[QueueItem]:
-        """Accounts not withdrawn, urgent first, then oldest first."""
-        if status is not None and status not in STATUSES:
-            raise UnknownStatus()
-        query = select(*ACCOUNT_COLUMNS).where(VISIBLE)
-        if status is not None:
-            query = query.where(accounts.c.status == status)
-        if urgent_only:
-            query = query.where(accounts.c.urgent.is_(True))
-        if tag is not None:
-            query = query.where(
-                accounts.c.id.in_(
-                    select(account_tags.c.account_id).where(account_tags.c.tag == tag)
-                )
-            )
-        query = query.order_by(*ORDER)
+        """Accounts not withdrawn, urgent first, then by submission time.
+
+        `include_closed=False` leaves closed accounts out (unless `status` asks for them);
+        `assignee` keeps those one reviewer holds; `since`/`until` bound the submission
+        time (`until` exclusive); `language` the account's language.
+        """
+        query = self._filtered(
+            select(*ACCOUNT_COLUMNS),
+            status=status,
+            urgent_only=urgent_only,
+            tag=tag,
+            include_closed=include_closed,
+            assignee=assignee,
+            since=since,
+            until=until,
+            language=language,
+        ).order_by(*ORDER)
         if limit:
             query = query.limit(limit)
         with read_connection(self.engine) as conn:
             rows = conn.execute(query).all()
             tags = self._tags(conn, [r.id for r in rows])
         return [item_of(r, tags.get(r.id, ())) for r in rows]
+
+    def count_accounts(self, **filters: Any) -> int:
+        """How many accounts `list_accounts(**filters)` would list without a limit."""
+        filters.pop("limit", None)
+        query = self._filtered(select(func.count()).select_from(accounts), **filters)
+        with read_connection(self.engine) as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def _filtered(
+        self,
+        query: Select[Any],
+        *,
+        status: str | None = None,
+        urgent_only: bool = False,
+        tag: str | None = None,
+        include_closed: bool = True,
+        assignee: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        language: str | None = None,
+    ) -> Select[Any]:
+        if status is not None and status not in STATUSES:
+            raise UnknownStatus()
+        query = query.where(VISIBLE)
+        if status is not None:
+            query = query.where(accounts.c.status == status)
+        elif not include_closed:
+            query = query.where(accounts.c.status != "closed")
+        if urgent_only:
+            query = query.where(accounts.c.urgent.is_(True))
+        if tag is not None:
+            query = query.where(
+                accounts.c.id.in_(
+                    select(account_tags.c.account_id).where(account_tags.c.tag == normal_tag(tag))
+                )
+            )
+        if assignee is not None:
+            query = query.where(accounts.c.assignee == assignee)
+        if since is not None:
+            query = query.where(SUBMITTED >= since)  # noqa: SIM300 - a column, not a constant
+        if until is not None:
+            query = query.where(SUBMITTED < until)  # noqa: SIM300
+        if language is not None:
+            query = query.where(accounts.c.language == language)
+        return query
+
+    def resolve_id(self, given: str) -> str:
+        """The whole account id that `given` is, or is the unique start of (6+ characters).
+
+        AccountNotFound, IdTooShort or AmbiguousId otherwise. Tombstones count: a
+        withdrawn account's id still resolves, so the command says it was withdrawn.
+        """
+        given = given.strip()
+        with read_connection(self.engine) as conn:
+            exact = conn.execute(select(accounts.c.id).where(accounts.c.id == given)).first()
+            if exact is not None:
+                return str(exact.id)
+            if len(given) < MIN_ID_PREFIX:
+                raise IdTooShort()
+            # Ids are hex; anything else in a prefix cannot match, and must not be a pattern.
+            if not all(c.isascii() and (c.isalnum() or c in "-_") for c in given):
+                raise AccountNotFound()
+            pattern = given.replace("_", "\\_") + "%"
+            found = (
+                conn.execute(
+                    select(accounts.c.id).where(accounts.c.id.like(pattern, escape="\\")).limit(2)
+                )
+                .scalars()
+                .all()
+            )
+        if not found:
+            raise AccountNotFound()
+        if len(found) > 1:
+            raise AmbiguousId()
+        return str(found[0])
+
+    def withdrawn_while_held(self, reviewer: str) -> list[str]:
+        """Ids of accounts `reviewer` held when their person withdrew them, told only once."""
+        held = and_(accounts.c.assignee == reviewer, accounts.c.withdrawn_at.isnot(None))
+        with self.engine.begin() as conn:
+            ids = conn.execute(
+                update(accounts).where(held).values(assignee=None).returning(accounts.c.id)
+            ).scalars()
+            return sorted(str(i) for i in ids)
 
     def _tags(self, conn: Connection, ids: list[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
@@ -363,8 +462,11 @@ __all__ = [
     "DEFAULT_WITHDRAWAL_BURST",
     "AccountNotFound",
     "AccountWithdrawn",
+    "AmbiguousId",
     "HeldBatch",
     "HeldByAnother",
+    "IdTooShort",
+    "InvalidTag",
     "NotHeld",
     "Queue",
     "QueueError",

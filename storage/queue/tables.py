@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     text,
 )
 
@@ -82,11 +83,17 @@ accounts = Table(
     Column("withdrawn_at", UtcDateTime),
     Column("receipt_logged", Boolean, nullable=False, server_default=text("false")),
 )
-Index("ix_accounts_order", accounts.c.urgent.desc(), accounts.c.received_at, accounts.c.id)
+# The listing and claim order: urgent first, then by the time the person sent the
+# account (the sync time where a node left it empty), then received, then id (0004).
+SUBMITTED = func.coalesce(accounts.c.submitted_at, accounts.c.received_at)
+Index(
+    "ix_accounts_order", accounts.c.urgent.desc(), SUBMITTED, accounts.c.received_at, accounts.c.id
+)
 Index(
     "ix_accounts_status_order",
     accounts.c.status,
     accounts.c.urgent.desc(),
+    SUBMITTED,
     accounts.c.received_at,
     accounts.c.id,
 )
@@ -95,13 +102,23 @@ OPEN_ACCOUNTS = text("status IN ('new', 'in-review')")
 Index(
     "ix_accounts_claimable",
     accounts.c.urgent.desc(),
+    SUBMITTED,
     accounts.c.received_at,
     accounts.c.id,
     sqlite_where=OPEN_ACCOUNTS,
     postgresql_where=OPEN_ACCOUNTS,
 )
 Index("ix_accounts_withdrawal_hash", accounts.c.withdrawal_hash)
-Index("ix_accounts_receipt", accounts.c.receipt_logged)
+# Receipts not yet logged: almost always none. A plain index of the boolean had one value
+# once receipts were logged, and the planner scanned the table through it.
+UNLOGGED = text("receipt_logged = false")
+Index(
+    "ix_accounts_receipt_unlogged",
+    accounts.c.received_at,
+    accounts.c.id,
+    sqlite_where=UNLOGGED,
+    postgresql_where=UNLOGGED,
+)
 
 # Columns the node's role may set when it inserts an account.
 NODE_ACCOUNT_COLUMNS: tuple[str, ...] = (
