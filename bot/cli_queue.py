@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import click
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.i18n import translator
+from review.progress import Progress
 from storage.crypto import CryptoError, NodeKeys
 from storage.db import create_store_engine
 from storage.errors import StorageError
@@ -162,10 +164,10 @@ def import_command(file: Path, accept_old_format: bool) -> None:
             raise QueueAccessError(NOT_A_QUEUE_FILE, path=str(file)) from None
         queue_id(target)
 
+        moving = Progress()
+
         def show(done: int, total: int) -> None:
-            click.echo(
-                _("Imported {done}/{total} accounts").format(done=done, total=total), err=True
-            )
+            moving.update(_("Imported {done}/{total} accounts").format(done=done, total=total))
 
         damaged: list[int] = []
         refused: list[int] = []
@@ -178,6 +180,7 @@ def import_command(file: Path, accept_old_format: bool) -> None:
             refused_old_format=refused.append,
             accept_old_format=accept_old_format,
         )
+        moving.done()
         checked = _queue(target)
         receipts, withdrawn = checked.reconcile()
         held = checked.held_count()
@@ -222,11 +225,17 @@ def import_command(file: Path, accept_old_format: bool) -> None:
 
 
 def _sync_once(
-    data_dir: Path, intake_url: str | None, queue_url: str, send_old_format: bool
+    data_dir: Path,
+    intake_url: str | None,
+    queue_url: str,
+    send_old_format: bool,
+    watching: bool = False,
 ) -> None:
+    """One sync; `watching`: say nothing unless something moved, then with the time."""
     intake_path = data_dir / DATABASE_FILE
     if intake_url is None and not intake_path.exists():
-        click.echo(_("Nothing to sync: this node has no intake store yet."))
+        if not watching:
+            click.echo(_("Nothing to sync: this node has no intake store yet."))
         return
     node = NodeKeys.load(node_key_path(data_dir))
     intake = create_store_engine(intake_url or intake_path)
@@ -234,11 +243,14 @@ def _sync_once(
     target = open_queue(queue_url)
     try:
         if not outbox.exists():
-            click.echo(_("Nothing to sync: this node has no intake store yet."))
+            if not watching:
+                click.echo(_("Nothing to sync: this node has no intake store yet."))
             return
         if target.dialect.name == "sqlite":
             # A queue file (field kit) is created on first use; PostgreSQL needs `queue init`.
             migrate_queue(target)
+
+        moving = Progress()
 
         def show(p: SyncProgress) -> None:
             if p.withdrawals_done:
@@ -249,7 +261,7 @@ def _sync_once(
                 line = _("Synced {done}/{total} accounts").format(
                     done=p.accounts_done, total=p.accounts_total
                 )
-            click.echo(line, err=True)
+            moving.update(line)
 
         report = sync_outbox(
             outbox,
@@ -259,18 +271,23 @@ def _sync_once(
             burst=_burst(),
             send_old_format=send_old_format,
         )
+        moving.done()
         held = 0
         if report.receipts_logged is not None:
             held = _queue(target).held_count()
     finally:
         intake.dispose()
         target.dispose()
-    click.echo(
-        _(
-            "Sync done: {accounts} accounts, {files} files, {withdrawals} withdrawal requests."
-        ).format(accounts=report.accounts, files=report.files, withdrawals=report.withdrawals)
-    )
-    if report.receipts_logged is None:
+    moved = report.accounts or report.withdrawals or report.refused_old_format
+    if watching and not moved:
+        return
+    done = _(
+        "Sync done: {accounts} accounts, {files} files, {withdrawals} withdrawal requests."
+    ).format(accounts=report.accounts, files=report.files, withdrawals=report.withdrawals)
+    if watching:
+        done = f"[{datetime.now(UTC).strftime('%Y-%m-%d %H:%M:%S')} UTC] {done}"
+    click.echo(done)
+    if report.receipts_logged is None and (report.accounts or report.withdrawals):
         click.echo(_("Receipts and withdrawals will be applied by the next reviewer command."))
     if held:
         click.echo(_(HELD_NOTICE).format(count=held), err=True)
@@ -302,10 +319,16 @@ def sync(watch: bool, interval: float, send_old_format: bool) -> None:
             err=True,
         )
 
+    if watch:
+        click.echo(
+            _("Watching this node's outbox every {interval:g} s; Ctrl-C stops.").format(
+                interval=interval
+            )
+        )
     try:
         while True:
             with_retries(
-                lambda: _sync_once(data_dir, intake_url, queue_url, send_old_format),
+                lambda: _sync_once(data_dir, intake_url, queue_url, send_old_format, watch),
                 attempts=None if watch else 6,
                 on_retry=on_retry,
             )

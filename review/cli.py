@@ -29,6 +29,7 @@ from review.export import audit_export, build_export, to_csv, to_json
 from review.listing import render_listing
 from review.opened import file_entries, open_verified, write_attachment
 from review.out import force_option, refuse_unsafe_out
+from review.progress import Progress
 from review.show import URGENT_LINE, ShownNote, printable, render_account
 from storage.crypto import CryptoError
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, fsync_dir, write_temp
@@ -349,13 +350,19 @@ def export_command(
     if out is not None:
         refuse_unsafe_out(out, force, _)
     with fail(ctx):
+        moving = Progress()
+        total = ctx.queue.count() if moving.shown else 0
         result = build_export(
             ctx.queue,
             ctx.key,
             ctx.pins,
             "internal" if internal else purpose,  # type: ignore[arg-type]
             include_free_text=include_free_text,
+            progress=lambda n: moving.update(
+                _("Read {done}/{total} accounts").format(done=n, total=total)
+            ),
         )
+        moving.done()
     text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
     # Written to a new owner-only file beside `out` before the export is audited, renamed
     # over `out` after: opening an existing file would keep its permissions (perhaps

@@ -164,7 +164,7 @@ def test_ctrl_c_stops_sync_watch_with_status_130(tmp_path: Path) -> None:
     )
     try:
         assert watcher.stdout is not None
-        watcher.stdout.readline()  # the first round is done
+        watcher.stdout.readline()  # "Watching this node's outbox …": it has started
         time.sleep(0.2)
         watcher.send_signal(signal.SIGINT)
         _out, err = watcher.communicate(timeout=20)
