@@ -7,7 +7,6 @@ corner does not slow the others.
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import importlib
 import os
@@ -126,6 +125,8 @@ def settings_or_exit() -> Any:
 )
 def console(flow: str | None, jsonl: bool, respondent: str | None) -> None:
     """Run an interview in this terminal (the same flows as on Telegram)."""
+    import asyncio
+
     from bot.config import ConfigError
     from bot.console import run_console
     from bot.node import NodeError, open_node

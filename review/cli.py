@@ -25,7 +25,6 @@ import click
 
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
-from review.export import audit_export, build_export, to_csv, to_json
 from review.listing import render_listing
 from review.opened import file_entries, open_verified, write_attachment
 from review.out import force_option, refuse_unsafe_out
@@ -33,7 +32,6 @@ from review.progress import Progress
 from review.show import URGENT_LINE, ShownNote, printable, render_account
 from storage.crypto import CryptoError
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, fsync_dir, write_temp
-from storage.crypto.notes import notes_key, open_note, seal_note
 from storage.db import read_connection
 from storage.queue.audit import entries_for, newest, verify_chain
 from storage.queue.store import reviewer_actor
@@ -206,6 +204,8 @@ def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> 
 @click.argument("account_id")
 @pass_reviewer
 def show_command(ctx: ReviewerContext, account_id: str) -> None:
+    from storage.crypto.notes import notes_key, open_note
+
     with fail(ctx):
         account_id = ctx.resolve(account_id)
         stored, opened = _opened(ctx, account_id)
@@ -283,6 +283,8 @@ def triage_command(
     remove_tag: tuple[str, ...],
     note: str | None,
 ) -> None:
+    from storage.crypto.notes import notes_key, seal_note
+
     with fail(ctx):
         account_id = ctx.resolve(account_id)
         sealer: Callable[[str], bytes] | None = None
@@ -343,6 +345,8 @@ def export_command(
     include_free_text: bool,
     force: bool,
 ) -> None:
+    from review.export import audit_export, build_export, to_csv, to_json
+
     if internal == (purpose is not None):
         raise click.UsageError(
             _("Choose one: --purpose reports, --purpose mechanisms, or --internal.")

@@ -9,25 +9,30 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
-from storage.crypto import CorruptData, CryptoError, KeyFileMissing, ReviewerPrivateKey
+from storage.crypto import CorruptData, CryptoError, KeyFileMissing
 from storage.crypto.keyfiles import read_json_file
-from storage.crypto.reviewer import PRIVATE_KIND, PUBLIC_HALF, PUBLIC_KIND, ReviewerPublicKey
 from storage.db import read_connection
 from storage.errors import StorageError
-from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
-from storage.queue.admin import display_url, queue_url_from_env
+from storage.queue.admin import check_schema, display_url, queue_url_from_env
 from storage.queue.audit import Witness
 from storage.queue.node_pins import NodePins, pins_path_from_env
 from storage.queue.reach import QueueAccessError, explain
 from storage.queue.store import Queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 
+if TYPE_CHECKING:
+    from storage.crypto import ReviewerPrivateKey
+
 WITNESS_FILE = "audit-witness.json"
+# The kinds of key file (storage.crypto.reviewer), here so a listing loads no cryptography.
+PRIVATE_KIND = "attest-reviewer-private-key"
+PUBLIC_KIND = "attest-reviewer-public-key"
 
 
 class ReviewerContext:
@@ -58,6 +63,7 @@ class ReviewerContext:
             )
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
+            check_schema(queue.engine)
             queue.reconcile()
             self.witness_advance()
             if held := queue.held_count():
@@ -98,17 +104,32 @@ class ReviewerContext:
                 self.t.gettext("The reviewer key file {path} does not exist.").format(path=path)
             ) from None
         if document.get("kind") == PUBLIC_KIND:
-            raise click.ClickException(self.t.gettext(PUBLIC_HALF))
+            raise click.ClickException(self.t.gettext(_public_half()))
         if document.get("kind") != PRIVATE_KIND:
             raise CorruptData("This is not an Attest reviewer private key (version 1).")
+        from storage.crypto import ReviewerPublicKey
+
         header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}
         return ReviewerPublicKey.from_dict({**header, "kind": PUBLIC_KIND}).fingerprint
 
     def _fingerprint_if_known(self) -> str | None:
-        try:
-            return self.fingerprint
-        except (click.ClickException, CryptoError):
+        """The fingerprint a configured key file states, unchecked: only to address a notice.
+
+        Read without loading `cryptography` (every command calls this); commands that act
+        as the reviewer use `fingerprint`, which checks it against the key.
+        """
+        if self._key is not None:
+            return self._key.fingerprint
+        configured = self.env.get("ATTEST_REVIEWER_KEY")
+        if not configured:
             return None
+        try:
+            document = read_json_file(Path(configured).expanduser())
+        except CryptoError:
+            return None
+        stated = document.get("fingerprint")
+        kind_ok = document.get("kind") == PRIVATE_KIND
+        return stated if kind_ok and isinstance(stated, str) else None
 
     def resolve(self, account_id: str) -> str:
         """The whole id for an id or its unique start (6+ characters)."""
@@ -128,6 +149,8 @@ class ReviewerContext:
 
     def _key_path(self) -> tuple[Path, str | None]:
         """The private key file, and the passphrase if the environment or the demo gives one."""
+        from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
+
         configured = self.env.get("ATTEST_REVIEWER_KEY")
         passphrase = self.env.get("ATTEST_REVIEWER_PASSPHRASE") or None
         if configured:
@@ -161,11 +184,13 @@ class ReviewerContext:
             )
         if passphrase is None and _is_public_half(path):
             # Before asking for a passphrase that could not open it anyway.
-            raise click.ClickException(self.t.gettext(PUBLIC_HALF))
+            raise click.ClickException(self.t.gettext(_public_half()))
         if passphrase is None:
             passphrase = click.prompt(
                 self.t.gettext("Passphrase for your reviewer key"), hide_input=True, err=True
             )
+        from storage.crypto import ReviewerPrivateKey
+
         return ReviewerPrivateKey.load(path, passphrase)
 
     def witness_advance(self) -> None:
@@ -193,6 +218,12 @@ class ReviewerContext:
 def warning(text: str) -> str:
     """A warning in yellow; click.echo drops the colour when the stream is not a terminal."""
     return click.style(text, fg="yellow", bold=True)
+
+
+def _public_half() -> str:
+    from storage.crypto.reviewer import PUBLIC_HALF
+
+    return PUBLIC_HALF
 
 
 def _is_public_half(path: Path) -> bool:

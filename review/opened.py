@@ -24,14 +24,14 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from flows.account import answer_sha256
-from storage.crypto import decrypt_file, open_account
-from storage.crypto.reviewer import ReviewerPrivateKey
 from storage.errors import N_, StorageError
 from storage.queue.rows import metadata_mismatches
 from storage.queue.store import Queue, QueueItem, StoredAccount
+
+if TYPE_CHECKING:
+    from storage.crypto.reviewer import ReviewerPrivateKey
 
 
 class VerificationFailed(StorageError):
@@ -116,9 +116,18 @@ def decrypt_attachment(queue: Queue, account_id: str, entry: FileEntry, dst: Bin
     if data is None:
         raise VerificationFailed(f"file {entry.number} missing")
     key, aad = _file_key(entry)
+    from storage.crypto import decrypt_file  # here: listing never loads cryptography
+
     sha256, size = decrypt_file(io.BytesIO(data), dst, key, aad)
     if sha256 != entry.sha256 or size != entry.size:
         raise VerificationFailed(f"file {entry.number} hash")
+
+
+def _answer_sha256(value: Any) -> str | None:
+    # flows.account (and with it the flow machinery) only when an account is opened.
+    from flows.account import answer_sha256
+
+    return answer_sha256(value)
 
 
 def _check_answers(body: Mapping[str, Any]) -> None:
@@ -129,7 +138,7 @@ def _check_answers(body: Mapping[str, Any]) -> None:
             continue
         if isinstance(value, list):
             value = tuple(value)
-        if answer_sha256(value) != recorded:
+        if _answer_sha256(value) != recorded:
             raise VerificationFailed(f"answer {answer.get('step')}")
 
 
@@ -142,6 +151,8 @@ def open_verified(
     check_files: bool = True,
 ) -> OpenedAccount:
     """The verified account, or an exception naming which check failed (see module doc)."""
+    from storage.crypto import open_account
+
     body = open_account(stored.sealed, key, trusted_nodes)
     wrong = metadata_mismatches(stored.item, stored.sealed)
     if wrong:

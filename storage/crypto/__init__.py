@@ -11,6 +11,7 @@ the two tiers.
     notes            notes.py         reviewer notes sealed to exactly an account's recipients
     key files        keyfiles.py      0600 files written atomically, private folders
     tier 2 accounts  seal.py          HPKE to every reviewer, body once, Ed25519 signature
+    digests          digests.py       fingerprints and withdrawal hashes (hashlib only)
 
 Errors (`storage.errors`): CryptoError and its subclasses WrongPassphrase, TamperedData,
 UntrustedNode, NotARecipient, CorruptData, KeyFileMissing. None of their messages carries
@@ -19,39 +20,9 @@ key material, plaintext or a passphrase.
 
 from __future__ import annotations
 
-from storage.crypto.drafts import (
-    decrypt_value,
-    encrypt_value,
-    new_data_key,
-    unwrap_key,
-    wrap_key,
-)
-from storage.crypto.files import CHUNK_SIZE, FileEncryptor, decrypt_file, encrypt_file
-from storage.crypto.node import (
-    FINGERPRINT_CHARS,
-    NodeKeys,
-    fingerprint_of,
-    normalise_reference_code,
-    verify_node_signature,
-    withdrawal_hash,
-)
-from storage.crypto.reviewer import (
-    FAST_KDF,
-    STRONG_KDF,
-    SUITES,
-    KdfParams,
-    ReviewerPrivateKey,
-    ReviewerPublicKey,
-    Suite,
-    generate_reviewer_key,
-)
-from storage.crypto.seal import (
-    SealedAccount,
-    open_account,
-    open_content_key,
-    seal_account,
-    verify_account,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from storage.errors import (
     CorruptData,
     CryptoError,
@@ -61,6 +32,83 @@ from storage.errors import (
     UntrustedNode,
     WrongPassphrase,
 )
+
+if TYPE_CHECKING:
+    from storage.crypto.digests import (
+        FINGERPRINT_CHARS,
+        fingerprint_of,
+        normalise_reference_code,
+        withdrawal_hash,
+    )
+    from storage.crypto.drafts import (
+        decrypt_value,
+        encrypt_value,
+        new_data_key,
+        unwrap_key,
+        wrap_key,
+    )
+    from storage.crypto.files import CHUNK_SIZE, FileEncryptor, decrypt_file, encrypt_file
+    from storage.crypto.node import NodeKeys, verify_node_signature
+    from storage.crypto.reviewer import (
+        FAST_KDF,
+        STRONG_KDF,
+        SUITES,
+        KdfParams,
+        ReviewerPrivateKey,
+        ReviewerPublicKey,
+        Suite,
+        generate_reviewer_key,
+    )
+    from storage.crypto.seal import (
+        SealedAccount,
+        open_account,
+        open_content_key,
+        seal_account,
+        verify_account,
+    )
+
+# Each name is imported from its module on first use (PEP 562), so that a command which
+# only lists the queue never loads `cryptography` (issue 16: start-up time). The names
+# and what they are stay exactly as above.
+_LAZY = {
+    "CHUNK_SIZE": "storage.crypto.files",
+    "FAST_KDF": "storage.crypto.reviewer",
+    "FINGERPRINT_CHARS": "storage.crypto.digests",
+    "FileEncryptor": "storage.crypto.files",
+    "KdfParams": "storage.crypto.reviewer",
+    "NodeKeys": "storage.crypto.node",
+    "ReviewerPrivateKey": "storage.crypto.reviewer",
+    "ReviewerPublicKey": "storage.crypto.reviewer",
+    "STRONG_KDF": "storage.crypto.reviewer",
+    "SUITES": "storage.crypto.reviewer",
+    "SealedAccount": "storage.crypto.seal",
+    "Suite": "storage.crypto.reviewer",
+    "decrypt_file": "storage.crypto.files",
+    "decrypt_value": "storage.crypto.drafts",
+    "encrypt_file": "storage.crypto.files",
+    "encrypt_value": "storage.crypto.drafts",
+    "fingerprint_of": "storage.crypto.digests",
+    "generate_reviewer_key": "storage.crypto.reviewer",
+    "new_data_key": "storage.crypto.drafts",
+    "normalise_reference_code": "storage.crypto.digests",
+    "open_account": "storage.crypto.seal",
+    "open_content_key": "storage.crypto.seal",
+    "seal_account": "storage.crypto.seal",
+    "unwrap_key": "storage.crypto.drafts",
+    "verify_account": "storage.crypto.seal",
+    "verify_node_signature": "storage.crypto.node",
+    "withdrawal_hash": "storage.crypto.digests",
+    "wrap_key": "storage.crypto.drafts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHUNK_SIZE",

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from storage.crypto.digests import fingerprint_of
 from storage.crypto.keyfiles import (
     PRIVATE_FILE_MODE,
     PUBLIC_FILE_MODE,
@@ -48,7 +49,6 @@ from storage.crypto.keyfiles import (
     require_dict,
     require_int,
 )
-from storage.crypto.node import fingerprint_of
 from storage.errors import N_, CorruptData, TamperedData, WrongPassphrase
 
 Suite = Literal["hybrid", "x25519"]

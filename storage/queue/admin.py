@@ -35,8 +35,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -45,6 +43,7 @@ from storage.errors import N_, StorageError
 from storage.queue.reach import (
     NO_QUEUE_HERE,
     NOT_SET_UP,
+    PERMISSION,
     QueueAccessError,
     explain,
     unsupported_scheme,
@@ -110,6 +109,11 @@ def sqlite_path(url: str) -> Path | None:
 
 def migrate_queue(engine: Engine) -> str:
     """Create or upgrade the queue's tables to the newest revision; the queue's id."""
+    # Alembic only here (queue init, a field kit's first sync): every other command
+    # starts without it (issue 16: it was most of `review list`'s start-up).
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
@@ -121,6 +125,33 @@ def migrate_queue(engine: Engine) -> str:
         queue_id = uuid.uuid4().hex
         conn.execute(insert(queue_info).values(queue_id=queue_id, created_at=datetime.now(UTC)))
         return queue_id
+
+
+# The newest migration (storage/queue/migrations/versions); a test keeps it in step.
+QUEUE_HEAD = "0004_operators"
+VERSION_TABLE = "alembic_version_queue"
+OUTDATED = N_(
+    "The reviewer queue was made by another version of Attest. Ask whoever administers "
+    "it to run `attest queue init`, which brings it up to date."
+)
+
+
+def check_schema(engine: Engine) -> None:
+    """One query instead of Alembic's runtime: QueueSetupError unless the queue is at head.
+
+    A role that may not read the version table (PostgreSQL's reviewer and node roles)
+    skips the check; the administrator's `queue init` migrates.
+    """
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    except DBAPIError as error:
+        explained = explain(error)
+        if explained is not None and explained.template == PERMISSION:
+            return
+        raise QueueSetupError(NOT_SET_UP) from None
+    if version != QUEUE_HEAD:
+        raise QueueSetupError(OUTDATED)
 
 
 def queue_id(engine: Engine) -> str:

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -23,8 +23,10 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from storage.crypto import CorruptData, SealedAccount
-from storage.errors import N_, StorageError
+from storage.errors import N_, CorruptData, StorageError
+
+if TYPE_CHECKING:
+    from storage.crypto import SealedAccount
 from storage.queue.tables import SUBMITTED, account_notes, accounts, withdrawals
 
 
@@ -141,6 +143,8 @@ def reviewer_actor(fingerprint: str) -> str:
 
 def sealed_of(raw: str | bytes) -> SealedAccount:
     """The sealed account of a queue row; CorruptData (no content) if the row is damaged."""
+    from storage.crypto import SealedAccount  # only when a body is read (start-up time)
+
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included

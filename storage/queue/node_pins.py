@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.crypto import FINGERPRINT_CHARS, fingerprint_of
+from storage.crypto.digests import FINGERPRINT_CHARS, fingerprint_of
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
 from storage.errors import N_, StorageError
 

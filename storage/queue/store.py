@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, delete, func, select, update
 from sqlalchemy.engine import Connection
 
-from storage.crypto import withdrawal_hash
+from storage.crypto.digests import withdrawal_hash
 from storage.db import checkpoint_wal, read_connection
 from storage.queue import audit
 from storage.queue.actions import QueueActions
@@ -58,6 +58,7 @@ from storage.queue.tables import (
     STATUSES,
     SUBMITTED,
     UNLOGGED,
+    UNSEALED,
     account_files,
     account_notes,
     account_tags,
@@ -172,14 +173,34 @@ class Queue(QueueActions, QueueWithdrawals):
         return len(rows)
 
     def _reconcile_needed(self) -> bool:
-        """A cheap read first, so a command with nothing to apply takes no write lock."""
+        """A cheap read first, so a command with nothing to apply takes no write lock.
+
+        Each check reads an index, never the accounts table: receipts not logged through
+        the partial index, withdrawals from the (small) withdrawals table first and only
+        then the accounts their hashes name (issue 16: a join let SQLite's planner read
+        all 100,000 accounts, 200 ms on a loaded machine).
+        """
         unlogged = select(accounts.c.id).where(UNLOGGED).limit(1)
-        pending = _withdrawn_not_applied().limit(1)
         unexamined = select(withdrawals.c.secret).where(withdrawals.c.status.is_(None)).limit(1)
+        accepted = select(withdrawals.c.secret_hash).where(
+            withdrawals.c.status == ACCEPTED, withdrawals.c.secret_hash.isnot(None)
+        )
         with read_connection(self.engine) as conn:
-            return any(
-                conn.execute(query).first() is not None for query in (unlogged, pending, unexamined)
-            )
+            if any(conn.execute(query).first() is not None for query in (unlogged, unexamined)):
+                return True
+            hashes = list(conn.execute(accepted).scalars())
+            for start in range(0, len(hashes), _BATCH):
+                pending = (
+                    select(accounts.c.id)
+                    .where(
+                        accounts.c.withdrawal_hash.in_(hashes[start : start + _BATCH]),
+                        accounts.c.withdrawn_at.is_(None),
+                    )
+                    .limit(1)
+                )
+                if conn.execute(pending).first() is not None:
+                    return True
+        return False
 
     def apply_withdrawals(self) -> int:
         """Turn every account a withdrawal request names into a tombstone; how many."""
@@ -274,11 +295,41 @@ class Queue(QueueActions, QueueWithdrawals):
         return [item_of(r, tags.get(r.id, ())) for r in rows]
 
     def count_accounts(self, **filters: Any) -> int:
-        """How many accounts `list_accounts(**filters)` would list without a limit."""
+        """How many accounts `list_accounts(**filters)` would list without a limit.
+
+        Counted from indexes only: the rows not withdrawn in `ix_accounts_visible` (every
+        column a filter reads), less the rare ones without a sealed body
+        (`ix_accounts_unsealed`) and those an accepted withdrawal names that is not
+        applied yet (found from the withdrawals table). VISIBLE's per-row checks made a
+        count read every account: 300 ms at 100,000 on SQLite, against 10 ms.
+        """
         filters.pop("limit", None)
-        query = self._filtered(select(func.count()).select_from(accounts), **filters)
+        count = select(func.count()).select_from(accounts)
+        not_withdrawn = accounts.c.withdrawn_at.is_(None)
         with read_connection(self.engine) as conn:
-            return int(conn.execute(query).scalar_one())
+
+            def counted(rows: Any) -> int:
+                return int(
+                    conn.execute(self._filtered(count, visible=rows, **filters)).scalar_one()
+                )
+
+            total = counted(not_withdrawn) - counted(UNSEALED)
+            hashes = list(
+                conn.execute(
+                    select(withdrawals.c.secret_hash).where(
+                        withdrawals.c.status == ACCEPTED, withdrawals.c.secret_hash.isnot(None)
+                    )
+                ).scalars()
+            )
+            for start in range(0, len(hashes), _BATCH):
+                total -= counted(
+                    and_(
+                        not_withdrawn,
+                        accounts.c.sealed.isnot(None),
+                        accounts.c.withdrawal_hash.in_(hashes[start : start + _BATCH]),
+                    )
+                )
+        return total
 
     def _filtered(
         self,
@@ -292,10 +343,11 @@ class Queue(QueueActions, QueueWithdrawals):
         since: datetime | None = None,
         until: datetime | None = None,
         language: str | None = None,
+        visible: Any = VISIBLE,
     ) -> Select[Any]:
         if status is not None and status not in STATUSES:
             raise UnknownStatus()
-        query = query.where(VISIBLE)
+        query = query.where(visible)
         if status is not None:
             query = query.where(accounts.c.status == status)
         elif not include_closed:

@@ -7,6 +7,9 @@
 - `ix_accounts_receipt` (every row, one value once receipts are logged: the planner
   scanned the table through it) becomes `ix_accounts_receipt_unlogged`, a partial index
   of the rows `WHERE receipt_logged = false`, empty almost always.
+- `ix_accounts_visible` (every column a listing filters on, and withdrawn_at) and
+  `ix_accounts_unsealed` (the rare live row without a body), so "showing N of M" counts
+  without reading the table.
 
 Revision ID: 0004_operators
 Revises: 0003
@@ -27,6 +30,19 @@ OPEN = sa.text("status IN ('new', 'in-review')")
 UNLOGGED = sa.text("receipt_logged = false")
 SUBMITTED = sa.text("coalesce(submitted_at, received_at)")
 RECEIVED = "received_at"
+UNSEALED = sa.text("sealed IS NULL AND withdrawn_at IS NULL")
+# The columns every `review list` filter reads (storage.queue.tables.VISIBLE_COLUMNS then).
+VISIBLE_COLUMNS = (
+    "status",
+    "urgent",
+    "language",
+    "assignee",
+    "submitted_at",
+    "received_at",
+    "withdrawal_hash",
+    "id",
+    "withdrawn_at",
+)
 
 
 def _order_indexes(when: sa.TextClause | str) -> None:
@@ -61,9 +77,20 @@ def upgrade() -> None:
         sqlite_where=UNLOGGED,
         postgresql_where=UNLOGGED,
     )
+    # `review list`'s "showing N of M" counts in these two, never reading the table.
+    op.create_index("ix_accounts_visible", "accounts", list(VISIBLE_COLUMNS))
+    op.create_index(
+        "ix_accounts_unsealed",
+        "accounts",
+        ["id"],
+        sqlite_where=UNSEALED,
+        postgresql_where=UNSEALED,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_accounts_unsealed", "accounts")
+    op.drop_index("ix_accounts_visible", "accounts")
     op.drop_index("ix_accounts_receipt_unlogged", "accounts")
     op.create_index("ix_accounts_receipt", "accounts", ["receipt_logged"])
     _drop_order_indexes()
