@@ -187,6 +187,10 @@ def _on_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def _terminal_lines() -> int:
+    return shutil.get_terminal_size().lines
+
+
 def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> Any:
     stored = ctx.queue.get(account_id)  # a whole id: see ReviewerContext.resolve
     if stored.sealed.node_fingerprint not in ctx.pins:
@@ -223,7 +227,7 @@ def show_command(ctx: ReviewerContext, account_id: str) -> None:
     urgent = ctx.t.gettext(URGENT_LINE)
     if opened.item.urgent:
         text = text.replace(urgent, click.style(urgent, fg="red", bold=True), 1)
-    if _on_terminal() and text.count("\n") + 1 > shutil.get_terminal_size().lines - 1:
+    if _on_terminal() and text.count("\n") + 1 > _terminal_lines() - 1:
         # A long account in a pager (less, or $PAGER): its start does not scroll away.
         click.echo_via_pager(text + "\n")
     else:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from storage.queue.admin import QUEUE_HEAD
 from tests.console_driver import ATTEST, cooperative, run_console
 
 pytestmark = pytest.mark.slow
@@ -158,4 +159,6 @@ def test_a_wheel_installed_elsewhere_finds_both_migration_folders(tmp_path: Path
     with sqlite3.connect(work / "queue.db") as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version_queue").fetchone()
     conn.close()
-    assert version == "0003"  # issue 13: hashed withdrawal secrets, checked node keys
+    # issue 13: hashed withdrawal secrets, checked node keys; issue 16: 0004_operators
+    # (listing order, partial indexes). QUEUE_HEAD is kept equal to Alembic's head.
+    assert version == QUEUE_HEAD

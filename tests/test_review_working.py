@@ -319,15 +319,9 @@ def test_show_translates_consent_and_indents_multi_line_questions(
     paged: list[str] = []
     monkeypatch.setattr("review.cli._on_terminal", lambda: True)
     monkeypatch.setattr("review.cli.click.echo_via_pager", lambda text, **_k: paged.append(text))
-    monkeypatch.setattr("review.cli.shutil.get_terminal_size", lambda: os_size(10))
+    monkeypatch.setattr("review.cli._terminal_lines", lambda: 10)
     coloured = runner.invoke(main, ["review", "show", account], env=env, color=True)
     assert coloured.exit_code == 0, coloured.output
     assert paged and "\x1b[31m" in paged[0] and "URGENT" in paged[0]
     listed = runner.invoke(main, ["review", "list"], env=env, color=True)
     assert "\x1b[31m\x1b[1mURGENT" in listed.output or "\x1b[1m\x1b[31mURGENT" in listed.output
-
-
-def os_size(lines: int) -> object:
-    import os
-
-    return os.terminal_size((80, lines))
