@@ -7,11 +7,10 @@ corner does not slow the others.
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import importlib
+import os
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -53,10 +52,54 @@ class LazyGroup(click.Group):
             raise click.ClickException(f"{module_name}.{attribute} is not a command")
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; Ctrl-C and any error nobody expected end in one line, never a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # click.prompt turns Ctrl-C into Abort ("Aborted!", status 1); everywhere the
+            # same line and the shell's status for an interrupted command.
+            click.echo(_said(ctx, INTERRUPTED), err=True)
+            ctx.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit):
+            raise
+        except Exception as error:
+            raise click.ClickException(_unexpected(ctx, error)) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SUBCOMMANDS[name][2]) for name in sorted(SUBCOMMANDS)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def N_(message: str) -> str:
+    return message
+
+
+INTERRUPTED = N_("Stopped.")
+UNEXPECTED = N_(
+    "Attest stopped on an unexpected error ({kind}). Nothing more is shown, since details "
+    "could hold account data; please report the command you ran and this line."
+)
+
+
+def _said(ctx: click.Context, message: str) -> str:
+    """`message` in the language of the command: reviewers' own, or the node's."""
+    from flows.i18n import translator
+
+    reviewing = ctx.invoked_subcommand == "review"
+    variable = "ATTEST_REVIEWER_LANGUAGE" if reviewing else "ATTEST_LANGUAGE"
+    return translator(os.environ.get(variable, "en")).gettext(message)
+
+
+def _unexpected(ctx: click.Context, error: Exception) -> str:
+    """A database error named (storage.queue.reach), anything else by its class alone."""
+    from storage.queue.reach import explain
+
+    explained = explain(error)
+    if explained is not None:
+        return str(explained.translated(lambda m: _said(ctx, m)))
+    return _said(ctx, UNEXPECTED).format(kind=type(error).__name__)
 
 
 @click.group(cls=LazyGroup)
@@ -98,6 +141,8 @@ def console(
     flow: str | None, jsonl: bool, respondent: str | None, documenter_code: str | None
 ) -> None:
     """Run an interview in this terminal (the same flows as on Telegram)."""
+    import asyncio
+
     from bot.config import ConfigError
     from bot.console import run_console
     from bot.node import NodeError, open_node
@@ -137,11 +182,9 @@ def console(
         finally:
             await node.close()
 
-    try:
-        asyncio.run(go())
-    except KeyboardInterrupt:
-        # Ctrl-C leaves the unfinished answers encrypted, like a pause.
-        sys.exit(130)
+    # Ctrl-C leaves the unfinished answers encrypted, like a pause; it reaches the group,
+    # which says so in one line and exits 130 (LazyGroup.invoke).
+    asyncio.run(go())
 
 
 @click.group()
@@ -175,7 +218,8 @@ def flows_check(paths: tuple[Path, ...]) -> None:
 @flows.command("diagram")
 @click.argument("name")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to a file.")
-def flows_diagram(name: str, out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace the file at --out if there is one.")
+def flows_diagram(name: str, out: Path | None, force: bool) -> None:
     """Write a Mermaid state diagram of flow NAME."""
     from flows.diagram import mermaid
     from flows.loader import FlowError, load_flows
@@ -187,6 +231,10 @@ def flows_diagram(name: str, out: Path | None) -> None:
     if name not in loaded:
         raise click.ClickException(f"No flow named {name!r}. Flows: {', '.join(sorted(loaded))}.")
     text = mermaid(loaded[name])
+    if out is not None and not out.parent.is_dir():
+        raise click.ClickException(f"The folder {out.parent} does not exist; nothing was written.")
+    if out is not None and out.exists() and not force:
+        raise click.ClickException(f"{out} already exists; add --force to replace it.")
     if out is None:
         click.echo(text)
     else:

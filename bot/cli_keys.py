@@ -127,13 +127,21 @@ def protect_node_command() -> None:
 def _new_passphrase(variable: str = PASSPHRASE_ENV, prompt: str | None = None) -> str:
     from_env = os.environ.get(variable)
     if from_env is not None:
-        passphrase = from_env
-    else:
-        passphrase = click.prompt(
-            prompt or _("Passphrase for the new reviewer key"),
-            hide_input=True,
-            confirmation_prompt=_("Type the passphrase again"),
+        _check_length(from_env)
+        return from_env
+    while True:
+        # Checked before it is asked again: typing a too-short one twice is wasted effort.
+        passphrase: str = click.prompt(
+            prompt or _("Passphrase for the new reviewer key"), hide_input=True, err=True
         )
+        _check_length(passphrase)
+        again: str = click.prompt(_("Type the passphrase again"), hide_input=True, err=True)
+        if again == passphrase:
+            return passphrase
+        click.echo(_("The two passphrases do not match. Please type them again."), err=True)
+
+
+def _check_length(passphrase: str) -> None:
     if len(passphrase) < MIN_PASSPHRASE_CHARS:
         raise click.ClickException(
             _(
@@ -141,7 +149,6 @@ def _new_passphrase(variable: str = PASSPHRASE_ENV, prompt: str | None = None) -
                 "A few unrelated words make a strong one that is easy to remember."
             ).format(n=MIN_PASSPHRASE_CHARS)
         )
-    return passphrase
 
 
 @keys.command(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import click
 from bot.node_key import load_node_keys
 from bot.settings import Settings, SettingsError, load_settings
 from flows.i18n import translator
+from review.progress import Progress
 from storage.crypto import CryptoError
 from storage.db import create_store_engine
 from storage.errors import StorageError
@@ -46,6 +48,7 @@ from storage.queue.node_pins import (
     parse_node_public_key,
     pins_path_from_env,
 )
+from storage.queue.reach import NOT_A_QUEUE_FILE, QueueAccessError, explain
 from storage.queue.store import Queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 from storage.sync import (
@@ -62,11 +65,18 @@ def _(message: str) -> str:
     return translator(os.environ.get("ATTEST_LANGUAGE", "en")).gettext(message)
 
 
+def _message(error: StorageError) -> str:
+    """A storage error's message in the operator's language."""
+    if isinstance(error, QueueAccessError):
+        return error.translated(_)
+    return _(str(error))
+
+
 def _burst() -> int:
     try:
         return withdrawal_burst_from_env()
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
 
 
 def _queue(engine: Any) -> Queue:
@@ -96,7 +106,10 @@ def queue() -> None:
 )
 def init_command(node_role: str | None, reviewer_role: str | None) -> None:
     url = queue_url_from_env()
-    engine = open_queue(url)
+    try:
+        engine = open_queue(url)
+    except StorageError as error:
+        raise click.ClickException(_message(error)) from None
     try:
         qid = migrate_queue(engine)
         click.echo(
@@ -123,7 +136,13 @@ def init_command(node_role: str | None, reviewer_role: str | None) -> None:
             for grant in grants:
                 click.echo(f"  {grant};")
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
+    except Exception as error:
+        # The reviewer's or node's role running init, a server that went away, …
+        explained = explain(error)
+        if explained is None:
+            raise
+        raise click.ClickException(explained.translated(_)) from None
     finally:
         engine.dispose()
 
@@ -139,16 +158,23 @@ def init_command(node_role: str | None, reviewer_role: str | None) -> None:
     ),
 )
 def import_command(file: Path, accept_old_format: bool) -> None:
-    source = create_store_engine(file)
-    target = open_queue(queue_url_from_env())
     try:
-        queue_id(source)
+        target = open_queue(queue_url_from_env(), create=False)
+    except StorageError as error:
+        raise click.ClickException(_message(error)) from None
+    source = create_store_engine(file)
+    try:
+        try:
+            queue_id(source)
+        except StorageError:
+            # Not a database, an empty file, a database of something else: not a kit.
+            raise QueueAccessError(NOT_A_QUEUE_FILE, path=str(file)) from None
         queue_id(target)
 
+        moving = Progress()
+
         def show(done: int, total: int) -> None:
-            click.echo(
-                _("Imported {done}/{total} accounts").format(done=done, total=total), err=True
-            )
+            moving.update(_("Imported {done}/{total} accounts").format(done=done, total=total))
 
         damaged: list[int] = []
         refused: list[int] = []
@@ -161,11 +187,12 @@ def import_command(file: Path, accept_old_format: bool) -> None:
             refused_old_format=refused.append,
             accept_old_format=accept_old_format,
         )
+        moving.done()
         checked = _queue(target)
         receipts, withdrawn = checked.reconcile()
         held = checked.held_count()
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     finally:
         source.dispose()
         target.dispose()
@@ -205,11 +232,17 @@ def import_command(file: Path, accept_old_format: bool) -> None:
 
 
 def _sync_once(
-    data_dir: Path, intake_url: str | None, queue_url: str, send_old_format: bool
+    data_dir: Path,
+    intake_url: str | None,
+    queue_url: str,
+    send_old_format: bool,
+    watching: bool = False,
 ) -> None:
+    """One sync; `watching`: say nothing unless something moved, then with the time."""
     intake_path = data_dir / DATABASE_FILE
     if intake_url is None and not intake_path.exists():
-        click.echo(_("Nothing to sync: this node has no intake store yet."))
+        if not watching:
+            click.echo(_("Nothing to sync: this node has no intake store yet."))
         return
     node = load_node_keys(data_dir)
     intake = create_store_engine(intake_url or intake_path)
@@ -217,11 +250,14 @@ def _sync_once(
     target = open_queue(queue_url)
     try:
         if not outbox.exists():
-            click.echo(_("Nothing to sync: this node has no intake store yet."))
+            if not watching:
+                click.echo(_("Nothing to sync: this node has no intake store yet."))
             return
         if target.dialect.name == "sqlite":
             # A queue file (field kit) is created on first use; PostgreSQL needs `queue init`.
             migrate_queue(target)
+
+        moving = Progress()
 
         def show(p: SyncProgress) -> None:
             if p.withdrawals_done:
@@ -232,7 +268,7 @@ def _sync_once(
                 line = _("Synced {done}/{total} accounts").format(
                     done=p.accounts_done, total=p.accounts_total
                 )
-            click.echo(line, err=True)
+            moving.update(line)
 
         report = sync_outbox(
             outbox,
@@ -244,18 +280,23 @@ def _sync_once(
             signer=node_signer(node),
             rotations=node.rotations,
         )
+        moving.done()
         held = 0
         if report.receipts_logged is not None:
             held = _queue(target).held_count()
     finally:
         intake.dispose()
         target.dispose()
-    click.echo(
-        _(
-            "Sync done: {accounts} accounts, {files} files, {withdrawals} withdrawal requests."
-        ).format(accounts=report.accounts, files=report.files, withdrawals=report.withdrawals)
-    )
-    if report.receipts_logged is None:
+    moved = report.accounts or report.withdrawals or report.refused_old_format
+    if watching and not moved:
+        return
+    done = _(
+        "Sync done: {accounts} accounts, {files} files, {withdrawals} withdrawal requests."
+    ).format(accounts=report.accounts, files=report.files, withdrawals=report.withdrawals)
+    if watching:
+        done = f"[{datetime.now(UTC).strftime('%Y-%m-%d %H:%M:%S')} UTC] {done}"
+    click.echo(done)
+    if report.receipts_logged is None and (report.accounts or report.withdrawals):
         click.echo(_("Receipts and withdrawals will be applied by the next reviewer command."))
     if held:
         click.echo(_(HELD_NOTICE).format(count=held), err=True)
@@ -287,10 +328,16 @@ def sync(watch: bool, interval: float, send_old_format: bool) -> None:
             err=True,
         )
 
+    if watch:
+        click.echo(
+            _("Watching this node's outbox every {interval:g} s; Ctrl-C stops.").format(
+                interval=interval
+            )
+        )
     try:
         while True:
             with_retries(
-                lambda: _sync_once(data_dir, intake_url, queue_url, send_old_format),
+                lambda: _sync_once(data_dir, intake_url, queue_url, send_old_format, watch),
                 attempts=None if watch else 6,
                 on_retry=on_retry,
             )
@@ -298,9 +345,7 @@ def sync(watch: bool, interval: float, send_old_format: bool) -> None:
                 return
             time.sleep(interval)
     except (CryptoError, StorageError) as error:
-        raise click.ClickException(_(str(error))) from None
-    except KeyboardInterrupt:
-        click.echo(_("Stopped."), err=True)
+        raise click.ClickException(_message(error)) from None
 
 
 @click.command(
@@ -317,7 +362,7 @@ def trust_node(key_or_fingerprint: str) -> None:
             public_key = parse_node_public_key(path.read_text("utf-8"))
         else:
             expected = full_fingerprint(key_or_fingerprint)
-            engine = open_queue(queue_url_from_env())
+            engine = open_queue(queue_url_from_env(), create=False)
             try:
                 found = Queue(engine).node_key(expected)
             finally:
@@ -333,7 +378,7 @@ def trust_node(key_or_fingerprint: str) -> None:
             public_key = found
         fingerprint = pins.pin(public_key, expected)
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     click.echo(
         _("Trusted node {fingerprint}. Accounts it signs can now be opened.").format(
             fingerprint=fingerprint
@@ -361,13 +406,16 @@ def _shown(value: str) -> str:
 
 def _held_queue() -> Queue:
     """The queue, with receipts logged and new requests examined (administrator rights)."""
-    held_queue = _queue(open_queue(queue_url_from_env()))
+    try:
+        held_queue = _queue(open_queue(queue_url_from_env(), create=False))
+    except StorageError as error:
+        raise click.ClickException(_message(error)) from None
     try:
         held_queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
         held_queue.reconcile()
     except StorageError as error:
         held_queue.close()
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     return held_queue
 
 
@@ -419,7 +467,7 @@ def withdrawals_confirm(batch: str) -> None:
         count = held_queue.decide_batch(batch.strip(), confirm=True)
         withdrawn = held_queue.apply_withdrawals()
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     finally:
         held_queue.close()
     click.echo(
@@ -438,7 +486,7 @@ def withdrawals_reject(batch: str) -> None:
     try:
         count = held_queue.decide_batch(batch.strip(), confirm=False)
     except StorageError as error:
-        raise click.ClickException(_(str(error))) from None
+        raise click.ClickException(_message(error)) from None
     finally:
         held_queue.close()
     click.echo(

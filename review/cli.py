@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,13 @@ import click
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
 from review.export import audit_export, build_export, to_csv, to_json
+from review.listing import render_listing
 from review.opened import file_entries, open_verified, reseals_for_key, write_attachment
-from review.show import ShownNote, printable, render_account, short, when
+from review.out import force_option, refuse_unsafe_out
+from review.progress import Progress
+from review.show import URGENT_LINE, ShownNote, printable, render_account
 from storage.crypto import CryptoError
-from storage.crypto.keyfiles import PRIVATE_FILE_MODE, ensure_private_dir, fsync_dir, write_temp
-from storage.crypto.notes import notes_key, open_note, seal_note
+from storage.crypto.keyfiles import PRIVATE_FILE_MODE, fsync_dir, write_temp
 from storage.db import read_connection
 from storage.queue.audit import entries_for, newest, verify_chain
 from storage.queue.store import reviewer_actor
@@ -65,10 +69,27 @@ def _writing(out: Path) -> Iterator[None]:
         ) from None
 
 
-@review.command("list", help=_("List accounts: urgent first, then oldest first."))
+@review.command("list", help=_("List accounts: urgent first, then by when they were sent."))
 @click.option("--status", type=click.Choice(STATUSES), default=None)
+@click.option("--all", "show_all", is_flag=True, help=_("Closed accounts too."))
 @click.option("--urgent", is_flag=True, help=_("Only urgent accounts."))
+@click.option("--mine", is_flag=True, help=_("Only accounts you hold."))
 @click.option("--tag", default=None, help=_("Only accounts with this tag."))
+@click.option(
+    "--language", default=None, help=_("Only accounts given in this language (ar, fa, …).")
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help=_("Only accounts sent on or after this day (YYYY-MM-DD, UTC)."),
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help=_("Only accounts sent on or before this day (YYYY-MM-DD, UTC)."),
+)
 @click.option("--limit", default=50, show_default=True, help=_("How many to show (0: all)."))
 @click.option("--json", "as_json", is_flag=True, help=_("One JSON array instead of a table."))
 @click.option(
@@ -82,21 +103,39 @@ def _writing(out: Path) -> Iterator[None]:
 def list_command(
     ctx: ReviewerContext,
     status: str | None,
+    show_all: bool,
     urgent: bool,
+    mine: bool,
     tag: str | None,
+    language: str | None,
+    since: datetime | None,
+    until: datetime | None,
     limit: int,
     as_json: bool,
     mode: str | None,
     documenter: str | None,
 ) -> None:
     with fail(ctx):
-        items = ctx.queue.list_accounts(
-            status=status,
-            urgent_only=urgent,
-            tag=tag,
-            limit=limit or None,
-            mode=mode,
-            documenter=documenter,
+        filters: dict[str, Any] = {
+            "status": status,
+            "urgent_only": urgent,
+            "tag": tag,
+            "include_closed": show_all,
+            "assignee": ctx.fingerprint if mine else None,
+            "since": since.replace(tzinfo=UTC) if since else None,
+            "until": until.replace(tzinfo=UTC) + timedelta(days=1) if until else None,
+            "language": language,
+            "mode": mode,
+            "documenter": documenter,
+        }
+        items = ctx.queue.list_accounts(limit=limit or None, **filters)
+        total = len(items) if as_json else ctx.queue.count_accounts(**filters)
+        # Said only when some are hidden: "closed hidden" on an empty queue would mislead.
+        closed_hidden = (
+            not as_json
+            and not show_all
+            and status is None
+            and ctx.queue.count_accounts(**{**filters, "status": "closed"}) > 0
         )
         pins = ctx.pins
     if as_json:
@@ -129,38 +168,20 @@ def list_command(
         return
     if not items:
         click.echo(_("No accounts match."))
+        if closed_hidden:
+            click.echo(_("Closed accounts are hidden (--all shows them)."))
         return
-    cutoffs = ctx.node_cutoffs
-    for i in items:
-        flags = [_("URGENT")] if i.urgent else []
-        if i.documenter:
-            flags.append(i.documenter)  # who recorded it (documenter mode)
-        if i.node_fingerprint not in pins:
-            flags.append(_("UNPINNED NODE {node}").format(node=short(i.node_fingerprint)))
-        elif i.node_fingerprint in cutoffs:
-            flags.append(
-                _("NODE KEY UNTRUSTED AFTER {time}").format(time=when(cutoffs[i.node_fingerprint]))
-            )
-        # Every column is a stored string (a node's or another reviewer's): shown escaped.
-        row = "  ".join(
-            [
-                i.account_id,
-                when(i.received_at),  # "—" if the stored time is damaged
-                i.status,
-                short(i.assignee) if i.assignee else "-",
-                f"{i.flow}/{i.language}",
-                ",".join(i.tags) or "-",
-                " ".join(flags),
-            ]
-        )
-        click.echo(printable(row, one_line=True).rstrip())
+    for line in render_listing(
+        items, total, pins, ctx.t, closed_hidden=closed_hidden, cutoffs=ctx.node_cutoffs
+    ):
+        click.echo(line)
 
 
 @review.command("claim", help=_("Take the next account with a lease and print its id."))
 @pass_reviewer
 def claim_command(ctx: ReviewerContext) -> None:
     with fail(ctx):
-        claimed = ctx.queue.claim_next(ctx.key.fingerprint)
+        claimed = ctx.queue.claim_next(ctx.fingerprint)
         ctx.witness_advance()
     if claimed is None:
         click.echo(_("Nothing to claim: every account is taken or done."), err=True)
@@ -173,13 +194,21 @@ def claim_command(ctx: ReviewerContext) -> None:
 @pass_reviewer
 def release_command(ctx: ReviewerContext, account_id: str) -> None:
     with fail(ctx):
-        ctx.queue.release(account_id, ctx.key.fingerprint)
+        ctx.queue.release(ctx.resolve(account_id), ctx.fingerprint)
         ctx.witness_advance()
     click.echo(_("Released."))
 
 
+def _on_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _terminal_lines() -> int:
+    return shutil.get_terminal_size().lines
+
+
 def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> Any:
-    stored = ctx.queue.get(account_id)
+    stored = ctx.queue.get(account_id)  # a whole id: see ReviewerContext.resolve
     if stored.sealed.node_fingerprint not in ctx.pins:
         raise click.ClickException(
             _(
@@ -203,7 +232,10 @@ def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> 
 @click.argument("account_id")
 @pass_reviewer
 def show_command(ctx: ReviewerContext, account_id: str) -> None:
+    from storage.crypto.notes import notes_key, open_note
+
     with fail(ctx):
+        account_id = ctx.resolve(account_id)
         stored, opened = _opened(ctx, account_id)
         ctx.queue.record(reviewer_actor(ctx.key.fingerprint), "opened", account_id)
         ctx.witness_advance()
@@ -221,18 +253,33 @@ def show_command(ctx: ReviewerContext, account_id: str) -> None:
             except CryptoError:
                 text = _("(this note failed its integrity check and is not shown)")
             notes.append(ShownNote(note.author, note.created_at, text))
-    click.echo(render_account(opened, notes, ctx.t))
+    text = render_account(opened, notes, ctx.t)
+    urgent = ctx.t.gettext(URGENT_LINE)
+    if opened.item.urgent:
+        text = text.replace(urgent, click.style(urgent, fg="red", bold=True), 1)
+    if _on_terminal() and text.count("\n") + 1 > _terminal_lines() - 1:
+        # A long account in a pager (less, or $PAGER): its start does not scroll away.
+        click.echo_via_pager(text + "\n")
+    else:
+        click.echo(text)
 
 
 @review.command("file", help=_("Decrypt attached file N of an account to PATH."))
 @click.argument("account_id")
 @click.argument("number", type=int)
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@force_option(_("Replace the file at --out if there is one."))
 @pass_reviewer
-def file_command(ctx: ReviewerContext, account_id: str, number: int, out: Path) -> None:
+def file_command(
+    ctx: ReviewerContext, account_id: str, number: int, out: Path, force: bool
+) -> None:
+    refuse_unsafe_out(out, force, _)
     with fail(ctx):
+        account_id = ctx.resolve(account_id)
         _stored, opened = _opened(ctx, account_id, check_files=False)
         entries = {e.number: e for e in file_entries(opened.body)}
+        if not entries:
+            raise click.ClickException(_("This account has no attached files."))
         if number not in entries:
             raise click.ClickException(
                 _("This account has {n} file(s); choose a number from 1 to {n}.").format(
@@ -240,6 +287,7 @@ def file_command(ctx: ReviewerContext, account_id: str, number: int, out: Path) 
                 )
             )
         entry = entries[number]
+        refuse_unsafe_out(out, force, _)  # again: the file may have appeared meanwhile
         with _writing(out):
             write_attachment(ctx.queue, account_id, entry, out)
         ctx.queue.record(
@@ -269,7 +317,10 @@ def triage_command(
     remove_tag: tuple[str, ...],
     note: str | None,
 ) -> None:
+    from storage.crypto.notes import notes_key, seal_note
+
     with fail(ctx):
+        account_id = ctx.resolve(account_id)
         sealer: Callable[[str], bytes] | None = None
         if note is not None:
             stored = ctx.queue.get(account_id)
@@ -289,7 +340,7 @@ def triage_command(
 
         changed = ctx.queue.triage(
             account_id,
-            ctx.key.fingerprint,
+            ctx.fingerprint,  # a note needs the private key (above); the rest does not
             status=status,
             add_tags=add_tag,
             remove_tags=remove_tag,
@@ -309,6 +360,7 @@ def triage_command(
     default=None,
     help=_("File to write (default: standard output)."),
 )
+@force_option(_("Replace the file at --out if there is one."))
 @click.option("--purpose", type=click.Choice(["reports", "mechanisms"]), default=None)
 @click.option(
     "--internal",
@@ -331,12 +383,18 @@ def export_command(
     purpose: str | None,
     internal: bool,
     include_free_text: bool,
+    force: bool,
 ) -> None:
+
     if internal == (purpose is not None):
         raise click.UsageError(
             _("Choose one: --purpose reports, --purpose mechanisms, or --internal.")
         )
+    if out is not None:
+        refuse_unsafe_out(out, force, _)
     with fail(ctx):
+        moving = Progress()
+        total = ctx.queue.count() if moving.shown else 0
         result = build_export(
             ctx.queue,
             ctx.key,
@@ -345,7 +403,11 @@ def export_command(
             include_free_text=include_free_text,
             trusted_reviewers=ctx.reviewer_pins,
             node_cutoffs=ctx.node_cutoffs,
+            progress=lambda n: moving.update(
+                _("Read {done}/{total} accounts").format(done=n, total=total)
+            ),
         )
+        moving.done()
     text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
     # Written to a new owner-only file beside `out` before the export is audited, renamed
     # over `out` after: opening an existing file would keep its permissions (perhaps
@@ -359,6 +421,7 @@ def export_command(
         if out is None:
             click.echo(text, nl=False)
         elif staged is not None:
+            refuse_unsafe_out(out, force, _)
             with _writing(out):
                 os.replace(staged, out)
             fsync_dir(out.parent)
@@ -374,9 +437,8 @@ def export_command(
 
 
 def _stage(out: Path, data: bytes) -> Path:
-    """`data` in a new owner-only temporary file in `out`'s folder (made if missing)."""
+    """`data` in a new owner-only temporary file in `out`'s folder (which must exist)."""
     with _writing(out):
-        ensure_private_dir(out.parent)
         return write_temp(out.parent, data, PRIVATE_FILE_MODE)
 
 
@@ -390,8 +452,10 @@ def audit_group() -> None:
 @click.option("--limit", default=50, show_default=True, help=_("How many of the newest entries."))
 @pass_reviewer
 def audit_show_command(ctx: ReviewerContext, account_id: str | None, limit: int) -> None:
-    with fail(ctx), read_connection(ctx.queue.engine) as conn:
-        entries = entries_for(conn, account_id) if account_id else newest(conn, limit)
+    with fail(ctx):
+        whole = ctx.resolve(account_id) if account_id else None
+        with read_connection(ctx.queue.engine) as conn:
+            entries = entries_for(conn, whole) if whole else newest(conn, limit)
     if not entries:
         click.echo(_("No entries."))
     for entry in entries:

@@ -14,31 +14,33 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
-from storage.crypto import (
-    FAST_KDF,
-    CryptoError,
-    KeyFileMissing,
-    ReviewerPrivateKey,
-    ReviewerPublicKey,
-)
+from storage.crypto import CorruptData, CryptoError, KeyFileMissing
+from storage.crypto.keyfiles import read_json_file
 from storage.db import read_connection
 from storage.errors import CannotSign, StorageError
-from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE, PUBLIC_FILE
-from storage.queue.admin import display_url, queue_url_from_env
+from storage.queue.admin import check_schema, display_url, queue_url_from_env
 from storage.queue.audit import AuditSigner, Witness
 from storage.queue.items import reviewer_actor
 from storage.queue.node_pins import NodePins, pins_path_from_env
+from storage.queue.reach import QueueAccessError, explain
 from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
 from storage.queue.store import Queue
 from storage.queue.untrust import rotations_in_queue
 from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 
+if TYPE_CHECKING:
+    from storage.crypto import ReviewerPrivateKey, ReviewerPublicKey
+
 WITNESS_FILE = "audit-witness.json"
+# The kinds of key file (storage.crypto.reviewer), here so a listing loads no cryptography.
+PRIVATE_KIND = "attest-reviewer-private-key"
+PUBLIC_KIND = "attest-reviewer-public-key"
 
 
 class ReviewerContext:
@@ -52,6 +54,7 @@ class ReviewerContext:
         # Where the queue lives, password hidden: the witness notices a swapped queue id.
         self.where = display_url(queue_url_from_env(env))
         self._key: ReviewerPrivateKey | None = None
+        self._demo_warned = False
         self._pins: dict[str, bytes] | None = None
         self._reviewer_pins: dict[str, ReviewerPublicKey] | None = None
         witness = env.get("ATTEST_AUDIT_WITNESS")
@@ -65,9 +68,11 @@ class ReviewerContext:
             queue = Queue.open(
                 queue_url_from_env(self.env),
                 withdrawal_burst=withdrawal_burst_from_env(self.env),
+                create=False,
             )
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
+            check_schema(queue.engine)
             if self._key is not None:
                 self._sign_with(self._key)
             if not queue.reconcile_needed():
@@ -87,7 +92,72 @@ class ReviewerContext:
             self.witness_advance()
             if held := queue.held_count():
                 click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
+            self._tell_withdrawn_held(queue)
         return self._queue
+
+    def _tell_withdrawn_held(self, queue: Queue) -> None:
+        """Tell a reviewer, once, that an account they held was withdrawn meanwhile."""
+        fingerprint = self._fingerprint_if_known()
+        if fingerprint is None:
+            return
+        for account_id in queue.withdrawn_while_held(fingerprint):
+            click.echo(
+                warning(
+                    self.t.gettext(
+                        "Account {id}, which you held, was withdrawn by the person who gave "
+                        "it. Only its tombstone remains; delete any copy you made of it."
+                    ).format(id=account_id)
+                ),
+                err=True,
+            )
+
+    @property
+    def fingerprint(self) -> str:
+        """This reviewer's key fingerprint, read from the key file without its passphrase.
+
+        Claims, releases, tags and status changes change no sealed data, so they need to
+        know who the reviewer is, not to open anything.
+        """
+        if self._key is not None:
+            return self._key.fingerprint
+        path, _passphrase = self._key_path()
+        try:
+            document = read_json_file(path)
+        except KeyFileMissing:
+            raise click.ClickException(
+                self.t.gettext("The reviewer key file {path} does not exist.").format(path=path)
+            ) from None
+        if document.get("kind") == PUBLIC_KIND:
+            raise click.ClickException(self.t.gettext(_public_half()))
+        if document.get("kind") != PRIVATE_KIND:
+            raise CorruptData("This is not an Attest reviewer private key (version 1).")
+        from storage.crypto import ReviewerPublicKey
+
+        header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}
+        return ReviewerPublicKey.from_dict({**header, "kind": PUBLIC_KIND}).fingerprint
+
+    def _fingerprint_if_known(self) -> str | None:
+        """The fingerprint a configured key file states, unchecked: only to address a notice.
+
+        Read without loading `cryptography` (every command calls this); commands that act
+        as the reviewer use `fingerprint`, which checks it against the key.
+        """
+        if self._key is not None:
+            return self._key.fingerprint
+        configured = self.env.get("ATTEST_REVIEWER_KEY")
+        if not configured:
+            return None
+        try:
+            document = read_json_file(Path(configured).expanduser())
+        except CryptoError:
+            return None
+        stated = document.get("fingerprint")
+        kind_ok = document.get("kind") == PRIVATE_KIND
+        return stated if kind_ok and isinstance(stated, str) else None
+
+    def resolve(self, account_id: str) -> str:
+        """The whole id for an id or its unique start (6+ characters)."""
+        return self.queue.resolve_id(account_id)
 
     @property
     def pins(self) -> dict[str, bytes]:
@@ -125,6 +195,8 @@ class ReviewerContext:
         """Whether a reviewer key is set (or the demo key of a first run exists)."""
         if self.env.get("ATTEST_REVIEWER_KEY"):
             return True
+        from storage.intake.keyring import DEMO_DIR, PRIVATE_FILE
+
         return (self.data_dir / DEMO_DIR / PRIVATE_FILE).exists()
 
     @property
@@ -142,36 +214,51 @@ class ReviewerContext:
         assert self._queue is not None
         self._queue.signer = AuditSigner(reviewer_actor(key.fingerprint), key.sign)
 
-    def _load_key(self) -> ReviewerPrivateKey:
+    def _key_path(self) -> tuple[Path, str | None]:
+        """The private key file, and the passphrase if the environment or the demo gives one."""
+        from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
+
         configured = self.env.get("ATTEST_REVIEWER_KEY")
         passphrase = self.env.get("ATTEST_REVIEWER_PASSPHRASE") or None
         if configured:
-            path = Path(configured).expanduser()
-        else:
-            path = self.data_dir / DEMO_DIR / PRIVATE_FILE
-            if not path.exists():
-                raise click.ClickException(
-                    self.t.gettext(
-                        "Set ATTEST_REVIEWER_KEY to your private key file (reviewer.key). "
-                        "Create one with: attest keys init-reviewer --out DIR"
-                    )
-                )
-            click.echo(
+            return Path(configured).expanduser(), passphrase
+        path = self.data_dir / DEMO_DIR / PRIVATE_FILE
+        if not path.exists():
+            raise click.ClickException(
                 self.t.gettext(
-                    "WARNING: using the DEMO reviewer key in the data directory. It protects "
-                    "nothing; use it only to try Attest."
+                    "Set ATTEST_REVIEWER_KEY to your private key file (reviewer.key). "
+                    "Create one with: attest keys init-reviewer --out DIR"
+                )
+            )
+        if not self._demo_warned:
+            self._demo_warned = True
+            click.echo(
+                warning(
+                    self.t.gettext(
+                        "WARNING: using the DEMO reviewer key in the data directory. It "
+                        "protects nothing; use it only to try Attest."
+                    )
                 ),
                 err=True,
             )
-            passphrase = passphrase or DEMO_PASSPHRASE
+        return path, passphrase or DEMO_PASSPHRASE
+
+    def _load_key(self) -> ReviewerPrivateKey:
+        path, passphrase = self._key_path()
         if not path.exists():
             raise click.ClickException(
                 self.t.gettext("The reviewer key file {path} does not exist.").format(path=path)
             )
+        if passphrase is None and _is_public_half(path):
+            # Before asking for a passphrase that could not open it anyway.
+            raise click.ClickException(self.t.gettext(_public_half()))
         if passphrase is None:
             passphrase = click.prompt(
                 self.t.gettext("Passphrase for your reviewer key"), hide_input=True, err=True
             )
+        from storage.crypto import FAST_KDF, ReviewerPrivateKey
+        from storage.intake.keyring import PUBLIC_FILE
+
         key = ReviewerPrivateKey.load(path, passphrase)
         if not key.can_sign and key.public.demo:
             # A demo key from before signing keys: its passphrase is public, so it is
@@ -189,9 +276,11 @@ class ReviewerContext:
             kept = self.witness.advance(conn, self._queue.queue_id, self.where)
         if not kept:
             click.echo(
-                self.t.gettext(
-                    "WARNING: the audit log changed since this machine last saw it. "
-                    "Run: attest review audit verify"
+                warning(
+                    self.t.gettext(
+                        "WARNING: the audit log changed since this machine last saw it. "
+                        "Run: attest review audit verify"
+                    )
                 ),
                 err=True,
             )
@@ -199,6 +288,24 @@ class ReviewerContext:
     def close(self) -> None:
         if self._queue is not None:
             self._queue.close()
+
+
+def warning(text: str) -> str:
+    """A warning in yellow; click.echo drops the colour when the stream is not a terminal."""
+    return click.style(text, fg="yellow", bold=True)
+
+
+def _public_half() -> str:
+    from storage.crypto.reviewer import PUBLIC_HALF
+
+    return PUBLIC_HALF
+
+
+def _is_public_half(path: Path) -> bool:
+    try:
+        return read_json_file(path).get("kind") == PUBLIC_KIND
+    except CryptoError:
+        return False  # damaged or missing: loading it says which
 
 
 @contextmanager
@@ -214,8 +321,16 @@ def fail(ctx: ReviewerContext) -> Iterator[None]:
         raise click.ClickException(
             ctx.t.gettext("The key file {path} does not exist.").format(path=error.path)
         ) from None
+    except QueueAccessError as error:
+        raise click.ClickException(error.translated(ctx.t)) from None
     except (CryptoError, StorageError) as error:
         raise click.ClickException(ctx.t.gettext(str(error))) from None
+    except Exception as error:
+        # A database error in the middle of a command: named, never shown raw.
+        explained = explain(error)
+        if explained is None:
+            raise
+        raise click.ClickException(explained.translated(ctx.t)) from None
 
 
-__all__ = ["ReviewerContext", "fail"]
+__all__ = ["ReviewerContext", "fail", "warning"]

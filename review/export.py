@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -207,11 +207,17 @@ def build_export(
     include_free_text: bool = False,
     trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
     node_cutoffs: Mapping[str, datetime] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Open and verify every account, keep what consent allows; nothing audited or written yet."""
+    """Open and verify every account, keep what consent allows; nothing audited or written yet.
+
+    `progress(n)` is called with how many accounts have been read so far.
+    """
     result = ExportResult(document={}, include_free_text=include_free_text)
     records: list[dict[str, Any]] = []
-    for stored in queue.exportable():
+    for read, stored in enumerate(queue.exportable(), start=1):
+        if progress is not None:
+            progress(read)
         try:
             # Files are not exported, so their (slow) check is left to `review show`.
             opened = open_verified(

@@ -18,17 +18,25 @@ from review.opened import OpenedAccount
 from storage.queue.store import QueueItem
 
 SCOPE_LABELS = {
-    "archive": "Keep in the secure archive",
-    "reports": "Use in public reports, without identity",
-    "mechanisms": "Share with accountability mechanisms",
-    "contact": "Contact again",
-    "referral": "Pass details to a support service",
+    "archive": N_("Keep in the secure archive"),
+    "reports": N_("Use in public reports, without identity"),
+    "mechanisms": N_("Share with accountability mechanisms"),
+    "contact": N_("Contact again"),
+    "referral": N_("Pass details to a support service"),
+}
+# The consent values a flow records (flows.spec.CONSENT_VALUES), as a reviewer reads them.
+SCOPE_VALUES = {
+    "yes": N_("yes"),
+    "no": N_("no"),
+    "named": N_("named (with identity)"),
+    "anonymised": N_("anonymised (without identity)"),
 }
 STATUS_TEXTS = {
-    "skip": "(not answered: skipped)",
-    "dont-know": "I don't know",
-    "prefer-not": "Prefer not to say",
+    "skip": N_("(not answered: skipped)"),
+    "dont-know": N_("I don't know"),
+    "prefer-not": N_("Prefer not to say"),
 }
+URGENT_LINE = N_("URGENT: something happened in the last days; medical help may still be possible.")
 
 
 # C0 controls but newline and tab, DEL, and C1 controls (0x9b alone starts an escape
@@ -144,11 +152,7 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
             ).format(time=when(opened.untrusted_after))
         )
     if item.urgent:
-        lines.append(
-            t.gettext(
-                "URGENT: something happened in the last days; medical help may still be possible."
-            )
-        )
+        lines.append(t.gettext(URGENT_LINE))
     lines.append(status_line(item, t))
     lines.append(
         t.gettext(
@@ -162,8 +166,9 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
     ordered = [s for s in SCOPE_LABELS if s in scopes] + sorted(set(scopes) - set(SCOPE_LABELS))
     for scope in ordered:
         value = scopes[scope]
-        label = t.gettext(SCOPE_LABELS.get(scope, scope))
-        lines.append(f"  {label}: {t.gettext(str(value))}")
+        label = t.gettext(SCOPE_LABELS[scope]) if scope in SCOPE_LABELS else scope
+        shown = t.gettext(SCOPE_VALUES[value]) if value in SCOPE_VALUES else str(value)
+        lines.append(f"  {label}: {shown}")
     affirmed = (
         t.gettext(" (affirmed by a documenter)") if consent.get("affirmed_by_documenter") else ""
     )
@@ -179,7 +184,11 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
     lines += ["", t.gettext("Answers")]
     for n, answer in enumerate(opened.answers, start=1):
         marker = t.gettext(" [identifying]") if answer.get("identifying") else ""
-        lines.append(f"  {n}. {t.gettext(str(answer.get('question', answer.get('step'))))}{marker}")
+        question = t.gettext(str(answer.get("question", answer.get("step")))).splitlines() or [""]
+        # Every line of a question of several lines under the first, not at the margin.
+        number = f"  {n}. "
+        lines.append(f"{number}{question[0]}{marker}")
+        lines += [" " * len(number) + line for line in question[1:]]
         for text_line in _answer_text(answer, t).splitlines() or [""]:
             lines.append(f"     {text_line}")
         source = answer.get("source")

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.types import TypeDecorator
 
@@ -201,5 +200,9 @@ def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> N
     """INSERT ... ON CONFLICT DO NOTHING for many rows (no conflict target: needs INSERT only)."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # Imported here: a SQLite queue never loads the PostgreSQL dialect, nor the reverse.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
     conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)

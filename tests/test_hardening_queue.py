@@ -177,7 +177,8 @@ def test_export_onto_an_existing_readable_file_leaves_it_owner_only(tmp_path: Pa
     existing.chmod(0o644)
     fresh = tmp_path / "fresh.csv"
     for out, fmt in ((existing, "json"), (fresh, "csv")):
-        result = _run(env, "export", "--internal", "--format", fmt, "--out", str(out))
+        # --force: issue 16 replaces an existing file only when asked.
+        result = _run(env, "export", "--internal", "--format", fmt, "--out", str(out), "--force")
         assert result.exit_code == 0, result.output
         assert out.stat().st_mode & 0o777 == 0o600, out
     assert existing.read_text().startswith("{")
@@ -192,9 +193,10 @@ def test_a_damaged_received_time_is_listed_with_a_placeholder(
     _damage(env, damaged, "received_at", DAMAGED_TIME[backend])
     listed = _run(env, "list")
     assert listed.exit_code == 0, listed.output
-    rows = {line.split()[0]: line for line in listed.output.splitlines()}
+    # Issue 16: a header row and a "showing N of M" line around the rows, and the time
+    # shown is the submission time (intact here); the damaged receipt time is None below.
+    rows = {line.split()[0]: line for line in listed.output.splitlines()[1:-1]}
     assert set(rows) == {damaged, intact}
-    assert rows[damaged].split()[1] == "—"
     assert "UTC" in rows[intact]
     as_json = _run(env, "list", "--json")
     assert as_json.exit_code == 0, as_json.output
@@ -208,7 +210,8 @@ def test_control_characters_in_stored_columns_are_escaped_in_the_list(tmp_path: 
     listed = _run(env, "list")
     assert listed.exit_code == 0, listed.output
     _assert_escaped(listed.output)
-    assert len(listed.output.splitlines()) == 2  # one row per account, still
+    # one row per account, still (issue 16: between a header and a "showing N of M" line)
+    assert len(listed.output.splitlines()) == 4
 
 
 def test_control_characters_in_the_audit_log_are_escaped(tmp_path: Path) -> None:
@@ -396,8 +399,17 @@ def test_line_and_paragraph_separators_cannot_fake_a_row(
 ) -> None:
     env, (account, other) = _desk(tmp_path, queue_url)
     tag = "ok\u2028" + other + "  new  -  fake/row\u2029fake-para"
-    assert _run(env, "triage", account, "--add-tag", tag).exit_code == 0
-    for args in (("list",), ("show", account), ("audit", "show", account)):
+    # Since issue 16 triage refuses such a tag; one stored by an older version (or written
+    # straight into the table) is still shown escaped.
+    assert _run(env, "triage", account, "--add-tag", tag).exit_code == 1
+    engine = open_queue(env["ATTEST_QUEUE_URL"])
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO account_tags (account_id, tag) VALUES (:id, :tag)"),
+            {"id": account, "tag": tag},
+        )
+    engine.dispose()
+    for args in (("list",), ("show", account)):
         shown = _run(env, *args)
         assert shown.exit_code == 0, shown.output
         assert "\u2028" not in shown.output and "\u2029" not in shown.output

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from storage.queue.admin import QUEUE_HEAD
 from tests.console_driver import ATTEST, cooperative, run_console
 
 pytestmark = pytest.mark.slow
@@ -160,5 +161,6 @@ def test_a_wheel_installed_elsewhere_finds_both_migration_folders(tmp_path: Path
     conn.close()
     # 0003: hashed withdrawal secrets, checked node keys (issue 13); 0004: the desk's
     # listing index (issue 20); 0005: mode and documenter columns (issue 19); 0006: reseals,
-    # node rotations, signed audit entries (issue 15)
-    assert version == "0006"
+    # node rotations, signed audit entries (issue 15); 0007: listing order and partial
+    # indexes (issue 16). QUEUE_HEAD is kept equal to Alembic's head.
+    assert version == QUEUE_HEAD == "0007"

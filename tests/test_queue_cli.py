@@ -144,7 +144,7 @@ def test_an_unreachable_queue_is_a_clear_error(tmp_path: Path) -> None:
     }
     result = CliRunner().invoke(review, ["list"], env=env)
     assert result.exit_code == 1
-    assert "cannot be reached" in result.output
+    assert "refused the connection" in result.output  # issue 16: the problem is named
 
 
 @pytest.mark.postgres

@@ -80,9 +80,11 @@ def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
 def test_list_shows_urgent_first_and_marks_unpinned_nodes(desk: Desk) -> None:
     result = desk.run("list")
     assert result.exit_code == 0, result.output
+    # Issue 16: a header row first, ids by their first 12 characters, "showing N of M" last.
     lines = result.output.strip().splitlines()
-    assert lines[0].startswith(desk.ids[1]) and "URGENT" in lines[0]
-    assert lines[1].startswith(desk.ids[0])
+    assert lines[0].startswith("ID ")
+    assert lines[1].startswith(desk.ids[1][:12]) and "URGENT" in lines[1]
+    assert lines[2].startswith(desk.ids[0][:12])
     assert "UNPINNED NODE" in result.output
     desk.trust()
     listed = json.loads(desk.run("list", "--json").output)
@@ -190,7 +192,10 @@ def test_wrong_passphrase_is_a_clear_error(desk: Desk) -> None:
     result = desk.run("show", desk.ids[0], env={"ATTEST_REVIEWER_PASSPHRASE": "not it"})
     assert result.exit_code == 1
     assert "passphrase does not open this key file" in result.output
-    prompted = desk.run("claim", input="still not it\n", env={"ATTEST_REVIEWER_PASSPHRASE": ""})
+    # `show` (issue 16: `claim` needs no private key any more, so asks no passphrase).
+    prompted = desk.run(
+        "show", desk.ids[0], input="still not it\n", env={"ATTEST_REVIEWER_PASSPHRASE": ""}
+    )
     assert prompted.exit_code == 1 and "passphrase does not open" in prompted.output
 
 
@@ -346,6 +351,17 @@ def _unwritable(desk: Desk) -> list[Path]:
     return places
 
 
+def _cannot_write(out: Path) -> str:
+    """The one line for `out`; since issue 16 a missing folder is named as such, not made."""
+    if not out.is_dir() and not out.parent.is_dir():
+        return (
+            f"Error: The folder {out.parent} does not exist, so nothing was written. Check the "
+            "path (is the USB drive plugged in and mounted?); Attest does not create folders "
+            "for --out."
+        )
+    return f"Error: Cannot write {out}. {CANNOT_WRITE_ADVICE}"
+
+
 def _error_lines(result: Result) -> list[str]:
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)  # a message, not a traceback
@@ -356,7 +372,7 @@ def test_export_to_a_place_it_cannot_write_says_so_in_one_line(desk: Desk) -> No
     desk.trust()
     for out in _unwritable(desk):
         result = desk.run("export", "--internal", "--out", str(out))
-        assert _error_lines(result) == [f"Error: Cannot write {out}. {CANNOT_WRITE_ADVICE}"]
+        assert _error_lines(result) == [_cannot_write(out)]
     # Nothing was exported, so nothing was audited as exported.
     assert " exported " not in desk.run("audit", "show").output
     assert [p.name for p in (desk.tmp / "a-folder").iterdir()] == []
@@ -367,7 +383,7 @@ def test_file_to_a_place_it_cannot_write_says_so_in_one_line(desk: Desk) -> None
     desk.trust()
     for out in [*_unwritable(desk), desk.tmp / "missing" / "out"]:
         result = desk.run("file", desk.ids[0], "1", "--out", str(out))
-        assert _error_lines(result) == [f"Error: Cannot write {out}. {CANNOT_WRITE_ADVICE}"]
+        assert _error_lines(result) == [_cannot_write(out)]
     assert "file-decrypted" not in desk.run("audit", "show").output
     assert [p.name for p in (desk.tmp / "a-folder").iterdir()] == []
     assert not list(desk.tmp.glob("*.part"))

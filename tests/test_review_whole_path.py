@@ -55,7 +55,7 @@ def test_an_interview_reaches_a_reviewer_and_a_withdrawal_removes_it(env: dict[s
     synced = attest(env, "sync")
     assert "1 accounts" in synced.stdout
     listed = attest(env, "review", "list").stdout
-    account_id = listed.split()[0]
+    account_id = listed.splitlines()[1].split()[0]  # under the header row (issue 16)
     assert "UNPINNED NODE" in listed
     refused = attest(env, "review", "show", account_id, ok=False)
     assert refused.returncode == 1 and RECALL not in refused.stdout

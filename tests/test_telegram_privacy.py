@@ -144,8 +144,9 @@ async def test_once_typed_code_word_and_contact_details_never_show_again(
     await h.press("Change an answer")
     await h.press("Consent")  # issue 14: the change list is grouped
     await h.press("What word would you like?")
-    assert "(You answered this before. What you send now takes its place.)" in (
-        h.api.bot_texts(CHAT)[-1]
+    assert (
+        "(You answered this before. What you send now takes its place.)"
+        in (h.api.bot_texts(CHAT)[-1])
     )
     await h.say("/skip")
     await h.press("Change an answer")

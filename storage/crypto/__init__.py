@@ -13,6 +13,7 @@ the two tiers.
     key files        keyfiles.py      0600 files written atomically, private folders
     tier 2 accounts  seal.py          HPKE to every reviewer, body once, Ed25519 signature
     reseals          reseal.py        a content key wrapped for a new reviewer key, signed
+    digests          digests.py       fingerprints and withdrawal hashes (hashlib only)
 
 Errors (`storage.errors`): CryptoError and its subclasses WrongPassphrase, TamperedData,
 UntrustedNode, NotARecipient, CorruptData, KeyFileMissing, NodeKeyLocked. None of their messages carries
@@ -21,40 +22,9 @@ key material, plaintext or a passphrase.
 
 from __future__ import annotations
 
-from storage.crypto.drafts import (
-    decrypt_value,
-    encrypt_value,
-    new_data_key,
-    unwrap_key,
-    wrap_key,
-)
-from storage.crypto.files import CHUNK_SIZE, FileEncryptor, decrypt_file, encrypt_file
-from storage.crypto.node import (
-    FINGERPRINT_CHARS,
-    NodeKeys,
-    fingerprint_of,
-    normalise_reference_code,
-    verify_node_signature,
-    withdrawal_hash,
-)
-from storage.crypto.passphrase import FAST_KDF, STRONG_KDF, KdfParams
-from storage.crypto.reseal import Reseal, verify_reseal
-from storage.crypto.reviewer import (
-    SUITES,
-    ReviewerPrivateKey,
-    ReviewerPublicKey,
-    Suite,
-    generate_reviewer_key,
-)
-from storage.crypto.seal import (
-    SealedAccount,
-    open_account,
-    open_body,
-    open_content_key,
-    reseal_account,
-    seal_account,
-    verify_account,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from storage.errors import (
     CannotSign,
     CorruptData,
@@ -67,6 +37,88 @@ from storage.errors import (
     UntrustedReviewer,
     WrongPassphrase,
 )
+
+if TYPE_CHECKING:
+    from storage.crypto.digests import (
+        FINGERPRINT_CHARS,
+        fingerprint_of,
+        normalise_reference_code,
+        withdrawal_hash,
+    )
+    from storage.crypto.drafts import (
+        decrypt_value,
+        encrypt_value,
+        new_data_key,
+        unwrap_key,
+        wrap_key,
+    )
+    from storage.crypto.files import CHUNK_SIZE, FileEncryptor, decrypt_file, encrypt_file
+    from storage.crypto.node import NodeKeys, verify_node_signature
+    from storage.crypto.passphrase import FAST_KDF, STRONG_KDF, KdfParams
+    from storage.crypto.reseal import Reseal, verify_reseal
+    from storage.crypto.reviewer import (
+        SUITES,
+        ReviewerPrivateKey,
+        ReviewerPublicKey,
+        Suite,
+        generate_reviewer_key,
+    )
+    from storage.crypto.seal import (
+        SealedAccount,
+        open_account,
+        open_body,
+        open_content_key,
+        reseal_account,
+        seal_account,
+        verify_account,
+    )
+
+# Each name is imported from its module on first use (PEP 562), so that a command which
+# only lists the queue never loads `cryptography` (issue 16: start-up time). The names
+# and what they are stay exactly as above.
+_LAZY = {
+    "CHUNK_SIZE": "storage.crypto.files",
+    "FAST_KDF": "storage.crypto.passphrase",
+    "FINGERPRINT_CHARS": "storage.crypto.digests",
+    "FileEncryptor": "storage.crypto.files",
+    "KdfParams": "storage.crypto.passphrase",
+    "NodeKeys": "storage.crypto.node",
+    "ReviewerPrivateKey": "storage.crypto.reviewer",
+    "ReviewerPublicKey": "storage.crypto.reviewer",
+    "Reseal": "storage.crypto.reseal",
+    "STRONG_KDF": "storage.crypto.passphrase",
+    "SUITES": "storage.crypto.reviewer",
+    "SealedAccount": "storage.crypto.seal",
+    "Suite": "storage.crypto.reviewer",
+    "decrypt_file": "storage.crypto.files",
+    "decrypt_value": "storage.crypto.drafts",
+    "encrypt_file": "storage.crypto.files",
+    "encrypt_value": "storage.crypto.drafts",
+    "fingerprint_of": "storage.crypto.digests",
+    "generate_reviewer_key": "storage.crypto.reviewer",
+    "new_data_key": "storage.crypto.drafts",
+    "normalise_reference_code": "storage.crypto.digests",
+    "open_account": "storage.crypto.seal",
+    "open_body": "storage.crypto.seal",
+    "open_content_key": "storage.crypto.seal",
+    "reseal_account": "storage.crypto.seal",
+    "seal_account": "storage.crypto.seal",
+    "unwrap_key": "storage.crypto.drafts",
+    "verify_account": "storage.crypto.seal",
+    "verify_node_signature": "storage.crypto.node",
+    "verify_reseal": "storage.crypto.reseal",
+    "withdrawal_hash": "storage.crypto.digests",
+    "wrap_key": "storage.crypto.drafts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHUNK_SIZE",

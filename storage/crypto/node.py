@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import itertools
 import os
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from storage.crypto.digests import (
+    fingerprint_of,
+    normalise_reference_code,
+)
 from storage.crypto.keyfiles import (
     PRIVATE_FILE_MODE,
     b64decode,
@@ -58,36 +61,11 @@ from storage.errors import CorruptData, NodeKeyLocked
 
 NODE_KEY_KIND = "attest-node-key"
 KEY_BYTES = 32
-FINGERPRINT_CHARS = 32
 
 # Domain labels keep the two HMAC uses of one secret apart.
 _PSEUDONYM_LABEL = b"attest-pseudonym-v1\x00"
 _WITHDRAWAL_LABEL = b"attest-withdrawal-v1\x00"
-_WITHDRAWAL_HASH_LABEL = b"attest-withdrawal-hash-v1\x00"
 WITHDRAWAL_SECRET_CHARS = 64
-
-
-def fingerprint_of(public_key: bytes) -> str:
-    """Hex SHA-256 of a raw public key, first 32 characters (128 bits)."""
-    return hashlib.sha256(public_key).hexdigest()[:FINGERPRINT_CHARS]
-
-
-def normalise_reference_code(code: str) -> str:
-    """The form of a reference code that is hashed: NFKC, upper case, letters and digits only.
-
-    People copy codes with spaces, dashes or in lower case; all of those must match.
-    """
-    folded = unicodedata.normalize("NFKC", code).upper()
-    return "".join(ch for ch in folded if ch.isalnum())
-
-
-def withdrawal_hash(secret: str) -> str:
-    """The one-way hash of a withdrawal secret: what an account carries and the queue keeps.
-
-    Anyone who reads the queue sees only this; withdrawing needs the secret itself, which
-    only the node can derive, and only from the person's reference code.
-    """
-    return hashlib.sha256(_WITHDRAWAL_HASH_LABEL + secret.encode("utf-8")).hexdigest()
 
 
 def _rotations_of(document: dict[str, Any]) -> tuple[Any, ...]:

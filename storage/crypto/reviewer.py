@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from storage.crypto.digests import fingerprint_of
 from storage.crypto.keyfiles import (
     PRIVATE_FILE_MODE,
     PUBLIC_FILE_MODE,
@@ -52,18 +53,21 @@ from storage.crypto.keyfiles import (
     replace_file,
     require_int,
 )
-from storage.crypto.node import fingerprint_of
 from storage.crypto.passphrase import (
     STRONG_KDF,
     KdfParams,
     unwrap_with_passphrase,
     wrap_with_passphrase,
 )
-from storage.errors import CannotSign, CorruptData, TamperedData
+from storage.errors import N_, CannotSign, CorruptData, TamperedData
 
 Suite = Literal["hybrid", "x25519"]
 SUITES: tuple[Suite, ...] = ("hybrid", "x25519")
 PUBLIC_KIND = "attest-reviewer-public-key"
+PUBLIC_HALF = N_(
+    "This is the public half of a reviewer key (reviewer.pub). Set ATTEST_REVIEWER_KEY to "
+    "the private key file, reviewer.key, made beside it."
+)
 PRIVATE_KIND = "attest-reviewer-private-key"
 
 _HPKE_SUITES = {
@@ -294,6 +298,8 @@ class ReviewerPrivateKey:
     def load(cls, path: Path, passphrase: str) -> ReviewerPrivateKey:
         """Unwrap the key in `path`; WrongPassphrase, CorruptData or KeyFileMissing."""
         document = read_json_file(path)
+        if document.get("kind") == PUBLIC_KIND:
+            raise CorruptData(PUBLIC_HALF)
         if document.get("kind") != PRIVATE_KIND or require_int(document, "version") not in (1, 2):
             raise CorruptData("This is not an Attest reviewer private key (version 1 or 2).")
         header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}

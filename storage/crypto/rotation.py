@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.crypto.digests import fingerprint_of
 from storage.crypto.keyfiles import b64decode, b64encode, canonical_json, require_str
-from storage.crypto.node import fingerprint_of, verify_node_signature
+from storage.crypto.node import verify_node_signature
 from storage.errors import CorruptData
 
 _ROTATION_LABEL = b"attest-node-rotation-v1\n"

@@ -31,6 +31,7 @@ from storage.queue.items import (
     NotHeld,
     UnknownStatus,
     damaged_time,
+    normal_tag,
     reviewer_actor,
     stored_time,
 )
@@ -120,7 +121,10 @@ class QueueActions:
         return str(candidate)
 
     def release(self, account_id: str, reviewer: str) -> None:
-        """Give a held account back to the queue (status new, no assignee)."""
+        """Give a held account back to the queue (status new, no assignee).
+
+        In review or in follow-up: follow-up keeps its owner until they release it.
+        """
         now = self.clock()
         with self.engine.begin() as conn:
             result = conn.execute(
@@ -128,7 +132,7 @@ class QueueActions:
                 .where(
                     accounts.c.id == account_id,
                     accounts.c.assignee == reviewer,
-                    accounts.c.status == "in-review",
+                    accounts.c.status.in_(("in-review", "follow-up")),
                 )
                 .values(status="new", assignee=None, lease_until=None, updated_at=now)
             )
@@ -169,15 +173,16 @@ class QueueActions:
         """
         if status is not None and status not in STATUSES:
             raise UnknownStatus()
+        for tag in (*add_tags, *remove_tags):
+            normal_tag(tag)  # InvalidTag before anything is written
         now = self.clock()
         with self.engine.begin() as conn:
             row = self.require_visible(conn, account_id)
             lease_until = stored_time(row.lease_until)  # None if damaged: no lease
-            held_by_other = (
-                row.status == "in-review"
-                and row.assignee not in (None, reviewer)
-                and lease_until is not None
-                and lease_until > now
+            held_by_other = row.assignee not in (None, reviewer) and (
+                # follow-up keeps its owner with no lease: only they may move it on
+                row.status == "follow-up"
+                or (row.status == "in-review" and lease_until is not None and lease_until > now)
             )
             if held_by_other:
                 raise HeldByAnother()
@@ -197,6 +202,8 @@ class QueueActions:
                     select(account_tags.c.tag).where(account_tags.c.account_id == account_id)
                 ).scalars()
             )
+            add_tags = [normal_tag(t) for t in add_tags]
+            remove_tags = [normal_tag(t) for t in remove_tags]
             added = sorted({t for t in add_tags if t not in current})
             removed = sorted({t for t in remove_tags if t in current and t not in added})
             if added:

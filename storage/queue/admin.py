@@ -35,13 +35,19 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, insert, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from storage.db import create_store_engine, database_url
 from storage.errors import N_, StorageError
+from storage.queue.reach import (
+    NO_QUEUE_HERE,
+    NOT_SET_UP,
+    PERMISSION,
+    QueueAccessError,
+    explain,
+    unsupported_scheme,
+)
 from storage.queue.tables import NODE_ACCOUNT_COLUMNS, NODE_WITHDRAWAL_COLUMNS, queue_info
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -59,9 +65,6 @@ class QueueUnreachable(StorageError):
     )
 
 
-NOT_SET_UP = N_("The reviewer queue is not set up yet. Run `attest queue init` first.")
-
-
 def queue_url_from_env(env: Mapping[str, str] | None = None) -> str:
     """ATTEST_QUEUE_URL, else the SQLite file `queue.db` in ATTEST_DATA_DIR."""
     env = os.environ if env is None else env
@@ -77,13 +80,40 @@ def display_url(url: str) -> str:
     return database_url(url).render_as_string(hide_password=True)
 
 
-def open_queue(url: str) -> Engine:
-    """An engine for the queue, with the same SQLite durability settings as the intake store."""
+SCHEMES = ("postgresql", "postgres", "sqlite")
+
+
+def open_queue(url: str, *, create: bool = True) -> Engine:
+    """An engine for the queue, with the same SQLite durability settings as the intake store.
+
+    `create=False` (every command that only uses an existing queue): a SQLite path where
+    no file is raises QueueAccessError instead of leaving an empty file and its folder.
+    A URL scheme other than PostgreSQL or SQLite is refused with the ones supported.
+    """
+    if "://" in url and url.split("://", 1)[0].split("+", 1)[0] not in SCHEMES:
+        raise unsupported_scheme(url)
+    if not create:
+        path = sqlite_path(url)
+        if path is not None and not path.is_file():
+            raise QueueAccessError(NO_QUEUE_HERE, setting="ATTEST_QUEUE_URL", path=str(path))
     return create_store_engine(url)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite queue URL or path names (None for PostgreSQL or in-memory)."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return None if parsed.database == ":memory:" else Path(parsed.database)
 
 
 def migrate_queue(engine: Engine) -> str:
     """Create or upgrade the queue's tables to the newest revision; the queue's id."""
+    # Alembic only here (queue init, a field kit's first sync): every other command
+    # starts without it (issue 16: it was most of `review list`'s start-up).
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
@@ -97,18 +127,46 @@ def migrate_queue(engine: Engine) -> str:
         return queue_id
 
 
+# The newest migration (storage/queue/migrations/versions); a test keeps it in step.
+QUEUE_HEAD = "0007"
+VERSION_TABLE = "alembic_version_queue"
+OUTDATED = N_(
+    "The reviewer queue was made by another version of Attest. Ask whoever administers "
+    "it to run `attest queue init`, which brings it up to date."
+)
+
+
+def check_schema(engine: Engine) -> None:
+    """One query instead of Alembic's runtime: QueueSetupError unless the queue is at head.
+
+    A role that may not read the version table (PostgreSQL's reviewer and node roles)
+    skips the check; the administrator's `queue init` migrates.
+    """
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    except DBAPIError as error:
+        explained = explain(error)
+        if explained is not None and explained.template == PERMISSION:
+            return
+        raise QueueSetupError(NOT_SET_UP) from None
+    if version != QUEUE_HEAD:
+        raise QueueSetupError(OUTDATED)
+
+
 def queue_id(engine: Engine) -> str:
     """The queue's random id; QueueSetupError when the queue was never initialised."""
     try:
         with engine.connect() as conn:
             found = conn.execute(select(queue_info.c.queue_id)).scalar_one_or_none()
-    except OperationalError as error:
-        # SQLite reports a missing table as an OperationalError too.
-        if "no such table" in str(error.orig):
+    except DBAPIError as error:
+        # Which problem it is, from the driver's own error (storage.queue.reach).
+        explained = explain(error)
+        if explained is None:
+            raise QueueUnreachable() from None
+        if explained.template == NOT_SET_UP:
             raise QueueSetupError(NOT_SET_UP) from None
-        raise QueueUnreachable() from None
-    except DBAPIError:
-        raise QueueSetupError(NOT_SET_UP) from None
+        raise explained from None
     if found is None:
         raise QueueSetupError(NOT_SET_UP)
     return str(found)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -22,9 +23,11 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from storage.crypto import CorruptData, SealedAccount
-from storage.errors import N_, StorageError
-from storage.queue.tables import account_notes, accounts, withdrawals
+from storage.errors import N_, CorruptData, StorageError
+
+if TYPE_CHECKING:
+    from storage.crypto import SealedAccount
+from storage.queue.tables import SUBMITTED, account_notes, accounts, withdrawals
 
 
 class QueueError(StorageError):
@@ -56,6 +59,44 @@ class UnknownStatus(QueueError):
     default_message = N_(
         "Unknown status. Use one of: new, in-review, follow-up, referred, verified, closed."
     )
+
+
+class InvalidTag(QueueError):
+    default_message = N_(
+        "A tag is 1 to 32 letters (of any script), digits, - or _: no spaces, commas or "
+        "other signs. Nothing was changed."
+    )
+
+
+class IdTooShort(QueueError):
+    default_message = N_(
+        "Give at least 6 characters of the account id (as `attest review list` shows it)."
+    )
+
+
+class AmbiguousId(QueueError):
+    default_message = N_(
+        "More than one account id starts with that. Give more of it (`attest review list "
+        "--json` shows whole ids)."
+    )
+
+
+MIN_ID_PREFIX = 6
+
+
+def normal_tag(tag: str) -> str:
+    """The tag as stored and matched: NFC; InvalidTag unless 1-32 letters, digits, - or _."""
+    tag = unicodedata.normalize("NFC", tag)
+    # A combining mark belongs to the letter before it (Arabic vowels, Devanagari signs).
+    allowed = all(
+        c in "-_"
+        or c.isalnum()
+        or (unicodedata.category(c).startswith("M") and i > 0 and tag[i - 1] not in "-_")
+        for i, c in enumerate(tag)
+    )
+    if not (1 <= len(tag) <= 32) or not allowed:
+        raise InvalidTag()
+    return tag
 
 
 @dataclass(frozen=True)
@@ -104,6 +145,8 @@ def reviewer_actor(fingerprint: str) -> str:
 
 def sealed_of(raw: str | bytes) -> SealedAccount:
     """The sealed account of a queue row; CorruptData (no content) if the row is damaged."""
+    from storage.crypto import SealedAccount  # only when a body is read (start-up time)
+
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
@@ -214,4 +257,4 @@ PENDING_WITHDRAWAL = exists(
 VISIBLE = and_(
     accounts.c.withdrawn_at.is_(None), accounts.c.sealed.isnot(None), ~PENDING_WITHDRAWAL
 )
-ORDER = (accounts.c.urgent.desc(), accounts.c.received_at, accounts.c.id)
+ORDER = (accounts.c.urgent.desc(), SUBMITTED, accounts.c.received_at, accounts.c.id)

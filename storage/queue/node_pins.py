@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from storage.crypto import FINGERPRINT_CHARS, fingerprint_of
+from storage.crypto.digests import FINGERPRINT_CHARS, fingerprint_of
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
 from storage.crypto.rotation import Rotation
 from storage.errors import N_, StorageError

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage.crypto import SealedAccount, withdrawal_hash
+from storage.crypto.digests import withdrawal_hash
+
+if TYPE_CHECKING:
+    from storage.crypto import SealedAccount
 from storage.queue.store import QueueItem
 
 

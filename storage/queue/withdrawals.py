@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, select, update
 
-from storage.crypto import withdrawal_hash
+from storage.crypto.digests import withdrawal_hash
 from storage.db import read_connection
 from storage.errors import N_
 from storage.queue import audit
