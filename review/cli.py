@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import click
 
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
-from review.export import audit_export, build_export, to_csv, to_json
+from review.export import ExportFilter, audit_export, build_export, to_csv, to_json
 from review.opened import file_entries, open_verified, reseals_for_key, write_attachment
 from review.show import ShownNote, printable, render_account, short, when
 from storage.crypto import CryptoError
@@ -31,6 +32,7 @@ from storage.crypto.keyfiles import PRIVATE_FILE_MODE, ensure_private_dir, fsync
 from storage.crypto.notes import notes_key, open_note, seal_note
 from storage.db import read_connection
 from storage.queue.audit import entries_for, newest, verify_chain
+from storage.queue.items import AccountNotFound
 from storage.queue.store import reviewer_actor
 from storage.queue.tables import STATUSES
 
@@ -323,6 +325,34 @@ def triage_command(
         "read and redact them before the file is shared (audited)."
     ),
 )
+@click.option(
+    "--include-notes",
+    is_flag=True,
+    help=_("With --internal: add the team's notes on each account (audited)."),
+)
+@click.option(
+    "--status",
+    "statuses",
+    type=click.Choice(STATUSES),
+    multiple=True,
+    help=_("Only accounts with this status (repeat for several)."),
+)
+@click.option(
+    "--tag", "tags", multiple=True, help=_("Only accounts with this tag (repeat for several).")
+)
+@click.option("--id", "ids", multiple=True, help=_("Only this account (repeat for several)."))
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help=_("Only accounts received on or after this day (YYYY-MM-DD)."),
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help=_("Only accounts received on or before this day (YYYY-MM-DD)."),
+)
 @pass_reviewer
 def export_command(
     ctx: ReviewerContext,
@@ -331,12 +361,47 @@ def export_command(
     purpose: str | None,
     internal: bool,
     include_free_text: bool,
+    include_notes: bool,
+    statuses: tuple[str, ...],
+    tags: tuple[str, ...],
+    ids: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
 ) -> None:
     if internal == (purpose is not None):
         raise click.UsageError(
             _("Choose one: --purpose reports, --purpose mechanisms, or --internal.")
         )
+    if include_notes and not internal:
+        raise click.UsageError(
+            _("Notes are only ever exported for the team: use --include-notes with --internal.")
+        )
+    if since is not None and until is not None and since > until:
+        raise click.UsageError(
+            _("--since {since} is after --until {until}: nothing could match.").format(
+                since=since.date().isoformat(), until=until.date().isoformat()
+            )
+        )
+    selection = ExportFilter(
+        statuses=frozenset(statuses),
+        tags=frozenset(tags),
+        ids=frozenset(ids),
+        since=since.date() if since is not None else None,
+        until=until.date() if until is not None else None,
+    )
     with fail(ctx):
+        for account_id in ids:
+            try:
+                withdrawn = ctx.queue.item(account_id).withdrawn_at is not None
+            except AccountNotFound:
+                withdrawn = True
+            if withdrawn:
+                raise click.ClickException(
+                    _(
+                        "There is no account {id} to export (or it was withdrawn). Check the id "
+                        "with: attest review list"
+                    ).format(id=printable(account_id, one_line=True))
+                )
         result = build_export(
             ctx.queue,
             ctx.key,
@@ -345,6 +410,8 @@ def export_command(
             include_free_text=include_free_text,
             trusted_reviewers=ctx.reviewer_pins,
             node_cutoffs=ctx.node_cutoffs,
+            selection=selection,
+            include_notes=include_notes,
         )
     text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
     # Written to a new owner-only file beside `out` before the export is audited, renamed

@@ -21,6 +21,11 @@ withholds it whole like free text when nothing can be read. Withdrawn accounts n
 appear (the queue does not hand them out). Accounts that fail verification are left out
 and counted. Every exported account gets an "exported" audit entry before anything is
 written, so the log lists every copy that may need recalling after a withdrawal.
+
+Internal exports also carry the team's triage work (`triage`: status, tags, assignee, and
+the notes when asked for); anonymised and named exports never do, since a note or a tag
+may say more about the person than their consented answers. Filters (status, tag, id,
+received between two dates) narrow any export; they only ever leave accounts out.
 """
 
 from __future__ import annotations
@@ -30,13 +35,15 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from flows.dates import read_approximate_date
-from review.opened import OpenedAccount, VerificationFailed, open_verified
+from review.opened import OpenedAccount, VerificationFailed, open_verified, reseals_for_key
 from storage.crypto import CryptoError
+from storage.crypto.notes import notes_key, open_note
 from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
+from storage.queue.items import QueueItem, StoredAccount
 from storage.queue.store import Queue, reviewer_actor
 
 SCHEMA = "attest-export/3"
@@ -52,6 +59,37 @@ WITHHELD_DATE_DETAIL = "date-detail"
 DATE_KINDS = frozenset({"approximate-date"})
 
 
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which accounts an export takes; an empty field does not narrow.
+
+    `since` and `until` are days of receipt, both included. An account whose receipt time
+    is damaged is left out as soon as either is given.
+    """
+
+    statuses: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()
+    since: date | None = None
+    until: date | None = None
+
+    def admits(self, item: QueueItem) -> bool:
+        if self.ids and item.account_id not in self.ids:
+            return False
+        if self.statuses and item.status not in self.statuses:
+            return False
+        if self.tags and not self.tags.intersection(item.tags):
+            return False
+        if self.since is None and self.until is None:
+            return True
+        if item.received_at is None:
+            return False
+        day = item.received_at.astimezone(UTC).date()
+        if self.since is not None and day < self.since:
+            return False
+        return not (self.until is not None and day > self.until)
+
+
 @dataclass
 class ExportResult:
     document: dict[str, Any]
@@ -59,6 +97,7 @@ class ExportResult:
     not_consented: int = 0
     unverified: int = 0
     include_free_text: bool = False
+    include_notes: bool = False
 
 
 def sharing_for(purpose: Purpose, scopes: Mapping[str, Any]) -> Sharing | None:
@@ -207,11 +246,27 @@ def build_export(
     include_free_text: bool = False,
     trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
     node_cutoffs: Mapping[str, datetime] | None = None,
+    selection: ExportFilter | None = None,
+    include_notes: bool = False,
 ) -> ExportResult:
-    """Open and verify every account, keep what consent allows; nothing audited or written yet."""
-    result = ExportResult(document={}, include_free_text=include_free_text)
+    """Open and verify every account, keep what consent allows; nothing audited or written yet.
+
+    Internal exports carry each account's triage state, and its notes if `include_notes`
+    (which only an internal export may ask for).
+    """
+    if include_notes and purpose != "internal":
+        raise ValueError("notes are only ever exported internally")
+    selection = selection or ExportFilter()
+    result = ExportResult(
+        document={}, include_free_text=include_free_text, include_notes=include_notes
+    )
     records: list[dict[str, Any]] = []
+    # The queue rows with their tags, read once: what filters and triage state need.
+    items = {item.account_id: item for item in queue.list_accounts(limit=None)}
     for stored in queue.exportable():
+        item = items.get(stored.item.account_id, stored.item)
+        if not selection.admits(item):
+            continue
         try:
             # Files are not exported, so their (slow) check is left to `review show`.
             opened = open_verified(
@@ -230,7 +285,14 @@ def build_export(
         if sharing is None:
             result.not_consented += 1
             continue
-        records.append(account_record(opened, sharing, include_free_text))
+        record = account_record(opened, sharing, include_free_text)
+        if sharing == "internal":
+            record["triage"] = _triage(item)
+            if include_notes:
+                record["triage"]["notes"] = _notes(
+                    queue, stored, key, trusted_nodes, trusted_reviewers
+                )
+        records.append(record)
         result.exported.append((stored.item.account_id, sharing))
     result.document = {
         "schema": SCHEMA,
@@ -241,6 +303,38 @@ def build_export(
         "left_out": {"not_consented": result.not_consented, "unverified": result.unverified},
     }
     return result
+
+
+def _triage(item: QueueItem) -> dict[str, Any]:
+    return {"status": item.status, "tags": sorted(item.tags), "assignee": item.assignee}
+
+
+def _notes(
+    queue: Queue,
+    stored: StoredAccount,
+    key: ReviewerPrivateKey,
+    trusted_nodes: Mapping[str, bytes],
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] | None,
+) -> list[dict[str, Any]]:
+    """The account's notes, opened; one that fails its integrity check is marked, not read."""
+    account_id = stored.item.account_id
+    notes_key_ = notes_key(
+        stored.sealed,
+        key,
+        trusted_nodes,
+        reseals_for_key(queue, stored, key),
+        trusted_reviewers,
+    )
+    out: list[dict[str, Any]] = []
+    for note in queue.notes(account_id):
+        entry: dict[str, Any] = {"author": note.author, "created_at": _iso(note.created_at)}
+        try:
+            entry["text"] = open_note(notes_key_, account_id, note.note_id, note.sealed)
+        except CryptoError:
+            entry["text"] = None
+            entry["failed_check"] = True
+        out.append(entry)
+    return out
 
 
 def audit_export(queue: Queue, result: ExportResult, reviewer: str, fmt: str) -> None:
@@ -256,6 +350,8 @@ def audit_export(queue: Queue, result: ExportResult, reviewer: str, fmt: str) ->
         entry: dict[str, Any] = {"purpose": purpose, "sharing": sharing, "format": fmt}
         if sharing == "anonymised":
             entry["free_text"] = free_text
+        if sharing == "internal" and result.include_notes:
+            entry["notes"] = "included"
         return entry
 
     queue.record_many(
