@@ -24,7 +24,7 @@ import click
 
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
-from review.export import ExportFilter, audit_export, build_export, to_csv, to_json
+from review.export import LAYOUTS, ExportFilter, audit_export, build_export, to_csv, to_json
 from review.opened import file_entries, open_verified, reseals_for_key, write_attachment
 from review.show import ShownNote, printable, render_account, short, when
 from storage.crypto import CryptoError
@@ -306,6 +306,15 @@ def triage_command(
     "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
 )
 @click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default=None,
+    help=_(
+        "CSV only: one row per answer (answers, the default) or one row per account with "
+        "a column per question (accounts, for Uwazi or a spreadsheet)."
+    ),
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
@@ -357,6 +366,7 @@ def triage_command(
 def export_command(
     ctx: ReviewerContext,
     fmt: str,
+    layout: str | None,
     out: Path | None,
     purpose: str | None,
     internal: bool,
@@ -372,6 +382,8 @@ def export_command(
         raise click.UsageError(
             _("Choose one: --purpose reports, --purpose mechanisms, or --internal.")
         )
+    if layout is not None and fmt != "csv":
+        raise click.UsageError(_("--layout is for --format csv only."))
     if include_notes and not internal:
         raise click.UsageError(
             _("Notes are only ever exported for the team: use --include-notes with --internal.")
@@ -413,7 +425,11 @@ def export_command(
             selection=selection,
             include_notes=include_notes,
         )
-    text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
+    text = (
+        to_json(result.document)
+        if fmt == "json"
+        else to_csv(result.document["accounts"], layout or "answers")  # type: ignore[arg-type]
+    )
     # Written to a new owner-only file beside `out` before the export is audited, renamed
     # over `out` after: opening an existing file would keep its permissions (perhaps
     # world-readable), and a place that cannot be written fails before the audit log

@@ -362,7 +362,7 @@ def audit_export(queue: Queue, result: ExportResult, reviewer: str, fmt: str) ->
     )
 
 
-CSV_COLUMNS = (
+CSV_ACCOUNT_COLUMNS = (
     "account_id",
     "sharing",
     "received_at",
@@ -373,6 +373,8 @@ CSV_COLUMNS = (
     "urgent",
     "scope_reports",
     "scope_mechanisms",
+)
+CSV_ANSWER_COLUMNS = (
     "step",
     "question",
     "kind",
@@ -382,21 +384,33 @@ CSV_COLUMNS = (
     "identifying",
     "sha256",
     "withheld",
-    "mode",
-    "documenter",
-    "source",
 )
-
+CSV_COLUMNS = (*CSV_ACCOUNT_COLUMNS, *CSV_ANSWER_COLUMNS, "mode", "documenter", "source")
+# Internal exports only (a record without `triage` gets none of these columns).
+CSV_TRIAGE_COLUMNS = ("triage_status", "triage_tags", "triage_assignee")
+CSV_NOTES_COLUMN = "triage_notes"
+# Spreadsheets (Excel above all) read a CSV as UTF-8 only when it starts with this mark;
+# without it Arabic and Persian answers come out garbled.
+BOM = "\ufeff"
+# `--layout accounts`: several values in one cell, as Uwazi's CSV import splits them.
+MULTI_SEPARATOR = "|"
+Layout = Literal["answers", "accounts"]
+LAYOUTS: tuple[Layout, ...] = ("answers", "accounts")
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def _text(value: Any, separator: str = "; ") -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return separator.join(_text(v, separator) for v in value)
+    return "" if value is None else str(value)
+
+
+def _cell(value: Any, separator: str = "; ") -> str:
     """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, list):
-        text = "; ".join(str(v) for v in value)
-    else:
-        text = "" if value is None else str(value)
+    text = _text(value, separator)
     # Answers are typed by anyone who reaches the bot: never let them become formulas.
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
@@ -405,47 +419,103 @@ def to_json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
-def to_csv(records: Iterable[Mapping[str, Any]]) -> str:
-    """One row per answer, each with its account's columns."""
+def _triage_columns(records: list[Mapping[str, Any]]) -> tuple[str, ...]:
+    if not any("triage" in r for r in records):
+        return ()
+    notes = any("notes" in r.get("triage", {}) for r in records)
+    return (*CSV_TRIAGE_COLUMNS, *((CSV_NOTES_COLUMN,) if notes else ()))
+
+
+def _notes_text(notes: Iterable[Mapping[str, Any]]) -> str:
+    """Every note of an account in one cell, oldest first, each under its author and time."""
+    return "\n\n".join(
+        f"{n.get('created_at') or ''} {n.get('author') or ''}: "
+        + (n["text"] if n.get("text") is not None else "(failed its integrity check)")
+        for n in notes
+    )
+
+
+def _account_row(record: Mapping[str, Any]) -> dict[str, Any]:
+    scopes = record["consent"]["scopes"]
+    row: dict[str, Any] = {
+        **{k: record.get(k) for k in CSV_ACCOUNT_COLUMNS if not k.startswith("scope_")},
+        "mode": record.get("mode"),
+        "documenter": record.get("documenter"),
+        "scope_reports": scopes.get("reports"),
+        "scope_mechanisms": scopes.get("mechanisms"),
+    }
+    triage = record.get("triage")
+    if triage is not None:
+        row["triage_status"] = triage.get("status")
+        row["triage_tags"] = list(triage.get("tags") or [])
+        row["triage_assignee"] = triage.get("assignee")
+        if "notes" in triage:
+            row[CSV_NOTES_COLUMN] = _notes_text(triage["notes"])
+    return row
+
+
+def title_of(record: Mapping[str, Any]) -> str:
+    """`a1b2c3d4 2026-11-01`: the short id `review list` users know, and the day sent."""
+    when = record.get("submitted_at") or record.get("received_at") or ""
+    day = str(when)[:10]
+    return f"{str(record['account_id'])[:8]} {day}".strip()
+
+
+def _answer_cell(answer: Mapping[str, Any]) -> Any:
+    """One answer in the accounts layout: choices as their labels, withheld text marked."""
+    withheld = answer.get("withheld")
+    if withheld == WITHHELD_FREE_TEXT:
+        return "(withheld: free-text)"
+    if answer.get("status") != "answered":
+        return None
+    labels = answer.get("labels")
+    if labels:
+        return list(labels)
+    return answer.get("value")
+
+
+def to_csv(records: Iterable[Mapping[str, Any]], layout: Layout = "answers") -> str:
+    """The CSV of an export, starting with a UTF-8 byte-order mark.
+
+    `answers`: one row per answer, each with its account's columns. `accounts`: one row
+    per account, a `title` column, then one column per question step (in the order they
+    were first asked), several values joined with `|`.
+    """
+    records = list(records)
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    triage_columns = _triage_columns(records)
+    if layout == "accounts":
+        fixed = ("title", *CSV_ACCOUNT_COLUMNS, "mode", "documenter", *triage_columns)
+        # A step's column is its id; one that would clash with a fixed column is prefixed.
+        steps: dict[str, str] = {}
+        for record in records:
+            for answer in record["answers"]:
+                step = str(answer.get("step"))
+                steps.setdefault(step, f"answer_{step}" if step in fixed else step)
+        head = (*fixed, *steps.values())
+        writer.writerow(head)
+        for record in records:
+            row = _account_row(record)
+            row["title"] = title_of(record)
+            for answer in record["answers"]:
+                value = _answer_cell(answer)
+                column = steps[str(answer.get("step"))]
+                if value is None and column in row:
+                    continue
+                if row.get(column) is not None and value is not None:
+                    # A step asked twice (a flow may loop): both answers, in order.
+                    before = row[column] if isinstance(row[column], list) else [row[column]]
+                    value = [*before, *(value if isinstance(value, list) else [value])]
+                row[column] = value
+            writer.writerow([_cell(row.get(c), MULTI_SEPARATOR) for c in head])
+        return buffer.getvalue()
+    columns = (*CSV_COLUMNS, *triage_columns)
+    writer.writerow(columns)
     for record in records:
-        scopes = record["consent"]["scopes"]
+        account = _account_row(record)
         for answer in record["answers"]:
-            row = {
-                **{
-                    k: record.get(k)
-                    for k in (
-                        "account_id",
-                        "sharing",
-                        "received_at",
-                        "submitted_at",
-                        "flow",
-                        "flow_version",
-                        "language",
-                        "urgent",
-                        "mode",
-                        "documenter",
-                    )
-                },
-                "scope_reports": scopes.get("reports"),
-                "scope_mechanisms": scopes.get("mechanisms"),
-                **{
-                    k: answer.get(k)
-                    for k in (
-                        "step",
-                        "question",
-                        "kind",
-                        "status",
-                        "value",
-                        "labels",
-                        "identifying",
-                        "sha256",
-                        "withheld",
-                        "source",
-                    )
-                },
-            }
-            writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
+            row = {**account, **{k: answer.get(k) for k in (*CSV_ANSWER_COLUMNS, "source")}}
+            writer.writerow([_cell(row.get(c)) for c in columns])
     return buffer.getvalue()

@@ -306,7 +306,7 @@ def test_export_honours_consent_and_is_audited(served: RunningDesk) -> None:
     assert document["left_out"]["not_consented"] == 2
     assert audit_actions(served).count("exported") == len(exported)
     csv_answer = http.post("/export", data={"csrf": token, "purpose": "internal", "format": "csv"})
-    assert csv_answer.text.startswith("account_id,")
+    assert csv_answer.text.startswith("\ufeffaccount_id,")  # a byte-order mark (issue 17)
     assert http.post("/export", data={"csrf": token, "purpose": "all"}).status_code == 400
 
 
