@@ -24,7 +24,15 @@ import click
 
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
-from review.export import LAYOUTS, ExportFilter, audit_export, build_export, to_csv, to_json
+from review.export import (
+    LAYOUTS,
+    ExportFilter,
+    audit_export,
+    build_export,
+    to_csv,
+    to_json,
+    to_xlsx,
+)
 from review.opened import file_entries, open_verified, reseals_for_key, write_attachment
 from review.show import ShownNote, printable, render_account, short, when
 from storage.crypto import CryptoError
@@ -303,7 +311,12 @@ def triage_command(
 
 @review.command("export", help=_("Export accounts as far as each person's consent allows."))
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "xlsx"]),
+    default="json",
+    show_default=True,
+    help=_("xlsx: a workbook with a sheet of accounts and a sheet of answers (needs --out)."),
 )
 @click.option(
     "--layout",
@@ -384,6 +397,8 @@ def export_command(
         )
     if layout is not None and fmt != "csv":
         raise click.UsageError(_("--layout is for --format csv only."))
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError(_("A workbook cannot go to the screen: add --out FILE.xlsx"))
     if include_notes and not internal:
         raise click.UsageError(
             _("Notes are only ever exported for the team: use --include-notes with --internal.")
@@ -425,22 +440,23 @@ def export_command(
             selection=selection,
             include_notes=include_notes,
         )
-    text = (
-        to_json(result.document)
-        if fmt == "json"
-        else to_csv(result.document["accounts"], layout or "answers")  # type: ignore[arg-type]
-    )
+    if fmt == "xlsx":
+        data = to_xlsx(result.document["accounts"])
+    elif fmt == "csv":
+        data = to_csv(result.document["accounts"], layout or "answers").encode("utf-8")  # type: ignore[arg-type]
+    else:
+        data = to_json(result.document).encode("utf-8")
     # Written to a new owner-only file beside `out` before the export is audited, renamed
     # over `out` after: opening an existing file would keep its permissions (perhaps
     # world-readable), and a place that cannot be written fails before the audit log
     # records an export that never happened.
-    staged = None if out is None else _stage(out, text.encode("utf-8"))
+    staged = None if out is None else _stage(out, data)
     try:
         with fail(ctx):
             audit_export(ctx.queue, result, ctx.key.fingerprint, fmt)
             ctx.witness_advance()
         if out is None:
-            click.echo(text, nl=False)
+            click.echo(data.decode("utf-8"), nl=False)
         elif staged is not None:
             with _writing(out):
                 os.replace(staged, out)

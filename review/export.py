@@ -33,7 +33,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -474,48 +475,76 @@ def _answer_cell(answer: Mapping[str, Any]) -> Any:
     return answer.get("value")
 
 
-def to_csv(records: Iterable[Mapping[str, Any]], layout: Layout = "answers") -> str:
-    """The CSV of an export, starting with a UTF-8 byte-order mark.
+def layout_rows(records: Iterable[Mapping[str, Any]], layout: Layout) -> Iterator[list[str]]:
+    """The header, then the rows of one layout, every cell text (formulas defused).
 
     `answers`: one row per answer, each with its account's columns. `accounts`: one row
     per account, a `title` column, then one column per question step (in the order they
     were first asked), several values joined with `|`.
     """
     records = list(records)
+    triage_columns = _triage_columns(records)
+    if layout == "answers":
+        columns = (*CSV_COLUMNS, *triage_columns)
+        yield list(columns)
+        for record in records:
+            account = _account_row(record)
+            for answer in record["answers"]:
+                row = {**account, **{k: answer.get(k) for k in (*CSV_ANSWER_COLUMNS, "source")}}
+                yield [_cell(row.get(c)) for c in columns]
+        return
+    fixed = ("title", *CSV_ACCOUNT_COLUMNS, "mode", "documenter", *triage_columns)
+    # A step's column is its id; one that would clash with a fixed column is prefixed.
+    steps: dict[str, str] = {}
+    for record in records:
+        for answer in record["answers"]:
+            step = str(answer.get("step"))
+            steps.setdefault(step, f"answer_{step}" if step in fixed else step)
+    head = (*fixed, *steps.values())
+    yield list(head)
+    for record in records:
+        row = _account_row(record)
+        row["title"] = title_of(record)
+        for answer in record["answers"]:
+            value = _answer_cell(answer)
+            column = steps[str(answer.get("step"))]
+            if value is None and column in row:
+                continue
+            if row.get(column) is not None and value is not None:
+                # A step asked twice (a flow may loop): both answers, in order.
+                before = row[column] if isinstance(row[column], list) else [row[column]]
+                value = [*before, *(value if isinstance(value, list) else [value])]
+            row[column] = value
+        yield [_cell(row.get(c), MULTI_SEPARATOR) for c in head]
+
+
+def to_csv(records: Iterable[Mapping[str, Any]], layout: Layout = "answers") -> str:
+    """The CSV of an export in `layout`, starting with a UTF-8 byte-order mark."""
     buffer = io.StringIO()
     buffer.write(BOM)
-    writer = csv.writer(buffer)
-    triage_columns = _triage_columns(records)
-    if layout == "accounts":
-        fixed = ("title", *CSV_ACCOUNT_COLUMNS, "mode", "documenter", *triage_columns)
-        # A step's column is its id; one that would clash with a fixed column is prefixed.
-        steps: dict[str, str] = {}
-        for record in records:
-            for answer in record["answers"]:
-                step = str(answer.get("step"))
-                steps.setdefault(step, f"answer_{step}" if step in fixed else step)
-        head = (*fixed, *steps.values())
-        writer.writerow(head)
-        for record in records:
-            row = _account_row(record)
-            row["title"] = title_of(record)
-            for answer in record["answers"]:
-                value = _answer_cell(answer)
-                column = steps[str(answer.get("step"))]
-                if value is None and column in row:
-                    continue
-                if row.get(column) is not None and value is not None:
-                    # A step asked twice (a flow may loop): both answers, in order.
-                    before = row[column] if isinstance(row[column], list) else [row[column]]
-                    value = [*before, *(value if isinstance(value, list) else [value])]
-                row[column] = value
-            writer.writerow([_cell(row.get(c), MULTI_SEPARATOR) for c in head])
-        return buffer.getvalue()
-    columns = (*CSV_COLUMNS, *triage_columns)
-    writer.writerow(columns)
-    for record in records:
-        account = _account_row(record)
-        for answer in record["answers"]:
-            row = {**account, **{k: answer.get(k) for k in (*CSV_ANSWER_COLUMNS, "source")}}
-            writer.writerow([_cell(row.get(c)) for c in columns])
+    csv.writer(buffer).writerows(layout_rows(records, layout))
+    return buffer.getvalue()
+
+
+# Characters a spreadsheet file cannot hold (XML 1.0 forbids most control characters);
+# anyone can type them to the bot, so they become U+FFFD rather than fail the export.
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def to_xlsx(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """A workbook of two sheets: `accounts` and `answers`, the rows of the two CSV layouts.
+
+    Every cell is text, a formula defused as in CSV. openpyxl is imported here, only when
+    a workbook is asked for (it is not on `attest review list`'s start-up path).
+    """
+    from openpyxl import Workbook
+
+    records = list(records)
+    book = Workbook(write_only=True)
+    for layout in ("accounts", "answers"):
+        sheet = book.create_sheet(layout)
+        for row in layout_rows(records, layout):
+            sheet.append([_NOT_IN_XLSX.sub("\ufffd", cell) for cell in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
     return buffer.getvalue()

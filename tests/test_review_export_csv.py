@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 
 from bot.cli_queue import trust_node
 from review.cli import review
+from review.export import to_xlsx
 from storage.crypto import NodeKeys
 from tests.queue_support import (
     BACKENDS,
@@ -144,3 +146,62 @@ def test_internal_csv_carries_triage_state_in_both_layouts(
 def test_layout_is_refused_for_json(env: dict[str, str]) -> None:
     result = CliRunner().invoke(review, ["export", "--layout", "accounts", "--internal"], env=env)
     assert result.exit_code == 2 and "--format csv" in result.output
+
+
+def test_xlsx_has_a_sheet_of_accounts_and_one_of_answers(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "export.xlsx"
+    result = CliRunner().invoke(
+        review,
+        ["export", "--format", "xlsx", "--purpose", "mechanisms", "--out", str(out)],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["accounts", "answers"]
+    head, *rows = list(book["accounts"].values)
+    accounts = [dict(zip(head, r, strict=True)) for r in rows]
+    assert len(accounts) == 2 and head[0] == "title"
+    by_sharing = {a["sharing"]: a for a in accounts}
+    assert by_sharing["named"]["what-happened"] == STORY  # Arabic, intact
+    assert by_sharing["named"]["harms"] == "Beaten|Detained"
+    assert by_sharing["named"]["when"] == "'=spring 2023"  # text, never a formula
+    assert by_sharing["anonymised"]["what-happened"] == "(withheld: free-text)"
+    assert "Layla" not in str(by_sharing["anonymised"])
+    head, *rows = list(book["answers"].values)
+    answers = [dict(zip(head, r, strict=True)) for r in rows]
+    assert len(answers) == 4 + 3 and {a["urgent"] for a in answers} == {"yes", "no"}
+    assert not any(h.startswith("triage") for h in head)
+    assert all(c.data_type == "s" for row in book["answers"].iter_rows() for c in row if c.value)
+
+
+def test_xlsx_carries_triage_only_internally_and_needs_a_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "internal.xlsx"
+    args = ["export", "--format", "xlsx", "--internal", "--out", str(out)]
+    assert CliRunner().invoke(review, args, env=env).exit_code == 0
+    head = next(iter(openpyxl.load_workbook(out)["accounts"].values))
+    assert "triage_status" in head and "triage_tags" in head
+    result = CliRunner().invoke(review, ["export", "--format", "xlsx", "--internal"], env=env)
+    assert result.exit_code == 2 and "--out" in result.output
+
+
+def test_xlsx_holds_control_characters_a_person_typed_without_failing() -> None:
+    record = {
+        "account_id": "ab" * 16,
+        "sharing": "internal",
+        "received_at": "2026-11-01T09:00:00+00:00",
+        "submitted_at": "2026-11-01T08:59:00+00:00",
+        "urgent": False,
+        "consent": {"scopes": {"reports": "no", "mechanisms": "no"}},
+        "answers": [
+            {"step": "what-happened", "kind": "free-text", "status": "answered",
+             "value": "bell\x07 here", "labels": []},
+        ],
+    }  # fmt: skip
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx([record])))
+    head, row = list(book["accounts"].values)
+    assert dict(zip(head, row, strict=True))["what-happened"] == "bell\ufffd here"
+    assert dict(zip(head, row, strict=True))["title"] == "abababab 2026-11-01"
