@@ -42,32 +42,58 @@ class Settings:
         return self.data_dir / "intake.db"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _said(variable: str, value: str) -> str:
+    if variable == "ATTEST_LOG_LEVEL":
+        return f"ATTEST_LOG_LEVEL={value!r} is not a log level; use DEBUG, INFO, WARNING or ERROR."
+    return f"ATTEST_DRAFT_DAYS must be a whole number of days, from 1 to {MAX_DRAFT_DAYS}."
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read settings from the environment (or the mapping given, for tests)."""
+    """Read settings from the environment (or the mapping given, for tests).
+
+    The values are checked by a pydantic schema (imported here: `attest review list` never
+    reads node settings, and pydantic stays off its start-up path); every wrong variable
+    is named, one line each.
+    """
+    from typing import Annotated, Literal
+
+    from pydantic import BaseModel, Field, StringConstraints, ValidationError
+
+    class EnvironmentSchema(BaseModel):
+        ATTEST_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+        # Digits only (pydantic would take " 7" or "7_0"), then the range.
+        ATTEST_DRAFT_DAYS: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}$")] | None = None
+        draft_days: int | None = Field(None, ge=1, le=MAX_DRAFT_DAYS)
+
     env = os.environ if env is None else env
+    level = env.get("ATTEST_LOG_LEVEL", "WARNING").upper()
+    days_raw = env.get("ATTEST_DRAFT_DAYS") or None
+    values: dict[str, object] = {"ATTEST_LOG_LEVEL": level, "ATTEST_DRAFT_DAYS": days_raw}
+    # int() only of what the pattern will accept; "²" or "soon" fail on the pattern.
+    if days_raw is not None and days_raw.isascii() and days_raw.isdecimal():
+        values["draft_days"] = int(days_raw)
+    try:
+        checked = EnvironmentSchema.model_validate(values)
+    except ValidationError as error:
+        wrong = dict.fromkeys(
+            "ATTEST_DRAFT_DAYS" if e["loc"][0] == "draft_days" else str(e["loc"][0])
+            for e in error.errors()
+        )
+        raise SettingsError(
+            "\n".join(_said(v, level if v == "ATTEST_LOG_LEVEL" else days_raw or "") for v in wrong)
+        ) from None
     data_dir = Path(env.get("ATTEST_DATA_DIR", "attest-data")).expanduser()
     config = env.get("ATTEST_CONFIG")
-    level = env.get("ATTEST_LOG_LEVEL", "WARNING").upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise SettingsError(
-            f"ATTEST_LOG_LEVEL={level!r} is not a log level; use DEBUG, INFO, WARNING or ERROR."
-        )
-    draft_days_raw = env.get("ATTEST_DRAFT_DAYS")
-    draft_days = None
-    if draft_days_raw:
-        # isdecimal, not isdigit: int() refuses digits such as "²" that isdigit accepts.
-        if not draft_days_raw.isdecimal() or not 1 <= int(draft_days_raw) <= MAX_DRAFT_DAYS:
-            raise SettingsError(
-                f"ATTEST_DRAFT_DAYS must be a whole number of days, from 1 to {MAX_DRAFT_DAYS}."
-            )
-        draft_days = int(draft_days_raw)
     return Settings(
         data_dir=data_dir,
         config_file=Path(config).expanduser() if config else None,
         database_url=env.get("ATTEST_DATABASE_URL") or None,
         queue_url=env.get("ATTEST_QUEUE_URL") or None,
-        log_level=level,
-        draft_days=draft_days,
+        log_level=checked.ATTEST_LOG_LEVEL,
+        draft_days=checked.draft_days,
     )
 
 

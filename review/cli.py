@@ -25,7 +25,15 @@ import click
 
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
-from review.export import audit_export, build_export, to_csv, to_json
+from review.export import (
+    LAYOUTS,
+    ExportFilter,
+    audit_export,
+    build_export,
+    to_csv,
+    to_json,
+    to_xlsx,
+)
 from review.listing import render_listing
 from review.opened import file_entries, open_verified, reseals_for_key, write_attachment
 from review.out import force_option, refuse_unsafe_out
@@ -35,6 +43,7 @@ from storage.crypto import CryptoError
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, fsync_dir, write_temp
 from storage.db import read_connection
 from storage.queue.audit import entries_for, newest, verify_chain
+from storage.queue.items import AccountNotFound
 from storage.queue.store import reviewer_actor
 from storage.queue.tables import STATUSES
 
@@ -352,7 +361,21 @@ def triage_command(
 
 @review.command("export", help=_("Export accounts as far as each person's consent allows."))
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "xlsx"]),
+    default="json",
+    show_default=True,
+    help=_("xlsx: a workbook with a sheet of accounts and a sheet of answers (needs --out)."),
+)
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default=None,
+    help=_(
+        "CSV only: one row per answer (answers, the default) or one row per account with "
+        "a column per question (accounts, for Uwazi or a spreadsheet)."
+    ),
 )
 @click.option(
     "--out",
@@ -375,15 +398,50 @@ def triage_command(
         "read and redact them before the file is shared (audited)."
     ),
 )
+@click.option(
+    "--include-notes",
+    is_flag=True,
+    help=_("With --internal: add the team's notes on each account (audited)."),
+)
+@click.option(
+    "--status",
+    "statuses",
+    type=click.Choice(STATUSES),
+    multiple=True,
+    help=_("Only accounts with this status (repeat for several)."),
+)
+@click.option(
+    "--tag", "tags", multiple=True, help=_("Only accounts with this tag (repeat for several).")
+)
+@click.option("--id", "ids", multiple=True, help=_("Only this account (repeat for several)."))
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help=_("Only accounts received on or after this day (YYYY-MM-DD)."),
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help=_("Only accounts received on or before this day (YYYY-MM-DD)."),
+)
 @pass_reviewer
 def export_command(
     ctx: ReviewerContext,
     fmt: str,
+    layout: str | None,
     out: Path | None,
     purpose: str | None,
     internal: bool,
     include_free_text: bool,
     force: bool,
+    include_notes: bool,
+    statuses: tuple[str, ...],
+    tags: tuple[str, ...],
+    ids: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
 ) -> None:
 
     if internal == (purpose is not None):
@@ -392,9 +450,42 @@ def export_command(
         )
     if out is not None:
         refuse_unsafe_out(out, force, _)
+    if layout is not None and fmt != "csv":
+        raise click.UsageError(_("--layout is for --format csv only."))
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError(_("A workbook cannot go to the screen: add --out FILE.xlsx"))
+    if include_notes and not internal:
+        raise click.UsageError(
+            _("Notes are only ever exported for the team: use --include-notes with --internal.")
+        )
+    if since is not None and until is not None and since > until:
+        raise click.UsageError(
+            _("--since {since} is after --until {until}: nothing could match.").format(
+                since=since.date().isoformat(), until=until.date().isoformat()
+            )
+        )
+    selection = ExportFilter(
+        statuses=frozenset(statuses),
+        tags=frozenset(tags),
+        ids=frozenset(ids),
+        since=since.date() if since is not None else None,
+        until=until.date() if until is not None else None,
+    )
     with fail(ctx):
         moving = Progress()
         total = ctx.queue.count() if moving.shown else 0
+        for account_id in ids:
+            try:
+                withdrawn = ctx.queue.item(account_id).withdrawn_at is not None
+            except AccountNotFound:
+                withdrawn = True
+            if withdrawn:
+                raise click.ClickException(
+                    _(
+                        "There is no account {id} to export (or it was withdrawn). Check the id "
+                        "with: attest review list"
+                    ).format(id=printable(account_id, one_line=True))
+                )
         result = build_export(
             ctx.queue,
             ctx.key,
@@ -406,20 +497,27 @@ def export_command(
             progress=lambda n: moving.update(
                 _("Read {done}/{total} accounts").format(done=n, total=total)
             ),
+            selection=selection,
+            include_notes=include_notes,
         )
         moving.done()
-    text = to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
+    if fmt == "xlsx":
+        data = to_xlsx(result.document["accounts"])
+    elif fmt == "csv":
+        data = to_csv(result.document["accounts"], layout or "answers").encode("utf-8")  # type: ignore[arg-type]
+    else:
+        data = to_json(result.document).encode("utf-8")
     # Written to a new owner-only file beside `out` before the export is audited, renamed
     # over `out` after: opening an existing file would keep its permissions (perhaps
     # world-readable), and a place that cannot be written fails before the audit log
     # records an export that never happened.
-    staged = None if out is None else _stage(out, text.encode("utf-8"))
+    staged = None if out is None else _stage(out, data)
     try:
         with fail(ctx):
             audit_export(ctx.queue, result, ctx.key.fingerprint, fmt)
             ctx.witness_advance()
         if out is None:
-            click.echo(text, nl=False)
+            click.echo(data.decode("utf-8"), nl=False)
         elif staged is not None:
             refuse_unsafe_out(out, force, _)
             with _writing(out):

@@ -21,6 +21,11 @@ withholds it whole like free text when nothing can be read. Withdrawn accounts n
 appear (the queue does not hand them out). Accounts that fail verification are left out
 and counted. Every exported account gets an "exported" audit entry before anything is
 written, so the log lists every copy that may need recalling after a withdrawal.
+
+Internal exports also carry the team's triage work (`triage`: status, tags, assignee, and
+the notes when asked for); anonymised and named exports never do, since a note or a tag
+may say more about the person than their consented answers. Filters (status, tag, id,
+received between two dates) narrow any export; they only ever leave accounts out.
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from flows.dates import read_approximate_date
-from review.opened import OpenedAccount, VerificationFailed, open_verified
+from review.opened import OpenedAccount, VerificationFailed, open_verified, reseals_for_key
 from storage.crypto import CryptoError
+from storage.crypto.notes import notes_key, open_note
 from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
+from storage.queue.items import QueueItem, StoredAccount
 from storage.queue.store import Queue, reviewer_actor
 
 SCHEMA = "attest-export/3"
@@ -52,6 +60,37 @@ WITHHELD_DATE_DETAIL = "date-detail"
 DATE_KINDS = frozenset({"approximate-date"})
 
 
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which accounts an export takes; an empty field does not narrow.
+
+    `since` and `until` are days of receipt, both included. An account whose receipt time
+    is damaged is left out as soon as either is given.
+    """
+
+    statuses: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()
+    since: date | None = None
+    until: date | None = None
+
+    def admits(self, item: QueueItem) -> bool:
+        if self.ids and item.account_id not in self.ids:
+            return False
+        if self.statuses and item.status not in self.statuses:
+            return False
+        if self.tags and not self.tags.intersection(item.tags):
+            return False
+        if self.since is None and self.until is None:
+            return True
+        if item.received_at is None:
+            return False
+        day = item.received_at.astimezone(UTC).date()
+        if self.since is not None and day < self.since:
+            return False
+        return not (self.until is not None and day > self.until)
+
+
 @dataclass
 class ExportResult:
     document: dict[str, Any]
@@ -59,6 +98,7 @@ class ExportResult:
     not_consented: int = 0
     unverified: int = 0
     include_free_text: bool = False
+    include_notes: bool = False
 
 
 def sharing_for(purpose: Purpose, scopes: Mapping[str, Any]) -> Sharing | None:
@@ -208,16 +248,30 @@ def build_export(
     trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
     node_cutoffs: Mapping[str, datetime] | None = None,
     progress: Callable[[int], None] | None = None,
+    selection: ExportFilter | None = None,
+    include_notes: bool = False,
 ) -> ExportResult:
     """Open and verify every account, keep what consent allows; nothing audited or written yet.
 
-    `progress(n)` is called with how many accounts have been read so far.
+    `progress(n)` is called with how many accounts have been read so far. Internal exports
+    carry each account's triage state, and its notes if `include_notes` (which only an
+    internal export may ask for).
     """
-    result = ExportResult(document={}, include_free_text=include_free_text)
+    if include_notes and purpose != "internal":
+        raise ValueError("notes are only ever exported internally")
+    selection = selection or ExportFilter()
+    result = ExportResult(
+        document={}, include_free_text=include_free_text, include_notes=include_notes
+    )
     records: list[dict[str, Any]] = []
+    # The queue rows with their tags, read once: what filters and triage state need.
+    items = {item.account_id: item for item in queue.list_accounts(limit=None)}
     for read, stored in enumerate(queue.exportable(), start=1):
         if progress is not None:
             progress(read)
+        item = items.get(stored.item.account_id, stored.item)
+        if not selection.admits(item):
+            continue
         try:
             # Files are not exported, so their (slow) check is left to `review show`.
             opened = open_verified(
@@ -236,7 +290,14 @@ def build_export(
         if sharing is None:
             result.not_consented += 1
             continue
-        records.append(account_record(opened, sharing, include_free_text))
+        record = account_record(opened, sharing, include_free_text)
+        if sharing == "internal":
+            record["triage"] = _triage(item)
+            if include_notes:
+                record["triage"]["notes"] = _notes(
+                    queue, stored, key, trusted_nodes, trusted_reviewers
+                )
+        records.append(record)
         result.exported.append((stored.item.account_id, sharing))
     result.document = {
         "schema": SCHEMA,
@@ -247,6 +308,38 @@ def build_export(
         "left_out": {"not_consented": result.not_consented, "unverified": result.unverified},
     }
     return result
+
+
+def _triage(item: QueueItem) -> dict[str, Any]:
+    return {"status": item.status, "tags": sorted(item.tags), "assignee": item.assignee}
+
+
+def _notes(
+    queue: Queue,
+    stored: StoredAccount,
+    key: ReviewerPrivateKey,
+    trusted_nodes: Mapping[str, bytes],
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] | None,
+) -> list[dict[str, Any]]:
+    """The account's notes, opened; one that fails its integrity check is marked, not read."""
+    account_id = stored.item.account_id
+    notes_key_ = notes_key(
+        stored.sealed,
+        key,
+        trusted_nodes,
+        reseals_for_key(queue, stored, key),
+        trusted_reviewers,
+    )
+    out: list[dict[str, Any]] = []
+    for note in queue.notes(account_id):
+        entry: dict[str, Any] = {"author": note.author, "created_at": _iso(note.created_at)}
+        try:
+            entry["text"] = open_note(notes_key_, account_id, note.note_id, note.sealed)
+        except CryptoError:
+            entry["text"] = None
+            entry["failed_check"] = True
+        out.append(entry)
+    return out
 
 
 def audit_export(queue: Queue, result: ExportResult, reviewer: str, fmt: str) -> None:
@@ -262,6 +355,8 @@ def audit_export(queue: Queue, result: ExportResult, reviewer: str, fmt: str) ->
         entry: dict[str, Any] = {"purpose": purpose, "sharing": sharing, "format": fmt}
         if sharing == "anonymised":
             entry["free_text"] = free_text
+        if sharing == "internal" and result.include_notes:
+            entry["notes"] = "included"
         return entry
 
     queue.record_many(
@@ -272,7 +367,7 @@ def audit_export(queue: Queue, result: ExportResult, reviewer: str, fmt: str) ->
     )
 
 
-CSV_COLUMNS = (
+CSV_ACCOUNT_COLUMNS = (
     "account_id",
     "sharing",
     "received_at",
@@ -283,6 +378,8 @@ CSV_COLUMNS = (
     "urgent",
     "scope_reports",
     "scope_mechanisms",
+)
+CSV_ANSWER_COLUMNS = (
     "step",
     "question",
     "kind",
@@ -292,21 +389,33 @@ CSV_COLUMNS = (
     "identifying",
     "sha256",
     "withheld",
-    "mode",
-    "documenter",
-    "source",
 )
-
+CSV_COLUMNS = (*CSV_ACCOUNT_COLUMNS, *CSV_ANSWER_COLUMNS, "mode", "documenter", "source")
+# Internal exports only (a record without `triage` gets none of these columns).
+CSV_TRIAGE_COLUMNS = ("triage_status", "triage_tags", "triage_assignee")
+CSV_NOTES_COLUMN = "triage_notes"
+# Spreadsheets (Excel above all) read a CSV as UTF-8 only when it starts with this mark;
+# without it Arabic and Persian answers come out garbled.
+BOM = "\ufeff"
+# `--layout accounts`: several values in one cell, as Uwazi's CSV import splits them.
+MULTI_SEPARATOR = "|"
+Layout = Literal["answers", "accounts"]
+LAYOUTS: tuple[Layout, ...] = ("answers", "accounts")
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def _text(value: Any, separator: str = "; ") -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return separator.join(_text(v, separator) for v in value)
+    return "" if value is None else str(value)
+
+
+def _cell(value: Any, separator: str = "; ") -> str:
     """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, list):
-        text = "; ".join(str(v) for v in value)
-    else:
-        text = "" if value is None else str(value)
+    text = _text(value, separator)
     # Answers are typed by anyone who reaches the bot: never let them become formulas.
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
@@ -315,47 +424,131 @@ def to_json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
-def to_csv(records: Iterable[Mapping[str, Any]]) -> str:
-    """One row per answer, each with its account's columns."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+def _triage_columns(records: list[Mapping[str, Any]]) -> tuple[str, ...]:
+    if not any("triage" in r for r in records):
+        return ()
+    notes = any("notes" in r.get("triage", {}) for r in records)
+    return (*CSV_TRIAGE_COLUMNS, *((CSV_NOTES_COLUMN,) if notes else ()))
+
+
+def _notes_text(notes: Iterable[Mapping[str, Any]]) -> str:
+    """Every note of an account in one cell, oldest first, each under its author and time."""
+    return "\n\n".join(
+        f"{n.get('created_at') or ''} {n.get('author') or ''}: "
+        + (n["text"] if n.get("text") is not None else "(failed its integrity check)")
+        for n in notes
+    )
+
+
+def _account_row(record: Mapping[str, Any]) -> dict[str, Any]:
+    scopes = record["consent"]["scopes"]
+    row: dict[str, Any] = {
+        **{k: record.get(k) for k in CSV_ACCOUNT_COLUMNS if not k.startswith("scope_")},
+        "mode": record.get("mode"),
+        "documenter": record.get("documenter"),
+        "scope_reports": scopes.get("reports"),
+        "scope_mechanisms": scopes.get("mechanisms"),
+    }
+    triage = record.get("triage")
+    if triage is not None:
+        row["triage_status"] = triage.get("status")
+        row["triage_tags"] = list(triage.get("tags") or [])
+        row["triage_assignee"] = triage.get("assignee")
+        if "notes" in triage:
+            row[CSV_NOTES_COLUMN] = _notes_text(triage["notes"])
+    return row
+
+
+def title_of(record: Mapping[str, Any]) -> str:
+    """`a1b2c3d4 2026-11-01`: the short id `review list` users know, and the day sent."""
+    when = record.get("submitted_at") or record.get("received_at") or ""
+    day = str(when)[:10]
+    return f"{str(record['account_id'])[:8]} {day}".strip()
+
+
+def _answer_cell(answer: Mapping[str, Any]) -> Any:
+    """One answer in the accounts layout: choices as their labels, withheld text marked."""
+    withheld = answer.get("withheld")
+    if withheld == WITHHELD_FREE_TEXT:
+        return "(withheld: free-text)"
+    if answer.get("status") != "answered":
+        return None
+    labels = answer.get("labels")
+    if labels:
+        return list(labels)
+    return answer.get("value")
+
+
+def layout_rows(records: Iterable[Mapping[str, Any]], layout: Layout) -> Iterator[list[str]]:
+    """The header, then the rows of one layout, every cell text (formulas defused).
+
+    `answers`: one row per answer, each with its account's columns. `accounts`: one row
+    per account, a `title` column, then one column per question step (in the order they
+    were first asked), several values joined with `|`.
+    """
+    records = list(records)
+    triage_columns = _triage_columns(records)
+    if layout == "answers":
+        columns = (*CSV_COLUMNS, *triage_columns)
+        yield list(columns)
+        for record in records:
+            account = _account_row(record)
+            for answer in record["answers"]:
+                row = {**account, **{k: answer.get(k) for k in (*CSV_ANSWER_COLUMNS, "source")}}
+                yield [_cell(row.get(c)) for c in columns]
+        return
+    fixed = ("title", *CSV_ACCOUNT_COLUMNS, "mode", "documenter", *triage_columns)
+    # A step's column is its id; one that would clash with a fixed column is prefixed.
+    steps: dict[str, str] = {}
     for record in records:
-        scopes = record["consent"]["scopes"]
         for answer in record["answers"]:
-            row = {
-                **{
-                    k: record.get(k)
-                    for k in (
-                        "account_id",
-                        "sharing",
-                        "received_at",
-                        "submitted_at",
-                        "flow",
-                        "flow_version",
-                        "language",
-                        "urgent",
-                        "mode",
-                        "documenter",
-                    )
-                },
-                "scope_reports": scopes.get("reports"),
-                "scope_mechanisms": scopes.get("mechanisms"),
-                **{
-                    k: answer.get(k)
-                    for k in (
-                        "step",
-                        "question",
-                        "kind",
-                        "status",
-                        "value",
-                        "labels",
-                        "identifying",
-                        "sha256",
-                        "withheld",
-                        "source",
-                    )
-                },
-            }
-            writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
+            step = str(answer.get("step"))
+            steps.setdefault(step, f"answer_{step}" if step in fixed else step)
+    head = (*fixed, *steps.values())
+    yield list(head)
+    for record in records:
+        row = _account_row(record)
+        row["title"] = title_of(record)
+        for answer in record["answers"]:
+            value = _answer_cell(answer)
+            column = steps[str(answer.get("step"))]
+            if value is None and column in row:
+                continue
+            if row.get(column) is not None and value is not None:
+                # A step asked twice (a flow may loop): both answers, in order.
+                before = row[column] if isinstance(row[column], list) else [row[column]]
+                value = [*before, *(value if isinstance(value, list) else [value])]
+            row[column] = value
+        yield [_cell(row.get(c), MULTI_SEPARATOR) for c in head]
+
+
+def to_csv(records: Iterable[Mapping[str, Any]], layout: Layout = "answers") -> str:
+    """The CSV of an export in `layout`, starting with a UTF-8 byte-order mark."""
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    csv.writer(buffer).writerows(layout_rows(records, layout))
+    return buffer.getvalue()
+
+
+# Characters a spreadsheet file cannot hold (XML 1.0 forbids most control characters);
+# anyone can type them to the bot, so they become U+FFFD rather than fail the export.
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def to_xlsx(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """A workbook of two sheets: `accounts` and `answers`, the rows of the two CSV layouts.
+
+    Every cell is text, a formula defused as in CSV. openpyxl is imported here, only when
+    a workbook is asked for (it is not on `attest review list`'s start-up path).
+    """
+    from openpyxl import Workbook
+
+    records = list(records)
+    book = Workbook(write_only=True)
+    for layout in ("accounts", "answers"):
+        sheet = book.create_sheet(layout)
+        for row in layout_rows(records, layout):
+            sheet.append([_NOT_IN_XLSX.sub("\ufffd", cell) for cell in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
     return buffer.getvalue()

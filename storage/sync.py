@@ -428,26 +428,52 @@ def with_retries(
 
     `attempts=None` retries forever (`attest sync --watch`). Only connection-level
     failures are retried; anything else is a bug or a setup problem and surfaces at once.
+    The delays double from `base_delay` up to `max_delay`; `on_retry(attempt, delay)` is
+    told before each wait. tenacity does the retrying; it is imported here, not at the top,
+    to stay off the start-up path of `attest review list`.
     """
-    attempt = 0
-    while True:
-        attempt += 1
+    from tenacity import (
+        RetryCallState,
+        RetryError,
+        Retrying,
+        retry_if_exception,
+        stop_after_attempt,
+        stop_never,
+        wait_exponential,
+    )
+
+    def connection_failed(error: BaseException) -> bool:
+        return isinstance(error, DBAPIError) and (
+            isinstance(error, OperationalError) or bool(error.connection_invalidated)
+        )
+
+    def before_sleep(state: RetryCallState) -> None:
+        if on_retry is not None and state.next_action is not None:
+            on_retry(state.attempt_number, state.next_action.sleep)
+
+    retrying = Retrying(
+        retry=retry_if_exception(connection_failed),
+        stop=stop_never if attempts is None else stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=base_delay, max=max_delay),
+        sleep=sleep,
+        before_sleep=before_sleep,
+    )
+
+    def attempt() -> T:
         try:
             return action()
         except DBAPIError as error:
-            retryable = isinstance(error, OperationalError) or error.connection_invalidated
-            if not retryable:
-                raise
             # A wrong database name, user or password does not mend itself: say so now.
-            explained = explain(error)
-            if explained is not None and explained.template not in TRANSIENT:
-                raise explained from None
-            if attempts is not None and attempt >= attempts:
-                raise DatabaseUnreachable() from error
-            delay = min(max_delay, base_delay * 2 ** (attempt - 1))
-            if on_retry is not None:
-                on_retry(attempt, delay)
-            sleep(delay)
+            if connection_failed(error):
+                explained = explain(error)
+                if explained is not None and explained.template not in TRANSIENT:
+                    raise explained from None
+            raise
+
+    try:
+        return retrying(attempt)
+    except RetryError as exhausted:
+        raise DatabaseUnreachable() from exhausted.last_attempt.exception()
 
 
 NOTHING_TO_SYNC = N_("Nothing to sync: this node has no intake store yet.")

@@ -6,6 +6,7 @@ every machine, against the real application served by uvicorn on 127.0.0.1.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -306,7 +308,13 @@ def test_export_honours_consent_and_is_audited(served: RunningDesk) -> None:
     assert document["left_out"]["not_consented"] == 2
     assert audit_actions(served).count("exported") == len(exported)
     csv_answer = http.post("/export", data={"csrf": token, "purpose": "internal", "format": "csv"})
-    assert csv_answer.text.startswith("account_id,")
+    assert csv_answer.text.startswith("\ufeffaccount_id,")  # a byte-order mark (issue 17)
+    xlsx_answer = http.post("/export", data={"csrf": token, "purpose": "reports", "format": "xlsx"})
+    assert xlsx_answer.status_code == 200 and xlsx_answer.content.startswith(b"PK")
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_answer.content), read_only=True)
+    assert book.sheetnames == ["accounts", "answers"]
+    rows = list(book["accounts"].iter_rows(values_only=True))
+    assert {r[1] for r in rows[1:]} == exported
     assert http.post("/export", data={"csrf": token, "purpose": "all"}).status_code == 400
 
 

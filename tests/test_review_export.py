@@ -172,7 +172,7 @@ def test_csv_has_one_row_per_answer_and_defuses_formulas(
         env=exporting.env,
     )
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
     assert {r["account_id"] for r in rows} == {
         exporting.ids["named"],
         exporting.ids["anon-mech"],

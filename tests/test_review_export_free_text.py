@@ -109,7 +109,12 @@ class Exporting:
 
     def csv_rows(self, *args: str) -> list[dict[str, str]]:
         return list(
-            csv.DictReader(io.StringIO(self.run("export", "--format", "csv", *args).stdout))
+            csv.DictReader(
+                io.StringIO(
+                    # The CSV starts with a byte-order mark (issue 17): as utf-8-sig reads it.
+                    self.run("export", "--format", "csv", *args).stdout.removeprefix("\ufeff")
+                )
+            )
         )
 
 

@@ -305,6 +305,43 @@ def test_retries_back_off_then_give_a_clear_error() -> None:
     assert delays == [1.0, 2.0, 4.0]
 
 
+def test_retries_are_tenacity_capped_reported_and_only_for_connection_failures() -> None:
+    """Issue 17: the backoff is tenacity's, with the same delays, cap and report as before."""
+    import tenacity
+
+    reported: list[tuple[int, float]] = []
+    delays: list[float] = []
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) <= 9:
+            raise OperationalError("connect", {}, ConnectionRefusedError("refused"))
+        return "up"
+
+    # attempts=None (sync --watch) never gives up; the delay stops growing at max_delay.
+    on_retry = lambda n, d: reported.append((n, d))  # noqa: E731
+    assert with_retries(flaky, attempts=None, sleep=delays.append, on_retry=on_retry) == "up"
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]
+    assert reported == list(enumerate(delays, start=1))
+
+    def broken() -> None:
+        raise ProgrammingError("select", {}, ValueError("no such table"))
+
+    delays.clear()
+    with pytest.raises(ProgrammingError):  # a bug or a setup problem: at once, unwrapped
+        with_retries(broken, sleep=delays.append)
+    assert delays == []
+
+    def down() -> None:
+        raise OperationalError("connect", {}, ConnectionRefusedError("refused"))
+
+    with pytest.raises(DatabaseUnreachable) as raised:
+        with_retries(down, attempts=2, sleep=delays.append)
+    assert isinstance(raised.value.__cause__, OperationalError)  # what failed, kept
+    assert not isinstance(raised.value, tenacity.RetryError)
+
+
 def test_field_kit_file_imports_idempotently(tmp_path: Path, queue_url: str) -> None:
     node = NodeKeys.generate()
     data = tmp_path / "node"

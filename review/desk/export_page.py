@@ -14,10 +14,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from review.desk.app import Desk, Refused, first, to_unlock
-from review.export import audit_export, build_export, to_csv, to_json
+from review.export import audit_export, build_export, to_csv, to_json, to_xlsx
 
 PURPOSES = ("reports", "mechanisms", "internal")
-FORMATS = {"json": "application/json", "csv": "text/csv"}
+FORMATS = {
+    "json": "application/json; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def routes(desk: Desk) -> list[Route]:
@@ -39,7 +43,7 @@ def routes(desk: Desk) -> list[Route]:
         if purpose not in PURPOSES or fmt not in FORMATS:
             raise Refused(t.gettext("Choose a purpose and a format for the export."))
 
-        def build() -> tuple[str, int, int, int]:
+        def build() -> tuple[bytes, int, int, int]:
             queue = desk.ctx.queue
             desk.reconcile(force=True)
             result = build_export(
@@ -49,14 +53,18 @@ def routes(desk: Desk) -> list[Route]:
                 purpose,  # type: ignore[arg-type]
                 include_free_text=include_free_text,
             )
-            text = (
-                to_json(result.document) if fmt == "json" else to_csv(result.document["accounts"])
-            )
+            accounts = result.document["accounts"]
+            if fmt == "xlsx":
+                data = to_xlsx(accounts)
+            elif fmt == "csv":
+                data = to_csv(accounts).encode("utf-8")
+            else:
+                data = to_json(result.document).encode("utf-8")
             audit_export(queue, result, key.fingerprint, fmt)
             desk.ctx.witness_advance()
-            return text, len(result.exported), result.not_consented, result.unverified
+            return data, len(result.exported), result.not_consented, result.unverified
 
-        text, exported, not_consented, unverified = await desk.run(build)
+        data, exported, not_consented, unverified = await desk.run(build)
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
         name = f"attest-export-{purpose}-{stamp}.{fmt}"
         desk.notice(
@@ -66,8 +74,8 @@ def routes(desk: Desk) -> list[Route]:
             ).format(n=exported, no=not_consented, bad=unverified),
         )
         return Response(
-            text.encode("utf-8"),
-            media_type=f"{FORMATS[fmt]}; charset=utf-8",
+            data,
+            media_type=FORMATS[fmt],
             headers={"content-disposition": f'attachment; filename="{name}"'},
         )
 
