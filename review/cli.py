@@ -190,7 +190,7 @@ def list_command(
 @pass_reviewer
 def claim_command(ctx: ReviewerContext) -> None:
     with fail(ctx):
-        claimed = ctx.queue.claim_next(ctx.fingerprint)
+        claimed = ctx.queue.claim_next(ctx.key.fingerprint)
         ctx.witness_advance()
     if claimed is None:
         click.echo(_("Nothing to claim: every account is taken or done."), err=True)
@@ -203,7 +203,7 @@ def claim_command(ctx: ReviewerContext) -> None:
 @pass_reviewer
 def release_command(ctx: ReviewerContext, account_id: str) -> None:
     with fail(ctx):
-        ctx.queue.release(ctx.resolve(account_id), ctx.fingerprint)
+        ctx.queue.release(ctx.resolve(account_id), ctx.key.fingerprint)
         ctx.witness_advance()
     click.echo(_("Released."))
 
@@ -349,7 +349,7 @@ def triage_command(
 
         changed = ctx.queue.triage(
             account_id,
-            ctx.fingerprint,  # a note needs the private key (above); the rest does not
+            ctx.key.fingerprint,  # every audit entry is signed by its actor (issue 15)
             status=status,
             add_tags=add_tag,
             remove_tags=remove_tag,

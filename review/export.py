@@ -37,13 +37,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flows.dates import read_approximate_date
 from review.opened import OpenedAccount, VerificationFailed, open_verified, reseals_for_key
 from storage.crypto import CryptoError
-from storage.crypto.notes import notes_key, open_note
-from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
 from storage.queue.items import QueueItem, StoredAccount
 from storage.queue.store import Queue, reviewer_actor
 
@@ -58,6 +56,9 @@ WITHHELD_FREE_TEXT = "free-text"
 # An approximate date reduced to its coarse year or season: the rest of what was typed is out.
 WITHHELD_DATE_DETAIL = "date-detail"
 DATE_KINDS = frozenset({"approximate-date"})
+
+if TYPE_CHECKING:
+    from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
 
 
 @dataclass(frozen=True)
@@ -323,6 +324,8 @@ def _notes(
 ) -> list[dict[str, Any]]:
     """The account's notes, opened; one that fails its integrity check is marked, not read."""
     account_id = stored.item.account_id
+    from storage.crypto.notes import notes_key, open_note
+
     notes_key_ = notes_key(
         stored.sealed,
         key,

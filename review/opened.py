@@ -30,17 +30,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from flows.account import answer_sha256
-from storage.crypto import decrypt_file, open_account
-from storage.crypto.reseal import Reseal
-from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
 from storage.errors import N_, StorageError, UntrustedAfter
-from storage.queue.reseals import reseals_for
 from storage.queue.rows import metadata_mismatches
 from storage.queue.store import Queue, QueueItem, StoredAccount
-from storage.queue.untrust import received_before
 
+# What opens accounts loads `cryptography`: imported where it is used, so that a listing
+# (`attest review list`) never loads it (issue 16: start-up time).
 if TYPE_CHECKING:
-    from storage.crypto.reviewer import ReviewerPrivateKey
+    from storage.crypto.reseal import Reseal
+    from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
 
 
 class VerificationFailed(StorageError):
@@ -128,6 +126,8 @@ def decrypt_attachment(queue: Queue, account_id: str, entry: FileEntry, dst: Bin
         raise VerificationFailed(f"file {entry.number} missing")
     key, aad = _file_key(entry)
 
+    from storage.crypto import decrypt_file
+
     sha256, size = decrypt_file(io.BytesIO(data), dst, key, aad)
     if sha256 != entry.sha256 or size != entry.size:
         raise VerificationFailed(f"file {entry.number} hash")
@@ -160,6 +160,8 @@ def reseals_for_key(queue: Queue, stored: StoredAccount, key: ReviewerPrivateKey
     """The reseals of this account for `key`, if the node did not seal to it (unchecked)."""
     if key.fingerprint in stored.sealed.recipients:
         return []
+    from storage.queue.reseals import reseals_for
+
     return reseals_for(queue, stored.item.account_id, key.fingerprint)
 
 
@@ -179,6 +181,9 @@ def open_verified(
     `trusted_reviewers` (`attest review reseal`).
     """
     untrusted_after = (node_cutoffs or {}).get(stored.sealed.node_fingerprint)
+    from storage.crypto import open_account
+    from storage.queue.untrust import received_before
+
     if untrusted_after is not None and not received_before(
         queue,
         stored.item.account_id,

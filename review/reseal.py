@@ -18,7 +18,7 @@ import click
 from flows.i18n import translator
 from review.context import ReviewerContext, fail
 from review.opened import reseals_for_key
-from storage.crypto import CryptoError, ReviewerPublicKey, open_content_key, reseal_account
+from storage.crypto import CryptoError
 from storage.errors import CannotSign, StorageError
 from storage.queue.reseals import resealed_ids, store_reseals
 
@@ -46,6 +46,8 @@ def _(message: str) -> str:
 @pass_reviewer
 def reseal_command(ctx: ReviewerContext, to: Path) -> None:
     with fail(ctx):
+        from storage.crypto import ReviewerPublicKey, open_content_key, reseal_account
+
         new_key = ReviewerPublicKey.load(to)
         if new_key.demo:
             raise click.ClickException(

@@ -42,7 +42,6 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
-from storage.crypto import verify_node_signature
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, b64decode, b64encode, replace_file
 from storage.errors import N_, CorruptData
 from storage.queue.tables import audit_log, queue_info
@@ -278,6 +277,8 @@ def signature_problem(
         signature = b64decode(row.signature, "signature")
     except CorruptData:
         signature = b""
+    from storage.crypto import verify_node_signature  # loads cryptography: only to verify
+
     if not verify_node_signature(public_key, signature, signed_bytes(row.hash)):
         return N_("This entry's signature does not match it: it was forged or changed.")
     return None

@@ -29,15 +29,17 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage.crypto.digests import FINGERPRINT_CHARS, fingerprint_of
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
-from storage.crypto.rotation import Rotation
 from storage.errors import N_, StorageError
 
 PINS_FILE = "trusted-nodes.json"
 ALWAYS = "always"
+
+if TYPE_CHECKING:
+    from storage.crypto.rotation import Rotation
 
 
 class PinError(StorageError):

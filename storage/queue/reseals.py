@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from storage.crypto.reseal import Reseal
 from storage.db import read_connection
 from storage.queue import audit
 from storage.queue.items import reviewer_actor
 from storage.queue.tables import reseals
 
 if TYPE_CHECKING:
+    from storage.crypto.reseal import Reseal
     from storage.queue.store import Queue
 
 
@@ -70,6 +70,8 @@ def reseals_for(queue: Queue, account_id: str, recipient: str | None = None) -> 
         query = query.where(reseals.c.recipient == recipient)
     with read_connection(queue.engine) as conn:
         rows = conn.execute(query.order_by(reseals.c.recipient)).all()
+    from storage.crypto.reseal import Reseal  # cryptography: only when reseals are read
+
     return [
         Reseal(r.account_id, r.recipient, bytes(r.wrapped), r.resealer, bytes(r.signature))
         for r in rows

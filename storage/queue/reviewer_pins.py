@@ -18,13 +18,17 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from storage.crypto import CryptoError, ReviewerPublicKey
+from storage.crypto import CryptoError
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, replace_file
 from storage.errors import N_
 from storage.queue.node_pins import PinError
 
 PINS_FILE = "trusted-reviewers.json"
+
+if TYPE_CHECKING:
+    from storage.crypto import ReviewerPublicKey
 
 
 def reviewer_pins_path_from_env(env: Mapping[str, str] | None = None) -> Path:
@@ -59,6 +63,8 @@ class ReviewerPins:
             if not isinstance(document, dict):
                 continue
             try:
+                from storage.crypto import ReviewerPublicKey
+
                 key = ReviewerPublicKey.from_dict(document)
             except CryptoError:
                 continue

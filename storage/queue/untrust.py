@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from storage.crypto.rotation import Rotation
 from storage.db import read_connection
 from storage.queue import audit
 from storage.queue.store import Queue
 from storage.queue.tables import audit_log, node_rotations
+
+if TYPE_CHECKING:
+    from storage.crypto.rotation import Rotation
 
 
 def received_before(
@@ -55,6 +58,8 @@ def received_before(
 
 def rotations_in_queue(queue: Queue) -> list[Rotation]:
     """Every node key rotation certificate sync copied to the queue (unchecked)."""
+    from storage.crypto.rotation import Rotation  # loads cryptography: not for a listing
+
     with read_connection(queue.engine) as conn:
         rows = conn.execute(select(node_rotations)).all()
     return [
