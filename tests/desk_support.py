@@ -85,7 +85,9 @@ def arabic_account(node: NodeKeys, scopes: dict[str, str] | None = None) -> Outg
         _answer("where", "Where did it happen?", None, status="skip"),
         _answer("who", "Who did this?", None, status="prefer-not"),
     ]
-    submitted = (T0 + timedelta(minutes=30)).isoformat()
+    # Sent before the others (at 00:10; make_account sends at 00:20): second in the queue,
+    # which lists urgent accounts first, then by the time they were sent (issue 16).
+    submitted = (T0 + timedelta(minutes=10)).isoformat()
     body = {
         "flow": "survivor",
         "flow_version": "1",
