@@ -36,7 +36,7 @@ from tests.queue_support import (
 )
 
 RECALL = (
-    "In your own words, what happened? Start wherever you like. Small details can help. "
+    "Take your time. In your own words, what happened? Start wherever you like. Small details can help. "
     "Share only what you want to. You can write it in several messages."
 )
 HARMS = (

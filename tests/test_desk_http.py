@@ -251,7 +251,7 @@ def test_the_arabic_account_shows_consent_first_and_answers_right_to_left(
     assert page.index("What this account may be used for") < page.index("Answers")
     assert f'<p class="value" lang="ar" dir="rtl">{ARABIC_STORY}</p>' in page
     assert "In your own words, what happened?" in page  # the reviewer's language
-    assert 'lang="ar" dir="rtl">بكلماتك' in page  # beside it, the account's own
+    assert 'lang="ar" dir="rtl">خذ وقتك. بكلماتك' in page  # beside it, the account's own
     assert "When did this happen?" in page  # a wording in no catalog: the stored text
     for shown in ("I don&#39;t know", "Skipped", "Prefer not to say"):
         assert shown in page
