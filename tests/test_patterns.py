@@ -138,11 +138,15 @@ def test_a_chart_is_svg_with_text_labels_and_nothing_the_csp_refuses() -> None:
     chart = Chart(
         "harms", "Accounts by harm", (Bar("a", "العنف الجنسي", 7), Bar("b", "Work", 3)), 0, ""
     )
-    svg = svg_for(chart, "rtl")
+    svg = svg_for(chart)
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     texts = [t.text for t in root.iter(f"{ns}text")]
-    assert "العنف الجنسي" in texts and "7" in texts
+    assert "\u2068العنف الجنسي\u2069" in texts and "7" in texts  # isolated: ordered as Arabic
+    assert "Work" in texts
+    # The first bar of the table is the top one of the chart.
+    y_of = {t.text: float(t.get("y") or 0) for t in root.iter(f"{ns}text")}
+    assert y_of["\u2068العنف الجنسي\u2069"] < y_of["Work"]
     assert not list(root.iter(f"{ns}script")) and not list(root.iter(f"{ns}style"))
     assert all("style" not in e.attrib for e in root.iter())
     assert root.get("role") == "img" and root.get("aria-label") == "Accounts by harm"

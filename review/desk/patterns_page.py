@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +38,6 @@ from flows.spec import Flow
 from flows.types import Translator
 from review.desk.app import Desk, to_unlock
 from review.desk.facts import AccountFacts, Opened, lacks_of, shipped_flows
-from review.desk.views import direction
 
 SMALL = 5  # exported counts below this are written "fewer than 5"
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -185,15 +185,24 @@ def charts_csv(charts: Sequence[Chart], t: Translator) -> str:
 # -- drawing ------------------------------------------------------------------------------
 
 
-def svg_for(chart: Chart, direction: str) -> str:
-    """The chart drawn by pygal, made fit for the desk's CSP (see the module doc)."""
+def svg_for(chart: Chart) -> str:
+    """The chart drawn by pygal, made fit for the desk's CSP (see the module doc).
+
+    The plot itself is laid out left to right in every language (its value axis reads
+    from 0 rightwards); a label in a right-to-left script is put in a first-strong
+    isolate so that the browser orders it, punctuation included, as its own script
+    reads, and shapes it.
+    """
     import pygal  # only the patterns page draws: kept off every other start-up path
 
     horizontal = not chart.key.startswith("time-")
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
-    bars = chart.bars or (Bar("", "", 0),)
+    # pygal draws a horizontal chart's first bar at the bottom: reversed, the chart
+    # reads top down in the order of the table beside it.
+    bars = tuple(reversed(chart.bars)) if horizontal else chart.bars
+    bars = bars or (Bar("", "", 0),)
     plot = kind(
-        width=720,
+        width=760,
         height=max(220, 34 * len(bars) + 90) if horizontal else 320,
         show_legend=False,
         print_values=True,
@@ -203,14 +212,24 @@ def svg_for(chart: Chart, direction: str) -> str:
         truncate_label=-1,
         x_label_rotation=0 if horizontal else 30,
         margin=12,
-        style=pygal.style.Style(font_family="system-ui, sans-serif"),
+        style=pygal.style.Style(
+            font_family="system-ui, sans-serif",
+            label_font_size=12,
+            major_label_font_size=12,
+            value_font_size=12,
+        ),
     )
-    plot.x_labels = [b.label for b in bars]
+    plot.x_labels = [_isolated(b.label) for b in bars]
     plot.add(chart.title, [b.count for b in bars])
-    return _fit_for_csp(plot.render(is_unicode=True), chart.title, direction)
+    return _fit_for_csp(plot.render(is_unicode=True), chart.title)
 
 
-def _fit_for_csp(svg: str, title: str, direction: str) -> str:
+def _isolated(label: str) -> str:
+    rtl = any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in label)
+    return f"\u2068{label}\u2069" if rtl else label
+
+
+def _fit_for_csp(svg: str, title: str) -> str:
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     root = ET.fromstring(svg)
@@ -229,7 +248,6 @@ def _fit_for_csp(svg: str, title: str, direction: str) -> str:
     root.attrib.pop("id", None)
     root.set("role", "img")
     root.set("aria-label", title)
-    root.set("direction", direction)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -275,8 +293,7 @@ def routes(desk: Desk) -> list[Route]:
             return to_unlock()
         found, shown, view = got
         charts = charts_of(found.facts, view, shipped_flows(), t)
-        reading = direction(t.language)
-        drawn = await desk.run(lambda: [Markup(svg_for(c, reading)) for c in charts])
+        drawn = await desk.run(lambda: [Markup(svg_for(c)) for c in charts])
         kept = {k: v for k, v in shown.items() if v}
         return desk.page(
             "patterns.html",
