@@ -116,7 +116,9 @@ def test_the_patterns_export_counts_consenting_accounts_and_hides_small_counts(
 ) -> None:
     desk, _ids = served
     http, _csrf = unlocked(desk)
+    exported = audit_actions(desk).count("exported")
     answer = http.get("/patterns.csv")
+    assert audit_actions(desk).count("exported") == exported + 1
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(answer.text)))
     counts = {(r[0], r[1]): r[3] for r in rows[1:]}

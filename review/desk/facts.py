@@ -137,9 +137,12 @@ class FactsCache:
         """The facts of every listed account matching `filters`, in the queue's order."""
         known = self._for(token)
         result = Opened()
+        newly_opened: list[str] = []
         for item in _listed(queue, filters):
             if item.account_id not in known:
                 known[item.account_id] = self._open(queue, key, pins, item)
+                if known[item.account_id] is not None:
+                    newly_opened.append(item.account_id)
             facts = known[item.account_id]
             if facts is None:
                 result.unopened += 1
@@ -149,6 +152,9 @@ class FactsCache:
                 result.facts.append(facts)
             else:
                 result.facts.append(facts)
+        if newly_opened:  # one transaction for the audit entries, not one per account
+            actor = reviewer_actor(key.fingerprint)
+            queue.record_many([(actor, "opened", i, {"view": "elements"}) for i in newly_opened])
         return result
 
     def _open(

@@ -38,6 +38,7 @@ from flows.spec import Flow
 from flows.types import Translator
 from review.desk.app import Desk, to_unlock
 from review.desk.facts import AccountFacts, Opened, lacks_of, shipped_flows
+from storage.queue.store import reviewer_actor
 
 SMALL = 5  # exported counts below this are written "fewer than 5"
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -315,6 +316,19 @@ def routes(desk: Desk) -> list[Route]:
         found, _shown, view = got
         consenting = [f for f in found.facts if f.reports]
         text = charts_csv(charts_of(consenting, view, shipped_flows(), t), t)
+        key = desk.key(request)
+        if key is not None:  # counts leave the machine: audited as an export
+
+            def audit() -> None:
+                desk.ctx.queue.record(
+                    reviewer_actor(key.fingerprint),
+                    "exported",
+                    None,
+                    {"view": "patterns", "format": "csv", "accounts": len(consenting)},
+                )
+                desk.ctx.witness_advance()
+
+            await desk.run(audit)
         return Response(
             text,
             media_type="text/csv; charset=utf-8",
