@@ -54,6 +54,8 @@ def test_the_elements_view_is_an_aid_and_shows_support_only_from_answered_choice
     assert "Answers support it" in row["E6"]
     # Only the recall bears on knowledge: possibly, with a link to the answer to read.
     assert "Possibly: read the answer" in row["E8"] and 'href="#answer-1"' in row["E8"]
+    printed = http.get(f"/accounts/{ids[0]}/print").text
+    assert "An aid for the reviewer, not a legal finding." in printed
     # The Arabic account of the desk's seed: "I don't know", skips and "prefer not" count for nothing.
     arabic = http.get(f"/accounts/{desk.ids['arabic']}").text
     arabic_rows = arabic[arabic.index('id="elements-title"') :]
