@@ -213,6 +213,14 @@ def flows_check(paths: tuple[Path, ...]) -> None:
                 "The flows must share the option ids of these lists: " + "; ".join(problems)
             )
         click.echo("ok  shared option lists")
+    from flows.elements import element_map_problems
+
+    element_problems = element_map_problems(loaded)
+    if element_problems:
+        raise click.ClickException(
+            "The option-level element map is incomplete: " + "; ".join(element_problems)
+        )
+    click.echo("ok  element map (options → E1…E8)")
 
 
 @flows.command("diagram")

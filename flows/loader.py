@@ -50,6 +50,7 @@ STEP_KEYS = (
 )  # fmt: skip
 OPTION_KEYS = (
     "id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm", "ask_if",
+    "elements",
 )  # fmt: skip
 CONDITION_KEYS = ("step", "in", "not_in", "answered", "flag")
 
@@ -373,6 +374,12 @@ def _read_options(reader: _Reader, node: yaml.Node, step_id: str) -> tuple[Optio
                 correct=reader.flag(f["correct"], "correct") if "correct" in f else False,
                 confirm=reader.flag(f["confirm"], "confirm") if "confirm" in f else False,
                 ask_if=_read_conditions(reader, f["ask_if"]) if "ask_if" in f else (),
+                elements=tuple(
+                    reader.one_of(e, "element", ELEMENTS)
+                    for e in reader.sequence(f["elements"], "elements")
+                )
+                if "elements" in f
+                else None,
                 key_lines=tuple(f.key_lines.items()),
             )
         )

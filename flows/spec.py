@@ -84,6 +84,9 @@ class Option:
     confirm: bool = False
     # Offered only while these hold (an answer that no longer fits is asked again).
     ask_if: tuple[Condition, ...] = ()
+    # The legal elements choosing this option supports (`flows.elements`); () maps it to
+    # nothing on purpose, None means the flow file does not map it.
+    elements: tuple[str, ...] | None = None
     key_lines: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, key: str) -> int:

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from review.desk.app import Desk, Refused, first, to_unlock
+from review.desk.elements_page import elements_of
 from review.desk.guard import has_control
 from review.desk.views import answers_of, scopes_of
 from review.opened import OpenedAccount, decrypt_attachment, file_entries, open_verified
@@ -95,6 +96,7 @@ def routes(desk: Desk) -> list[Route]:
             "language": str(body.get("language") or "en"),
             "scopes": scopes_of(opened, t),
             "answers": answers_of(opened, t),
+            "elements": elements_of(opened.body, t),
             "files": opened.files,
             "consent": body.get("consent", {}),
             "custody": body.get("custody", {}),

@@ -5,6 +5,8 @@
     GET  /accounts/{id} (+ /print)                 one account (account_page.py)
     POST /accounts/{id}/claim|release|triage|files/{n}
     GET  /export  POST /export                     exports as `attest review export`
+    GET  /summary                                  case summary by element (elements_page.py)
+    GET  /patterns (+ /patterns.csv)               charts across accounts (patterns_page.py)
     GET  /static/...                               the desk's own style and script
 
 Every handler that reads the queue or decrypts runs in a worker thread, one at a time
@@ -32,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 
 from flows.i18n import Catalog, translator
 from review.context import ReviewerContext
+from review.desk.facts import FactsCache
 from review.desk.guard import BadForm, DeskGuard, origin_ok, read_form
 from review.desk.lock import COOKIE, DeskLock
 from review.desk.views import (
@@ -90,6 +93,9 @@ class Desk:
         # The filter menus (languages, modes, tags present) cost a pass over the listing
         # index: kept for a while, forgotten after any change made from the desk.
         self.menus: tuple[float, dict[str, list[str]]] | None = None
+        # Facts read from opened accounts for the elements filter, patterns and case
+        # summary: memory only, forgotten at every lock (review/desk/facts.py).
+        self.facts = FactsCache()
         self._reconciled_at = -RECONCILE_SECONDS
         configured = env.get("ATTEST_REVIEWER_KEY")
         self.demo = not configured
@@ -223,7 +229,14 @@ def to_unlock() -> RedirectResponse:
 
 
 def build_app(desk: Desk) -> Starlette:
-    from review.desk import account_page, export_page, queue_page, unlock_page
+    from review.desk import (
+        account_page,
+        elements_page,
+        export_page,
+        patterns_page,
+        queue_page,
+        unlock_page,
+    )
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/queue" if desk.key(request) else "/unlock", status_code=303)
@@ -234,6 +247,8 @@ def build_app(desk: Desk) -> Starlette:
         *queue_page.routes(desk),
         *account_page.routes(desk),
         *export_page.routes(desk),
+        *elements_page.routes(desk),
+        *patterns_page.routes(desk),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

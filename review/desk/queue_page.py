@@ -17,7 +17,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from flows.elements import ELEMENT_TITLES
+from flows.spec import ELEMENTS
 from review.desk.app import Desk, Refused, first, to_unlock
+from review.desk.facts import lacking_page, lacks_of
 from review.desk.guard import has_control
 from review.desk.views import ids_of
 from storage.errors import StorageError
@@ -84,18 +87,35 @@ def routes(desk: Desk) -> list[Route]:
         if key is None:
             return to_unlock()
         filters, shown, bad = filters_of(request.query_params, key.fingerprint)
+        lacks, bad_lacks = lacks_of(request.query_params)
+        bad, shown["lacks"] = bad or bad_lacks, lacks or ""
         number = _page_number(request.query_params.get("page"))
 
-        def read() -> tuple[object, dict[str, list[str]], set[str]]:
+        def read() -> tuple[object, dict[str, list[str]], set[str], int]:
             queue = desk.ctx.queue
             desk.reconcile()
-            page = list_page(queue.engine, filters, offset=(number - 1) * PAGE_SIZE)
+            offset, unopened = (number - 1) * PAGE_SIZE, 0
+            if lacks is None:
+                page = list_page(queue.engine, filters, offset=offset)
+            else:  # "lacks E2" needs the answers: every matching account is opened
+                ctx = desk.ctx
+                page, unopened = lacking_page(
+                    desk.facts, queue, key, ctx.pins, desk.lock.csrf, filters, lacks, offset
+                )
+                ctx.witness_advance()
             now = time.monotonic()
             if desk.menus is None or now - desk.menus[0] > MENUS_SECONDS:
                 desk.menus = (now, choices(queue.engine))
-            return page, desk.menus[1], set(desk.ctx.pins)
+            return page, desk.menus[1], set(desk.ctx.pins), unopened
 
-        page, menus, pins = await desk.run(read)
+        page, menus, pins, unopened = await desk.run(read)
+        if unopened:
+            desk.notice(
+                request,
+                t.gettext(
+                    "Accounts that could not be opened with your key, left out of this list: {n}."
+                ).format(n=unopened),
+            )
         if bad:
             desk.notice(
                 request,
@@ -113,6 +133,8 @@ def routes(desk: Desk) -> list[Route]:
             pins=pins,
             me=key.fingerprint,
             statuses=STATUSES,
+            elements=ELEMENTS,
+            element_titles=ELEMENT_TITLES,
             here="/queue?" + urlencode({**kept, "page": number}),
             query=urlencode(kept),
         )
