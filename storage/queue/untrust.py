@@ -58,10 +58,12 @@ def received_before(
 
 def rotations_in_queue(queue: Queue) -> list[Rotation]:
     """Every node key rotation certificate sync copied to the queue (unchecked)."""
-    from storage.crypto.rotation import Rotation  # loads cryptography: not for a listing
-
     with read_connection(queue.engine) as conn:
         rows = conn.execute(select(node_rotations)).all()
+    if not rows:
+        return []  # the usual case: a listing then loads no cryptography (issue 16)
+    from storage.crypto.rotation import Rotation
+
     return [
         Rotation(bytes(r.old_key), bytes(r.new_key), r.rotated_at, bytes(r.signature)) for r in rows
     ]
