@@ -13,21 +13,10 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-# The answer a cooperative adult survivor gives at each choice, by option value
-# (tests/console_driver.py answers the same way).
-PREFERRED = (
-    "en",
-    "yes",
-    "self",
-    "adult",
-    "18-or-over",
-    "over-18",
-    "resume",
-    "continue",
-    "anonymised",
-    "done",
-    "send",
-)
+# The answer a cooperative adult survivor gives at each choice, by option value: the same
+# as the console tests' cooperative person.
+from tests.console_driver import PREFERRED
+
 SKIPS = frozenset({"dont-know", "prefer-not"})  # buttons beside a question answered by typing
 DONE = "done"
 # A keyboard with Done and at least this many other options is a multiple choice (toggles,

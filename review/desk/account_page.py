@@ -128,8 +128,13 @@ def routes(desk: Desk) -> list[Route]:
         return desk.page("print.html", request=request, me=key.fingerprint, **values)
 
     async def change(
-        request: Request, work: Callable[[ReviewerPrivateKey, str, dict[str, list[str]]], str]
+        request: Request,
+        work: Callable[[ReviewerPrivateKey, str, dict[str, list[str]]], str],
+        *,
+        keep_typed: bool = False,
     ) -> Response:
+        """Do `work` on the account; with `keep_typed`, a refusal shows the account again
+        with what was typed still in the form (otherwise the refusal page)."""
         key = desk.key(request)
         if key is None:
             return to_unlock()
@@ -141,7 +146,23 @@ def routes(desk: Desk) -> list[Route]:
             desk.ctx.witness_advance()
             return message
 
-        desk.notice(request, await desk.run(apply))
+        try:
+            desk.notice(request, await desk.run(apply))
+        except (StorageError, Refused) as error:
+            if not keep_typed:
+                raise
+            problem, status = desk.error_text(error)
+            values = await desk.run(lambda: shown(key, account_id, "desk", audited=False))
+            draft = {name: first(form, name) or "" for name in ("add_tag", "note")}
+            return desk.page(
+                "account.html",
+                request=request,
+                status=status,
+                me=key.fingerprint,
+                problem=problem,
+                draft=draft,
+                **values,
+            )
         desk.menus = None
         return RedirectResponse(f"/accounts/{account_id}", status_code=303)
 
@@ -249,34 +270,7 @@ def routes(desk: Desk) -> list[Route]:
 
     async def do_triage(request: Request) -> Response:
         """Triage; when refused, the account again with what was typed still in the form."""
-        key = desk.key(request)
-        if key is None:
-            return to_unlock()
-        account_id = account_id_of(request)
-        form = await desk.form(request)
-
-        def apply() -> str:
-            message = triage(key, account_id, form)
-            desk.ctx.witness_advance()
-            return message
-
-        try:
-            desk.notice(request, await desk.run(apply))
-        except (StorageError, Refused) as error:
-            problem, status = desk.error_text(error)
-            values = await desk.run(lambda: shown(key, account_id, "desk", audited=False))
-            draft = {name: first(form, name) or "" for name in ("add_tag", "note")}
-            return desk.page(
-                "account.html",
-                request=request,
-                status=status,
-                me=key.fingerprint,
-                problem=problem,
-                draft=draft,
-                **values,
-            )
-        desk.menus = None
-        return RedirectResponse(f"/accounts/{account_id}", status_code=303)
+        return await change(request, triage, keep_typed=True)
 
     return [
         Route("/accounts/{account_id}", show, methods=["GET"]),
