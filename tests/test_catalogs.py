@@ -44,9 +44,10 @@ def test_the_checked_in_template_has_exactly_the_messages_of_the_sources(tmp_pat
 def flow_texts(path: Path) -> set[str]:
     flow = load_flow(path)
     texts = {s.content_note for s in flow.sections if s.content_note}
+    texts.update(t.text for t in flow.topics)
     for step in flow.steps:
         texts.add(step.text)
-        texts.update(t for t in (step.explain,) if t)
+        texts.update(t for t in (step.explain, step.label) if t)
         for option in step.options:
             texts.add(option.text)
             texts.update(t for t in (option.reply,) if t)
@@ -149,6 +150,44 @@ def test_a_new_source_text_makes_the_template_stale_until_updated(project: Path)
     assert catalogs.update(project, locales) == [TEMPLATE_NAME, "en/LC_MESSAGES/messages.po"]
     # English needs no translations: empty strings fall back to the source text.
     assert catalogs.check(project, locales) == []
+
+
+def test_a_label_is_extracted_with_its_limit_and_checked_in_every_language(
+    project: Path,
+) -> None:
+    """Issue 14: a label is a button in the list of answers to change; it must stay short."""
+    (project / "flows" / "definitions" / "labelled.yaml").write_text(
+        textwrap.dedent(
+            """\
+            id: labelled
+            steps:
+              - id: when
+                kind: approximate-date
+                text: "About when did it start?"
+                label: "When it started"
+            """
+        )
+    )
+    locales = project / "locales"
+    catalogs.update(project, locales)
+    template = read_catalog(locales / TEMPLATE_NAME)
+    label = template.get("When it started")
+    assert label is not None
+    assert "labelled: step when, label" in label.auto_comments
+    assert any("at most 40 characters" in c for c in label.auto_comments)
+
+    catalogs.init_catalog("xx", locales)
+    path = catalogs.po_path("xx", locales)
+    catalog = read_catalog(path, "xx")
+    for message in catalog:
+        if message.id:
+            message.string = f"[xx] {message.id}"
+    catalog.get("When it started").string = "The moment in time when all of it first started"
+    path.write_bytes(catalogs._render(catalog))
+    assert [str(p) for p in catalogs.check(project, locales)] == [
+        "xx/LC_MESSAGES/messages.po: the label 'When it started' is translated with 47 "
+        "characters; at most 40 fit on a phone's button"
+    ]
 
 
 def test_the_check_command_passes_on_the_shipped_catalogs() -> None:

@@ -49,6 +49,22 @@ def test_flows_check_names_file_and_line_of_a_broken_flow(tmp_path: Path) -> Non
     assert "nowhere" in result.stderr
 
 
+def test_flows_check_names_the_step_whose_label_is_missing(tmp_path: Path) -> None:
+    definitions = Path(__file__).resolve().parents[1] / "flows" / "definitions"
+    source = (definitions / "survivor.yaml").read_text(encoding="utf-8")
+    label = '    label: "How it affected your life"\n'
+    assert source.count(label) == 1
+    broken = tmp_path / "survivor.yaml"
+    broken.write_text(source.replace(label, ""), encoding="utf-8")
+    line = next(
+        n for n, text in enumerate(broken.read_text("utf-8").splitlines(), 1)
+        if text == "  - id: impact"
+    )
+    result = attest("flows", "check", str(broken))
+    assert result.returncode == 1
+    assert f"{broken}:{line}: step 'impact' needs a `label`" in result.stderr
+
+
 def test_flows_diagram_writes_mermaid(tmp_path: Path) -> None:
     out = tmp_path / "survivor.mmd"
     assert attest("flows", "diagram", "survivor", "--out", str(out)).returncode == 0

@@ -78,7 +78,7 @@ def test_changing_an_answer_from_the_review_asks_it_again_and_returns() -> None:
     talk.press("change")
     change = talk.ask
     assert change.ask == "review-change"
-    assert "Which of these happened?" in [c.label for c in change.choices]
+    assert "The list of what happened" in [c.label for c in change.choices]
     assert "Which language would you like to use?" not in [c.label for c in change.choices]
     turn = talk.press("when")
     assert "(Your answer was: Skipped)" in turn.messages[-1].text

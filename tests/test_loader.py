@@ -51,7 +51,7 @@ CASES: dict[str, tuple[str, str]] = {
         "unknown key 'colour' in a step (known: id, kind, text, options, next, ask_if, section, "
         "check_in, identifying, elements, consent, skip_as, dont_know, prefer_not, sets, multi, "
         "media, quote_from, explain, skip_again, reason, remember, source_of, language_from, "
-        "process, topic, options_from)",
+        "process, topic, options_from, label)",
     ),
     "duplicate key": (
         """
@@ -771,6 +771,85 @@ CASES: dict[str, tuple[str, str]] = {
         """,
         "closing step 'ghost' does not exist",
     ),
+    # Issue 14: the review's change list names each answer with a label of its own.
+    "a step the review lists without a label": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a  # <-
+            kind: free-text
+            text: In your own words, what happened? Take your time.
+          - {id: r, kind: review, text: "{answers}"}
+          - {id: c, kind: end, reason: declined, text: Bye}
+        """,
+        "step 'a' needs a `label`: a few words that name it in the review's list of answers "
+        "to change (at most 40 characters)",
+    ),
+    "a label too long for a button": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: free-text
+            text: In your own words, what happened?
+            label: What happened to you, in your own words, from the start  # <-
+          - {id: r, kind: review, text: "{answers}"}
+          - {id: c, kind: end, reason: declined, text: Bye}
+        """,
+        "the label of step 'a' has 55 characters; at most 40 fit on a phone's button",
+    ),
+    "a label with a placeholder": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: yes-no
+            text: May {org_name} contact you?
+            label: Contact from {org_name}  # <-
+          - {id: r, kind: review, text: "{answers}"}
+          - {id: c, kind: end, reason: declined, text: Bye}
+        """,
+        "a label cannot use placeholders ({org_name}): keep it to a few plain words",
+    ),
+    "a label on a step the review does not list": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - id: a
+            kind: yes-no
+            process: true
+            text: Are you somewhere private?
+            label: Safety  # <-
+          - {id: r, kind: review, text: "{answers}"}
+          - {id: c, kind: end, reason: declined, text: Bye}
+        """,
+        "step 'a' is not in the review's list of answers to change, so it takes no `label`",
+    ),
+    "two labels alike in one list": (
+        """
+        id: t
+        version: "1"
+        start: a
+        steps:
+          - {id: a, kind: free-text, text: What happened?, label: What happened}
+          - id: b
+            kind: free-text
+            text: Anything to add about what happened?
+            label: What happened  # <-
+          - {id: r, kind: review, text: "{answers}"}
+          - {id: c, kind: end, reason: declined, text: Bye}
+        """,
+        "step 'b' has the label 'What happened' of step 'a' in the same list: "
+        "a person could not tell them apart",
+    ),
 }
 
 
@@ -829,3 +908,24 @@ def test_yes_and_no_are_option_ids_not_booleans() -> None:
 def test_every_shipped_flow_loads() -> None:
     flows = load_flows()
     assert all(flow.id == name for name, flow in flows.items())
+
+
+def test_the_same_label_may_name_answers_in_different_groups(tmp_path: Path) -> None:
+    path, _ = write(
+        tmp_path,
+        """
+        id: t
+        version: "1"
+        start: a
+        topics:
+          - {id: me, text: About me}
+          - {id: them, text: About them}
+        steps:
+          - {id: a, kind: free-text, topic: me, text: Where were you?, label: Where}
+          - {id: b, kind: free-text, topic: them, text: Where were they?, label: Where}
+          - {id: r, kind: review, text: "{answers}"}
+          - {id: c, kind: end, reason: declined, text: Bye}  # <-
+        """,
+    )
+    flow = load_flow(path)
+    assert [flow.step(s).label for s in ("a", "b")] == ["Where", "Where"]
