@@ -9,7 +9,8 @@ flow YAML texts (`flows.extract`), as `babel.cfg` maps them. English is the sour
 language: its catalog may leave every msgstr empty (gettext then shows the source text),
 so it is complete by definition. Every other catalog must translate every message, with
 nothing fuzzy, or `check` fails: a half-translated interview would switch language in
-the middle of someone's account. In right-to-left catalogs (Arabic, Persian) `update`
+the middle of someone's account. A step's label (a button in the review's list of
+answers to change) must stay within `LABEL_CHARS` in every language. In right-to-left catalogs (Arabic, Persian) `update`
 wraps every /command and Latin word in direction isolates (`flows.bidi`), and `check`
 fails on one left bare: unwrapped, "/exit" shows as "exit/".
 """
@@ -29,8 +30,10 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from flows.bidi import is_rtl, isolate_latin, unisolated
+from flows.bidi import LRI, PDI, is_rtl, isolate_latin, unisolated
+from flows.extract import LABEL_NOTE
 from flows.i18n import LOCALES_DIR, SOURCE_LANGUAGE
+from flows.spec import LABEL_CHARS
 
 ROOT = LOCALES_DIR.parent
 MAPPING = ROOT / "babel.cfg"
@@ -232,6 +235,7 @@ def incomplete(language: str, locales_dir: Path = LOCALES_DIR) -> list[Problem]:
         Problem(where, f"missing {_short(k)}")
         for k in sorted(keys(template) - keys(catalog), key=str)
     ]
+    labels = {m.id for m in template if m.id and LABEL_NOTE in m.auto_comments}
     for message in catalog:
         if not message.id:
             continue
@@ -240,6 +244,15 @@ def incomplete(language: str, locales_dir: Path = LOCALES_DIR) -> list[Problem]:
             problems.append(Problem(where, f"fuzzy {_short(_key(message))}"))
         elif not all(strings):
             problems.append(Problem(where, f"untranslated {_short(_key(message))}"))
+        elif message.id in labels and _too_long(str(message.string)):
+            problems.append(
+                Problem(
+                    where,
+                    f"the label {_short(_key(message))} is translated with "
+                    f"{len(_visible(str(message.string)))} characters; at most {LABEL_CHARS} "
+                    "fit on a phone's button",
+                )
+            )
         elif is_rtl(language) and message.string != message.id:
             bare = [token for text in strings for token in unisolated(text or "")]
             if bare:
@@ -251,6 +264,15 @@ def incomplete(language: str, locales_dir: Path = LOCALES_DIR) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _visible(text: str) -> str:
+    """A text as it is seen: the direction isolates take no room."""
+    return text.replace(LRI, "").replace(PDI, "")
+
+
+def _too_long(label: str) -> bool:
+    return len(_visible(label)) > LABEL_CHARS
 
 
 def check(root: Path = ROOT, locales_dir: Path = LOCALES_DIR) -> list[Problem]:

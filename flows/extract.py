@@ -2,8 +2,8 @@
 
 `babel.cfg` names it as `flows.extract.extract_flow`, so `pybabel extract -F babel.cfg`
 and `python -m flows.catalogs update` both find the flow texts next to the gettext
-calls of the Python sources. Extracted: step `text`, `explain` and `skip_again`, option `text` and
-`reply`, section `content_note`. The msgid is the string exactly as YAML reads it (the
+calls of the Python sources. Extracted: step `text`, `explain`, `skip_again` and `label`, option
+`text` and `reply`, section `content_note`, topic `text`. The msgid is the string exactly as YAML reads it (the
 engine looks texts up by the same string), with the YAML line as its location and a
 comment naming the flow, step and field, for translators.
 """
@@ -15,12 +15,16 @@ from typing import IO, Any
 
 import yaml
 
-from flows.spec import placeholders_in
+from flows.spec import LABEL_CHARS, placeholders_in
 
 _STR_TAG = "tag:yaml.org,2002:str"
-STEP_TEXT_KEYS: tuple[str, ...] = ("text", "explain", "skip_again")
+STEP_TEXT_KEYS: tuple[str, ...] = ("text", "explain", "skip_again", "label")
 OPTION_TEXT_KEYS: tuple[str, ...] = ("text", "reply")
 SECTION_TEXT_KEYS: tuple[str, ...] = ("content_note",)
+
+# Told to translators beside every label, and how `flows.catalogs check` knows one.
+# One line in the catalogs (a wrapped comment would read back as two).
+LABEL_NOTE = f"A button in the list of answers to change: at most {LABEL_CHARS} characters."
 
 # (line, funcname, message, comments), as babel's extractors yield them.
 Extracted = tuple[int, str | None, str, list[str]]
@@ -43,11 +47,11 @@ def _scalar(node: yaml.Node | None) -> str | None:
     return None
 
 
-def _message(node: yaml.Node | None, where: str) -> Extracted | None:
+def _message(node: yaml.Node | None, where: str, *notes: str) -> Extracted | None:
     text = _scalar(node)
     if node is None or text is None or not text.strip():
         return None
-    comments = [where]
+    comments = [where, *notes]
     names = placeholders_in(text)
     if names:
         kept = ", ".join("{" + name + "}" for name in dict.fromkeys(names))
@@ -77,7 +81,8 @@ def flow_messages(root: yaml.Node | None) -> Iterator[Extracted]:
         fields = _items(step)
         where = f"{flow_id}: step {_scalar(fields.get('id')) or '?'}"
         for key in STEP_TEXT_KEYS:
-            found = _message(fields.get(key), f"{where}, {key}")
+            notes = (LABEL_NOTE,) if key == "label" else ()
+            found = _message(fields.get(key), f"{where}, {key}", *notes)
             if found:
                 yield found
         for option in _entries(fields.get("options")):

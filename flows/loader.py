@@ -24,6 +24,7 @@ from flows.spec import (
     END_REASONS,
     ENGINE_STATES,
     KINDS,
+    LABEL_CHARS,
     MODES,
     Condition,
     Flow,
@@ -31,6 +32,7 @@ from flows.spec import (
     Section,
     Step,
     Topic,
+    placeholders_in,
 )
 from flows.validate import validate_flow
 
@@ -46,7 +48,7 @@ STEP_KEYS = (
     "id", "kind", "text", "options", "next", "ask_if", "section", "check_in",
     "identifying", "elements", "consent", "skip_as", "dont_know", "prefer_not", "sets",
     "multi", "media", "quote_from", "explain", "skip_again", "reason", "remember",
-    "source_of", "language_from", "process", "topic", "options_from",
+    "source_of", "language_from", "process", "topic", "options_from", "label",
 )  # fmt: skip
 OPTION_KEYS = (
     "id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm", "ask_if",
@@ -273,6 +275,7 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         language_from=reader.ident(f["language_from"], "language_from") if "language_from" in f else None,
         process=opt_flag("process"),
         topic=reader.ident(f["topic"], "topic") if "topic" in f else None,
+        label=opt_text("label"),
         options_from=reader.one_of(f["options_from"], "options_from", ("regions",))
         if "options_from" in f
         else None,
@@ -344,6 +347,25 @@ def _check_step_shape(reader: _Reader, step: Step, f: Fields, node: yaml.Node) -
         raise reader.fail(f["sets"], "language options cannot have `next` or `flags`")
     if kind in ("info", "end", "review") and (step.dont_know or step.prefer_not):
         raise reader.fail(node, f"a {kind} step cannot offer `dont_know` or `prefer_not`")
+    if step.label is not None:
+        _check_label(reader, step, f["label"])
+
+
+def _check_label(reader: _Reader, step: Step, node: yaml.Node) -> None:
+    """A label is a few plain words on one button: short, and the same every time."""
+    assert step.label is not None
+    names = placeholders_in(step.label)
+    if names:
+        listed = ", ".join("{" + name + "}" for name in names)
+        raise reader.fail(
+            node, f"a label cannot use placeholders ({listed}): keep it to a few plain words"
+        )
+    if len(step.label) > LABEL_CHARS:
+        raise reader.fail(
+            node,
+            f"the label of step {step.id!r} has {len(step.label)} characters; "
+            f"at most {LABEL_CHARS} fit on a phone's button",
+        )
 
 
 def _read_options(reader: _Reader, node: yaml.Node, step_id: str) -> tuple[Option, ...]:

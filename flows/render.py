@@ -273,13 +273,21 @@ class Renderer:
         return self.text(step.text, session, extra)
 
     def short_question(self, step: Step, session: Session) -> str:
-        """The question sentence of a step, for lists (review, which answer to change)."""
+        """The question sentence of a step, for the review and the messages left in a chat."""
         text = self._(step.text)
         asking = [q.strip() for q in QUESTION.findall(text)]
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         chosen = asking[-1] if asking else (lines[0] if lines else step.id)
         extra = {"quote": self.quote(session, step.quote_from)} if step.quote_from else {}
         return excerpt(self.fill(chosen, session, extra), SHORT_QUESTION_CHARS)
+
+    def label(self, step: Step) -> str:
+        """A step's own short label, for the review's list of answers to change.
+
+        Every step that list can show has one (`flows.validate` checks it), so it is never
+        a question cut to fit; a step without one shows its whole text.
+        """
+        return self._(step.label or step.text)
 
     def answer_text(self, step: Step, answer: Answer, session: Session) -> str:
         """An answer as the person sees it in the review and in "(your answer was: …)".

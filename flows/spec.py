@@ -40,6 +40,10 @@ CONSENT_VALUES: dict[str, tuple[str, ...]] = {
 }
 CONSENT_SECTION = "consent"
 
+# A step's `label` names its answer in the review's "change an answer" list, one button a
+# row: longer labels are cut by the phone ("When it sta…"), in any language.
+LABEL_CHARS = 40
+
 # States the engine adds to every flow; no step may use these ids.
 ENGINE_STATES: tuple[str, ...] = (
     "new",
@@ -149,6 +153,8 @@ class Step:
     # consent check): kept in the account, never listed at the review.
     process: bool = False
     topic: str | None = None
+    # A few words naming the answer in the review's list of answers to change.
+    label: str | None = None
     # "regions": the deployment's regions are offered before the step's own options.
     options_from: str | None = None
     key_lines: tuple[tuple[str, int], ...] = ()
@@ -161,6 +167,23 @@ class Step:
     def asks(self) -> bool:
         """True when the step waits for an answer."""
         return self.kind in ASKING_KINDS
+
+    @property
+    def listed(self) -> bool:
+        """True when the review lists this step's answer and offers it for change.
+
+        Not the language, not a `process` step (safety, pace, the last consent check),
+        not a one-button step and not an understanding check: they say nothing about
+        what happened.
+        """
+        return (
+            self.asks
+            and self.kind != "review"
+            and self.sets is None
+            and not self.process
+            and len(self.options) != 1
+            and not any(o.correct for o in self.options)
+        )
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)

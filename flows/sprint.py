@@ -369,14 +369,7 @@ class Sprint:
         about what happened. They still travel in
         the account (the checks are part of the consent record).
         """
-        return [
-            (s, a)
-            for s, a in self.walked()[0]
-            if s.sets is None
-            and not s.process
-            and len(s.options) != 1
-            and not any(o.correct for o in s.options)
-        ]
+        return [(s, a) for s, a in self.walked()[0] if s.listed]
 
     def ask_step(
         self,

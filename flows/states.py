@@ -57,7 +57,7 @@ def engine_choices(sprint: Sprint, state: str) -> tuple[Choice, ...]:
             )
         return _numbered(
             *(
-                (step.id, sprint.r.short_question(step, sprint.session))
+                (step.id, sprint.r.label(step))
                 for step, _a in sprint.changeable()
                 if topic is None or step.topic == topic
             )

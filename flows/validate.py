@@ -8,6 +8,7 @@ from __future__ import annotations
 from flows.errors import FlowError
 from flows.spec import (
     CHOICE_KINDS,
+    LABEL_CHARS,
     PLACEHOLDERS,
     Condition,
     Flow,
@@ -29,6 +30,7 @@ def validate_flow(flow: Flow) -> None:
     _check_info_loops(flow)
     _check_reachable(flow)
     _check_topics(flow)
+    _check_labels(flow)
 
 
 def _fail(flow: Flow, line: int, reason: str) -> FlowError:
@@ -238,13 +240,42 @@ def _check_topics(flow: Flow) -> None:
     if not flow.topics:
         return
     for step in flow.steps:
-        listed = (
-            step.asks
-            and step.kind != "review"
-            and step.sets is None
-            and not step.process
-            and len(step.options) != 1
-            and not any(o.correct for o in step.options)
-        )
-        if listed and step.topic is None:
+        if step.listed and step.topic is None:
             raise _fail(flow, step.line, f"step {step.id!r} needs a `topic` for the review")
+
+
+def _check_labels(flow: Flow) -> None:
+    """Every answer the review lists has its own label; no other step has one.
+
+    The change list shows labels, never a question cut to fit: two alike in one list
+    (a group of it, with topics) could not be told apart, nor typed.
+    """
+    reviewed = flow.review_step is not None
+    named: dict[tuple[str | None, str], str] = {}
+    for step in flow.steps:
+        if step.label is None:
+            if reviewed and step.listed:
+                raise _fail(
+                    flow,
+                    step.line,
+                    f"step {step.id!r} needs a `label`: a few words that name it in the "
+                    f"review's list of answers to change (at most {LABEL_CHARS} characters)",
+                )
+            continue
+        line = step.line_of("label")
+        if not (reviewed and step.listed):
+            raise _fail(
+                flow,
+                line,
+                f"step {step.id!r} is not in the review's list of answers to change, "
+                "so it takes no `label`",
+            )
+        key = (step.topic, step.label.casefold())
+        if key in named:
+            raise _fail(
+                flow,
+                line,
+                f"step {step.id!r} has the label {step.label!r} of step {named[key]!r} in the "
+                "same list: a person could not tell them apart",
+            )
+        named[key] = step.id

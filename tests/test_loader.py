@@ -839,7 +839,7 @@ CASES: dict[str, tuple[str, str]] = {
         version: "1"
         start: a
         steps:
-          - {id: a, kind: free-text, text: What happened?, label: What happened}
+          - {id: a, kind: free-text, text: "What happened?", label: What happened}
           - id: b
             kind: free-text
             text: Anything to add about what happened?
@@ -921,8 +921,8 @@ def test_the_same_label_may_name_answers_in_different_groups(tmp_path: Path) -> 
           - {id: me, text: About me}
           - {id: them, text: About them}
         steps:
-          - {id: a, kind: free-text, topic: me, text: Where were you?, label: Where}
-          - {id: b, kind: free-text, topic: them, text: Where were they?, label: Where}
+          - {id: a, kind: free-text, topic: me, text: "Where were you?", label: Where}
+          - {id: b, kind: free-text, topic: them, text: "Where were they?", label: Where}
           - {id: r, kind: review, text: "{answers}"}
           - {id: c, kind: end, reason: declined, text: Bye}  # <-
         """,
