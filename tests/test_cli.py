@@ -57,7 +57,8 @@ def test_flows_check_names_the_step_whose_label_is_missing(tmp_path: Path) -> No
     broken = tmp_path / "survivor.yaml"
     broken.write_text(source.replace(label, ""), encoding="utf-8")
     line = next(
-        n for n, text in enumerate(broken.read_text("utf-8").splitlines(), 1)
+        n
+        for n, text in enumerate(broken.read_text("utf-8").splitlines(), 1)
         if text == "  - id: impact"
     )
     result = attest("flows", "check", str(broken))
