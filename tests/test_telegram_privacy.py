@@ -143,7 +143,7 @@ async def test_once_typed_code_word_and_contact_details_never_show_again(
     # Look at the code word again from the review, remove the names, send.
     await h.press("Change an answer")
     await h.press("Consent")  # issue 14: the change list is grouped
-    await h.press("What word would you like?")
+    await h.press("Your code word")  # the change list shows labels, not questions
     assert (
         "(You answered this before. What you send now takes its place.)"
         in (h.api.bot_texts(CHAT)[-1])
@@ -151,7 +151,7 @@ async def test_once_typed_code_word_and_contact_details_never_show_again(
     await h.say("/skip")
     await h.press("Change an answer")
     await h.press("Who")
-    await h.press("name, rank or role")
+    await h.press("Names, ranks or roles")
     said = await h.press("Remove what I wrote")
     assert "This deletes what you wrote" in said[-1]
     said = await h.press("Delete what I wrote")
