@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.cli_key_lifecycle import trust_reviewer_command
 from bot.cli_queue import trust_node
 from review.cli import review
-from storage.crypto import FAST_KDF, NodeKeys
+from storage.crypto import NodeKeys
 from storage.db import insert_ignore
 from storage.queue.admin import open_queue
 from storage.queue.audit import GENESIS, entry_hash, signed_bytes
@@ -37,6 +37,7 @@ from tests.queue_support import (
     pg_role,
     put_accounts,
     reviewer,
+    save_reviewer,
 )
 
 
@@ -99,7 +100,7 @@ class Log:
 def _save(tmp: Path, name: str) -> None:
     folder = tmp / name
     folder.mkdir()
-    reviewer(name).save(folder / "reviewer.key", PASSPHRASE, FAST_KDF)
+    save_reviewer(folder / "reviewer.key", name)
     reviewer(name).public.save(folder / "reviewer.pub")
 
 
