@@ -297,7 +297,7 @@ def test_claim_release_tags_and_status_need_no_passphrase_and_are_signed(q4: Que
     assert noted.exit_code == 130 and "Passphrase" in noted.output
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "ATTEST_REVIEWER_PASSPHRASE" in readme and "on a shared machine" in readme
-    assert "conflict" not in readme.split("## Reviewer queue")[1].split("## Libraries")[0]
+    assert "reviewer.triage" in readme and "asks for the passphrase once per command" not in readme
 
 
 def test_show_translates_consent_and_indents_multi_line_questions(
