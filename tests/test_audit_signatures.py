@@ -106,7 +106,12 @@ def _save(tmp: Path, name: str) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
-    for url in fresh_queue_url(request.param, tmp_path):
+    yield from signed_log(request.param, tmp_path)
+
+
+def signed_log(backend: str, tmp_path: Path) -> Iterator[Log]:
+    """Reviewers a, b (who pin each other) and c (pinned by nobody), each having opened."""
+    for url in fresh_queue_url(backend, tmp_path):
         node = NodeKeys.generate()
         items = [
             make_account(node, [reviewer("a"), reviewer("b")], reference=f"REF-{i}")

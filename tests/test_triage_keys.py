@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,8 +28,15 @@ from storage.queue import audit
 from storage.queue.admin import open_queue
 from storage.queue.audit import AuditSigner, entry_hash, signed_bytes
 from storage.queue.tables import audit_log
-from tests.queue_support import PASSPHRASE, reviewer, triage_key
-from tests.test_audit_signatures import Log, log, verify  # noqa: F401  (the fixture)
+from tests.queue_support import BACKENDS, PASSPHRASE, make_account, reviewer, triage_key
+from tests.test_audit_signatures import Log, signed_log, verify
+
+
+@pytest.fixture(params=BACKENDS)
+def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
+    """Reviewers a and b pin each other, nobody pins c; seven signed entries."""
+    yield from signed_log(request.param, tmp_path)
+
 
 REFUSED_ACTION = "may sign only claims, releases, tags and status changes"
 NOT_ITS_CERTIFICATE = "certificate belongs to another reviewer"
@@ -81,67 +89,69 @@ def problems(result: Result) -> dict[int, str]:
     return found
 
 
-def test_a_triage_key_cannot_sign_what_needs_the_main_key(log: Log) -> None:
+def test_a_triage_key_cannot_sign_what_needs_the_main_key(team: Log) -> None:
     a = triage_key("a")
     needs_the_main_key = [
         ("exported", {"purpose": "reports", "accounts": 1}),
         ("opened", {}),
         ("file-decrypted", {"file": "f1"}),
         ("resealed", {"to": "x" * 32}),
-        ("received", {"node": log.node.fingerprint}),
+        ("received", {"node": team.node.fingerprint}),
         ("withdrawn", {"exported_before": 0}),
         ("changed", {"note": "n1"}),
         ("changed", {"status": ["new", "closed"], "note": "n2"}),
         ("changed", {}),
         ("claimed", {"anything": 1}),
     ]
-    seqs = [append(log, actor("a"), act, detail, by_triage(a)) for act, detail in needs_the_main_key]
-    result = verify(log, "b")
+    seqs = [
+        append(team, actor("a"), act, detail, by_triage(a)) for act, detail in needs_the_main_key
+    ]
+    result = verify(team, "b")
     assert result.exit_code == 2, result.output
     found = problems(result)
     assert sorted(found) == seqs
     assert all(REFUSED_ACTION in reason for reason in found.values()), found
     # And the queue never writes one: the signer is refused before anything is stored.
     signer = AuditSigner(actor("a"), a.sign, a.certificate.to_text())
-    engine = open_queue(log.url)
+    engine = open_queue(team.url)
     for act, detail in needs_the_main_key:
         with pytest.raises(ValueError, match="triage key"), engine.begin() as conn:
-            audit.append(conn, actor("a"), act, log.ids[0], detail, signer=signer)
+            audit.append(conn, actor("a"), act, team.ids[0], detail, signer=signer)
     engine.dispose()
 
 
-def test_claims_tags_and_status_signed_by_a_certified_triage_key_verify(log: Log) -> None:
+def test_claims_tags_and_status_signed_by_a_certified_triage_key_verify(team: Log) -> None:
     a, b = triage_key("a"), triage_key("b")
-    append(log, actor("a"), "claimed", {}, by_triage(a))
-    append(log, actor("a"), "changed", {"tags_added": ["medical"]}, by_triage(a))
-    append(log, actor("b"), "changed", {"status": ["in-review", "follow-up"]}, by_triage(b))
-    append(log, actor("a"), "released", {}, by_triage(a))
+    append(team, actor("a"), "claimed", {}, by_triage(a))
+    append(team, actor("a"), "changed", {"tags_added": ["medical"]}, by_triage(a))
+    append(team, actor("b"), "changed", {"status": ["in-review", "follow-up"]}, by_triage(b))
+    append(team, actor("a"), "released", {}, by_triage(a))
     for name in ("a", "b"):
-        result = verify(log, name)
+        result = verify(team, name)
         assert result.exit_code == 0, result.output
 
 
-def test_a_triage_key_certified_by_an_unpinned_reviewer_is_refused(log: Log) -> None:
+def test_a_triage_key_certified_by_an_unpinned_reviewer_is_refused(team: Log) -> None:
     c = triage_key("c")  # certified by c's main key; nobody pinned c
-    unpinned = append(log, actor("c"), "claimed", {}, by_triage(c))
+    unpinned = append(team, actor("c"), "claimed", {}, by_triage(c))
     # c's triage key with a certificate that names a, signed by c's main key: forged.
     claim = c.certificate
     forged = TriageCertificate(
         reviewer("a").fingerprint, claim.triage_key, claim.issued_at, False, b""
     )
     forged = forged.signed_by(reviewer("c"))
-    as_a = append(log, actor("a"), "claimed", {}, by_triage(c, forged.to_text()))
-    result = verify(log, "b")
+    as_a = append(team, actor("a"), "claimed", {}, by_triage(c, forged.to_text()))
+    result = verify(team, "b")
     assert result.exit_code == 2
     found = problems(result)
     assert "signed by a key you have not pinned" in found[unpinned]
     assert FORGED_CERTIFICATE in found[as_a]
 
 
-def test_a_certificate_for_one_reviewer_in_an_entry_naming_another_is_refused(log: Log) -> None:
+def test_a_certificate_for_one_reviewer_in_an_entry_naming_another_is_refused(team: Log) -> None:
     a = triage_key("a")  # a genuine certificate of a, and a's own triage key
-    seq = append(log, actor("b"), "claimed", {}, by_triage(a))
-    result = verify(log, "a")
+    seq = append(team, actor("b"), "claimed", {}, by_triage(a))
+    result = verify(team, "a")
     assert result.exit_code == 2
     assert NOT_ITS_CERTIFICATE in problems(result)[seq]
 
@@ -150,7 +160,7 @@ def _b64(document: object) -> str:
     return base64.b64encode(json.dumps(document).encode()).decode()
 
 
-def test_a_forged_or_garbled_certificate_is_refused(log: Log) -> None:
+def test_a_forged_or_garbled_certificate_is_refused(team: Log) -> None:
     a, thief = triage_key("a"), issue_triage_key(reviewer("c"))
     genuine = a.certificate.to_dict()
     flipped = bytearray(a.certificate.signature)
@@ -171,11 +181,11 @@ def test_a_forged_or_garbled_certificate_is_refused(log: Log) -> None:
     seqs = {}
     for what, text in garbled.items():
         signer = thief if what == "swapped key" else a
-        seqs[what] = append(log, actor("a"), "claimed", {}, by_triage(signer, text))
+        seqs[what] = append(team, actor("a"), "claimed", {}, by_triage(signer, text))
     sig = base64.b64encode(a.sign(signed_bytes("0" * 64))).decode()
     for what, raw in {"no parts": "triage:", "extra parts": f"triage:a:b:{sig}"}.items():
-        seqs[what] = append(log, actor("a"), "claimed", {}, lambda _d, raw=raw: raw)
-    result = verify(log, "b")
+        seqs[what] = append(team, actor("a"), "claimed", {}, lambda _d, raw=raw: raw)
+    result = verify(team, "b")
     assert result.exit_code == 2
     found = problems(result)
     assert set(found) == set(seqs.values()), (found, seqs)
@@ -183,35 +193,35 @@ def test_a_forged_or_garbled_certificate_is_refused(log: Log) -> None:
         assert FORGED_CERTIFICATE in found[seqs[what]], (what, found[seqs[what]])
 
 
-def test_an_entry_whose_triage_signature_does_not_match_is_refused(log: Log) -> None:
+def test_an_entry_whose_triage_signature_does_not_match_is_refused(team: Log) -> None:
     a, b = triage_key("a"), triage_key("b")
     certificate = a.certificate.to_text()
     # a's genuine certificate, signed by b's triage key; then by a's, but over another entry.
-    wrong_key = append(log, actor("a"), "claimed", {}, by_triage(b, certificate))
+    wrong_key = append(team, actor("a"), "claimed", {}, by_triage(b, certificate))
     other = by_triage(a)
-    wrong_entry = append(log, actor("a"), "claimed", {}, lambda _d: other("f" * 64))  # type: ignore[operator]
-    result = verify(log, "b")
+    wrong_entry = append(team, actor("a"), "claimed", {}, lambda _d: other("f" * 64))  # type: ignore[operator]
+    result = verify(team, "b")
     assert result.exit_code == 2
     found = problems(result)
     assert NO_MATCH in found[wrong_key] and NO_MATCH in found[wrong_entry]
 
 
-def test_a_replaced_triage_key_is_refused_from_the_new_ones_first_entry_on(log: Log) -> None:
+def test_a_replaced_triage_key_is_refused_from_the_new_ones_first_entry_on(team: Log) -> None:
     old = triage_key("a")
-    before = append(log, actor("a"), "claimed", {}, by_triage(old))
+    before = append(team, actor("a"), "claimed", {}, by_triage(old))
     later = datetime.now(UTC) + timedelta(seconds=1)
     # Another machine of a's made its own key (not a replacement): both stay good.
     second = issue_triage_key(reviewer("a"), now=later)
-    append(log, actor("a"), "released", {}, by_triage(second))
+    append(team, actor("a"), "released", {}, by_triage(second))
     new = issue_triage_key(reviewer("a"), replaces_earlier=True, now=later + timedelta(seconds=1))
-    # Until the new certificate is in the log, the old key is not known to be replaced.
-    window = append(log, actor("a"), "claimed", {}, by_triage(old))
-    first_new = append(log, actor("a"), "released", {}, by_triage(new))
-    stolen = append(log, actor("a"), "claimed", {}, by_triage(old))
-    other_machine = append(log, actor("a"), "claimed", {}, by_triage(second))
+    # Until the new certificate is in the team, the old key is not known to be replaced.
+    window = append(team, actor("a"), "claimed", {}, by_triage(old))
+    first_new = append(team, actor("a"), "released", {}, by_triage(new))
+    stolen = append(team, actor("a"), "claimed", {}, by_triage(old))
+    other_machine = append(team, actor("a"), "claimed", {}, by_triage(second))
     after = issue_triage_key(reviewer("a"), now=later + timedelta(seconds=2))
-    newer = append(log, actor("a"), "released", {}, by_triage(after))
-    result = verify(log, "b")
+    newer = append(team, actor("a"), "released", {}, by_triage(after))
+    result = verify(team, "b")
     assert result.exit_code == 2
     found = problems(result)
     assert set(found) == {stolen, other_machine}, found
@@ -283,7 +293,11 @@ def test_init_reviewer_upgrade_and_new_triage_key_write_a_certified_file(tmp_pat
     )
     assert refused.exit_code == 1 and "does not open" in refused.output
     assert (out / "reviewer.triage").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["reviewer.key", "reviewer.pub", "reviewer.triage"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "reviewer.key",
+        "reviewer.pub",
+        "reviewer.triage",
+    ]
     renewed = runner.invoke(
         main,
         ["keys", "new-triage-key"],
@@ -316,12 +330,12 @@ def test_init_reviewer_upgrade_and_new_triage_key_write_a_certified_file(tmp_pat
 # -- the commands ----------------------------------------------------------------------
 
 
-def test_the_first_triage_command_makes_the_key_once_then_never_asks(log: Log) -> None:
+def test_the_first_triage_command_makes_the_key_once_then_never_asks(team: Log) -> None:
     """A version 2 key file made before triage keys: one passphrase, then none again."""
-    folder = log.tmp / "a"
+    folder = team.tmp / "a"
     triage_key_path(folder / "reviewer.key").unlink()
-    no_passphrase = {**log.env("a"), "ATTEST_REVIEWER_PASSPHRASE": ""}
-    rows = log.rows()
+    no_passphrase = {**team.env("a"), "ATTEST_REVIEWER_PASSPHRASE": ""}
+    rows = team.rows()
     files = sorted(p.name for p in folder.iterdir())
 
     def run(*args: str, input: str = "", env: dict[str, str] | None = None) -> Result:
@@ -330,10 +344,10 @@ def test_the_first_triage_command_makes_the_key_once_then_never_asks(log: Log) -
     wrong = run("claim", input="not the passphrase\n")
     assert wrong.exit_code == 1 and "does not open" in wrong.output
     # ATTEST_REVIEWER_PASSPHRASE is never read by a triage command: it asks.
-    ignored = run("claim", env=log.env("a"))
+    ignored = run("claim", env=team.env("a"))
     assert ignored.exit_code == 130 and "Passphrase" in ignored.output
     assert sorted(p.name for p in folder.iterdir()) == files  # nothing written, no temp file
-    assert log.rows() == rows
+    assert team.rows() == rows
 
     made = run("claim", input=f"{PASSPHRASE}\n")
     assert made.exit_code == 0, made.output
@@ -350,49 +364,50 @@ def test_the_first_triage_command_makes_the_key_once_then_never_asks(log: Log) -
         result = run(*args)
         assert result.exit_code == 0, (args, result.output)
         assert "Passphrase" not in result.output and "triage key" not in result.output
-    signatures = [r["signature"] for r in log.rows()[len(rows) :]]
+    signatures = [r["signature"] for r in team.rows()[len(rows) :]]
     assert len(signatures) == 4 and all(str(s).startswith("triage:") for s in signatures)
-    assert verify(log, "b").exit_code == 0
+    assert verify(team, "b").exit_code == 0
 
 
-def test_a_note_still_needs_the_passphrase(log: Log) -> None:
-    no_passphrase = {**log.env("a"), "ATTEST_REVIEWER_PASSPHRASE": ""}
+def test_a_note_still_needs_the_passphrase(team: Log) -> None:
+    no_passphrase = {**team.env("a"), "ATTEST_REVIEWER_PASSPHRASE": ""}
     noted = CliRunner().invoke(
-        main, ["review", "triage", log.ids[0], "--note", "seen"], env=no_passphrase, input=""
+        main, ["review", "triage", team.ids[0], "--note", "seen"], env=no_passphrase, input=""
     )
     assert noted.exit_code == 130 and "Passphrase" in noted.output
-    signed = CliRunner().invoke(review, ["triage", log.ids[0], "--note", "seen"], env=log.env("a"))
+    signed = CliRunner().invoke(
+        review, ["triage", team.ids[0], "--note", "seen"], env=team.env("a")
+    )
     assert signed.exit_code == 0, signed.output
-    entry = log.rows()[-1]
+    entry = team.rows()[-1]
     assert entry["action"] == "changed" and not str(entry["signature"]).startswith("triage:")
-    assert verify(log, "b").exit_code == 0
+    assert verify(team, "b").exit_code == 0
 
 
-def test_waiting_receipts_do_not_make_a_claim_ask_for_the_passphrase(log: Log) -> None:
-    from tests.queue_support import make_account
+def test_waiting_receipts_do_not_make_a_claim_ask_for_the_passphrase(team: Log) -> None:
     from storage.queue.tables import accounts
     from storage.sync import insert_accounts
 
-    item = make_account(log.node, [reviewer("a")])
-    engine = open_queue(log.url)
+    item = make_account(team.node, [reviewer("a")])
+    engine = open_queue(team.url)
     with engine.begin() as conn:
         insert_accounts(
-            conn, [item], datetime.now(UTC), {log.node.fingerprint: log.node.public_key_bytes}
+            conn, [item], datetime.now(UTC), {team.node.fingerprint: team.node.public_key_bytes}
         )
     engine.dispose()
-    no_passphrase = {**log.env("a"), "ATTEST_REVIEWER_PASSPHRASE": ""}
+    no_passphrase = {**team.env("a"), "ATTEST_REVIEWER_PASSPHRASE": ""}
     claimed = CliRunner().invoke(main, ["review", "claim"], env=no_passphrase, input="")
     assert claimed.exit_code == 0, claimed.output
     assert "Passphrase" not in claimed.output
     assert "waiting to be logged" in claimed.output and "attest review list" in claimed.output
-    assert not [r for r in log.rows() if r["action"] == "received" and r["seq"] > 7]
-    listed = CliRunner().invoke(review, ["list"], env=log.env("a"))
+    assert not [r for r in team.rows() if r["action"] == "received" and r["seq"] > 7]
+    listed = CliRunner().invoke(review, ["list"], env=team.env("a"))
     assert listed.exit_code == 0, listed.output
-    engine = open_queue(log.url)
+    engine = open_queue(team.url)
     with engine.connect() as conn:
         logged = conn.execute(
             select(accounts.c.receipt_logged).where(accounts.c.id == item.sealed.account_id)
         ).scalar_one()
     engine.dispose()
     assert logged
-    assert verify(log, "b").exit_code == 0
+    assert verify(team, "b").exit_code == 0
