@@ -18,12 +18,12 @@ Since queue revision 0006 every entry is also **signed by its actor** (Ed25519 o
 (`reviewer:<fingerprint>`), or, for claims, releases, tags and status only, with their
 triage key, the entry carrying the main key's certificate for it
 (`storage.queue.triage_signatures`); receipts and withdrawals logged by `attest sync`
-with the node key (`node:<fingerprint>`). `verify_chain`, given the pinned reviewer and node keys,
-refuses an entry whose signature is missing, does not verify, or comes from a key that is
-not pinned: a renumbered, rehashed deletion breaks every signature after it, and whoever
-can only insert cannot sign as anyone but themselves. Entries written by administrator
-commands (`actor` "admin": `attest queue withdrawals`, a field-kit import) carry no
-signature; on PostgreSQL a trigger lets only the table's owner insert one, and inserts
+with the node key (`node:<fingerprint>`). `verify_chain`, given the pinned reviewer and
+node keys, refuses an entry whose signature is missing, does not verify, or comes from a
+key that is not pinned: a renumbered, rehashed deletion breaks every signature after
+it, and whoever can only insert cannot sign as anyone but themselves. Entries written by
+administrator commands (`actor` "admin": `attest queue withdrawals`, a field-kit import)
+carry no signature; on PostgreSQL a trigger lets only the table's owner insert one, and inserts
 only `seq = head + 1` linked to the head's hash. Entries older than the upgrade
 (`queue_info.signed_from`) are counted as unsigned history, not refused.
 
