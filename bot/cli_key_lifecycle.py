@@ -5,6 +5,9 @@
                                                    Ed25519 signing key; same passphrase
     attest keys trust-reviewer FILE                pin a reviewer's reviewer.pub: their
                                                    reseals and audit entries are trusted
+    attest keys new-triage-key [--key FILE]        a fresh triage key (reviewer.triage),
+                                                   certified by the reviewer key; it
+                                                   replaces every earlier one
 
     attest keys rotate-node                        (on the node) a new signing key,
                                                    certified by the old one
@@ -16,6 +19,7 @@ The passphrase is read from ATTEST_REVIEWER_PASSPHRASE or asked without echo.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +75,7 @@ def upgrade_command(key_file: Path, name: str) -> None:
         if ReviewerPrivateKey.load(key_file, passphrase).public != upgraded.public:
             raise click.ClickException(_("The upgraded key did not read back the same."))
         upgraded.public.save(key_file.parent / PUBLIC_FILE)
+        _new_triage_key(upgraded, key_file, replacing=False)
     except CryptoError as exc:
         raise _fail(exc) from None
     click.echo(
@@ -83,6 +88,67 @@ def upgrade_command(key_file: Path, name: str) -> None:
             "Give the new reviewer.pub to the other reviewers ('attest keys trust-reviewer "
             "FILE') and to the node. Backups of the old reviewer.key still open the same "
             "accounts, but cannot sign."
+        )
+    )
+
+
+def _new_triage_key(key: ReviewerPrivateKey, key_file: Path, *, replacing: bool) -> Path:
+    """Certify a new triage key with `key` and put it beside `key_file`; its path."""
+    from storage.crypto.triage import issue_triage_key, triage_key_path
+
+    path = triage_key_path(key_file)
+    triage = issue_triage_key(key, replaces_earlier=replacing)
+    if replacing:
+        triage.replace(path)
+    else:
+        # One already there is kept (a triage command checks it against the key, and
+        # `new-triage-key` replaces it): this path never overwrites a key file.
+        with contextlib.suppress(FileExistsError):
+            triage.save(path)
+    return path
+
+
+@click.command(
+    "new-triage-key",
+    help=_(
+        "Make a new triage key (reviewer.triage, which signs claims, releases, tags and "
+        "status without a passphrase), certified by your reviewer key. Audit entries "
+        "signed with any earlier triage key are refused from its first use on."
+    ),
+)
+@click.option(
+    "--key",
+    "key_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=_("Your private key file (reviewer.key); default ATTEST_REVIEWER_KEY."),
+)
+def new_triage_key_command(key_file: Path | None) -> None:
+    configured = os.environ.get("ATTEST_REVIEWER_KEY")
+    if key_file is None and not configured:
+        raise click.UsageError(_("Name your reviewer key: --key FILE or ATTEST_REVIEWER_KEY."))
+    key_file = key_file or Path(str(configured)).expanduser()
+    passphrase = os.environ.get(PASSPHRASE_ENV) or click.prompt(
+        _("Passphrase for your reviewer key"), hide_input=True, err=True
+    )
+    try:
+        key = ReviewerPrivateKey.load(key_file, passphrase)
+        if not key.can_sign:
+            raise click.ClickException(
+                _(
+                    "This reviewer key is of the old kind and cannot sign. Run 'attest keys "
+                    "upgrade --key {path}' first."
+                ).format(path=key_file)
+            )
+        path = _new_triage_key(key, key_file, replacing=True)
+    except CryptoError as exc:
+        raise _fail(exc) from None
+    click.echo(_("New triage key: {path}").format(path=path))
+    click.echo(
+        _(
+            "Audit entries signed with an earlier triage key of yours are refused from the "
+            "first entry this one signs. Until then they still count: make a claim, release "
+            "or tag soon. Copy this file to any other computer where you use this reviewer key."
         )
     )
 

@@ -8,6 +8,7 @@
     attest keys list                      fingerprint, suite, source, demo or not
     attest keys upgrade --key FILE        a version 1 reviewer key gains a signing key
     attest keys trust-reviewer FILE       trust a reviewer's signatures (reseals, audit)
+    attest keys new-triage-key            replace the triage key (claims, tags, status)
     attest keys rotate-node               a new node signing key, certified by the old one
     attest keys untrust-node FP [--after TIME]   refuse a node key's (later) accounts
 
@@ -178,8 +179,11 @@ def _check_length(passphrase: str) -> None:
     help=_("A display name for this key (shown beside its fingerprint in the audit log)."),
 )
 def init_reviewer(out_dir: Path, suite: str, name: str) -> None:
+    from storage.crypto.triage import issue_triage_key, triage_key_path
+
     private_path, public_path = out_dir / PRIVATE_FILE, out_dir / PUBLIC_FILE
-    for existing in (private_path, public_path):
+    triage_path = triage_key_path(private_path)
+    for existing in (private_path, public_path, triage_path):
         if existing.exists():
             raise click.ClickException(
                 _(
@@ -197,7 +201,13 @@ def init_reviewer(out_dir: Path, suite: str, name: str) -> None:
             )
         ) from None
     key.public.save(public_path)
+    issue_triage_key(key).save(triage_path)
     click.echo(_("Private key (keep it and its passphrase safe): {path}").format(path=private_path))
+    click.echo(
+        _(
+            "Triage key (signs claims, releases, tags and status without a passphrase): {path}"
+        ).format(path=triage_path)
+    )
     click.echo(_("Public key (give this to the node): {path}").format(path=public_path))
     click.echo(_("Fingerprint: {fingerprint}").format(fingerprint=key.fingerprint))
     click.echo(
@@ -297,6 +307,7 @@ keys.add_command(trust_node)
 
 # Upgrading reviewer keys and pinning reviewers (issue 15) live in their own module.
 from bot.cli_key_lifecycle import (  # noqa: E402
+    new_triage_key_command,
     rotate_node_command,
     trust_reviewer_command,
     untrust_node_command,
@@ -304,6 +315,7 @@ from bot.cli_key_lifecycle import (  # noqa: E402
 )
 
 keys.add_command(upgrade_command)
+keys.add_command(new_triage_key_command)
 keys.add_command(trust_reviewer_command)
 keys.add_command(rotate_node_command)
 keys.add_command(untrust_node_command)

@@ -1,7 +1,9 @@
 """`attest review`: list, claim, release, show, file, triage, export, audit verify.
 
 A reviewer is their key pair: `ATTEST_REVIEWER_KEY` names the private key file, its
-passphrase is asked for (or read from `ATTEST_REVIEWER_PASSPHRASE`). The queue is
+passphrase is asked for (or read from `ATTEST_REVIEWER_PASSPHRASE`). Claims, releases,
+tags and status changes sign with the triage key beside it (`reviewer.triage`) and ask
+for no passphrase. The queue is
 `ATTEST_QUEUE_URL` (default DATA_DIR/queue.db); pinned node keys are in
 `ATTEST_TRUSTED_NODES` (default DATA_DIR/trusted-nodes.json); this machine's copy of
 the audit log's head is `ATTEST_AUDIT_WITNESS` (default DATA_DIR/audit-witness.json).
@@ -189,8 +191,9 @@ def list_command(
 @review.command("claim", help=_("Take the next account with a lease and print its id."))
 @pass_reviewer
 def claim_command(ctx: ReviewerContext) -> None:
+    ctx.triage_only()  # signed with the triage key: no passphrase (issue 16)
     with fail(ctx):
-        claimed = ctx.queue.claim_next(ctx.key.fingerprint)
+        claimed = ctx.queue.claim_next(ctx.fingerprint)
         ctx.witness_advance()
     if claimed is None:
         click.echo(_("Nothing to claim: every account is taken or done."), err=True)
@@ -202,8 +205,9 @@ def claim_command(ctx: ReviewerContext) -> None:
 @click.argument("account_id")
 @pass_reviewer
 def release_command(ctx: ReviewerContext, account_id: str) -> None:
+    ctx.triage_only()
     with fail(ctx):
-        ctx.queue.release(ctx.resolve(account_id), ctx.key.fingerprint)
+        ctx.queue.release(ctx.resolve(account_id), ctx.fingerprint)
         ctx.witness_advance()
     click.echo(_("Released."))
 
@@ -328,6 +332,8 @@ def triage_command(
 ) -> None:
     from storage.crypto.notes import notes_key, seal_note
 
+    if note is None:
+        ctx.triage_only()  # tags and status: the triage key, no passphrase (issue 16)
     with fail(ctx):
         account_id = ctx.resolve(account_id)
         sealer: Callable[[str], bytes] | None = None
@@ -349,7 +355,7 @@ def triage_command(
 
         changed = ctx.queue.triage(
             account_id,
-            ctx.key.fingerprint,  # every audit entry is signed by its actor (issue 15)
+            ctx.fingerprint,  # every audit entry is signed by its actor (issue 15)
             status=status,
             add_tags=add_tag,
             remove_tags=remove_tag,

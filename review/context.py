@@ -6,12 +6,18 @@ something to log and a key is configured, the key is opened first (its passphras
 if not in the environment), so the entries name who wrote them. With nothing to log,
 `review list` opens no key. With no key configured it writes nothing and says that
 arrivals or withdrawals wait for a reviewer with a key.
+
+Claims, releases, tags and status changes (`triage_only`) sign with the reviewer's
+triage key instead (`reviewer.triage`, no passphrase: storage/crypto/triage.py) and
+never read ATTEST_REVIEWER_PASSPHRASE; receipts and withdrawals, which need the main
+key, then wait for a command that unlocks it. A key file without a triage key gets one
+on the first such command, the only time it asks for the passphrase.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +29,7 @@ from review.opened import VerificationFailed
 from storage.crypto import CorruptData, CryptoError, KeyFileMissing
 from storage.crypto.keyfiles import read_json_file
 from storage.db import read_connection
-from storage.errors import CannotSign, StorageError
+from storage.errors import N_, CannotSign, StorageError
 from storage.queue.admin import check_schema, display_url, queue_url_from_env
 from storage.queue.audit import AuditSigner, Witness
 from storage.queue.items import reviewer_actor
@@ -36,11 +42,16 @@ from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
 
 if TYPE_CHECKING:
     from storage.crypto import ReviewerPrivateKey, ReviewerPublicKey
+    from storage.crypto.triage import TriageKey
 
 WITNESS_FILE = "audit-witness.json"
 # The kinds of key file (storage.crypto.reviewer), here so a listing loads no cryptography.
 PRIVATE_KIND = "attest-reviewer-private-key"
 PUBLIC_KIND = "attest-reviewer-public-key"
+TRIAGE_PROMPT = N_(
+    "Your reviewer key has no triage key yet. Passphrase for your reviewer key (asked "
+    "once, to make one)"
+)
 
 
 class ReviewerContext:
@@ -54,6 +65,8 @@ class ReviewerContext:
         # Where the queue lives, password hidden: the witness notices a swapped queue id.
         self.where = display_url(queue_url_from_env(env))
         self._key: ReviewerPrivateKey | None = None
+        self._signer: AuditSigner | None = None  # given by `sign_with` (the desk)
+        self._triage_only = False
         self._demo_warned = False
         self._pins: dict[str, bytes] | None = None
         self._reviewer_pins: dict[str, ReviewerPublicKey] | None = None
@@ -73,14 +86,35 @@ class ReviewerContext:
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
             check_schema(queue.engine)
-            if self._key is not None:
-                self._sign_with(self._key)
-            if not queue.reconcile_needed():
-                pass
-            elif self.key_configured():
-                self._sign_with(self.key)  # the passphrase is asked only now, if at all
-                queue.reconcile()
-            else:
+            triage = self._triage_signer() if self._triage_only else None
+            self._reconcile(queue)
+            if triage is not None:
+                queue.signer = triage
+            self.witness_advance()
+            if held := queue.held_count():
+                click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
+            self._tell_withdrawn_held(queue)
+        return self._queue
+
+    def _reconcile(self, queue: Queue) -> None:
+        """Log receipts and apply withdrawals, signed with the main key (never the triage key)."""
+        if self._key is not None:
+            self._sign_with(self._key)
+        elif self._signer is not None:
+            queue.signer = self._signer
+        if not queue.reconcile_needed():
+            return
+        if queue.signer is None:
+            if self._triage_only:
+                click.echo(
+                    self.t.gettext(
+                        "New accounts or withdrawal requests are waiting to be logged, which "
+                        "needs your passphrase; 'attest review list' logs them."
+                    ),
+                    err=True,
+                )
+                return
+            if not self.key_configured():
                 click.echo(
                     self.t.gettext(
                         "New accounts or withdrawal requests are waiting to be logged. They "
@@ -89,11 +123,64 @@ class ReviewerContext:
                     ),
                     err=True,
                 )
-            self.witness_advance()
-            if held := queue.held_count():
-                click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
-            self._tell_withdrawn_held(queue)
-        return self._queue
+                return
+            self._sign_with(self.key)  # the passphrase is asked only now, if at all
+        queue.reconcile()
+
+    def triage_only(self) -> None:
+        """This command writes only claims, releases, tags and status changes.
+
+        They are signed with the triage key, so no passphrase is asked (issue 16) and the
+        main key is not opened, unless the triage key has to be made first.
+        """
+        self._triage_only = True
+
+    def sign_with(self, signer: AuditSigner) -> None:
+        """Sign every entry with `signer` (the desk: with whatever key is unlocked there)."""
+        self._signer = signer
+        if self._queue is not None:
+            self._queue.signer = signer
+
+    def _triage_signer(self) -> AuditSigner:
+        """The triage key's signer; a key file without one gets one (asking once)."""
+        from storage.crypto.triage import TriageKey, triage_key_path
+
+        path, demo = self._key_file()
+        owner = self._public_of(path)
+        triage_path = triage_key_path(path)
+        triage = None
+        if owner.signing_key is not None:
+            with suppress(KeyFileMissing):
+                triage = TriageKey.load(triage_path, owner)
+        elif not demo:  # an old demo key is upgraded in place when it is opened
+            raise CannotSign()
+        if triage is None:
+            triage = self._make_triage_key(path, triage_path, demo)
+        return AuditSigner(
+            reviewer_actor(owner.fingerprint), triage.sign, triage.certificate.to_text()
+        )
+
+    def _make_triage_key(self, path: Path, triage_path: Path, demo: bool) -> TriageKey:
+        """Certify a triage key with the main key, once; the environment's passphrase is
+        not read (a triage command never reads it), the demo key's is public."""
+        from storage.crypto.triage import TriageKey, issue_triage_key
+        from storage.intake.keyring import DEMO_PASSPHRASE
+
+        passphrase = DEMO_PASSPHRASE if demo else None
+        self._key = self._load_key(path, passphrase, self.t.gettext(TRIAGE_PROMPT))
+        triage = issue_triage_key(self._key)
+        try:
+            triage.save(triage_path)
+        except FileExistsError:  # another command made one meanwhile: use that
+            return TriageKey.load(triage_path, self._key.public)
+        click.echo(
+            self.t.gettext(
+                "Made your triage key {path}: claims, releases, tags and status changes "
+                "need no passphrase from now on."
+            ).format(path=triage_path),
+            err=True,
+        )
+        return triage
 
     def _tell_withdrawn_held(self, queue: Queue) -> None:
         """Tell a reviewer, once, that an account they held was withdrawn meanwhile."""
@@ -120,7 +207,10 @@ class ReviewerContext:
         """
         if self._key is not None:
             return self._key.fingerprint
-        path, _passphrase = self._key_path()
+        return self._public_of(self._key_file()[0]).fingerprint
+
+    def _public_of(self, path: Path) -> ReviewerPublicKey:
+        """The public half a private key file states, read without its passphrase."""
         try:
             document = read_json_file(path)
         except KeyFileMissing:
@@ -130,11 +220,11 @@ class ReviewerContext:
         if document.get("kind") == PUBLIC_KIND:
             raise click.ClickException(self.t.gettext(_public_half()))
         if document.get("kind") != PRIVATE_KIND:
-            raise CorruptData("This is not an Attest reviewer private key (version 1).")
+            raise CorruptData("This is not an Attest reviewer private key (version 1 or 2).")
         from storage.crypto import ReviewerPublicKey
 
         header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}
-        return ReviewerPublicKey.from_dict({**header, "kind": PUBLIC_KIND}).fingerprint
+        return ReviewerPublicKey.from_dict({**header, "kind": PUBLIC_KIND})
 
     def _fingerprint_if_known(self) -> str | None:
         """The fingerprint a configured key file states, unchecked: only to address a notice.
@@ -202,7 +292,13 @@ class ReviewerContext:
     @property
     def key(self) -> ReviewerPrivateKey:
         if self._key is None:
-            self._key = self._load_key()
+            from storage.intake.keyring import DEMO_PASSPHRASE
+
+            path, demo = self._key_file()
+            passphrase = self.env.get("ATTEST_REVIEWER_PASSPHRASE") or None
+            if demo:
+                passphrase = passphrase or DEMO_PASSPHRASE
+            self._key = self._load_key(path, passphrase)
             if self._queue is not None:
                 self._sign_with(self._key)
         return self._key
@@ -214,14 +310,13 @@ class ReviewerContext:
         assert self._queue is not None
         self._queue.signer = AuditSigner(reviewer_actor(key.fingerprint), key.sign)
 
-    def _key_path(self) -> tuple[Path, str | None]:
-        """The private key file, and the passphrase if the environment or the demo gives one."""
-        from storage.intake.keyring import DEMO_DIR, DEMO_PASSPHRASE, PRIVATE_FILE
+    def _key_file(self) -> tuple[Path, bool]:
+        """The private key file, and whether it is the demo key (whose passphrase is public)."""
+        from storage.intake.keyring import DEMO_DIR, PRIVATE_FILE
 
         configured = self.env.get("ATTEST_REVIEWER_KEY")
-        passphrase = self.env.get("ATTEST_REVIEWER_PASSPHRASE") or None
         if configured:
-            return Path(configured).expanduser(), passphrase
+            return Path(configured).expanduser(), False
         path = self.data_dir / DEMO_DIR / PRIVATE_FILE
         if not path.exists():
             raise click.ClickException(
@@ -241,10 +336,12 @@ class ReviewerContext:
                 ),
                 err=True,
             )
-        return path, passphrase or DEMO_PASSPHRASE
+        return path, True
 
-    def _load_key(self) -> ReviewerPrivateKey:
-        path, passphrase = self._key_path()
+    def _load_key(
+        self, path: Path, passphrase: str | None, prompt: str | None = None
+    ) -> ReviewerPrivateKey:
+        """Open the key at `path` with `passphrase`, or with one asked for (`prompt`)."""
         if not path.exists():
             raise click.ClickException(
                 self.t.gettext("The reviewer key file {path} does not exist.").format(path=path)
@@ -254,7 +351,9 @@ class ReviewerContext:
             raise click.ClickException(self.t.gettext(_public_half()))
         if passphrase is None:
             passphrase = click.prompt(
-                self.t.gettext("Passphrase for your reviewer key"), hide_input=True, err=True
+                prompt or self.t.gettext("Passphrase for your reviewer key"),
+                hide_input=True,
+                err=True,
             )
         from storage.crypto import FAST_KDF, ReviewerPrivateKey
         from storage.intake.keyring import PUBLIC_FILE

@@ -29,6 +29,7 @@ from storage.crypto import (
     seal_account,
     withdrawal_hash,
 )
+from storage.crypto.triage import TriageKey, issue_triage_key, triage_key_path
 from storage.intake.drafts import FileDetails, file_aad
 from storage.queue.admin import migrate_queue, open_queue
 from storage.queue.rows import queue_row
@@ -105,8 +106,20 @@ def reviewer(name: str = "a") -> ReviewerPrivateKey:
     return _REVIEWERS[name]
 
 
+_TRIAGE_KEYS: dict[str, TriageKey] = {}
+
+
+def triage_key(name: str = "a") -> TriageKey:
+    """The triage key of reviewer `name`, certified by its main key, one per name per run."""
+    if name not in _TRIAGE_KEYS:
+        _TRIAGE_KEYS[name] = issue_triage_key(reviewer(name))
+    return _TRIAGE_KEYS[name]
+
+
 def save_reviewer(path: Path, name: str = "a") -> Path:
+    """The key file, and the triage key beside it (as `attest keys init-reviewer` makes)."""
     reviewer(name).save(path, PASSPHRASE, kdf_params=FAST_KDF)
+    triage_key(name).save(triage_key_path(path))
     return path
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.cli_key_lifecycle import trust_reviewer_command
 from bot.cli_queue import trust_node
 from review.cli import review
-from storage.crypto import FAST_KDF, NodeKeys
+from storage.crypto import NodeKeys
 from storage.db import insert_ignore
 from storage.queue.admin import open_queue
 from storage.queue.audit import GENESIS, entry_hash, signed_bytes
@@ -37,6 +37,7 @@ from tests.queue_support import (
     pg_role,
     put_accounts,
     reviewer,
+    save_reviewer,
 )
 
 
@@ -99,13 +100,18 @@ class Log:
 def _save(tmp: Path, name: str) -> None:
     folder = tmp / name
     folder.mkdir()
-    reviewer(name).save(folder / "reviewer.key", PASSPHRASE, FAST_KDF)
+    save_reviewer(folder / "reviewer.key", name)
     reviewer(name).public.save(folder / "reviewer.pub")
 
 
 @pytest.fixture(params=BACKENDS)
 def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
-    for url in fresh_queue_url(request.param, tmp_path):
+    yield from signed_log(request.param, tmp_path)
+
+
+def signed_log(backend: str, tmp_path: Path) -> Iterator[Log]:
+    """Reviewers a, b (who pin each other) and c (pinned by nobody), each having opened."""
+    for url in fresh_queue_url(backend, tmp_path):
         node = NodeKeys.generate()
         items = [
             make_account(node, [reviewer("a"), reviewer("b")], reference=f"REF-{i}")

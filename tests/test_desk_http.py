@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from review.cli import review as review_command
 from review.desk.cli import desk as desk_command
 from storage.crypto import NodeKeys
 from storage.queue.admin import open_queue
@@ -243,6 +244,51 @@ def test_claim_from_the_queue_then_mine(served: RunningDesk) -> None:
     assert "(you)" in mine
     http.post("/queue/act", data={"csrf": token, "id": [target], "action": "release"})
     assert target not in http.get("/queue", params={"mine": "1"}).text
+
+
+def test_what_the_desk_does_is_signed_by_the_unlocked_key_and_verifies(
+    served: RunningDesk,
+) -> None:
+    """Issue 15 on the desk: its claims, changes and openings name the reviewer and are
+    signed with the key unlocked there (an unsigned one fails `audit verify`)."""
+    http, token = unlocked(served)
+    target = served.ids["voice"]
+    for data in (
+        {"action": "claim"},
+        {"action": "tag", "tag": "medical"},
+        {"action": "status", "status": "follow-up"},
+        {"action": "release"},
+    ):
+        http.post("/queue/act", data={"csrf": token, "id": [target], **data})
+    assert http.get(f"/accounts/{target}").status_code == 200
+    engine = open_queue(served.queue_url)
+    with engine.connect() as conn:
+        entries = [
+            (r.actor, r.action, r.signature)
+            for r in conn.execute(select(audit_log).order_by(audit_log.c.seq))
+            if r.actor.startswith("reviewer:")
+        ]
+    engine.dispose()
+    # The desk's claim sets the status in review (a "changed" entry).
+    assert [action for _a, action, _s in entries] == [
+        "changed",
+        "changed",
+        "changed",
+        "released",
+        "opened",
+    ]
+    assert all(signature for _a, _action, signature in entries), entries
+    verified = CliRunner().invoke(
+        review_command,
+        ["audit", "verify"],
+        env={**served.env, "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE},
+    )
+    assert verified.exit_code == 0, verified.output
+    # Locked, the desk keeps no way to sign: nothing refers to the key any more.
+    http.post("/lock", headers={"Origin": served.url})
+    assert not served.desk.lock.unlocked
+    with pytest.raises(Exception, match="locked"):
+        served.desk.ctx.queue.signer.sign(b"x")  # type: ignore[union-attr]
 
 
 def test_the_arabic_account_shows_consent_first_and_answers_right_to_left(

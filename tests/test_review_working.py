@@ -259,29 +259,45 @@ def _json_item(q4: Queue4, account: str) -> dict[str, object]:
     return next(a for a in listed if a["id"] == account)
 
 
-def test_claim_release_tags_and_status_are_signed_so_they_need_the_key(q4: Queue4) -> None:
-    """Issue 16 asked that these need no private key; issue 15 signs every audit entry
-    with the key of the reviewer it names, so that the reviewer role cannot write entries
-    in someone else's name. Signed wins (changed on purpose when both landed): the
-    passphrase is asked, never an unsigned entry written."""
-    claimed = q4.run("review", "claim")
+def test_claim_release_tags_and_status_need_no_passphrase_and_are_signed(q4: Queue4) -> None:
+    """Issue 16: these change no sealed data, so they ask for no passphrase. Issue 15: every
+    audit entry is signed by its actor. Both hold: they are signed with the reviewer's
+    triage key (reviewer.triage, no passphrase, certified by the main key), and verify."""
+    no_passphrase = {"ATTEST_REVIEWER_PASSPHRASE": ""}
+    claimed = q4.run("review", "claim", env=no_passphrase, input="")
     assert claimed.exit_code == 0, claimed.output
-    account = claimed.output.strip()
+    assert "Passphrase" not in claimed.output
+    account = claimed.stdout.strip()
     for args in (
         ("triage", account, "--add-tag", "medical"),
         ("triage", account, "--status", "follow-up"),
         ("release", account),
         ("list", "--mine"),
     ):
-        result = q4.run("review", *args)
+        result = q4.run("review", *args, env=no_passphrase, input="")
         assert result.exit_code == 0, (args, result.output)
+        assert "Passphrase" not in result.output
+    engine = open_queue(q4.url)
+    with engine.connect() as conn:
+        from sqlalchemy import select
+
+        from storage.queue.tables import audit_log
+
+        signatures = list(
+            conn.execute(
+                select(audit_log.c.signature).where(audit_log.c.actor.like("reviewer:%"))
+            ).scalars()
+        )
+    engine.dispose()
+    assert len(signatures) == 4 and all(s and s.startswith("triage:") for s in signatures)
     verified = q4.run("review", "audit", "verify")
     assert verified.exit_code == 0, verified.output
-    no_passphrase = {"ATTEST_REVIEWER_PASSPHRASE": ""}
-    asked = q4.run("review", "claim", env=no_passphrase, input="")
-    assert asked.exit_code == 130 and "Passphrase" in asked.output
+    # A note is sealed: that needs the private key, so the passphrase is asked for.
+    noted = q4.run("review", "triage", account, "--note", "x", env=no_passphrase, input="")
+    assert noted.exit_code == 130 and "Passphrase" in noted.output
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "ATTEST_REVIEWER_PASSPHRASE" in readme and "on a shared machine" in readme
+    assert "reviewer.triage" in readme and "asks for the passphrase once per command" not in readme
 
 
 def test_show_translates_consent_and_indents_multi_line_questions(

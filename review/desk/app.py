@@ -50,6 +50,8 @@ from review.show import when
 from storage.crypto import CryptoError, KeyFileMissing, ReviewerPrivateKey
 from storage.errors import StorageError
 from storage.intake.keyring import DEMO_DIR, PRIVATE_FILE
+from storage.queue.audit import AuditSigner
+from storage.queue.items import reviewer_actor
 from storage.queue.store import AccountNotFound, AccountWithdrawn
 
 STATIC = Path(__file__).parent / "static"
@@ -83,6 +85,7 @@ class Desk:
             translator(language) if language else self.ctx.t
         )  # the reviewer's language
         self.lock = DeskLock(idle_seconds)
+        self._signing_as: str | None = None
         self.serial = threading.Lock()
         names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
         self.hosts = {f"{name}:{port}" for name in names}
@@ -190,7 +193,13 @@ class Desk:
     # -- access -------------------------------------------------------------------------
 
     def key(self, request: Request) -> ReviewerPrivateKey | None:
-        return self.lock.key_for(request.cookies.get(COOKIE))
+        key = self.lock.key_for(request.cookies.get(COOKIE))
+        if key is not None and self._signing_as != key.fingerprint:
+            # What the desk writes to the audit log is signed by the unlocked (main) key
+            # and names its reviewer (issue 15); through the lock, so locking drops it.
+            self.ctx.sign_with(AuditSigner(reviewer_actor(key.fingerprint), self.lock.sign))
+            self._signing_as = key.fingerprint
+        return key
 
     async def form(self, request: Request) -> dict[str, list[str]]:
         """The POSTed form once it passed the cross-site checks; Refused otherwise."""

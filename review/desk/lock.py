@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from storage.crypto import ReviewerPrivateKey
+from storage.crypto import CannotSign, ReviewerPrivateKey
+from storage.errors import N_
 
 DEFAULT_IDLE_MINUTES = 15
 COOKIE = "attest_desk"
+LOCKED = N_("The desk is locked, so nothing was signed or changed. Unlock it and try again.")
 
 
 class DeskLock:
@@ -69,6 +71,18 @@ class DeskLock:
                 return None
             self._last_seen = self.clock()
             return self._key
+
+    def sign(self, data: bytes) -> bytes:
+        """Sign an audit entry with the unlocked key; CannotSign once the desk is locked.
+
+        The queue's signer calls this instead of holding the key, so locking leaves
+        nothing that refers to it.
+        """
+        with self._mutex:
+            key = self._key
+        if key is None:
+            raise CannotSign(LOCKED)
+        return key.sign(data)
 
     @property
     def unlocked(self) -> bool:

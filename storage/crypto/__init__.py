@@ -14,6 +14,7 @@ the two tiers.
     tier 2 accounts  seal.py          HPKE to every reviewer, body once, Ed25519 signature
     reseals          reseal.py        a content key wrapped for a new reviewer key, signed
     digests          digests.py       fingerprints and withdrawal hashes (hashlib only)
+    triage keys      triage.py        a reviewer's passphrase-less key for claims, tags, status
 
 Errors (`storage.errors`): CryptoError and its subclasses WrongPassphrase, TamperedData,
 UntrustedNode, NotARecipient, CorruptData, KeyFileMissing, NodeKeyLocked. None of their messages carries
@@ -72,6 +73,12 @@ if TYPE_CHECKING:
         seal_account,
         verify_account,
     )
+    from storage.crypto.triage import (
+        TriageCertificate,
+        TriageKey,
+        issue_triage_key,
+        triage_key_path,
+    )
 
 # Each name is imported from its module on first use (PEP 562), so that a command which
 # only lists the queue never loads `cryptography` (issue 16: start-up time). The names
@@ -90,18 +97,22 @@ _LAZY = {
     "SUITES": "storage.crypto.reviewer",
     "SealedAccount": "storage.crypto.seal",
     "Suite": "storage.crypto.reviewer",
+    "TriageCertificate": "storage.crypto.triage",
+    "TriageKey": "storage.crypto.triage",
     "decrypt_file": "storage.crypto.files",
     "decrypt_value": "storage.crypto.drafts",
     "encrypt_file": "storage.crypto.files",
     "encrypt_value": "storage.crypto.drafts",
     "fingerprint_of": "storage.crypto.digests",
     "generate_reviewer_key": "storage.crypto.reviewer",
+    "issue_triage_key": "storage.crypto.triage",
     "new_data_key": "storage.crypto.drafts",
     "normalise_reference_code": "storage.crypto.digests",
     "open_account": "storage.crypto.seal",
     "open_body": "storage.crypto.seal",
     "open_content_key": "storage.crypto.seal",
     "reseal_account": "storage.crypto.seal",
+    "triage_key_path": "storage.crypto.triage",
     "seal_account": "storage.crypto.seal",
     "unwrap_key": "storage.crypto.drafts",
     "verify_account": "storage.crypto.seal",
@@ -141,6 +152,8 @@ __all__ = [
     "SealedAccount",
     "Suite",
     "TamperedData",
+    "TriageCertificate",
+    "TriageKey",
     "UntrustedNode",
     "UntrustedReviewer",
     "WrongPassphrase",
@@ -150,6 +163,7 @@ __all__ = [
     "encrypt_value",
     "fingerprint_of",
     "generate_reviewer_key",
+    "issue_triage_key",
     "new_data_key",
     "normalise_reference_code",
     "open_account",
@@ -157,6 +171,7 @@ __all__ = [
     "open_content_key",
     "reseal_account",
     "seal_account",
+    "triage_key_path",
     "unwrap_key",
     "verify_account",
     "verify_node_signature",

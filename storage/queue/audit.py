@@ -15,13 +15,15 @@ over all of that in canonical JSON. So:
 
 Since queue revision 0006 every entry is also **signed by its actor** (Ed25519 over
 `b"attest-audit-v1\n" || hash`): a reviewer's entries with their reviewer signing key
-(`reviewer:<fingerprint>`), receipts and withdrawals logged by `attest sync` with the node
-key (`node:<fingerprint>`). `verify_chain`, given the pinned reviewer and node keys,
-refuses an entry whose signature is missing, does not verify, or comes from a key that is
-not pinned: a renumbered, rehashed deletion breaks every signature after it, and whoever
-can only insert cannot sign as anyone but themselves. Entries written by administrator
-commands (`actor` "admin": `attest queue withdrawals`, a field-kit import) carry no
-signature; on PostgreSQL a trigger lets only the table's owner insert one, and inserts
+(`reviewer:<fingerprint>`), or, for claims, releases, tags and status only, with their
+triage key, the entry carrying the main key's certificate for it
+(`storage.queue.triage_signatures`); receipts and withdrawals logged by `attest sync`
+with the node key (`node:<fingerprint>`). `verify_chain`, given the pinned reviewer and
+node keys, refuses an entry whose signature is missing, does not verify, or comes from a
+key that is not pinned: a renumbered, rehashed deletion breaks every signature after
+it, and whoever can only insert cannot sign as anyone but themselves. Entries written by
+administrator commands (`actor` "admin": `attest queue withdrawals`, a field-kit import)
+carry no signature; on PostgreSQL a trigger lets only the table's owner insert one, and inserts
 only `seq = head + 1` linked to the head's hash. Entries older than the upgrade
 (`queue_info.signed_from`) are counted as unsigned history, not refused.
 
@@ -45,6 +47,13 @@ from sqlalchemy import Connection, func, insert, select, text
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, b64decode, b64encode, replace_file
 from storage.errors import N_, CorruptData
 from storage.queue.tables import audit_log, queue_info
+from storage.queue.triage_signatures import (
+    Replacements,
+    is_triage_entry,
+    is_triage_signature,
+    triage_problem,
+)
+from storage.queue.triage_signatures import signature_text as triage_signature_text
 
 GENESIS = "0" * 64
 ACTIONS: tuple[str, ...] = (
@@ -84,10 +93,23 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class AuditSigner:
-    """Who writes entries, and how they sign: `sign` gets the bytes to sign."""
+    """Who writes entries, and how they sign: `sign` gets the bytes to sign.
+
+    With `certificate` (a triage key's, as text) the signer is a reviewer's triage key:
+    it may sign only triage entries, and each carries the certificate
+    (`storage.queue.triage_signatures`).
+    """
 
     actor: str
     sign: Callable[[bytes], bytes]
+    certificate: str | None = None
+
+    def signature_for(self, entry_hash_hex: str) -> str:
+        """The `signature` column of the entry with this hash."""
+        signature = b64encode(self.sign(signed_bytes(entry_hash_hex)))
+        if self.certificate is None:
+            return signature
+        return triage_signature_text(self.certificate, signature)
 
 
 def signed_bytes(entry_hash_hex: str) -> bytes:
@@ -173,9 +195,12 @@ def append_many(
     """
     if not items:
         return []
-    for actor, *_rest in items:
+    for actor, action, _id, detail in items:
         if signer is not None and actor != signer.actor:
             raise ValueError("an audit entry must be signed by the actor it names")
+        triage_key = signer is not None and signer.certificate is not None
+        if triage_key and not is_triage_entry(action, detail):
+            raise ValueError("a triage key signs only claims, releases, tags and status changes")
     _lock_chain(conn)
     seq, prev = head(conn)
     at = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
@@ -186,7 +211,7 @@ def append_many(
         seq += 1
         detail_text = _detail_json(detail)
         digest = entry_hash(seq, at, actor, action, account_id, detail_text, prev)
-        signature = None if signer is None else b64encode(signer.sign(signed_bytes(digest)))
+        signature = None if signer is None else signer.signature_for(digest)
         entries.append(
             AuditEntry(seq, at, actor, action, account_id, dict(detail), prev, digest, signature)
         )
@@ -259,8 +284,14 @@ def signature_problem(
     row: Any,
     trusted_reviewers: Mapping[str, bytes],
     trusted_nodes: Mapping[str, bytes],
+    replacements: Replacements | None = None,
 ) -> str | None:
-    """Why this entry's signature is not good enough (an English source string), or None."""
+    """Why this entry's signature is not good enough (an English source string), or None.
+
+    A reviewer's entry may be signed by their main key or, for claims, releases, tags
+    and status only, by a triage key their main key certified (`triage_signatures`);
+    `replacements` carries what a walk of the chain learnt about replaced triage keys.
+    """
     kind, _, fingerprint = str(row.actor).partition(":")
     keys = {"reviewer": trusted_reviewers, "node": trusted_nodes}.get(kind)
     if keys is None or not fingerprint:
@@ -273,6 +304,8 @@ def signature_problem(
             "This entry is signed by a key you have not pinned. If that reviewer or node "
             "is real, pin them (attest keys trust-reviewer FILE, trust-node) and verify again."
         )
+    if kind == "reviewer" and is_triage_signature(row.signature):
+        return triage_problem(row, fingerprint, public_key, signed_bytes(row.hash), replacements)
     try:
         signature = b64decode(row.signature, "signature")
     except CorruptData:
@@ -303,6 +336,7 @@ def verify_chain(
     history = by_admin = 0
     witnessed_hash: str | None = None
     check_signatures = trusted_reviewers is not None or trusted_nodes is not None
+    replacements = Replacements()
     # Without signature checks only the chain's own columns are read: a field kit made
     # before revision 0006 has no `signature` column and is still checked.
     first_signed = signed_from(conn) if check_signatures else 0
@@ -332,7 +366,9 @@ def verify_chain(
             elif row.actor == ADMIN and row.signature is None:
                 by_admin += 1
             else:
-                reason = signature_problem(row, trusted_reviewers or {}, trusted_nodes or {})
+                reason = signature_problem(
+                    row, trusted_reviewers or {}, trusted_nodes or {}, replacements
+                )
                 if reason is not None:
                     problems.append(AuditProblem(seq, reason))
         if witness is not None and seq == witness[0]:
