@@ -66,7 +66,7 @@ def answer_code(s: Sprint) -> None:
     if reading.code is None:
         s.say_t(
             _(
-                "Something in this code doesn't add up: a letter or number may be different, "
+                "This code seems to have a typing slip: a letter or number may be different, "
                 "or two may be swapped. That happens easily. Please compare it with the code "
                 "you were given and send it again. Nothing has been withdrawn yet. If you "
                 "can't find the slip, you can write to {org_contact} and the team can help."
