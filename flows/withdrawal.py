@@ -57,7 +57,7 @@ def answer_code(s: Sprint) -> None:
         s.say_t(
             _(
                 "That doesn't look like a reference code. A code has 11 letters and numbers, "
-                "like K7QM-4TXA-9XP (codes given before have 10). Please try again, or send "
+                "like K7QM-4TXA-9XP (older codes have 10). Please try again, or send "
                 "/back. If you no longer have the code, you can write to {org_contact}."
             )
         )
@@ -103,10 +103,10 @@ def answer_code(s: Sprint) -> None:
             _(
                 "We couldn't find an account sent with the code {reference}. A letter or "
                 "number may be different: please check it and send it again. Nothing has "
-                "been withdrawn yet. If you are sure the code is right (for example, a "
-                "documenter recorded your account, or it was sent from another device), send "
-                "the same code once more and we will pass your request to the team. You can "
-                "also write to {org_contact}."
+                "been withdrawn yet. If you are sure the code is right (for example, someone "
+                "recorded your account with you, or it was sent from another device), send the "
+                "same code once more and we will pass your request to the team. You can also "
+                "write to {org_contact}."
             ),
             reference=code,
         )
