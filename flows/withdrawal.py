@@ -116,8 +116,10 @@ def answer_code(s: Sprint) -> None:
 def _record(s: Sprint, code: str, text: str) -> None:
     """Record the withdrawal request and end the conversation, saying what will happen."""
     s.effects.append(RecordWithdrawal(code))
-    if s.session.answers:
-        # Withdrawing ends this conversation too; say so, since it had answers.
+    language = s.flow.language_step
+    if any(language is None or step != language.id for step in s.session.answers):
+        # Withdrawing ends this conversation too; say so when it had answers (the choice
+        # of language alone is not one, as /withdraw does not ask before deleting it).
         text += "\n\n" + s._(
             "The unfinished answers of this conversation have been deleted as well."
         )

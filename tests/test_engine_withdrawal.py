@@ -165,3 +165,23 @@ def test_withdrawing_in_the_middle_names_an_earlier_account_not_one_sent() -> No
     turn = talk.command("withdraw")
     assert talk.state == "confirm-delete"
     assert "you sent" not in said(turn) and "earlier account" in said(turn)
+
+
+def test_having_chosen_only_a_language_is_not_called_unfinished_answers() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.send("1")  # English: the only answer
+    talk.command("withdraw")
+    assert talk.state == "withdraw-code"
+    turn = typed(talk, CODE, sent=True)
+    assert recorded(turn) == [CODE] and "unfinished answers" not in said(turn)
+
+
+def test_withdrawing_after_answers_says_they_were_deleted_too() -> None:
+    talk = Talk.of("tiny")
+    talk.start()
+    talk.run("1", "1")  # English; somewhere private
+    talk.command("withdraw")
+    talk.press("delete")
+    turn = typed(talk, CODE, sent=True)
+    assert "unfinished answers of this conversation have been deleted" in said(turn)
