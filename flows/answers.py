@@ -15,7 +15,6 @@ from flows.parse import clean_text, read_choices, split_long
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
 from flows.states import TOPIC_PREFIX, can_send, engine_choices
-from flows.withdrawal import answer_code
 from flows.types import (
     DONE,
     DONT_KNOW,
@@ -25,6 +24,7 @@ from flows.types import (
     Choice,
     MediaRef,
 )
+from flows.withdrawal import answer_code
 
 
 class Answers:

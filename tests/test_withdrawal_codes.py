@@ -43,7 +43,14 @@ from tests.intake_support import (
 )
 from tests.queue_support import BACKENDS, fresh_queue_url
 
-__all__ = ["any_store", "data_dir", "database", "node", "reviewer", "sql_store"]  # fixtures used below
+__all__ = [
+    "any_store",
+    "data_dir",
+    "database",
+    "node",
+    "reviewer",
+    "sql_store",
+]  # fixtures used below
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 CODE = "K7QM-4TXA-9XP"
@@ -238,9 +245,7 @@ async def test_the_node_database_holds_no_code_in_clear(live: Node) -> None:
     await say(live, "other", OLD_CODE)
     await say(live, "again", Inbound(kind="command", command="withdraw"))
     await say(live, "again", code)
-    blobs = b"".join(
-        p.read_bytes() for p in live.settings.data_dir.rglob("*") if p.is_file()
-    )
+    blobs = b"".join(p.read_bytes() for p in live.settings.data_dir.rglob("*") if p.is_file())
     for c in (code, OLD_CODE):
         for form in (c, c.replace("-", ""), c.lower()):
             assert form.encode() not in blobs
