@@ -287,3 +287,26 @@ async def test_the_right_code_withdraws_end_to_end_and_a_typo_erases_nothing(
     assert queue.item(left[0]).withdrawn_at is None
     assert kept != code
     queue.close()
+
+
+async def test_a_held_request_for_the_right_code_withdraws_once_an_administrator_confirms(
+    live: Node, queue_url: str
+) -> None:
+    code = await give_account(live, "author")
+    data = live.settings.data_dir
+    outbox = Outbox(create_store_engine(data / DATABASE_FILE), data / FILES_DIR)
+    sync_outbox(outbox, open_queue(queue_url), {})
+    await say(live, "later", Inbound(kind="command", command="withdraw"))
+    said = " ".join(await say(live, "later", code))
+    assert "is recorded, and the team will remove it" in said
+
+    sync_outbox(outbox, open_queue(queue_url), {}, burst=0)  # every request is a burst
+    queue = Queue(open_queue(queue_url), withdrawal_burst=0)
+    queue.reconcile()
+    (held,) = queue.held_batches()
+    (account_id,) = held.account_ids  # the request matches the account: the code was right
+    assert queue.item(account_id).withdrawn_at is None
+    queue.decide_batch(held.batch, confirm=True)
+    queue.reconcile()
+    assert queue.item(account_id).withdrawn_at is not None
+    queue.close()
