@@ -62,7 +62,7 @@ from storage.errors import CorruptData, NodeKeyLocked
 NODE_KEY_KIND = "attest-node-key"
 KEY_BYTES = 32
 
-# Domain labels keep the two HMAC uses of one secret apart.
+# Domain labels keep the HMAC uses of one secret apart.
 _PSEUDONYM_LABEL = b"attest-pseudonym-v1\x00"
 _WITHDRAWAL_LABEL = b"attest-withdrawal-v1\x00"
 _SENT_CODE_LABEL = b"attest-sent-code-v1\x00"
