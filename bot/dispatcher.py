@@ -296,7 +296,26 @@ class Dispatcher:
                 # A button from an earlier question or session, or not made for this person.
                 inbound = dataclasses.replace(inbound, kind="choice", choice="", text="")
             engine = self._engines.get(session.flow) or self._engines[self._default_flow]
-            turn = engine.handle(session, inbound, now, self._translations(session.language))
+            words = self._translations(session.language)
+            code = engine.code_to_look_up(session, inbound, words)
+            if code is not None:
+                check = getattr(self._store, "check_withdrawal_code", None)
+                found = await check(respondent, code, now) if check is not None else None
+                if found == "rate-limited":
+                    return await self._say_only(
+                        respondent,
+                        session,
+                        [WITHDRAWAL_RATE_LIMITED],
+                        update_key,
+                        session.language,
+                        channel=channel,
+                        now=now,
+                    )
+                # None (a store that cannot tell): the engine never says it is done.
+                inbound = dataclasses.replace(
+                    inbound, code_sent=None if found is None else found == "sent"
+                )
+            turn = engine.handle(session, inbound, now, words)
             turn = with_nonces(turn, inbound.entropy)
             pending = PendingReply(
                 messages=turn.messages,

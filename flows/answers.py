@@ -12,7 +12,6 @@ from babel.lists import format_list
 
 from flows.confirm import answer_confirmation, ask_before_deleting, confirm_first
 from flows.parse import clean_text, read_choices, split_long
-from flows.reference import normalise_code
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
 from flows.states import TOPIC_PREFIX, can_send, engine_choices
@@ -24,8 +23,8 @@ from flows.types import (
     REMOVE_TEXT,
     Choice,
     MediaRef,
-    RecordWithdrawal,
 )
+from flows.withdrawal import answer_code
 
 
 class Answers:
@@ -439,30 +438,7 @@ class Answers:
         s.begin(None)
 
     def withdraw_code(self) -> None:
-        s, _ = self.s, self._
-        code = normalise_code(s.inbound.text) if s.inbound.kind == "text" else None
-        if code is None:
-            s.say_t(
-                _(
-                    "That doesn't look like a reference code. It has 10 letters and numbers, "
-                    "like K7QM-4TXA-9P. Please try again, or send /back. If you no longer have "
-                    "the code, you can write to {org_contact}."
-                )
-            )
-            s.reask()
-            return
-        s.effects.append(RecordWithdrawal(code))
-        text = _(
-            "Your request to withdraw the account {reference} is recorded, and the team will "
-            "remove it. If it was already shared with investigators or a court, they may not "
-            "be able to take it back."
-        )
-        if s.session.answers:
-            # Withdrawing ends this conversation too; say so, since it had answers.
-            text += "\n\n" + _(
-                "The unfinished answers of this conversation have been deleted as well."
-            )
-        s.close("withdrawn", s.r.fill(text, s.session, {"reference": code}))
+        answer_code(self.s)
 
     def return_from_detour(self, key: str) -> None:
         """Go back to the state saved under `key` when a detour began."""

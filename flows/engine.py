@@ -17,7 +17,7 @@ from flows.commands import Reading
 from flows.deployment import Deployment
 from flows.machine import Rulebook
 from flows.path import next_unanswered
-from flows.render import Renderer
+from flows.render import Renderer, SourceLanguage
 from flows.spec import Flow
 from flows.sprint import Sprint
 from flows.types import (
@@ -26,6 +26,7 @@ from flows.types import (
     Translator,
     Turn,
 )
+from flows.withdrawal import code_to_look_up
 
 # Session data naming a state to return to, and naming a step (dropped when it is gone).
 _STATE_KEYS = ("resume_state", "withdraw_return", "language_return", "after")
@@ -124,6 +125,20 @@ class Engine:
             history=tuple(h for h in session.history if self.flow.has_step(h)),
             data=data,
         )
+
+    def code_to_look_up(
+        self, session: Session, inbound: Inbound, translator: Translator | None = None
+    ) -> str | None:
+        """The reference code the caller must look up before `handle`, or None.
+
+        Set `inbound.code_sent` to whether this node sent an account with it; without
+        that, the engine never tells the person a withdrawal is recorded for it.
+        """
+        if translator is None:
+            translator = (
+                self.translators(session.language) if self.translators else SourceLanguage()
+            )
+        return code_to_look_up(session, inbound, translator)
 
     def handle(
         self, session: Session, inbound: Inbound, now: datetime, translator: Translator

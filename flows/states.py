@@ -108,8 +108,8 @@ def engine_ask(sprint: Sprint, state: str) -> Outbound:
         if sprint.flow.topics and change_topic(sprint) is None
         else _("Which answer would you like to change?"),
         "withdraw-code": _(
-            "To withdraw an account you sent, please send its reference code. "
-            "It looks like K7QM-4TXA-9P. Send /back to return."
+            "To withdraw an account given earlier, please send its reference code. "
+            "It looks like K7QM-4TXA-9XP. Send /back to return."
         ),
         "confirm-delete": _(
             "This deletes everything you wrote, and it cannot be undone. "
@@ -117,7 +117,7 @@ def engine_ask(sprint: Sprint, state: str) -> Outbound:
         )
         if confirming(sprint) != "withdraw"
         else _(
-            "Withdrawing an account you sent also ends this conversation and deletes "
+            "Withdrawing an earlier account also ends this conversation and deletes "
             "everything you wrote in it. Do you want to go on, or go back?"
         ),
     }

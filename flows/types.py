@@ -297,6 +297,9 @@ class Inbound:
     reference codes. `message_id` is the channel's id, kept for chain of custody.
     `numbered`: the channel shows each choice with its number (the terminal); False for
     buttons that carry none (Telegram), so a re-prompt asks for a tap, not a number.
+    `code_sent`: filled in by the dispatcher for a reference code typed at withdraw-code
+    (`Engine.code_to_look_up`): whether this node has a record of sending an account with
+    it. None: nobody looked, and the engine never says such a withdrawal is done.
     """
 
     kind: InboundKind
@@ -308,6 +311,7 @@ class Inbound:
     entropy: bytes = b""
     language_hint: str | None = None
     numbered: bool = True
+    code_sent: bool | None = None
 
     def __repr__(self) -> str:
         return _shape("Inbound", kind=self.kind, text_chars=len(self.text), media=self.media)

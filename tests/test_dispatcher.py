@@ -82,6 +82,16 @@ async def test_too_many_withdrawal_codes_are_refused_kindly(node: Node) -> None:
         await say(node, "c4", Inbound(kind="command", command="withdraw"))
         said = await say(node, "c4", text(reference_code(bytes([attempt]) * 16)))
         outcomes.append(" ".join(said))
-    assert "is recorded" in outcomes[0]
+    # Codes this node never sent: each is refused, and counts as an attempt.
+    assert "couldn't find" in outcomes[0] and "is recorded" not in outcomes[0]
     assert "please wait an hour" in outcomes[-1]
     assert "is recorded" not in outcomes[-1]
+
+
+async def test_a_code_sent_twice_after_the_limit_is_not_recorded(node: Node) -> None:
+    await say(node, "c5", Inbound(kind="command", command="withdraw"))
+    for attempt in range(5):
+        await say(node, "c5", text(reference_code(bytes([attempt]) * 16)))
+    code = reference_code(b"\x09" * 16)
+    said = " ".join(await say(node, "c5", text(code)) + await say(node, "c5", text(code)))
+    assert "please wait an hour" in said and "is recorded" not in said

@@ -303,8 +303,8 @@ def test_withdrawing_records_the_normalised_code() -> None:
     assert turn.messages[-1].ask == "withdraw-code"
     turn = talk.send("not a code")
     assert "doesn't look like a reference code" in turn.messages[0].text
-    turn = talk.send("k7qm 4txa 9p")
-    assert RecordWithdrawal("K7QM-4TXA-9P") in turn.effects
+    turn = talk.send(Inbound(kind="text", text="k7qm 4txa 9xp", code_sent=True))
+    assert RecordWithdrawal("K7QM-4TXA-9XP") in turn.effects
     assert turn.end == "withdrawn" and turn.session is None
 
 

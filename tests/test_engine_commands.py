@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.reference import normalise_code, reference_code
+from flows.reference import read_code, reference_code
 from flows.types import EraseChat, Inbound, ShredDraft
 from tests.golden.talk import Talk
 from tests.test_engine import TO_RECALL, at_recall
@@ -206,10 +206,10 @@ def test_withdraw_can_be_left_with_back_and_exit_still_exits() -> None:
 def test_reference_codes_are_unambiguous_derived_from_entropy_and_normalised() -> None:
     code = reference_code(b"\x01" * 32)
     assert code == reference_code(b"\x01" * 32) != reference_code(b"\x02" * 32)
-    assert len(code) == 12 and code[4] == code[9] == "-"
+    assert len(code) == 13 and code[4] == code[9] == "-"
     assert not set(code) & set("01OILUB8S5")
-    assert normalise_code(code.lower().replace("-", " ")) == code
-    assert normalise_code("K7QM-4TXA-9") is None
+    assert read_code(code.lower().replace("-", " ")).code == code
+    assert read_code("K7QM-4TXA-9").code is None
     with pytest.raises(ValueError):
         reference_code(b"short")
 

@@ -96,7 +96,7 @@ def test_submitting_produces_the_account_for_reviewers() -> None:
     assert turn.end == "submitted" and turn.session is None
     assert turn.effects == (ShredDraft(),)
     assert turn.reference is not None and re.fullmatch(
-        r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{2}", turn.reference
+        r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{3}", turn.reference
     )
     assert turn.reference in turn.messages[-1].text
     account = turn.account

@@ -86,7 +86,7 @@ def test_a_node_and_a_queue_made_before_the_move_keep_working(tmp_path: Path) ->
     assert attest(env, "review", "audit", "verify").returncode == 0
 
     with sqlite3.connect(data / "intake.db") as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
     conn.close()
 
 
@@ -153,7 +153,7 @@ def test_a_wheel_installed_elsewhere_finds_both_migration_folders(tmp_path: Path
     asks = [e for e in events if e["type"] == "ask"]
     assert len(asks) >= 2, "the first answer was not taken"
     with sqlite3.connect(work / "data" / "intake.db") as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
         assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (1,)
     conn.close()
     with sqlite3.connect(work / "queue.db") as conn:

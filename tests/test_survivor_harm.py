@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.types import EraseChat, RecordWithdrawal, ShredDraft
+from flows.types import EraseChat, Inbound, RecordWithdrawal, ShredDraft
 from tests.golden.talk import Talk
 
 # English, private, me, adult, nothing recent, not told before, go on, the five scopes
@@ -234,7 +234,7 @@ def test_withdraw_in_the_middle_of_an_interview_says_it_deletes_and_asks_first()
     talk.command("withdraw")
     turn = talk.press("delete")
     assert turn.messages[-1].ask == "withdraw-code" and turn.session is not None
-    turn = talk.send("K7QM-4TXA-9P")
+    turn = talk.send(Inbound(kind="text", text="K7QM-4TXA-9XP", code_sent=True))
     assert turn.session is None and turn.end == "withdrawn"
     assert any(isinstance(e, RecordWithdrawal) for e in turn.effects)
 

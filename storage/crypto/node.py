@@ -62,9 +62,10 @@ from storage.errors import CorruptData, NodeKeyLocked
 NODE_KEY_KIND = "attest-node-key"
 KEY_BYTES = 32
 
-# Domain labels keep the two HMAC uses of one secret apart.
+# Domain labels keep the HMAC uses of one secret apart.
 _PSEUDONYM_LABEL = b"attest-pseudonym-v1\x00"
 _WITHDRAWAL_LABEL = b"attest-withdrawal-v1\x00"
+_SENT_CODE_LABEL = b"attest-sent-code-v1\x00"
 WITHDRAWAL_SECRET_CHARS = 64
 
 
@@ -271,6 +272,16 @@ class NodeKeys:
         """
         code = normalise_reference_code(reference_code).encode("utf-8")
         return hmac.new(self.pseudonym_secret, _WITHDRAWAL_LABEL + code, hashlib.sha256).hexdigest()
+
+    def sent_code_digest(self, reference_code: str) -> str:
+        """Hex HMAC-SHA256 of a normalised reference code, under its own label.
+
+        What the node keeps of each account it sent, to tell a mistyped withdrawal code
+        from its own. Not `withdrawal_hash` of the secret, so a copy of the intake store
+        cannot be joined with the queue's hashes without this node's key.
+        """
+        code = normalise_reference_code(reference_code).encode("utf-8")
+        return hmac.new(self.pseudonym_secret, _SENT_CODE_LABEL + code, hashlib.sha256).hexdigest()
 
     def sign(self, data: bytes) -> bytes:
         """Ed25519 signature of `data` by this node."""

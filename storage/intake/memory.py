@@ -32,6 +32,7 @@ from storage.intake.outbox import (
 )
 from storage.intake.replies import PendingReply
 from storage.intake.rows import CHAT_IDS_KEPT, REPLIES_KEPT, TurnResult
+from storage.intake.sent_codes import CodeCheck
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class MemoryIntakeStore:
         self.outbox: list[MemoryAccount] = []
         self.account_files: dict[str, bytes] = {}
         self.withdrawal_requests: set[str] = set()
+        self.sent_codes: set[str] = set()  # NodeKeys.sent_code_digest of each account sent
         self.attempts: dict[str, list[datetime]] = {}
         self.messages: dict[str, list[tuple[datetime, int]]] = {}
         self._lock = asyncio.Lock()
@@ -122,6 +124,7 @@ class MemoryIntakeStore:
                     "custody": {"channel": channel, "files": sorted(attached)},
                 }
                 self.outbox.append(MemoryAccount(account_id, metadata, body))
+                self.sent_codes.add(self.node.sent_code_digest(account.reference_code))
                 self.account_files.update(attached)
                 if draft:
                     draft.files.clear()
@@ -143,6 +146,16 @@ class MemoryIntakeStore:
                 draft.state = json.dumps(turn.session.to_dict())
                 draft.updated_at = now
             return TurnResult(applied=True, withdrawals=outcomes, account_id=account_id)
+
+    async def check_withdrawal_code(self, respondent: str, code: str, now: datetime) -> CodeCheck:
+        async with self._lock:
+            recent = [t for t in self.attempts.get(respondent, []) if t > now - WITHDRAWAL_WINDOW]
+            if len(recent) >= WITHDRAWAL_LIMIT:
+                return "rate-limited"
+            if self.node.sent_code_digest(code) in self.sent_codes:
+                return "sent"
+            self.attempts[respondent] = [*recent, now]
+            return "unknown"
 
     def _withdraw(self, respondent: str, code: str, now: datetime) -> WithdrawalOutcome:
         recent = [t for t in self.attempts.get(respondent, []) if t > now - WITHDRAWAL_WINDOW]

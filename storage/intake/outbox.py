@@ -57,6 +57,19 @@ def account_metadata(node: NodeKeys, account: FinishedAccount, channel: str) -> 
     }
 
 
+def recent_attempts(conn: Connection, respondent: str, now: datetime) -> int:
+    """How many withdrawal attempts this person made within the window before `now`."""
+    counted = conn.execute(
+        select(func.count())
+        .select_from(withdrawal_attempts)
+        .where(
+            withdrawal_attempts.c.respondent == respondent,
+            withdrawal_attempts.c.attempted_at > now - WITHDRAWAL_WINDOW,
+        )
+    ).scalar_one()
+    return int(counted)
+
+
 def record_withdrawal(
     conn: Connection,
     after: AfterCommit,
@@ -71,15 +84,7 @@ def record_withdrawal(
 
     `file_path(file_id) -> Path` names an encrypted file on disk, unlinked after commit.
     """
-    recent = conn.execute(
-        select(func.count())
-        .select_from(withdrawal_attempts)
-        .where(
-            withdrawal_attempts.c.respondent == respondent,
-            withdrawal_attempts.c.attempted_at > now - WITHDRAWAL_WINDOW,
-        )
-    ).scalar_one()
-    if recent >= WITHDRAWAL_LIMIT:
+    if recent_attempts(conn, respondent, now) >= WITHDRAWAL_LIMIT:
         return "rate-limited"
     conn.execute(insert(withdrawal_attempts).values(respondent=respondent, attempted_at=now))
     secret = node.withdrawal_secret(code)

@@ -41,6 +41,7 @@ from storage.intake.outbox import (
     sealed_from_row,
 )
 from storage.intake.replies import PendingReply
+from storage.intake.sent_codes import remember_sent_code
 from storage.intake.tables import (
     chat_messages,
     files,
@@ -462,6 +463,7 @@ class IntakeRows:
             body, account_metadata(self.node, account, channel), self.reviewers, self.node
         )
         conn.execute(insert(outbox).values(**outbox_row(sealed, now)))
+        remember_sent_code(conn, self.node, account.reference_code)
         if attached:
             conn.execute(
                 update(files)

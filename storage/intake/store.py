@@ -42,17 +42,19 @@ from flows.types import MediaRef, Session, Turn
 from storage.crypto import NodeKeys, ReviewerPublicKey
 from storage.db import checkpoint_wal, create_store_engine, read_connection, sqlite_pragmas
 from storage.errors import CorruptDraft
-from storage.intake import documenters, drafts, migrations, replies
+from storage.intake import documenters, drafts, migrations, replies, sent_codes
 from storage.intake.hot import HotStatement
 from storage.intake.reader import BatchReader
 from storage.intake.replies import PendingReply
 from storage.intake.respondent_lock import RespondentLocks
 from storage.intake.rows import IntakeRows, TurnResult, WithdrawalOutcome
+from storage.intake.sent_codes import CodeCheck
 from storage.intake.tables import chat_messages, files, processed_updates, sessions
 from storage.intake.vault import FileVault
 from storage.intake.writer import MAX_BATCH, AfterCommit, GroupCommitWriter
 
 __all__ = [
+    "CodeCheck",
     "IntakeStore",
     "PendingReply",
     "SqlIntakeStore",
@@ -110,6 +112,10 @@ class IntakeStore(Protocol):
         reply: PendingReply | None = None,
         supersedes: str | None = None,
     ) -> TurnResult: ...
+
+    async def check_withdrawal_code(
+        self, respondent: str, code: str, now: datetime
+    ) -> CodeCheck: ...
 
     async def forget_reply(self, update_key: str) -> None: ...
 
@@ -275,6 +281,19 @@ class SqlIntakeStore:
             supersedes=supersedes,
         )
         return await self._writer.run(job)
+
+    async def check_withdrawal_code(self, respondent: str, code: str, now: datetime) -> CodeCheck:
+        """Whether this node sent an account with `code` (storage/intake/sent_codes.py).
+
+        "sent", "unknown" (counted as an attempt) or "rate-limited"; nothing is recorded
+        for sync. Runs before the turn that answers it.
+        """
+        node = self._rows.node
+        return await self._writer.run(
+            lambda conn, after: sent_codes.check_withdrawal_code(
+                conn, node=node, respondent=respondent, code=code, now=now
+            )
+        )
 
     async def forget_reply(self, update_key: str) -> None:
         """Drop the reply kept for `update_key` (no longer current: it will not be sent)."""

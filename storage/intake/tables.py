@@ -15,6 +15,8 @@ person said is ciphertext:
     withdrawal_requests withdrawal secrets (HMAC of a reference code) waiting for sync;
                         the column keeps its old name, `withdrawal_tag`
     withdrawal_attempts per-respondent attempt times, for rate limiting
+    sent_codes          a keyed digest of the reference code of each account sent, and
+                        nothing else, to tell a mistyped withdrawal code from this node's own
     chat_messages       channel message ids, encrypted, kept at most 48 hours for erasure
 
 AAD for every encrypted value is `table|respondent-or-id|column` (see storage/intake/drafts.py).
@@ -125,6 +127,17 @@ withdrawal_attempts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("respondent", PSEUDONYM, nullable=False, index=True),
     Column("attempted_at", UtcDateTime, nullable=False, index=True),
+)
+
+# `NodeKeys.sent_code_digest` of every account this node sealed (storage/intake/sent_codes.py).
+# No time and no respondent, and on SQLite no rowid (rows kept in digest order), so nothing
+# here says who sent which account or in what order. Kept for as long as the node runs:
+# an account may be withdrawn years later.
+sent_codes = Table(
+    "sent_codes",
+    metadata,
+    Column("code_digest", String(64), primary_key=True),
+    sqlite_with_rowid=False,
 )
 
 chat_messages = Table(

@@ -6,7 +6,9 @@ A transcript is `tests/golden/<flow>/<name>.yaml`:
     about: what this conversation shows
     turns:
       - in: {start: true}           # or "text", {choice: ID}, {command: WORD},
-                                    #    {start: true, hint: fr}, {media: voice}
+                                    #    {start: true, hint: fr}, {media: voice},
+                                    #    {text: CODE, code_sent: true}: a reference
+                                    #    code the dispatcher found (or not) on the node
         out:                        # recorded: what the person is sent
           - text: ...
             ask: STEP               # when the message waits for an answer
@@ -38,6 +40,14 @@ def inbound_of(spec: Any, index: int) -> Inbound:
     entropy = entropy_for(index)
     if isinstance(spec, str):
         return Inbound(kind="text", text=spec, message_id=index + 1, entropy=entropy)
+    if "text" in spec:
+        return Inbound(
+            kind="text",
+            text=spec["text"],
+            message_id=index + 1,
+            entropy=entropy,
+            code_sent=spec.get("code_sent"),
+        )
     if "start" in spec:
         return Inbound(kind="start", language_hint=spec.get("hint"), entropy=entropy)
     if "choice" in spec:
