@@ -28,6 +28,7 @@ from storage.errors import NodeKeyLocked, StorageError, WrongPassphrase
 from storage.intake.keyring import (
     DEMO_WARNING,
     SINGLE_KEY_WARNING,
+    LiveReviewerKeys,
     ensure_demo_reviewer,
     is_demo_only,
     load_reviewer_keys,
@@ -47,7 +48,7 @@ class Node:
     settings: Settings
     deployment: Deployment
     keys: NodeKeys
-    reviewers: list[Any]
+    reviewers: list[Any]  # at start (for the warnings); sealing reads the current ones
     demo_only: bool
     engines: dict[str, Engine]
     store: Any
@@ -137,10 +138,13 @@ async def open_node(
     elif len(reviewers) == 1:
         print(translator("en").gettext(SINGLE_KEY_WARNING), file=warn)
     engines = load_engines(deployment)
+    # The keys checked above are those at start; each account is sealed to the keys
+    # current when it is sealed (a key added while the node runs counts at once; the demo
+    # key stops counting once a real one exists, and `attest run` never falls back to it).
     store = await open_intake_store(
         settings.database_url or settings.intake_path,
         keys,
-        reviewers,
+        LiveReviewerKeys(data_dir, env, allow_demo=allow_demo),
         data_dir=data_dir,
         draft_days=deployment.draft_days,
     )

@@ -10,11 +10,16 @@
 Once a real key is configured the demo key is no longer sealed to: `load_reviewer_keys`
 leaves it out. A configured file that is missing or damaged is an error, never skipped:
 skipping it would silently seal accounts without that reviewer.
+
+A long-running process (`attest console`, `attest run`) seals through `LiveReviewerKeys`,
+which reads these same places again at every seal, so a key added or removed while it
+runs counts from the next account on, without a restart.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -25,7 +30,7 @@ from typing import Literal
 
 from storage.crypto import FAST_KDF, ReviewerPublicKey, generate_reviewer_key
 from storage.crypto.keyfiles import ensure_private_dir, fsync_dir
-from storage.errors import N_, CorruptData
+from storage.errors import N_, CorruptData, KeyFileMissing, StorageError
 
 NODE_KEY_FILE = "node.key"
 REVIEWERS_DIR = "reviewers"
@@ -52,6 +57,22 @@ SINGLE_KEY_WARNING = N_(
 )
 
 Source = Literal["data-dir", "environment", "demo"]
+
+log = logging.getLogger(__name__)
+
+
+class ReviewerKeysUnavailable(StorageError):
+    """No account can be sealed now: the reviewer keys cannot be read, or none may be used.
+
+    Raised at seal time, so the turn that finishes the account is not saved: the account
+    stays in its draft, and sealing it again once the keys are fixed sends it. The message
+    is for whoever runs the node (key file paths, never content).
+    """
+
+    default_message = N_(
+        "No account can be sealed: no usable reviewer key is configured. Add one with "
+        "'attest keys add-reviewer FILE'; unfinished accounts stay in their drafts."
+    )
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,65 @@ def list_reviewer_keys(data_dir: Path, env: Mapping[str, str]) -> list[ReviewerK
 def load_reviewer_keys(data_dir: Path, env: Mapping[str, str]) -> list[ReviewerPublicKey]:
     """The keys accounts are sealed to: the real ones, or else the demo key if it exists."""
     return [entry.key for entry in list_reviewer_keys(data_dir, env) if entry.in_use]
+
+
+class LiveReviewerKeys:
+    """The keys accounts are sealed to, read again each time one is sealed.
+
+    Call it for the current keys. Sealing happens once per account, and reading a few small
+    public key files costs far less than the HPKE seal itself, so nothing is cached: no
+    stale set can outlive an `add-reviewer` or `remove-reviewer`. The keys come only from
+    where `load_reviewer_keys` reads them (the data directory and the files named in the
+    settings at start), never from anything a person or the network writes.
+
+    Raises ReviewerKeysUnavailable (logged once here, without content) when a configured
+    file is missing or damaged (a key copied in by hand, caught half-written), when there
+    is no key at all, or, without `allow_demo` (`attest run`), when only the demo key is
+    left: never seal to fewer keys than configured, to the demo key, or to nobody.
+    """
+
+    def __init__(self, data_dir: Path, env: Mapping[str, str], *, allow_demo: bool) -> None:
+        self.data_dir = data_dir
+        self.env = env
+        self.allow_demo = allow_demo
+        self._last: tuple[str, ...] | None = None
+
+    def __call__(self) -> tuple[ReviewerPublicKey, ...]:
+        try:
+            keys = self._load()
+        except (StorageError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, StorageError) else type(exc).__name__
+            log.error(
+                "an account could not be sealed: a reviewer key could not be read (%s). "
+                "It stays in its draft; fix the file (attest keys list) and it is sealed "
+                "when the person sends it again.",
+                reason,
+            )
+            raise ReviewerKeysUnavailable(
+                f"A reviewer key could not be read ({reason}); the account was not sealed."
+            ) from None
+        if not keys or (is_demo_only(list(keys)) and not self.allow_demo):
+            log.error(
+                "an account could not be sealed: no real reviewer key is configured any "
+                "more. It stays in its draft; add one with 'attest keys add-reviewer FILE'."
+            )
+            raise ReviewerKeysUnavailable()
+        fingerprints = tuple(sorted(key.fingerprint for key in keys))
+        if fingerprints != self._last:
+            if self._last is not None:
+                log.info("the reviewer keys changed: accounts are now sealed to %d", len(keys))
+            if is_demo_only(list(keys)):
+                log.warning("accounts are sealed to the DEMO reviewer key only")
+            self._last = fingerprints
+        return keys
+
+    def _load(self) -> tuple[ReviewerPublicKey, ...]:
+        try:
+            return tuple(load_reviewer_keys(self.data_dir, self.env))
+        except KeyFileMissing:
+            # `remove-reviewer` may unlink a file between the listing and the read: look
+            # again once. A file that stays missing (a path in the settings) is an error.
+            return tuple(load_reviewer_keys(self.data_dir, self.env))
 
 
 def real_keys_in_use(entries: list[ReviewerKeyEntry]) -> list[ReviewerKeyEntry]:

@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -173,17 +173,27 @@ class TurnResult:
 
 
 class IntakeRows:
-    """Row-level operations of the intake store, for one node's keys and reviewers."""
+    """Row-level operations of the intake store, for one node's keys and reviewers.
+
+    `reviewers` is the keys accounts are sealed to, or a callable that says which they are
+    when an account is sealed (`storage.intake.keyring.LiveReviewerKeys`: a running node
+    follows `attest keys add-reviewer` / `remove-reviewer` without a restart). If it
+    raises, the turn that finished the account is not saved: the account stays a draft.
+    """
 
     def __init__(
         self,
         node: NodeKeys,
-        reviewers: Sequence[ReviewerPublicKey],
+        reviewers: Sequence[ReviewerPublicKey] | Callable[[], Sequence[ReviewerPublicKey]],
         vault: FileVault,
         draft_days: int,
     ) -> None:
         self.node = node
-        self.reviewers = tuple(reviewers)
+        if callable(reviewers):
+            self._reviewers = reviewers
+        else:
+            fixed = tuple(reviewers)
+            self._reviewers = lambda: fixed
         self.vault = vault
         self.draft_lifetime = timedelta(days=draft_days)
         # respondent -> (wrapped key, data key) of recently opened or written drafts.
@@ -459,6 +469,7 @@ class IntakeRows:
                 "files": entries,
             },
         }
+        # Read at seal time, not at start: the keys current now are the ones promised.
         sealed = seal_account(
             body, account_metadata(self.node, account, channel), self.reviewers, self.node
         )
@@ -474,6 +485,11 @@ class IntakeRows:
             conn.execute(delete(files).where(files.c.file_id.in_(unused)))
             after.unlink.extend(self.vault.path(f) for f in unused)
         return sealed.account_id
+
+    @property
+    def reviewers(self) -> tuple[ReviewerPublicKey, ...]:
+        """The keys an account sealed now is sealed to (ReviewerKeysUnavailable if none)."""
+        return tuple(self._reviewers())
 
     def _existing_key(self, conn: Connection, respondent: str) -> bytes | None:
         """The draft's data key, or None when there is none or it cannot be opened."""

@@ -449,7 +449,7 @@ class SqlIntakeStore:
 async def open_intake_store(
     url_or_path: str | Path | None,
     node_keys: NodeKeys,
-    reviewers: Sequence[ReviewerPublicKey],
+    reviewers: Sequence[ReviewerPublicKey] | Callable[[], Sequence[ReviewerPublicKey]],
     *,
     data_dir: Path,
     draft_days: int = 7,
