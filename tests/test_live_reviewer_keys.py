@@ -9,8 +9,8 @@ to fewer keys, nor lose it: the account stays in its draft and the operator is t
 
 from __future__ import annotations
 
+import io
 import logging
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -124,7 +124,7 @@ async def telegram_node(tmp_path: Path) -> AsyncIterator[tuple[Node, Harness, Pa
     _, alice_pub = reviewer_key(tmp_path / "alice-laptop", "alice")
     assert keys(data_dir, "add-reviewer", str(alice_pub)).exit_code == 0
     settings = load_settings({"ATTEST_DATA_DIR": str(data_dir)})
-    node = await open_node(settings, allow_demo=False, env={}, warn=open(os.devnull, "w"))
+    node = await open_node(settings, allow_demo=False, env={}, warn=io.StringIO())
     harness = await open_harness(store=node.store, node=node.keys)
     try:
         yield node, harness, data_dir
@@ -181,7 +181,7 @@ async def test_the_bot_never_falls_back_to_the_demo_key_when_the_real_ones_go(
 ) -> None:
     """`attest run` refuses to start on the demo key; removing the last real key while it
     runs must not make it seal to the demo key (or to nothing) instead."""
-    node, h, data_dir = telegram_node
+    _, h, data_dir = telegram_node
     demo = generate_reviewer_key("x25519", demo=True)
     (data_dir / DEMO_DIR).mkdir()
     demo.save(data_dir / DEMO_DIR / PRIVATE_FILE, DEMO_PASSPHRASE, FAST_KDF)
