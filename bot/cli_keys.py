@@ -36,6 +36,8 @@ from storage.intake.keyring import (
     PRIVATE_FILE,
     PUBLIC_FILE,
     SINGLE_KEY_WARNING,
+    UNOPENABLE_HELP,
+    UNOPENABLE_WAITING,
     add_reviewer,
     list_reviewer_keys,
     node_key_path,
@@ -62,6 +64,22 @@ def _fail(error: CryptoError) -> click.ClickException:
     if isinstance(error, KeyFileMissing):
         return click.ClickException(_("There is no key file at {path}.").format(path=error.path))
     return click.ClickException(_(str(error)))
+
+
+def _unopenable_waiting(in_use: list[str]) -> int:
+    """Accounts in the outbox no key in `in_use` opens (0 when there is no store to read)."""
+    from storage.db import create_store_engine
+    from storage.intake.outbox import sealed_only_to_others
+
+    settings = load_settings()
+    path = settings.intake_path
+    if settings.database_url is None and not path.exists():
+        return 0  # never create the store just to look
+    engine = create_store_engine(settings.database_url or path)
+    try:
+        return sealed_only_to_others(engine, in_use) or 0
+    finally:
+        engine.dispose()
 
 
 @click.group(help=_("Node keys and reviewer keys."))
@@ -288,6 +306,10 @@ def list_command() -> None:
     }
     if len(real_keys_in_use(entries)) == 1:
         click.echo(_(SINGLE_KEY_WARNING), err=True)
+    unopenable = _unopenable_waiting([e.key.fingerprint for e in entries if e.in_use])
+    if unopenable:
+        click.echo(_(UNOPENABLE_WAITING).format(count=unopenable), err=True)
+        click.echo(_(UNOPENABLE_HELP), err=True)
     for entry in entries:
         flags = []
         if entry.key.demo:

@@ -31,6 +31,8 @@ from review.progress import Progress
 from storage.crypto import CryptoError
 from storage.db import create_store_engine
 from storage.errors import StorageError
+from storage.intake.keyring import UNOPENABLE_HELP, UNOPENABLE_SYNCED, load_reviewer_keys
+from storage.intake.outbox import sealed_only_to_others
 from storage.intake.store import DATABASE_FILE, FILES_DIR
 from storage.queue.admin import (
     create_node_role,
@@ -257,6 +259,7 @@ def _sync_once(
             # A queue file (field kit) is created on first use; PostgreSQL needs `queue init`.
             migrate_queue(target)
 
+        unopenable = _unopenable(data_dir, intake)
         moving = Progress()
 
         def show(p: SyncProgress) -> None:
@@ -302,6 +305,21 @@ def _sync_once(
         click.echo(_(HELD_NOTICE).format(count=held), err=True)
     if report.refused_old_format:
         click.echo(_(OLD_FORMAT_LEFT).format(count=report.refused_old_format), err=True)
+    if unopenable and report.accounts:
+        click.echo(_(UNOPENABLE_SYNCED).format(count=min(unopenable, report.accounts)), err=True)
+        click.echo(_(UNOPENABLE_HELP), err=True)
+
+
+def _unopenable(data_dir: Path, intake: Any) -> int:
+    """Accounts in the outbox none of the keys this node seals to now opens (count only).
+
+    0 when the reviewer keys cannot be read: sync goes on, `attest keys list` names the file.
+    """
+    try:
+        in_use = [key.fingerprint for key in load_reviewer_keys(data_dir, os.environ)]
+    except (StorageError, OSError):
+        return 0
+    return (sealed_only_to_others(intake, in_use) or 0) if in_use else 0
 
 
 @click.command(help=_("Move sealed accounts and withdrawal requests from this node to the queue."))

@@ -195,3 +195,40 @@ async def test_the_bot_never_falls_back_to_the_demo_key_when_the_real_ones_go(
     assert sealed_accounts(data_dir) == []
     assert await h.state() == "review"
     assert any("reviewer key" in r.getMessage() for r in caplog.records)
+
+
+async def test_keys_list_and_sync_count_accounts_sealed_only_to_the_demo_key(
+    tmp_path: Path,
+) -> None:
+    """An account sealed to the demo key before a real key was added: no current reviewer
+    can open it. `keys list` and `sync` say how many (never which), and what to do."""
+    data_dir = tmp_path / "data"
+    settings = load_settings({"ATTEST_DATA_DIR": str(data_dir)})
+    node = await open_node(settings, env={}, warn=io.StringIO())  # a first run: demo key
+    h = await open_harness(store=node.store, node=node.keys)
+    try:
+        await h.say("/start")
+        await autopilot(h)
+    finally:
+        await h.app.shutdown()
+        await node.close()
+    assert "no current reviewer key opens" not in keys(data_dir, "list").output  # demo in use
+
+    _, alice_pub = reviewer_key(tmp_path / "alice-laptop", "alice")
+    assert keys(data_dir, "add-reviewer", str(alice_pub)).exit_code == 0
+    listed = keys(data_dir, "list")
+    assert listed.exit_code == 0
+    text = " ".join(listed.output.split())
+    assert "waiting in this node's outbox that no current reviewer key opens: 1." in text
+    assert "attest review reseal --to FILE" in text
+
+    env = {
+        **CLEAN_ENV,
+        "ATTEST_DATA_DIR": str(data_dir),
+        "ATTEST_QUEUE_URL": str(tmp_path / "queue.db"),
+    }
+    synced = CliRunner().invoke(main, ["sync"], env=env)
+    assert synced.exit_code == 0, synced.output
+    assert "in this sync that no current reviewer key opens: 1." in " ".join(synced.output.split())
+    # Sent: nothing waits any more, and the warning goes with it.
+    assert "no current reviewer key opens" not in keys(data_dir, "list").output

@@ -56,6 +56,20 @@ SINGLE_KEY_WARNING = N_(
     "offline backup key) with 'attest keys add-reviewer FILE'."
 )
 
+UNOPENABLE_WAITING = N_(
+    "WARNING: accounts waiting in this node's outbox that no current reviewer key opens: {count}."
+)
+UNOPENABLE_SYNCED = N_(
+    "WARNING: accounts in this sync that no current reviewer key opens: {count}."
+)
+UNOPENABLE_HELP = N_(
+    "They were sealed only to keys this node no longer seals to (the demo key, or a key "
+    "removed since). Whoever holds one of those keys can let the current reviewers in "
+    "with 'attest review reseal --to FILE' once they are in the queue. Treat an account "
+    "sealed to the demo key as read by anyone with access to this machine (README, "
+    "'Reviewer keys')."
+)
+
 Source = Literal["data-dir", "environment", "demo"]
 
 log = logging.getLogger(__name__)

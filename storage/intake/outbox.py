@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from flows.types import FinishedAccount
 from storage.crypto import NodeKeys, SealedAccount, withdrawal_hash
+from storage.db import read_connection
 from storage.errors import CorruptData
 from storage.intake.tables import files, outbox, withdrawal_attempts, withdrawal_requests
 from storage.intake.writer import AfterCommit
@@ -144,3 +147,30 @@ def sealed_from_row(row: Any) -> SealedAccount:
             "signature": base64.b64encode(row.signature).decode("ascii"),
         }
     )
+
+
+def sealed_only_to_others(engine: Engine, fingerprints: Collection[str]) -> int | None:
+    """How many accounts waiting in the outbox no key in `fingerprints` opens.
+
+    For `attest keys list` and `attest sync`: accounts sealed only to keys the node no
+    longer seals to (the demo key once a real one was added, a removed key) cannot be
+    opened by the current reviewers. Reads only the recipients' fingerprints. None when
+    the store cannot be read (the caller says nothing rather than fail).
+    """
+    wanted = set(fingerprints)
+    try:
+        if not inspect(engine).has_table(outbox.name):
+            return 0
+        with read_connection(engine) as conn:
+            rows = conn.execute(select(outbox.c.recipients_json)).scalars().all()
+    except SQLAlchemyError:
+        return None
+    count = 0
+    for recipients_json in rows:
+        try:
+            recipients = json.loads(recipients_json)
+        except ValueError:
+            continue  # sync refuses a damaged row with its own message
+        if isinstance(recipients, dict) and not wanted.intersection(recipients):
+            count += 1
+    return count
