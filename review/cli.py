@@ -207,9 +207,16 @@ def claim_command(ctx: ReviewerContext) -> None:
 def release_command(ctx: ReviewerContext, account_id: str) -> None:
     ctx.triage_only()
     with fail(ctx):
-        ctx.queue.release(ctx.resolve(account_id), ctx.fingerprint)
+        status = ctx.queue.release(ctx.resolve(account_id), ctx.fingerprint)
         ctx.witness_advance()
-    click.echo(_("Released."))
+    if status == "new":
+        click.echo(_("Released: its review ended, and the account is new again."))
+    else:
+        click.echo(
+            _("Released: you no longer hold it, and it keeps its status {status}.").format(
+                status=status
+            )
+        )
 
 
 def _on_terminal() -> bool:

@@ -10,8 +10,9 @@ column carries the certificate with the signature:
 signature is over the same bytes as a main-key signature (`audit.signed_bytes`).
 `audit verify` accepts one only if all of these hold:
 
-    1. the entry is a triage entry: "claimed" or "released" with no detail, or "changed"
-       with nothing but status and tag changes (a note needs the main key);
+    1. the entry is a triage entry: "claimed" with no detail, "released" with no detail
+       or only the status change it made (in review back to new), or "changed" with
+       nothing but status and tag changes (a note needs the main key);
     2. the certificate names the reviewer the entry names, and verifies against that
        reviewer's pinned main signing key;
     3. the entry's signature verifies with the certified triage key;
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from storage.crypto.triage import TriageCertificate
 
 PREFIX = "triage:"
-_NO_DETAIL_ACTIONS = frozenset({"claimed", "released"})
+_NO_DETAIL_ACTIONS = frozenset({"claimed"})
 _CHANGE_FIELDS = frozenset({"status", "tags_added", "tags_removed"})
 
 NOT_A_TRIAGE_ENTRY = N_(
@@ -64,6 +65,8 @@ def is_triage_entry(action: str, detail: Mapping[str, Any]) -> bool:
     """Whether a triage key may sign this entry (claims, releases, tags and status only)."""
     if action in _NO_DETAIL_ACTIONS:
         return not detail
+    if action == "released":
+        return set(detail) <= {"status"}
     if action == "changed":
         return bool(detail) and set(detail) <= _CHANGE_FIELDS
     return False
