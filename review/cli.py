@@ -589,6 +589,7 @@ def audit_show_command(ctx: ReviewerContext, account_id: str | None, limit: int)
 )
 @pass_reviewer
 def audit_verify_command(ctx: ReviewerContext) -> None:
+    ctx.read_only()  # pinned public keys only: no private key, no passphrase
     with fail(ctx):
         queue = ctx.queue
         seen = ctx.witness.seen(queue.queue_id)

@@ -67,6 +67,7 @@ class ReviewerContext:
         self._key: ReviewerPrivateKey | None = None
         self._signer: AuditSigner | None = None  # given by `sign_with` (the desk)
         self._triage_only = False
+        self._read_only = False  # `audit verify`: opens no private key, logs nothing
         self._demo_warned = False
         self._pins: dict[str, bytes] | None = None
         self._reviewer_pins: dict[str, ReviewerPublicKey] | None = None
@@ -105,7 +106,7 @@ class ReviewerContext:
         if not queue.reconcile_needed():
             return
         if queue.signer is None:
-            if self._triage_only:
+            if self._triage_only or self._read_only:
                 click.echo(
                     self.t.gettext(
                         "New accounts or withdrawal requests are waiting to be logged, which "
@@ -134,6 +135,14 @@ class ReviewerContext:
         main key is not opened, unless the triage key has to be made first.
         """
         self._triage_only = True
+
+    def read_only(self) -> None:
+        """This command only reads (`audit verify`): it never opens the private key.
+
+        Receipts and withdrawals waiting to be logged stay waiting (it says so), and the
+        reviewer's own entries are checked against the reviewer.pub beside the key file.
+        """
+        self._read_only = True
 
     def sign_with(self, signer: AuditSigner) -> None:
         """Sign every entry with `signer` (the desk: with whatever key is unlocked there)."""
@@ -275,11 +284,42 @@ class ReviewerContext:
         """Pinned reviewer keys, and this reviewer's own key (it trusts its own signature)."""
         if self._reviewer_pins is None:
             pins = ReviewerPins(reviewer_pins_path_from_env(self.env)).load()
-            own = self.key.public
-            if own.signing_key is not None:
+            own = self._key.public if self._key is not None else self._own_public()
+            if own is not None and own.signing_key is not None:
                 pins[own.fingerprint] = own
             self._reviewer_pins = pins
         return self._reviewer_pins
+
+    def _own_public(self) -> ReviewerPublicKey | None:
+        """This reviewer's public key without unlocking anything, or None if there is none.
+
+        The reviewer.pub beside the key file when it states the key file's fingerprint,
+        else the public half the key file states in its header (as `fingerprint` reads
+        it). Both are only as trustworthy as the pins file: whoever can change them can
+        change that too.
+        """
+        from storage.crypto import ReviewerPublicKey
+        from storage.intake.keyring import DEMO_DIR, PRIVATE_FILE, PUBLIC_FILE
+
+        configured = self.env.get("ATTEST_REVIEWER_KEY")
+        path = (
+            Path(configured).expanduser() if configured else self.data_dir / DEMO_DIR / PRIVATE_FILE
+        )
+        try:
+            document = read_json_file(path)
+        except CryptoError:
+            return None
+        if document.get("kind") != PRIVATE_KIND:
+            return None
+        with suppress(CryptoError):
+            public = ReviewerPublicKey.load(path.parent / PUBLIC_FILE)
+            if public.fingerprint == document.get("fingerprint"):
+                return public
+        header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}
+        try:
+            return ReviewerPublicKey.from_dict({**header, "kind": PUBLIC_KIND})
+        except CryptoError:
+            return None
 
     def key_configured(self) -> bool:
         """Whether a reviewer key is set (or the demo key of a first run exists)."""
