@@ -53,6 +53,13 @@ TRIAGE_PROMPT = N_(
     "once, to make one)"
 )
 
+TRIAGE_KEY_REPLACED = N_(
+    "The triage key on this computer ({path}) was replaced on {date}, so nothing was "
+    "changed. Copy the new reviewer.triage from the computer where it was made, or run "
+    "'attest keys new-triage-key' here, which retires the other one. If you did not "
+    "replace it, your key may have been copied: tell your team."
+)
+
 
 class ReviewerContext:
     """Lazily opened reviewer resources for one command."""
@@ -87,7 +94,7 @@ class ReviewerContext:
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
             check_schema(queue.engine)
-            triage = self._triage_signer() if self._triage_only else None
+            triage = self._triage_signer(queue) if self._triage_only else None
             self._reconcile(queue)
             if triage is not None:
                 queue.signer = triage
@@ -150,9 +157,14 @@ class ReviewerContext:
         if self._queue is not None:
             self._queue.signer = signer
 
-    def _triage_signer(self) -> AuditSigner:
-        """The triage key's signer; a key file without one gets one (asking once)."""
+    def _triage_signer(self, queue: Queue) -> AuditSigner:
+        """The triage key's signer; a key file without one gets one (asking once).
+
+        A key the chain shows was replaced (`attest keys new-triage-key`, here or on
+        another computer) is refused: `audit verify` would call its entries stolen.
+        """
         from storage.crypto.triage import TriageKey, triage_key_path
+        from storage.queue.audit import triage_replaced_on
 
         path, demo = self._key_file()
         owner = self._public_of(path)
@@ -163,6 +175,17 @@ class ReviewerContext:
                 triage = TriageKey.load(triage_path, owner)
         elif not demo:  # an old demo key is upgraded in place when it is opened
             raise CannotSign()
+        if triage is not None and owner.signing_key is not None:
+            with read_connection(queue.engine) as conn:
+                replaced = triage_replaced_on(
+                    conn, owner.fingerprint, triage.certificate, owner.signing_key
+                )
+            if replaced is not None:
+                raise click.ClickException(
+                    self.t.gettext(TRIAGE_KEY_REPLACED).format(
+                        date=replaced.strftime("%Y-%m-%d %H:%M UTC"), path=triage_path
+                    )
+                )
         if triage is None:
             triage = self._make_triage_key(path, triage_path, demo)
         return AuditSigner(

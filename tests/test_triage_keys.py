@@ -304,7 +304,8 @@ def test_init_reviewer_upgrade_and_new_triage_key_write_a_certified_file(tmp_pat
         env=_env(tmp_path, ATTEST_REVIEWER_KEY=str(key_file)),
         input=f"{PASSPHRASE}\n",
     )
-    assert renewed.exit_code == 0, renewed.output
+    # Made and in place; with no queue here the replacement is not yet recorded: status 1.
+    assert renewed.exit_code == 1 and "not recorded in the queue" in renewed.output
     second = TriageKey.load(out / "reviewer.triage", main_key.public)
     assert second.certificate.replaces_earlier
     assert second.certificate.triage_key != first.certificate.triage_key
@@ -411,3 +412,59 @@ def test_waiting_receipts_do_not_make_a_claim_ask_for_the_passphrase(team: Log) 
     engine.dispose()
     assert logged
     assert verify(team, "b").exit_code == 0
+
+
+def test_new_triage_key_retires_the_old_one_at_once_and_a_copied_one_is_refused(
+    team: Log,
+) -> None:
+    """The attack: someone copied a's reviewer.triage. a runs `new-triage-key`; whatever
+    the copy signs afterwards is refused by verify at once, not only after a's next claim,
+    and a triage command run with the copy refuses to write anything."""
+    import shutil
+
+    folder = team.tmp / "a"
+    copied = team.tmp / "copied"
+    copied.mkdir()
+    shutil.copy(folder / "reviewer.key", copied / "reviewer.key")
+    shutil.copy(folder / "reviewer.triage", copied / "reviewer.triage")
+    old = TriageKey.load(copied / "reviewer.triage", reviewer("a").public)
+    renewed = CliRunner().invoke(main, ["keys", "new-triage-key"], env=team.env("a"))
+    assert renewed.exit_code == 0, renewed.output
+    assert "recorded" in renewed.output and "queue" in renewed.output, renewed.output
+    entry = team.rows()[-1]
+    assert (entry["actor"], entry["action"], entry["account_id"]) == (
+        actor("a"),
+        "triage-key-replaced",
+        None,
+    )
+    assert entry["signature"] and not str(entry["signature"]).startswith("triage:")
+    new = TriageKey.load(folder / "reviewer.triage", reviewer("a").public)
+    assert json.loads(str(entry["detail"])) == {"certificate": new.certificate.to_text()}
+    assert verify(team, "b").exit_code == 0
+    # Written with the copy after the replacement, before a has claimed anything since.
+    stolen = append(team, actor("a"), "claimed", {}, by_triage(old))
+    result = verify(team, "b")
+    assert result.exit_code == 2, result.output
+    assert set(problems(result)) == {stolen} and REPLACED in problems(result)[stolen]
+    # A triage command with the replaced key says so and writes nothing.
+    rows = team.rows()
+    with_copy = {**team.env("a"), "ATTEST_REVIEWER_KEY": str(copied / "reviewer.key")}
+    refused = CliRunner().invoke(main, ["review", "claim"], env=with_copy, input="")
+    assert refused.exit_code == 1, refused.output
+    assert "was replaced on" in refused.output and "new-triage-key" in refused.output
+    assert "tell your team" in refused.output and "Passphrase" not in refused.output
+    assert team.rows() == rows
+    # a's own, new key goes on working.
+    claimed = CliRunner().invoke(main, ["review", "claim"], env=team.env("a"))
+    assert claimed.exit_code == 0, claimed.output
+
+
+def test_new_triage_key_says_so_when_the_queue_cannot_be_reached(team: Log) -> None:
+    unreachable = {**team.env("a"), "ATTEST_QUEUE_URL": str(team.tmp / "nowhere" / "q.db")}
+    renewed = CliRunner().invoke(main, ["keys", "new-triage-key"], env=unreachable)
+    assert renewed.exit_code == 1, renewed.output
+    assert "not recorded" in renewed.output and "still count" in renewed.output
+    assert "new-triage-key" in renewed.output
+    new = TriageKey.load(team.tmp / "a" / "reviewer.triage", reviewer("a").public)
+    assert new.certificate.replaces_earlier
+    assert not [r for r in team.rows() if r["action"] == "triage-key-replaced"]

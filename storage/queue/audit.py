@@ -48,9 +48,13 @@ from storage.crypto.keyfiles import PRIVATE_FILE_MODE, b64decode, b64encode, rep
 from storage.errors import N_, CorruptData
 from storage.queue.tables import audit_log, queue_info
 from storage.queue.triage_signatures import (
+    PREFIX,
+    REPLACED_ACTION,
     Replacements,
+    certificate_text,
     is_triage_entry,
     is_triage_signature,
+    replacement_problem,
     triage_problem,
 )
 from storage.queue.triage_signatures import signature_text as triage_signature_text
@@ -69,6 +73,7 @@ ACTIONS: tuple[str, ...] = (
     "withdrawals-confirmed",
     "withdrawals-rejected",
     "resealed",
+    "triage-key-replaced",
 )
 ADMIN = "admin"
 _SIGNED_LABEL = b"attest-audit-v1\n"
@@ -314,7 +319,53 @@ def signature_problem(
 
     if not verify_node_signature(public_key, signature, signed_bytes(row.hash)):
         return N_("This entry's signature does not match it: it was forged or changed.")
+    if kind == "reviewer" and row.action == REPLACED_ACTION:
+        return replacement_problem(row, fingerprint, public_key, replacements)
     return None
+
+
+def triage_replaced_on(
+    conn: Connection, fingerprint: str, certificate: Any, main_signing_key: bytes
+) -> datetime | None:
+    """When the chain shows reviewer `fingerprint` replaced the triage key `certificate`
+    certifies (`attest keys new-triage-key` elsewhere), or None if it does not.
+
+    Reads this reviewer's `triage-key-replaced` entries and the certificates their triage
+    entries carry; only certificates made by `main_signing_key` count, so a planted row
+    cannot lock a reviewer out.
+    """
+    from storage.crypto.triage import TriageCertificate
+
+    rows = conn.execute(
+        select(audit_log.c.action, audit_log.c.detail, audit_log.c.signature).where(
+            audit_log.c.actor == f"reviewer:{fingerprint}",
+            (audit_log.c.action == REPLACED_ACTION) | audit_log.c.signature.like(f"{PREFIX}%"),
+        )
+    )
+    texts: set[str] = set()
+    for row in rows:
+        if row.action == REPLACED_ACTION:
+            try:
+                text_ = json.loads(row.detail).get("certificate")
+            except (ValueError, AttributeError):
+                continue
+        else:
+            text_ = certificate_text(str(row.signature))
+        if isinstance(text_, str):
+            texts.add(text_)
+    found = Replacements()
+    for text_ in texts:
+        try:
+            seen = TriageCertificate.from_text(text_)
+        except CorruptData:
+            continue
+        if (
+            seen.replaces_earlier
+            and seen.reviewer == fingerprint
+            and seen.verifies(main_signing_key)
+        ):
+            found.note(seen)
+    return found.since.get(fingerprint) if found.replaced(certificate) else None
 
 
 def verify_chain(
