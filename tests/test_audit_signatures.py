@@ -201,10 +201,24 @@ def test_an_unsigned_reviewer_entry_is_refused(log: Log) -> None:
 
 
 def test_an_entry_signed_by_a_key_nobody_pinned_is_refused(log: Log) -> None:
+    """Not pinned is not tampered: one `review show` with the demo key on a real queue
+    must not read as a forged log. A distinct message and exit status (3), naming the key."""
     log.append_raw(f"reviewer:{reviewer('c').fingerprint}", reviewer("c"))
     result = verify(log)
-    assert result.exit_code == 2
-    assert "entry 8: This entry is signed by a key you have not pinned." in result.output
+    assert result.exit_code == 3, result.output
+    assert "tampered" not in result.output
+    assert (
+        f"entry 8 is signed by a reviewer key you have not pinned (fingerprint "
+        f"{reviewer('c').fingerprint})" in result.output
+    )
+    assert "attest keys trust-reviewer FILE" in result.output and "demo key" in result.output
+    # Real tampering as well: today's message and status, the unpinned entry still named.
+    log.append_raw(f"reviewer:{reviewer('b').fingerprint}", None)
+    both = verify(log)
+    assert both.exit_code == 2, both.output
+    assert "The audit log has been tampered with:" in both.output
+    assert "entry 9: This entry is not signed by the actor it names." in both.output
+    assert "entry 8 is signed by a reviewer key you have not pinned" in both.output
 
 
 def test_a_withdrawal_applied_during_list_names_and_is_signed_by_that_reviewer(

@@ -128,6 +128,9 @@ class AuditProblem:
 
     seq: int
     reason: str
+    # The actor (`reviewer:<fp>`, `node:<fp>`) when the only fault is that nobody here
+    # pinned its key: not evidence of tampering (a colleague's key, the demo key).
+    unpinned: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,16 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def tampered(self) -> tuple[AuditProblem, ...]:
+        """The problems that show a forged, changed, cut or unlinked log."""
+        return tuple(p for p in self.problems if p.unpinned is None)
+
+    @property
+    def unpinned(self) -> tuple[AuditProblem, ...]:
+        """Entries well formed but signed by keys nobody here pinned."""
+        return tuple(p for p in self.problems if p.unpinned is not None)
 
 
 def _detail_json(detail: Mapping[str, Any]) -> str:
@@ -285,6 +298,12 @@ def signed_from(conn: Connection) -> int:
     return 1 if value is None else int(value)
 
 
+NOT_PINNED = N_(
+    "This entry is signed by a key you have not pinned. If that reviewer or node "
+    "is real, pin them (attest keys trust-reviewer FILE, trust-node) and verify again."
+)
+
+
 def signature_problem(
     row: Any,
     trusted_reviewers: Mapping[str, bytes],
@@ -305,10 +324,7 @@ def signature_problem(
         return N_("This entry is not signed by the actor it names.")
     public_key = keys.get(fingerprint)
     if public_key is None:
-        return N_(
-            "This entry is signed by a key you have not pinned. If that reviewer or node "
-            "is real, pin them (attest keys trust-reviewer FILE, trust-node) and verify again."
-        )
+        return NOT_PINNED
     if kind == "reviewer" and is_triage_signature(row.signature):
         return triage_problem(row, fingerprint, public_key, signed_bytes(row.hash), replacements)
     try:
@@ -421,7 +437,8 @@ def verify_chain(
                     row, trusted_reviewers or {}, trusted_nodes or {}, replacements
                 )
                 if reason is not None:
-                    problems.append(AuditProblem(seq, reason))
+                    unpinned = str(row.actor) if reason == NOT_PINNED else None
+                    problems.append(AuditProblem(seq, reason, unpinned))
         if witness is not None and seq == witness[0]:
             witnessed_hash = row.hash
         expected_seq, prev = seq + 1, row.hash
