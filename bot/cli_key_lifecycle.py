@@ -66,6 +66,7 @@ def _fail(error: StorageError) -> click.ClickException:
 )
 @click.option("--name", default="", help=_("A display name for this key."))
 def upgrade_command(key_file: Path, name: str) -> None:
+    _refuse_public_half(key_file)
     passphrase = os.environ.get(PASSPHRASE_ENV) or click.prompt(
         _("Passphrase for your reviewer key"), hide_input=True, err=True
     )
@@ -83,6 +84,8 @@ def upgrade_command(key_file: Path, name: str) -> None:
         _new_triage_key(upgraded, key_file, replacing=False)
     except CryptoError as exc:
         raise _fail(exc) from None
+    from storage.crypto.triage import triage_key_path
+
     click.echo(
         _("Upgraded reviewer key {fingerprint}: it can now sign. Public key: {path}").format(
             fingerprint=upgraded.fingerprint, path=key_file.parent / PUBLIC_FILE
@@ -90,10 +93,36 @@ def upgrade_command(key_file: Path, name: str) -> None:
     )
     click.echo(
         _(
+            "Triage key (signs claims, releases, tags and status without a passphrase): {path}"
+        ).format(path=triage_key_path(key_file))
+    )
+    click.echo(
+        _(
             "Give the new reviewer.pub to the other reviewers ('attest keys trust-reviewer "
             "FILE') and to the node. Backups of the old reviewer.key still open the same "
             "accounts, but cannot sign."
         )
+    )
+
+
+def _refuse_public_half(key_file: Path, *, option: bool = True) -> None:
+    """Before any passphrase is asked: the public half (reviewer.pub) given for the key."""
+    from storage.crypto.keyfiles import read_json_file
+    from storage.crypto.reviewer import PUBLIC_HALF
+
+    try:
+        kind = read_json_file(key_file).get("kind")
+    except CryptoError:
+        return  # missing or damaged: loading it says which
+    if kind != "attest-reviewer-public-key":
+        return
+    if not option:
+        raise click.ClickException(_(PUBLIC_HALF))
+    raise click.ClickException(
+        _(
+            "{path} is the public half of a reviewer key (reviewer.pub). Give --key the "
+            "private key file, reviewer.key, made beside it."
+        ).format(path=key_file)
     )
 
 
@@ -162,6 +191,7 @@ def new_triage_key_command(key_file: Path | None) -> None:
     configured = os.environ.get("ATTEST_REVIEWER_KEY")
     if key_file is None and not configured:
         raise click.UsageError(_("Name your reviewer key: --key FILE or ATTEST_REVIEWER_KEY."))
+    _refuse_public_half(key_file or Path(str(configured)).expanduser(), option=bool(key_file))
     key_file = key_file or Path(str(configured)).expanduser()
     passphrase = os.environ.get(PASSPHRASE_ENV) or click.prompt(
         _("Passphrase for your reviewer key"), hide_input=True, err=True

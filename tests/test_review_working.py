@@ -345,7 +345,8 @@ def test_claim_release_tags_and_status_need_no_passphrase_and_are_signed(q4: Que
     assert verified.exit_code == 0, verified.output
     # A note is sealed: that needs the private key, so the passphrase is asked for.
     noted = q4.run("review", "triage", account, "--note", "x", env=no_passphrase, input="")
-    assert noted.exit_code == 130 and "Passphrase" in noted.output
+    assert noted.exit_code == 1 and "Passphrase" in noted.output
+    assert noted.output.strip().splitlines()[-1] == "No passphrase given."
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "ATTEST_REVIEWER_PASSPHRASE" in readme and "on a shared machine" in readme
     assert "reviewer.triage" in readme and "asks for the passphrase once per command" not in readme

@@ -348,7 +348,8 @@ def test_the_first_triage_command_makes_the_key_once_then_never_asks(team: Log) 
     assert wrong.exit_code == 1 and "does not open" in wrong.output
     # ATTEST_REVIEWER_PASSPHRASE is never read by a triage command: it asks.
     ignored = run("claim", env=team.env("a"))
-    assert ignored.exit_code == 130 and "Passphrase" in ignored.output
+    assert ignored.exit_code == 1 and "Passphrase" in ignored.output
+    assert "No passphrase given." in ignored.output
     assert sorted(p.name for p in folder.iterdir()) == files  # nothing written, no temp file
     assert team.rows() == rows
 
@@ -377,7 +378,8 @@ def test_a_note_still_needs_the_passphrase(team: Log) -> None:
     noted = CliRunner().invoke(
         main, ["review", "triage", team.ids[0], "--note", "seen"], env=no_passphrase, input=""
     )
-    assert noted.exit_code == 130 and "Passphrase" in noted.output
+    assert noted.exit_code == 1 and "Passphrase" in noted.output
+    assert "No passphrase given." in noted.output
     signed = CliRunner().invoke(
         review, ["triage", team.ids[0], "--note", "seen"], env=team.env("a")
     )
@@ -470,3 +472,48 @@ def test_new_triage_key_says_so_when_the_queue_cannot_be_reached(team: Log) -> N
     new = TriageKey.load(team.tmp / "a" / "reviewer.triage", reviewer("a").public)
     assert new.certificate.replaces_earlier
     assert not [r for r in team.rows() if r["action"] == "triage-key-replaced"]
+
+
+def test_small_messages_of_the_key_commands(tmp_path: Path) -> None:
+    """`keys upgrade` names the triage key it made; `new-triage-key --key reviewer.pub`
+    says so before asking anything and names --key; end of input at a passphrase prompt
+    is "No passphrase given." with its own status, not Ctrl-C's 130."""
+    from tests.test_reseal import version_1
+
+    runner = CliRunner()
+    old_dir = tmp_path / "old"
+    old_dir.mkdir()
+    version_1(reviewer("a")).save(old_dir / "reviewer.key", PASSPHRASE, FAST_KDF)
+    upgraded = runner.invoke(
+        main,
+        ["keys", "upgrade", "--key", str(old_dir / "reviewer.key")],
+        env=_env(tmp_path),
+        input=f"{PASSPHRASE}\n",
+    )
+    assert upgraded.exit_code == 0, upgraded.output
+    assert (
+        f"Triage key (signs claims, releases, tags and status without a passphrase): {old_dir / 'reviewer.triage'}"
+        in upgraded.output
+    )
+    public = runner.invoke(
+        main,
+        ["keys", "new-triage-key", "--key", str(old_dir / "reviewer.pub")],
+        env=_env(tmp_path),
+        input="",
+    )
+    assert public.exit_code == 1, public.output
+    assert "Passphrase" not in public.output and "public half" in public.output
+    assert "--key" in public.output and "ATTEST_REVIEWER_KEY" not in public.output
+    for args in (
+        ["keys", "new-triage-key", "--key", str(old_dir / "reviewer.key")],
+        ["keys", "upgrade", "--key", str(old_dir / "reviewer.key")],
+    ):
+        ended = runner.invoke(
+            main,
+            args,
+            env=_env(tmp_path, ATTEST_REVIEWER_KEY=str(old_dir / "reviewer.key")),
+            input="",
+        )
+        assert ended.exit_code not in (0, 130), (args, ended.output)
+        assert ended.output.strip().splitlines()[-1] == "No passphrase given.", ended.output
+        assert "Stopped." not in ended.output
