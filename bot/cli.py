@@ -56,9 +56,15 @@ class LazyGroup(click.Group):
         """Run the subcommand; Ctrl-C and any error nobody expected end in one line, never a traceback."""
         try:
             return super().invoke(ctx)
-        except (KeyboardInterrupt, click.exceptions.Abort):
-            # click.prompt turns Ctrl-C into Abort ("Aborted!", status 1); everywhere the
-            # same line and the shell's status for an interrupted command.
+        except (KeyboardInterrupt, click.exceptions.Abort) as stop:
+            # click.prompt turns both Ctrl-C and the end of input (Ctrl-D, an empty pipe)
+            # into Abort ("Aborted!", status 1), raised while handling the EOFError or
+            # KeyboardInterrupt. Every prompt asks a passphrase: the end of input there
+            # means none was given (status 1); Ctrl-C is the same line everywhere and the
+            # shell's status for an interrupted command.
+            if isinstance(stop.__context__, EOFError):
+                click.echo(_said(ctx, NO_PASSPHRASE), err=True)
+                ctx.exit(1)
             click.echo(_said(ctx, INTERRUPTED), err=True)
             ctx.exit(130)
         except (click.exceptions.ClickException, click.exceptions.Exit):
@@ -77,6 +83,7 @@ def N_(message: str) -> str:
 
 
 INTERRUPTED = N_("Stopped.")
+NO_PASSPHRASE = N_("No passphrase given.")
 UNEXPECTED = N_(
     "Attest stopped on an unexpected error ({kind}). Nothing more is shown, since details "
     "could hold account data; please report the command you ran and this line."

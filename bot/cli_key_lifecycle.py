@@ -7,7 +7,8 @@
                                                    reseals and audit entries are trusted
     attest keys new-triage-key [--key FILE]        a fresh triage key (reviewer.triage),
                                                    certified by the reviewer key; it
-                                                   replaces every earlier one
+                                                   replaces every earlier one, recorded
+                                                   in the queue at once
 
     attest keys rotate-node                        (on the node) a new signing key,
                                                    certified by the old one
@@ -23,6 +24,7 @@ import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -31,6 +33,9 @@ from storage.crypto import CryptoError, ReviewerPrivateKey, ReviewerPublicKey
 from storage.errors import KeyFileMissing, StorageError
 from storage.intake.keyring import PUBLIC_FILE
 from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
+
+if TYPE_CHECKING:
+    from storage.crypto.triage import TriageKey
 
 PASSPHRASE_ENV = "ATTEST_REVIEWER_PASSPHRASE"
 
@@ -61,6 +66,7 @@ def _fail(error: StorageError) -> click.ClickException:
 )
 @click.option("--name", default="", help=_("A display name for this key."))
 def upgrade_command(key_file: Path, name: str) -> None:
+    _refuse_public_half(key_file)
     passphrase = os.environ.get(PASSPHRASE_ENV) or click.prompt(
         _("Passphrase for your reviewer key"), hide_input=True, err=True
     )
@@ -78,10 +84,17 @@ def upgrade_command(key_file: Path, name: str) -> None:
         _new_triage_key(upgraded, key_file, replacing=False)
     except CryptoError as exc:
         raise _fail(exc) from None
+    from storage.crypto.triage import triage_key_path
+
     click.echo(
         _("Upgraded reviewer key {fingerprint}: it can now sign. Public key: {path}").format(
             fingerprint=upgraded.fingerprint, path=key_file.parent / PUBLIC_FILE
         )
+    )
+    click.echo(
+        _(
+            "Triage key (signs claims, releases, tags and status without a passphrase): {path}"
+        ).format(path=triage_key_path(key_file))
     )
     click.echo(
         _(
@@ -92,8 +105,29 @@ def upgrade_command(key_file: Path, name: str) -> None:
     )
 
 
-def _new_triage_key(key: ReviewerPrivateKey, key_file: Path, *, replacing: bool) -> Path:
-    """Certify a new triage key with `key` and put it beside `key_file`; its path."""
+def _refuse_public_half(key_file: Path, *, option: bool = True) -> None:
+    """Before any passphrase is asked: the public half (reviewer.pub) given for the key."""
+    from storage.crypto.keyfiles import read_json_file
+    from storage.crypto.reviewer import PUBLIC_HALF
+
+    try:
+        kind = read_json_file(key_file).get("kind")
+    except CryptoError:
+        return  # missing or damaged: loading it says which
+    if kind != "attest-reviewer-public-key":
+        return
+    if not option:
+        raise click.ClickException(_(PUBLIC_HALF))
+    raise click.ClickException(
+        _(
+            "{path} is the public half of a reviewer key (reviewer.pub). Give --key the "
+            "private key file, reviewer.key, made beside it."
+        ).format(path=key_file)
+    )
+
+
+def _new_triage_key(key: ReviewerPrivateKey, key_file: Path, *, replacing: bool) -> TriageKey:
+    """Certify a new triage key with `key` and put it beside `key_file`."""
     from storage.crypto.triage import issue_triage_key, triage_key_path
 
     path = triage_key_path(key_file)
@@ -105,15 +139,45 @@ def _new_triage_key(key: ReviewerPrivateKey, key_file: Path, *, replacing: bool)
         # `new-triage-key` replaces it): this path never overwrites a key file.
         with contextlib.suppress(FileExistsError):
             triage.save(path)
-    return path
+    return triage
+
+
+def _record_replacement(key: ReviewerPrivateKey, triage: TriageKey) -> str | None:
+    """Write the `triage-key-replaced` entry, signed with the main key; None when it is in
+    the queue, else why the queue could not be reached (a translated line)."""
+    from storage.queue.admin import check_schema, queue_url_from_env
+    from storage.queue.audit import AuditSigner
+    from storage.queue.items import reviewer_actor
+    from storage.queue.reach import explain
+    from storage.queue.store import Queue
+    from storage.queue.triage_signatures import REPLACED_ACTION
+
+    actor = reviewer_actor(key.fingerprint)
+    queue = None
+    try:
+        queue = Queue.open(queue_url_from_env(dict(os.environ)), create=False)
+        queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
+        check_schema(queue.engine)
+        queue.signer = AuditSigner(actor, key.sign)
+        queue.record(actor, REPLACED_ACTION, None, {"certificate": triage.certificate.to_text()})
+    except Exception as error:
+        explained = explain(error)
+        if explained is None and not isinstance(error, StorageError):
+            raise
+        return explained.translated(_) if explained is not None else _(str(error))
+    finally:
+        if queue is not None:
+            queue.close()
+    return None
 
 
 @click.command(
     "new-triage-key",
     help=_(
         "Make a new triage key (reviewer.triage, which signs claims, releases, tags and "
-        "status without a passphrase), certified by your reviewer key. Audit entries "
-        "signed with any earlier triage key are refused from its first use on."
+        "status without a passphrase), certified by your reviewer key. The replacement "
+        "is recorded in the queue at once: audit entries signed with any earlier triage "
+        "key are refused from then on."
     ),
 )
 @click.option(
@@ -127,6 +191,7 @@ def new_triage_key_command(key_file: Path | None) -> None:
     configured = os.environ.get("ATTEST_REVIEWER_KEY")
     if key_file is None and not configured:
         raise click.UsageError(_("Name your reviewer key: --key FILE or ATTEST_REVIEWER_KEY."))
+    _refuse_public_half(key_file or Path(str(configured)).expanduser(), option=bool(key_file))
     key_file = key_file or Path(str(configured)).expanduser()
     passphrase = os.environ.get(PASSPHRASE_ENV) or click.prompt(
         _("Passphrase for your reviewer key"), hide_input=True, err=True
@@ -140,15 +205,27 @@ def new_triage_key_command(key_file: Path | None) -> None:
                     "upgrade --key {path}' first."
                 ).format(path=key_file)
             )
-        path = _new_triage_key(key, key_file, replacing=True)
+        triage = _new_triage_key(key, key_file, replacing=True)
     except CryptoError as exc:
         raise _fail(exc) from None
-    click.echo(_("New triage key: {path}").format(path=path))
+    from storage.crypto.triage import triage_key_path
+
+    click.echo(_("New triage key: {path}").format(path=triage_key_path(key_file)))
+    problem = _record_replacement(key, triage)
+    if problem is not None:
+        raise click.ClickException(
+            _(
+                "The replacement was not recorded in the queue: {reason} Until it is, audit "
+                "entries signed with your earlier triage key still count. Run 'attest keys "
+                "new-triage-key' again where the queue can be reached (ATTEST_QUEUE_URL), or "
+                "make a claim, release or tag with the new key there soon."
+            ).format(reason=problem)
+        )
     click.echo(
         _(
-            "Audit entries signed with an earlier triage key of yours are refused from the "
-            "first entry this one signs. Until then they still count: make a claim, release "
-            "or tag soon. Copy this file to any other computer where you use this reviewer key."
+            "The replacement is recorded in the queue: audit entries signed with an earlier "
+            "triage key of yours are refused from now on. Copy this file to any other "
+            "computer where you use this reviewer key."
         )
     )
 

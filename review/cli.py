@@ -207,9 +207,16 @@ def claim_command(ctx: ReviewerContext) -> None:
 def release_command(ctx: ReviewerContext, account_id: str) -> None:
     ctx.triage_only()
     with fail(ctx):
-        ctx.queue.release(ctx.resolve(account_id), ctx.fingerprint)
+        status = ctx.queue.release(ctx.resolve(account_id), ctx.fingerprint)
         ctx.witness_advance()
-    click.echo(_("Released."))
+    if status == "new":
+        click.echo(_("Released: its review ended, and the account is new again."))
+    else:
+        click.echo(
+            _("Released: you no longer hold it, and it keeps its status {status}.").format(
+                status=status
+            )
+        )
 
 
 def _on_terminal() -> bool:
@@ -578,10 +585,16 @@ def audit_show_command(ctx: ReviewerContext, account_id: str | None, limit: int)
 
 
 @audit_group.command(
-    "verify", help=_("Check the audit log's hash chain and that its end was not cut off.")
+    "verify",
+    help=_(
+        "Check the audit log's hash chain and signatures, and that its end was not cut off. "
+        "Exit status: 0 intact, 1 could not check, 2 tampered with, 3 entries signed by "
+        "keys you have not pinned."
+    ),
 )
 @pass_reviewer
 def audit_verify_command(ctx: ReviewerContext) -> None:
+    ctx.read_only()  # pinned public keys only: no private key, no passphrase
     with fail(ctx):
         queue = ctx.queue
         seen = ctx.witness.seen(queue.queue_id)
@@ -607,7 +620,7 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
             ).format(path=ctx.witness.path),
             err=True,
         )
-        sys.exit(2)
+        sys.exit(EXIT_TAMPERED)
     if report.ok:
         click.echo(
             _("The audit log is intact: {n} entries, newest {seq} ({hash}).").format(
@@ -634,13 +647,43 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
             )
         ctx.witness_advance()
         return
-    click.echo(_("The audit log has been tampered with:"), err=True)
-    for problem in report.problems:
+    if report.tampered:
+        click.echo(_("The audit log has been tampered with:"), err=True)
+        for problem in report.tampered:
+            click.echo(
+                "  " + _("entry {seq}: {reason}").format(seq=problem.seq, reason=_(problem.reason)),
+                err=True,
+            )
+    for problem in report.unpinned:
+        kind, _sep, fingerprint = str(problem.unpinned).partition(":")
         click.echo(
-            "  " + _("entry {seq}: {reason}").format(seq=problem.seq, reason=_(problem.reason)),
+            _unpinned_line(kind).format(
+                seq=problem.seq, fingerprint=printable(fingerprint, one_line=True)
+            ),
             err=True,
         )
-    sys.exit(2)
+    sys.exit(EXIT_TAMPERED if report.tampered else EXIT_NOT_PINNED)
+
+
+# `audit verify` exit statuses: 0 intact; 1 could not check (no queue, a damaged pin
+# file, ...); 2 tampered with (also when a queue's identity changed); 3 nothing wrong
+# with the chain, but entries are signed by keys you have not pinned.
+EXIT_TAMPERED = 2
+EXIT_NOT_PINNED = 3
+
+
+def _unpinned_line(kind: str) -> str:
+    if kind == "node":
+        return _(
+            "entry {seq} is signed by a node key you have not pinned (fingerprint "
+            "{fingerprint}): if that node is yours, check the fingerprint with whoever runs "
+            "it and pin it with `attest keys trust-node {fingerprint}`."
+        )
+    return _(
+        "entry {seq} is signed by a reviewer key you have not pinned (fingerprint "
+        "{fingerprint}): if it is a colleague's, pin it with `attest keys trust-reviewer "
+        "FILE`; if it is the demo key, someone used the demo key on this queue."
+    )
 
 
 # `attest review reseal` lives in its own module (key lifecycle, issue 15).

@@ -53,6 +53,13 @@ TRIAGE_PROMPT = N_(
     "once, to make one)"
 )
 
+TRIAGE_KEY_REPLACED = N_(
+    "The triage key on this computer ({path}) was replaced on {date}, so nothing was "
+    "changed. Copy the new reviewer.triage from the computer where it was made, or run "
+    "'attest keys new-triage-key' here, which retires the other one. If you did not "
+    "replace it, your key may have been copied: tell your team."
+)
+
 
 class ReviewerContext:
     """Lazily opened reviewer resources for one command."""
@@ -67,6 +74,7 @@ class ReviewerContext:
         self._key: ReviewerPrivateKey | None = None
         self._signer: AuditSigner | None = None  # given by `sign_with` (the desk)
         self._triage_only = False
+        self._read_only = False  # `audit verify`: opens no private key, logs nothing
         self._demo_warned = False
         self._pins: dict[str, bytes] | None = None
         self._reviewer_pins: dict[str, ReviewerPublicKey] | None = None
@@ -86,7 +94,7 @@ class ReviewerContext:
             self._queue = queue
             queue.queue_id  # noqa: B018 - fails clearly when the queue was never set up
             check_schema(queue.engine)
-            triage = self._triage_signer() if self._triage_only else None
+            triage = self._triage_signer(queue) if self._triage_only else None
             self._reconcile(queue)
             if triage is not None:
                 queue.signer = triage
@@ -105,7 +113,7 @@ class ReviewerContext:
         if not queue.reconcile_needed():
             return
         if queue.signer is None:
-            if self._triage_only:
+            if self._triage_only or self._read_only:
                 click.echo(
                     self.t.gettext(
                         "New accounts or withdrawal requests are waiting to be logged, which "
@@ -135,15 +143,28 @@ class ReviewerContext:
         """
         self._triage_only = True
 
+    def read_only(self) -> None:
+        """This command only reads (`audit verify`): it never opens the private key.
+
+        Receipts and withdrawals waiting to be logged stay waiting (it says so), and the
+        reviewer's own entries are checked against the reviewer.pub beside the key file.
+        """
+        self._read_only = True
+
     def sign_with(self, signer: AuditSigner) -> None:
         """Sign every entry with `signer` (the desk: with whatever key is unlocked there)."""
         self._signer = signer
         if self._queue is not None:
             self._queue.signer = signer
 
-    def _triage_signer(self) -> AuditSigner:
-        """The triage key's signer; a key file without one gets one (asking once)."""
+    def _triage_signer(self, queue: Queue) -> AuditSigner:
+        """The triage key's signer; a key file without one gets one (asking once).
+
+        A key the chain shows was replaced (`attest keys new-triage-key`, here or on
+        another computer) is refused: `audit verify` would call its entries stolen.
+        """
         from storage.crypto.triage import TriageKey, triage_key_path
+        from storage.queue.audit import triage_replaced_on
 
         path, demo = self._key_file()
         owner = self._public_of(path)
@@ -154,6 +175,17 @@ class ReviewerContext:
                 triage = TriageKey.load(triage_path, owner)
         elif not demo:  # an old demo key is upgraded in place when it is opened
             raise CannotSign()
+        if triage is not None and owner.signing_key is not None:
+            with read_connection(queue.engine) as conn:
+                replaced = triage_replaced_on(
+                    conn, owner.fingerprint, triage.certificate, owner.signing_key
+                )
+            if replaced is not None:
+                raise click.ClickException(
+                    self.t.gettext(TRIAGE_KEY_REPLACED).format(
+                        date=replaced.strftime("%Y-%m-%d %H:%M UTC"), path=triage_path
+                    )
+                )
         if triage is None:
             triage = self._make_triage_key(path, triage_path, demo)
         return AuditSigner(
@@ -275,11 +307,42 @@ class ReviewerContext:
         """Pinned reviewer keys, and this reviewer's own key (it trusts its own signature)."""
         if self._reviewer_pins is None:
             pins = ReviewerPins(reviewer_pins_path_from_env(self.env)).load()
-            own = self.key.public
-            if own.signing_key is not None:
+            own = self._key.public if self._key is not None else self._own_public()
+            if own is not None and own.signing_key is not None:
                 pins[own.fingerprint] = own
             self._reviewer_pins = pins
         return self._reviewer_pins
+
+    def _own_public(self) -> ReviewerPublicKey | None:
+        """This reviewer's public key without unlocking anything, or None if there is none.
+
+        The reviewer.pub beside the key file when it states the key file's fingerprint,
+        else the public half the key file states in its header (as `fingerprint` reads
+        it). Both are only as trustworthy as the pins file: whoever can change them can
+        change that too.
+        """
+        from storage.crypto import ReviewerPublicKey
+        from storage.intake.keyring import DEMO_DIR, PRIVATE_FILE, PUBLIC_FILE
+
+        configured = self.env.get("ATTEST_REVIEWER_KEY")
+        path = (
+            Path(configured).expanduser() if configured else self.data_dir / DEMO_DIR / PRIVATE_FILE
+        )
+        try:
+            document = read_json_file(path)
+        except CryptoError:
+            return None
+        if document.get("kind") != PRIVATE_KIND:
+            return None
+        with suppress(CryptoError):
+            public = ReviewerPublicKey.load(path.parent / PUBLIC_FILE)
+            if public.fingerprint == document.get("fingerprint"):
+                return public
+        header = {k: v for k, v in document.items() if k not in ("nonce", "wrapped_private_key")}
+        try:
+            return ReviewerPublicKey.from_dict({**header, "kind": PUBLIC_KIND})
+        except CryptoError:
+            return None
 
     def key_configured(self) -> bool:
         """Whether a reviewer key is set (or the demo key of a first run exists)."""

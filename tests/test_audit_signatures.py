@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.cli_key_lifecycle import trust_reviewer_command
 from bot.cli_queue import trust_node
 from review.cli import review
-from storage.crypto import NodeKeys
+from storage.crypto import FAST_KDF, NodeKeys
 from storage.db import insert_ignore
 from storage.queue.admin import open_queue
 from storage.queue.audit import GENESIS, entry_hash, signed_bytes
@@ -201,10 +201,24 @@ def test_an_unsigned_reviewer_entry_is_refused(log: Log) -> None:
 
 
 def test_an_entry_signed_by_a_key_nobody_pinned_is_refused(log: Log) -> None:
+    """Not pinned is not tampered: one `review show` with the demo key on a real queue
+    must not read as a forged log. A distinct message and exit status (3), naming the key."""
     log.append_raw(f"reviewer:{reviewer('c').fingerprint}", reviewer("c"))
     result = verify(log)
-    assert result.exit_code == 2
-    assert "entry 8: This entry is signed by a key you have not pinned." in result.output
+    assert result.exit_code == 3, result.output
+    assert "tampered" not in result.output
+    assert (
+        f"entry 8 is signed by a reviewer key you have not pinned (fingerprint "
+        f"{reviewer('c').fingerprint})" in result.output
+    )
+    assert "attest keys trust-reviewer FILE" in result.output and "demo key" in result.output
+    # Real tampering as well: today's message and status, the unpinned entry still named.
+    log.append_raw(f"reviewer:{reviewer('b').fingerprint}", None)
+    both = verify(log)
+    assert both.exit_code == 2, both.output
+    assert "The audit log has been tampered with:" in both.output
+    assert "entry 9: This entry is not signed by the actor it names." in both.output
+    assert "entry 8 is signed by a reviewer key you have not pinned" in both.output
 
 
 def test_a_withdrawal_applied_during_list_names_and_is_signed_by_that_reviewer(
@@ -292,3 +306,36 @@ def test_list_with_nothing_to_log_asks_for_no_passphrase(log: Log) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Passphrase" not in result.output
+
+
+def test_verify_needs_no_private_key_and_never_asks_a_passphrase(log: Log) -> None:
+    """Verifying needs only the public keys pinned; the tester was asked the passphrase
+    every time, refused without ATTEST_REVIEWER_KEY, and refused with a version 1 key."""
+    from tests.test_reseal import version_1
+
+    def verify_as(env: dict[str, str]) -> Result:
+        (Path(env["ATTEST_DATA_DIR"]) / "audit-witness.json").unlink(missing_ok=True)
+        return CliRunner().invoke(review, ["audit", "verify"], env=env, input="")
+
+    # d holds no key at all, only the pins of a, b and the node.
+    d = {**log.env("d"), "ATTEST_REVIEWER_KEY": "", "ATTEST_REVIEWER_PASSPHRASE": ""}
+    assert CliRunner().invoke(trust_node, [log.node.fingerprint], env=d).exit_code == 0
+    for whom in ("a", "b"):
+        pin = CliRunner().invoke(
+            trust_reviewer_command, [str(log.tmp / whom / "reviewer.pub")], env=d
+        )
+        assert pin.exit_code == 0, pin.output
+    pinned = verify_as(d)
+    assert pinned.exit_code == 0, pinned.output
+    assert "Passphrase" not in pinned.output and "ATTEST_REVIEWER_KEY" not in pinned.output
+    # a's own entries count by the reviewer.pub beside a's key, with no passphrase asked.
+    own = verify_as({**log.env("a"), "ATTEST_REVIEWER_PASSPHRASE": ""})
+    assert own.exit_code == 0, own.output
+    assert "Passphrase" not in own.output
+    # A version 1 key (it cannot sign) is not asked for either: its pins decide.
+    old = log.tmp / "old"
+    old.mkdir()
+    version_1(reviewer("d")).save(old / "reviewer.key", PASSPHRASE, FAST_KDF)
+    with_v1 = verify_as({**d, "ATTEST_REVIEWER_KEY": str(old / "reviewer.key")})
+    assert with_v1.exit_code == 0, with_v1.output
+    assert "Passphrase" not in with_v1.output

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 
 from storage.crypto import NodeKeys
@@ -141,11 +142,26 @@ def test_ctrl_c_anywhere_is_one_line_and_status_130(
     stopped = attest("review", "show", account_id, env=env)
     assert (stopped.exit_code, stopped.output) == (130, "Stopped.\n")
     # Ctrl-C at a passphrase prompt (click's Abort): the same line, the same status.
+    monkeypatch.undo()
     del env["ATTEST_REVIEWER_PASSPHRASE"]
-    prompted = attest("review", "show", account_id, env=env, input="")
+
+    def ctrl_c_at_the_prompt(*_args: object, **_kwargs: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort() from None  # as click.prompt does
+
+    with monkeypatch.context() as patched:
+        patched.setattr(click, "prompt", ctrl_c_at_the_prompt)
+        prompted = attest("review", "show", account_id, env=env)
     assert prompted.exit_code == 130
     assert prompted.output.strip().splitlines()[-1] == "Stopped."
     assert "Aborted!" not in prompted.output
+    # The end of input there (Ctrl-D, an empty pipe) is not an interruption.
+    ended = attest("review", "show", account_id, env=env, input="")
+    assert ended.exit_code == 1
+    assert ended.output.strip().splitlines()[-1] == "No passphrase given."
+    assert "Aborted!" not in ended.output and "Stopped." not in ended.output
 
 
 def test_ctrl_c_stops_sync_watch_with_status_130(tmp_path: Path) -> None:

@@ -252,6 +252,57 @@ def test_follow_up_keeps_its_owner(q4: Queue4) -> None:
     assert taken.exit_code == 0, taken.output
 
 
+def _audit_detail(q4: Queue4, account: str, action: str) -> list[dict[str, object]]:
+    import json
+
+    from sqlalchemy import select
+
+    from storage.queue.tables import audit_log
+
+    engine = open_queue(q4.url)
+    with engine.connect() as conn:
+        details = [
+            json.loads(d)
+            for d in conn.execute(
+                select(audit_log.c.detail)
+                .where(audit_log.c.account_id == account, audit_log.c.action == action)
+                .order_by(audit_log.c.seq)
+            ).scalars()
+        ]
+    engine.dispose()
+    return details
+
+
+def test_release_keeps_a_follow_up_and_says_which_status_it_keeps(q4: Queue4) -> None:
+    """A survivor marked for follow-up must not drop back to `new` when its owner lets go."""
+    claimed = q4.run("review", "claim").output.strip()
+    assert q4.run("review", "triage", claimed, "--status", "follow-up").exit_code == 0
+    released = q4.run("review", "release", claimed)
+    assert released.exit_code == 0, released.output
+    assert "follow-up" in released.output, released.output
+    item = _json_item(q4, claimed)
+    assert (item["status"], item["assignee"]) == ("follow-up", None)
+    assert _audit_detail(q4, claimed, "released") == [{}]
+    # A claim that is released ends its review: back to new, and the entry says so.
+    other = q4.run("review", "claim").output.strip()
+    back = q4.run("review", "release", other)
+    assert back.exit_code == 0 and "new" in back.output, back.output
+    assert _json_item(q4, other)["status"] == "new"
+    assert _audit_detail(q4, other, "released") == [{"status": ["in-review", "new"]}]
+    # Another status its owner set (referred) is kept too, and the chain still verifies.
+    third = q4.run("review", "claim").output.strip()
+    assert q4.run("review", "triage", third, "--status", "referred").exit_code == 0
+    kept = q4.run("review", "release", third)
+    assert kept.exit_code == 0 and "referred" in kept.output, kept.output
+    assert (_json_item(q4, third)["status"], _json_item(q4, third)["assignee"]) == (
+        "referred",
+        None,
+    )
+    assert q4.run("review", "release", third).exit_code == 1  # no longer held
+    verified = q4.run("review", "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+
+
 def _json_item(q4: Queue4, account: str) -> dict[str, object]:
     import json
 
@@ -294,7 +345,8 @@ def test_claim_release_tags_and_status_need_no_passphrase_and_are_signed(q4: Que
     assert verified.exit_code == 0, verified.output
     # A note is sealed: that needs the private key, so the passphrase is asked for.
     noted = q4.run("review", "triage", account, "--note", "x", env=no_passphrase, input="")
-    assert noted.exit_code == 130 and "Passphrase" in noted.output
+    assert noted.exit_code == 1 and "Passphrase" in noted.output
+    assert noted.output.strip().splitlines()[-1] == "No passphrase given."
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert "ATTEST_REVIEWER_PASSPHRASE" in readme and "on a shared machine" in readme
     assert "reviewer.triage" in readme and "asks for the passphrase once per command" not in readme

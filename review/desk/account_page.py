@@ -171,8 +171,12 @@ def routes(desk: Desk) -> list[Route]:
         return t.gettext("You hold this account now.")
 
     def release(key: ReviewerPrivateKey, account_id: str, form: dict[str, list[str]]) -> str:
-        desk.ctx.queue.release(account_id, key.fingerprint)
-        return t.gettext("Released.")
+        status = desk.ctx.queue.release(account_id, key.fingerprint)
+        if status == "new":
+            return t.gettext("Released: its review ended, and the account is new again.")
+        return t.gettext(
+            "Released: you no longer hold it, and it keeps its status {status}."
+        ).format(status=status)
 
     def triage(key: ReviewerPrivateKey, account_id: str, form: dict[str, list[str]]) -> str:
         status = (first(form, "status") or "").strip() or None

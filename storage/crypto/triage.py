@@ -16,7 +16,9 @@ The certificate is the main key's Ed25519 signature over
 
 (`reviewer` the main key's fingerprint, `triage_key` the raw public key in base64). A
 certificate with `replaces_earlier` (made by `attest keys new-triage-key`) retires every
-triage key of that reviewer certified before it, from its first use in the log on.
+triage key of that reviewer certified before it, from the moment it is in the log: the
+command writes it there at once (a `triage-key-replaced` entry signed with the main key),
+and the new key's first entry carries it too.
 
     reviewer.triage  {"kind": "attest-reviewer-triage-key", "version": 1,
                       "reviewer": fingerprint, "private_key": b64 Ed25519 seed,

@@ -120,28 +120,36 @@ class QueueActions:
             conn.execute(update(accounts).where(accounts.c.id == candidate).values(**values))
         return str(candidate)
 
-    def release(self, account_id: str, reviewer: str) -> None:
-        """Give a held account back to the queue (status new, no assignee).
+    def release(self, account_id: str, reviewer: str) -> str:
+        """Let go of an account this reviewer holds; the status it has afterwards.
 
-        In review or in follow-up: follow-up keeps its owner until they release it.
+        A claim (in review) ends: the account is `new` again, and the audit entry records
+        that change. Any other status its owner set (follow-up, referred, ...) is kept:
+        releasing only gives up the ownership, so a survivor marked for follow-up never
+        drops back among the new ones.
         """
         now = self.clock()
         with self.engine.begin() as conn:
+            row = self.require_visible(conn, account_id)
+            if row.assignee != reviewer or row.status == "new":
+                raise NotHeld()
+            status = "new" if row.status == "in-review" else str(row.status)
             result = conn.execute(
                 update(accounts)
                 .where(
                     accounts.c.id == account_id,
                     accounts.c.assignee == reviewer,
-                    accounts.c.status.in_(("in-review", "follow-up")),
+                    accounts.c.status == row.status,
                 )
-                .values(status="new", assignee=None, lease_until=None, updated_at=now)
+                .values(status=status, assignee=None, lease_until=None, updated_at=now)
             )
-            if result.rowcount != 1:
-                self.require_visible(conn, account_id)
+            if result.rowcount != 1:  # changed meanwhile (SQLite holds the write lock)
                 raise NotHeld()
+            detail = {"status": [row.status, status]} if status != row.status else {}
             audit.append(
-                conn, reviewer_actor(reviewer), "released", account_id, {}, now, self.signer
+                conn, reviewer_actor(reviewer), "released", account_id, detail, now, self.signer
             )
+        return status
 
     def require_visible(self, conn: Connection, account_id: str) -> Any:
         query = select(*ACCOUNT_COLUMNS, PENDING_WITHDRAWAL.label("pending")).where(

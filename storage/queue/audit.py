@@ -48,9 +48,13 @@ from storage.crypto.keyfiles import PRIVATE_FILE_MODE, b64decode, b64encode, rep
 from storage.errors import N_, CorruptData
 from storage.queue.tables import audit_log, queue_info
 from storage.queue.triage_signatures import (
+    PREFIX,
+    REPLACED_ACTION,
     Replacements,
+    certificate_text,
     is_triage_entry,
     is_triage_signature,
+    replacement_problem,
     triage_problem,
 )
 from storage.queue.triage_signatures import signature_text as triage_signature_text
@@ -69,6 +73,7 @@ ACTIONS: tuple[str, ...] = (
     "withdrawals-confirmed",
     "withdrawals-rejected",
     "resealed",
+    "triage-key-replaced",
 )
 ADMIN = "admin"
 _SIGNED_LABEL = b"attest-audit-v1\n"
@@ -123,6 +128,9 @@ class AuditProblem:
 
     seq: int
     reason: str
+    # The actor (`reviewer:<fp>`, `node:<fp>`) when the only fault is that nobody here
+    # pinned its key: not evidence of tampering (a colleague's key, the demo key).
+    unpinned: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,16 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def tampered(self) -> tuple[AuditProblem, ...]:
+        """The problems that show a forged, changed, cut or unlinked log."""
+        return tuple(p for p in self.problems if p.unpinned is None)
+
+    @property
+    def unpinned(self) -> tuple[AuditProblem, ...]:
+        """Entries well formed but signed by keys nobody here pinned."""
+        return tuple(p for p in self.problems if p.unpinned is not None)
 
 
 def _detail_json(detail: Mapping[str, Any]) -> str:
@@ -280,6 +298,12 @@ def signed_from(conn: Connection) -> int:
     return 1 if value is None else int(value)
 
 
+NOT_PINNED = N_(
+    "This entry is signed by a key you have not pinned. If that reviewer or node "
+    "is real, pin them (attest keys trust-reviewer FILE, trust-node) and verify again."
+)
+
+
 def signature_problem(
     row: Any,
     trusted_reviewers: Mapping[str, bytes],
@@ -300,10 +324,7 @@ def signature_problem(
         return N_("This entry is not signed by the actor it names.")
     public_key = keys.get(fingerprint)
     if public_key is None:
-        return N_(
-            "This entry is signed by a key you have not pinned. If that reviewer or node "
-            "is real, pin them (attest keys trust-reviewer FILE, trust-node) and verify again."
-        )
+        return NOT_PINNED
     if kind == "reviewer" and is_triage_signature(row.signature):
         return triage_problem(row, fingerprint, public_key, signed_bytes(row.hash), replacements)
     try:
@@ -314,7 +335,53 @@ def signature_problem(
 
     if not verify_node_signature(public_key, signature, signed_bytes(row.hash)):
         return N_("This entry's signature does not match it: it was forged or changed.")
+    if kind == "reviewer" and row.action == REPLACED_ACTION:
+        return replacement_problem(row, fingerprint, public_key, replacements)
     return None
+
+
+def triage_replaced_on(
+    conn: Connection, fingerprint: str, certificate: Any, main_signing_key: bytes
+) -> datetime | None:
+    """When the chain shows reviewer `fingerprint` replaced the triage key `certificate`
+    certifies (`attest keys new-triage-key` elsewhere), or None if it does not.
+
+    Reads this reviewer's `triage-key-replaced` entries and the certificates their triage
+    entries carry; only certificates made by `main_signing_key` count, so a planted row
+    cannot lock a reviewer out.
+    """
+    from storage.crypto.triage import TriageCertificate
+
+    rows = conn.execute(
+        select(audit_log.c.action, audit_log.c.detail, audit_log.c.signature).where(
+            audit_log.c.actor == f"reviewer:{fingerprint}",
+            (audit_log.c.action == REPLACED_ACTION) | audit_log.c.signature.like(f"{PREFIX}%"),
+        )
+    )
+    texts: set[str] = set()
+    for row in rows:
+        if row.action == REPLACED_ACTION:
+            try:
+                text_ = json.loads(row.detail).get("certificate")
+            except (ValueError, AttributeError):
+                continue
+        else:
+            text_ = certificate_text(str(row.signature))
+        if isinstance(text_, str):
+            texts.add(text_)
+    found = Replacements()
+    for text_ in texts:
+        try:
+            seen = TriageCertificate.from_text(text_)
+        except CorruptData:
+            continue
+        if (
+            seen.replaces_earlier
+            and seen.reviewer == fingerprint
+            and seen.verifies(main_signing_key)
+        ):
+            found.note(seen)
+    return found.since.get(fingerprint) if found.replaced(certificate) else None
 
 
 def verify_chain(
@@ -370,7 +437,8 @@ def verify_chain(
                     row, trusted_reviewers or {}, trusted_nodes or {}, replacements
                 )
                 if reason is not None:
-                    problems.append(AuditProblem(seq, reason))
+                    unpinned = str(row.actor) if reason == NOT_PINNED else None
+                    problems.append(AuditProblem(seq, reason, unpinned))
         if witness is not None and seq == witness[0]:
             witnessed_hash = row.hash
         expected_seq, prev = seq + 1, row.hash

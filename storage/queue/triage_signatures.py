@@ -10,13 +10,17 @@ column carries the certificate with the signature:
 signature is over the same bytes as a main-key signature (`audit.signed_bytes`).
 `audit verify` accepts one only if all of these hold:
 
-    1. the entry is a triage entry: "claimed" or "released" with no detail, or "changed"
-       with nothing but status and tag changes (a note needs the main key);
+    1. the entry is a triage entry: "claimed" with no detail, "released" with no detail
+       or only the status change it made (in review back to new), or "changed" with
+       nothing but status and tag changes (a note needs the main key);
     2. the certificate names the reviewer the entry names, and verifies against that
        reviewer's pinned main signing key;
     3. the entry's signature verifies with the certified triage key;
     4. no certificate of that reviewer with `replaces_earlier` (attest keys
-       new-triage-key), issued after this one, appeared earlier in the chain.
+       new-triage-key), issued after this one, appeared earlier in the chain: either
+       carried by a triage entry, or in a `triage-key-replaced` entry, which
+       `new-triage-key` writes at once, signed with the main key, with the new
+       certificate as its detail ({"certificate": <text>}).
 
 Parsing needs no `cryptography`; checking loads it (only `audit verify` and opening
 accounts check signatures, never a listing).
@@ -36,7 +40,8 @@ if TYPE_CHECKING:
     from storage.crypto.triage import TriageCertificate
 
 PREFIX = "triage:"
-_NO_DETAIL_ACTIONS = frozenset({"claimed", "released"})
+REPLACED_ACTION = "triage-key-replaced"  # signed with the main key, never a triage key
+_NO_DETAIL_ACTIONS = frozenset({"claimed"})
 _CHANGE_FIELDS = frozenset({"status", "tags_added", "tags_removed"})
 
 NOT_A_TRIAGE_ENTRY = N_(
@@ -64,6 +69,8 @@ def is_triage_entry(action: str, detail: Mapping[str, Any]) -> bool:
     """Whether a triage key may sign this entry (claims, releases, tags and status only)."""
     if action in _NO_DETAIL_ACTIONS:
         return not detail
+    if action == "released":
+        return set(detail) <= {"status"}
     if action == "changed":
         return bool(detail) and set(detail) <= _CHANGE_FIELDS
     return False
@@ -99,6 +106,36 @@ class Replacements:
     def replaced(self, certificate: TriageCertificate) -> bool:
         since = self.since.get(certificate.reviewer)
         return since is not None and certificate.issued < since
+
+
+def replacement_problem(
+    row: Any, fingerprint: str, main_signing_key: bytes, replacements: Replacements | None
+) -> str | None:
+    """Why a `triage-key-replaced` entry (its main-key signature already good) is wrong, or None.
+
+    Its certificate must name its reviewer, be made by their main key and replace earlier
+    ones; then `replacements` learns it, so the old keys are refused from here on.
+    """
+    from storage.crypto.triage import TriageCertificate
+
+    try:
+        detail = row.detail if isinstance(row.detail, dict) else _json_object(row.detail)
+        certificate = TriageCertificate.from_text(str(detail.get("certificate")))
+    except (ValueError, CorruptData):
+        return DAMAGED_CERTIFICATE
+    if certificate.reviewer != fingerprint:
+        return ANOTHER_REVIEWERS
+    if not certificate.replaces_earlier or not certificate.verifies(main_signing_key):
+        return FORGED_CERTIFICATE
+    if replacements is not None:
+        replacements.note(certificate)
+    return None
+
+
+def certificate_text(signature: str) -> str | None:
+    """The certificate part of a triage signature column, unparsed; None if malformed."""
+    parts = signature[len(PREFIX) :].split(":")
+    return parts[0] if len(parts) == 2 else None
 
 
 def triage_problem(
