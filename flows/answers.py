@@ -14,7 +14,7 @@ from flows.confirm import answer_confirmation, ask_before_deleting, confirm_firs
 from flows.parse import clean_text, read_choices, split_long
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
-from flows.states import TOPIC_PREFIX, can_send, engine_choices
+from flows.states import BACK_CHOICE, TOPIC_PREFIX, can_send, engine_choices
 from flows.types import (
     DONE,
     DONT_KNOW,
@@ -371,6 +371,16 @@ class Answers:
         s.place(review.id)
         s.ask_step(review)
 
+    def leave_change_list(self) -> None:
+        """Back from the change list, changing nothing: from a group's answers to the
+        groups, from the groups (or a list without groups) to the review."""
+        s = self.s
+        if s.data.get("change_topic"):
+            s.set_data(change_topic=None)
+            s.reask()
+        else:
+            self.return_to_review()
+
     def choose_engine(self, state: str, value: str = "resume") -> None:
         """An answer to an engine state's question."""
         s = self.s
@@ -416,6 +426,8 @@ class Answers:
             step = s.flow.step(s.session.history[-1])
             s.set_data(appending=None)
             self.after(step, s.next_of(step))
+        elif state == "review-change" and value == BACK_CHOICE:
+            self.leave_change_list()  # its number or label typed: as the button, /back
         elif state == "review-change" and value.startswith(TOPIC_PREFIX):
             s.set_data(change_topic=value.removeprefix(TOPIC_PREFIX))
             s.reask()
