@@ -330,11 +330,10 @@ class Sprint:
         self.update(flags=self._flags())
 
     def review_items(self) -> list[str]:
-        """One entry a listed answer: its question, then the answer as shown."""
+        """One entry a listed answer: its short label (as in the change list, never a
+        question cut to fit), then the answer as shown, after an arrow pointing at it."""
         return [
-            f"• {self.r.short_question(step, self.session)}\n"
-            f"   → {self.r.answer_text(step, answer, self.session)}"
-            for step, answer in self.changeable()
+            self.r.review_item(step, answer, self.session) for step, answer in self.changeable()
         ]
 
     def nothing_recorded(self) -> bool:
