@@ -11,10 +11,10 @@ from dataclasses import replace
 from babel.lists import format_list
 
 from flows.confirm import answer_confirmation, ask_before_deleting, confirm_first
-from flows.parse import clean_text, read_choices, split_long
+from flows.parse import clean_text, only_numbers, read_choices, split_long
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
-from flows.states import TOPIC_PREFIX, can_send, engine_choices
+from flows.states import BACK_CHOICE, TOPIC_PREFIX, can_send, engine_choices
 from flows.types import (
     DONE,
     DONT_KNOW,
@@ -43,7 +43,8 @@ class Answers:
         if state == "withdraw-code":
             self.withdraw_code()
         elif state in ENGINE_STATES:
-            picked = self.pick(engine_choices(s, state), multi=False)
+            choices = engine_choices(s, state)
+            picked = self.text_pick(choices) if state == "more" else self.pick(choices, multi=False)
             if state == "more" and picked is None and s.inbound.kind in ("text", "media"):
                 self.text_answer(s.flow.step(s.session.history[-1]), appending=True)
             elif picked is None:
@@ -83,6 +84,18 @@ class Answers:
         if inbound.kind == "text":
             return read_choices(inbound.text, choices, multi)
         return None
+
+    def text_pick(self, choices: tuple[Choice, ...]) -> tuple[str, ...] | None:
+        """What an inbound picks where text is an answer too (a text question, "add more").
+
+        A bare number is an option only where the channel shows the options' numbers (the
+        terminal): on Telegram "1" typed in "How many others, and where" means one, never
+        "Remove what I wrote". Buttons, and labels typed exactly, pick as anywhere.
+        """
+        inbound = self.s.inbound
+        if inbound.kind == "text" and not inbound.numbered and only_numbers(inbound.text):
+            return None
+        return self.pick(choices, multi=False)
 
     def reprompt(self, *, multi: bool, text_step: bool = False) -> None:
         s, _ = self.s, self._
@@ -234,7 +247,7 @@ class Answers:
         s, inbound = self.s, self.s.inbound
         if s.data.get("removing") == step.id:
             # Asked to confirm removing what was written: delete, keep, or go on as usual.
-            picked = self.pick(s.step_choices(step), multi=False)
+            picked = self.text_pick(s.step_choices(step))
             if picked and picked[0] == REMOVE_TEXT:
                 self.remove_text(step)
                 return
@@ -263,7 +276,8 @@ class Answers:
             if appending and word in (DONE, self._("Done").casefold()):  # typed after "add more"
                 self.choose_engine("more", DONE)
                 return
-            status = read_choices(inbound.text, s.step_choices(step), multi=False)
+            # Remove what I wrote (by its number on the terminal) is confirmed first.
+            status = self.text_pick(s.step_choices(step))
             if status and status[0] == REMOVE_TEXT:
                 s.ask_remove(step)
                 return
@@ -371,6 +385,16 @@ class Answers:
         s.place(review.id)
         s.ask_step(review)
 
+    def leave_change_list(self) -> None:
+        """Back from the change list, changing nothing: from a group's answers to the
+        groups, from the groups (or a list without groups) to the review."""
+        s = self.s
+        if s.data.get("change_topic"):
+            s.set_data(change_topic=None)
+            s.reask()
+        else:
+            self.return_to_review()
+
     def choose_engine(self, state: str, value: str = "resume") -> None:
         """An answer to an engine state's question."""
         s = self.s
@@ -416,6 +440,8 @@ class Answers:
             step = s.flow.step(s.session.history[-1])
             s.set_data(appending=None)
             self.after(step, s.next_of(step))
+        elif state == "review-change" and value == BACK_CHOICE:
+            self.leave_change_list()  # its number or label typed: as the button, /back
         elif state == "review-change" and value.startswith(TOPIC_PREFIX):
             s.set_data(change_topic=value.removeprefix(TOPIC_PREFIX))
             s.reask()

@@ -14,6 +14,7 @@ import re
 
 LRI = "\u2066"  # left-to-right isolate
 PDI = "\u2069"  # pop directional isolate
+RLM = "\u200f"  # right-to-left mark: starts a line right to left whatever follows
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "ps", "ckb", "sd", "ug", "yi", "dv"})
 
 # A run of Latin-script word characters (with the signs commands, codes and addresses

@@ -128,9 +128,8 @@ class Reading(Answers):
             self.choose_engine("resume")
         elif state == "new":
             s.reask()
-        elif state == "review-change" and s.data.get("change_topic"):
-            s.set_data(change_topic=None)  # from a group's answers back to the groups
-            s.reask()
+        elif state == "review-change":
+            self.leave_change_list()
         elif state in ENGINE_STATES:
             s.set_data(appending=None)
             last = s.session.history[-1]

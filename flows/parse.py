@@ -136,6 +136,11 @@ def _match_label(piece: str, choices: Sequence[Choice]) -> str | None:
     return None
 
 
+def only_numbers(text: str) -> bool:
+    """True for a typed number or list of numbers ("1", "2, 3", "١"), in any script."""
+    return bool(_NUMBERS.match(text.strip()))
+
+
 def read_choices(text: str, choices: Sequence[Choice], multi: bool) -> tuple[str, ...] | None:
     """Option values a typed answer selects by number or label, or None if unreadable."""
     cleaned = text.strip()

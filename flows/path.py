@@ -46,6 +46,15 @@ def should_ask(step: Step, answers: Mapping[str, Answer], flags: frozenset[str])
     return all(holds(c, answers, flags) for c in step.ask_if)
 
 
+def closed_off(step: Step, answers: Mapping[str, Answer]) -> bool:
+    """True when a condition of `step` on another step's answer no longer holds.
+
+    Judged on the answers as they stand (not the path, which stops at the first question
+    without an answer); flag conditions are left out, as flags follow the path.
+    """
+    return any(c.flag is None and not holds(c, answers, frozenset()) for c in step.ask_if)
+
+
 def offered(step: Step, answers: Mapping[str, Answer], flags: frozenset[str]) -> set[str]:
     """The ids of the options `step` offers now (an option's `ask_if` may hold it back)."""
     return {o.id for o in step.options if all(holds(c, answers, flags) for c in o.ask_if)}

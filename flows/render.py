@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from flows.bidi import is_rtl, isolate_latin
+from flows.bidi import RLM, is_rtl, isolate_latin
 from flows.deployment import Deployment, Referral, pick
 from flows.spec import PLACEHOLDER_PATTERN, Flow, Step
 from flows.types import DONT_KNOW, PREFER_NOT, Answer, Choice, Session, Translator
@@ -288,6 +288,19 @@ class Renderer:
         a question cut to fit; a step without one shows its whole text.
         """
         return self._(step.label or step.text)
+
+    def review_item(self, step: Step, answer: Answer, session: Session) -> str:
+        """One answer in the review: its label, then the answer after an arrow pointing at it.
+
+        A right-to-left paragraph puts the label on the right and the answer to its left,
+        so there the arrow is "←" (the bidi algorithm does not mirror arrows). The answer
+        line starts with a right-to-left mark, so an answer in Latin script (isolated, as
+        filled placeholders are) still reads right to left after its arrow.
+        """
+        shown = self.answer_text(step, answer, session)
+        if is_rtl(self.language):
+            return f"• {self.label(step)}\n{RLM}   ← {isolate_latin(shown)}"
+        return f"• {self.label(step)}\n   → {shown}"
 
     def answer_text(self, step: Step, answer: Answer, session: Session) -> str:
         """An answer as the person sees it in the review and in "(your answer was: …)".

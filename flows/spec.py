@@ -259,6 +259,11 @@ class Flow:
     def review_step(self) -> Step | None:
         return next((s for s in self.steps if s.kind == "review"), None)
 
+    @cached_property
+    def identifying_conditional(self) -> tuple[Step, ...]:
+        """`identifying` steps asked only on a condition (the contact way, the code word)."""
+        return tuple(s for s in self.steps if s.identifying and s.ask_if)
+
 
 # Placeholders a text may use, and where they may appear (None: anywhere).
 PLACEHOLDERS: dict[str, str | None] = {

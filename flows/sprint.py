@@ -15,7 +15,7 @@ from typing import Any
 from flows.account import build_account, consent_scopes, make_answer, stop_from
 from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
-from flows.path import offered, route, should_ask, walk
+from flows.path import closed_off, offered, route, should_ask, walk
 from flows.reference import reference_code
 from flows.render import Renderer, SourceLanguage, pack_items, split_message
 from flows.spec import CONSENT_SECTION, ENGINE_STATES, TEXT_KINDS, Flow, Step
@@ -129,8 +129,27 @@ class Sprint:
             self._record_consent()
         if step.sets == "language" and status == "answered" and isinstance(answer.value, str):
             self.set_language(answer.value)
+        self._drop_closed_identifying()
         self.update(flags=self._flags())
         return answer
+
+    def _drop_closed_identifying(self) -> None:
+        """Delete what could identify or endanger the person once its question is closed off.
+
+        "Contacting you again" set to No drops the contact way and the code word: someone
+        who turned contact off because that number is no longer safe must never get it
+        back, unasked, by turning contact on again; the questions are asked afresh. Other
+        answers off the path are kept aside (a change back loses nothing); these are not.
+        """
+        answers = self.session.answers
+        closed = [
+            s.id
+            for s in self.flow.identifying_conditional
+            if s.id in answers and closed_off(s, answers)
+        ]
+        if closed:
+            kept = {k: a for k, a in answers.items() if k not in closed}
+            self.update(answers=kept)
 
     def _record_consent(self) -> None:
         """The consent record as the answers on the path give it, stamped now, in this language."""
@@ -311,11 +330,10 @@ class Sprint:
         self.update(flags=self._flags())
 
     def review_items(self) -> list[str]:
-        """One entry a listed answer: its question, then the answer as shown."""
+        """One entry a listed answer: its short label (as in the change list, never a
+        question cut to fit), then the answer as shown, after an arrow pointing at it."""
         return [
-            f"• {self.r.short_question(step, self.session)}\n"
-            f"   → {self.r.answer_text(step, answer, self.session)}"
-            for step, answer in self.changeable()
+            self.r.review_item(step, answer, self.session) for step, answer in self.changeable()
         ]
 
     def nothing_recorded(self) -> bool:

@@ -44,6 +44,9 @@ def engine_choices(sprint: Sprint, state: str) -> tuple[Choice, ...]:
             return _numbered(("delete", _("Delete and withdraw")), ("back", _("Go back")))
         return _numbered(("delete", _("Delete")), ("back", _("Go back")))
     if state == "review-change":
+        # Last, a way out on the screen (Telegram shows one button a row and no numbers):
+        # from a group's answers back to the groups, from the groups back to the review.
+        back = (BACK_CHOICE, _("Go back"))
         topic = change_topic(sprint)
         if topic is None and sprint.flow.topics:
             # First the group ("When and where"), then its answers: a short list each.
@@ -53,19 +56,24 @@ def engine_choices(sprint: Sprint, state: str) -> tuple[Choice, ...]:
                     (TOPIC_PREFIX + t.id, sprint.r.text(t.text, sprint.session))
                     for t in sprint.flow.topics
                     if t.id in present
-                )
+                ),
+                back,
             )
         return _numbered(
             *(
                 (step.id, sprint.r.label(step))
                 for step, _a in sprint.changeable()
                 if topic is None or step.topic == topic
-            )
+            ),
+            back,
         )
     return ()
 
 
 TOPIC_PREFIX = "topic:"
+# The change list's "Go back": a choice read as the /back command (as the pause message's
+# "/hide"), so a button, its number and a typed /back all do the same.
+BACK_CHOICE = "/back"
 
 
 def change_topic(sprint: Sprint) -> str | None:

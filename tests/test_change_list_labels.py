@@ -14,6 +14,7 @@ from flows.deployment import demo_deployment
 from flows.i18n import translator
 from flows.render import Renderer
 from flows.spec import LABEL_CHARS, Flow
+from flows.states import BACK_CHOICE
 from flows.types import Choice, Inbound
 from tests.golden.talk import Talk
 
@@ -46,15 +47,21 @@ def to_review(talk: Talk) -> None:
     raise AssertionError("the review was never reached")
 
 
+def without_back(choices: tuple[Choice, ...]) -> tuple[Choice, ...]:
+    """A change list's items, without its last button, "Go back" (issue f3)."""
+    assert choices[-1].value == BACK_CHOICE, choices[-1]
+    return choices[:-1]
+
+
 def change_lists(talk: Talk) -> list[tuple[Choice, ...]]:
     """Every list of answers "Change an answer" offers (one a group when the flow has them)."""
     talk.press("change")
     if not talk.flow.topics:
-        return [talk.ask.choices]
+        return [without_back(talk.ask.choices)]
     lists = []
-    for group in talk.ask.choices:
+    for group in without_back(talk.ask.choices):
         talk.press(group.value)
-        lists.append(talk.ask.choices)
+        lists.append(without_back(talk.ask.choices))
         talk.command("back")
     return lists
 

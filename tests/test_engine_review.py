@@ -63,7 +63,7 @@ def test_the_review_lists_every_answer_with_its_status() -> None:
     review = turn.messages[-1]
     assert review.ask == "review"
     assert [c.value for c in review.choices] == ["send", "change"]
-    assert "• Are you 18 or older?\n   → Yes" in review.text
+    assert "• 18 or older\n   → Yes" in review.text  # its label (issue f3), not the question
     assert "→ Skipped" in review.text
     assert "→ Prefer not to say" in review.text
     assert "→ I don't know" in review.text

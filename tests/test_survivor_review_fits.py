@@ -39,7 +39,10 @@ def to_review(chat: Chat, *, text: str = LONG, skip: bool = False) -> None:
         elif not last.choices:
             chat.send(Inbound(kind="text", text=text))
         elif last.multi:
-            chat.send(Inbound(kind="text", text="1, 2, 3"))
+            # Every option that goes with others: a long review, as a long account has.
+            alone = ("none", "nothing-now", "unknown", "dont-know", "prefer-not", "done")
+            ticked = [str(c.n) for c in last.choices if c.value not in alone]
+            chat.send(Inbound(kind="text", text=", ".join(ticked)))
         else:
             chat.tap(last.choices[0].value)
     raise AssertionError("the review was never reached")
@@ -68,7 +71,8 @@ def test_every_review_message_fits_one_telegram_message_and_no_answer_is_split(
         items = message.split("• ")[1:]
         assert items or n == len(messages) - 1
         for item in items:
-            assert "\n   → " in item, item[:80]
+            arrow = "\n\u200f   ← " if language == "ar" else "\n   → "  # issue f3: RTL
+            assert arrow in item, item[:80]
 
 
 def test_the_review_lists_only_the_accounts_answers() -> None:
@@ -86,7 +90,8 @@ def test_the_review_lists_only_the_accounts_answers() -> None:
         "How are you feeling",
     ):
         assert process not in review, process
-    for account in ("In your own words, what happened?", "May we use what you tell us"):
+    # Each answer under its short label (issue f3), not its question.
+    for account in ("• What happened, in your words\n", "• Public reports, without your name\n"):
         assert account in review
 
 
@@ -102,7 +107,9 @@ def test_the_change_list_comes_in_groups() -> None:
         "When and where",
         "Who",
         "Why",
+        "After it happened",
         "Consent",
+        "Go back",  # issue f3: a way out on the screen
     ]
     chat.tap("topic:when-where")
     assert [c.value for c in chat.said[-1].choices] == [
@@ -110,11 +117,12 @@ def test_the_change_list_comes_in_groups() -> None:
         "when-started",
         "how-often",
         "place",
+        "/back",
     ]
     chat.send(Inbound(kind="command", command="back"))
     assert chat.said[-1].text == "Which part would you like to change?"
     chat.tap("topic:consent")
-    assert len(chat.said[-1].choices) <= 7
+    assert len(chat.said[-1].choices) <= 8  # seven answers and "Go back"
     chat.tap("consent-reports")
     assert chat.asking == "consent-reports"
 
