@@ -238,12 +238,43 @@ def new_triage_key_command(key_file: Path | None) -> None:
     ),
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def trust_reviewer_command(file: Path) -> None:
+@click.option(
+    "--demo-recovery",
+    is_flag=True,
+    help=_(
+        "FILE is the node's demo reviewer key: accept its reseals only, to open accounts "
+        "sealed to the demo key alone. They are marked: who resealed them is not known."
+    ),
+)
+def trust_reviewer_command(file: Path, demo_recovery: bool) -> None:
     try:
         key = ReviewerPublicKey.load(file)
-        ReviewerPins(reviewer_pins_path_from_env()).pin(key)
+        ReviewerPins(reviewer_pins_path_from_env()).pin(key, demo_recovery=demo_recovery)
     except StorageError as exc:
         raise _fail(exc) from None
+    if demo_recovery:
+        click.echo(
+            _("Pinned the demo reviewer key {fingerprint} for recovery only.").format(
+                fingerprint=key.fingerprint
+            )
+        )
+        click.echo(
+            click.style(
+                _(
+                    "WARNING: anyone with the node's machine holds this key (its passphrase "
+                    "is demo), so its signature proves nothing about who resealed an account. "
+                    "Accounts opened through it are marked; its audit entries are reported "
+                    "apart and never count as a trusted reviewer's. What an account says is "
+                    "still checked against the node's signature. To drop it later (what it "
+                    "resealed for you then stops opening): attest keys untrust-reviewer "
+                    "{fingerprint}"
+                ).format(fingerprint=key.fingerprint),
+                fg="yellow",
+                bold=True,
+            ),
+            err=True,
+        )
+        return
     click.echo(
         _("Trusted reviewer {fingerprint} ({name}).").format(
             fingerprint=key.fingerprint, name=key.name or "-"
@@ -254,6 +285,28 @@ def trust_reviewer_command(file: Path) -> None:
             "Check this whole fingerprint with that reviewer in person or on a call: "
             "whoever gave you the file could have made it."
         )
+    )
+
+
+@click.command(
+    "untrust-reviewer",
+    help=_(
+        "Stop trusting the reviewer key FINGERPRINT (or a demo key pinned for recovery): "
+        "its reseals no longer open accounts for you."
+    ),
+)
+@click.argument("fingerprint")
+def untrust_reviewer_command(fingerprint: str) -> None:
+    try:
+        dropped = ReviewerPins(reviewer_pins_path_from_env()).unpin(fingerprint)
+    except StorageError as exc:
+        raise _fail(exc) from None
+    click.echo(
+        _(
+            "No longer trusted: reviewer key {fingerprint}. Accounts it resealed for you no "
+            "longer open, and its audit entries are reported as signed by a key you have not "
+            "pinned."
+        ).format(fingerprint=dropped)
     )
 
 

@@ -333,11 +333,13 @@ from bot.cli_key_lifecycle import (  # noqa: E402
     rotate_node_command,
     trust_reviewer_command,
     untrust_node_command,
+    untrust_reviewer_command,
     upgrade_command,
 )
 
 keys.add_command(upgrade_command)
 keys.add_command(new_triage_key_command)
 keys.add_command(trust_reviewer_command)
+keys.add_command(untrust_reviewer_command)
 keys.add_command(rotate_node_command)
 keys.add_command(untrust_node_command)

@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from flows.i18n import translator
-from review.context import ReviewerContext, fail
+from review.context import ReviewerContext, fail, warning
 from review.export import (
     LAYOUTS,
     ExportFilter,
@@ -149,6 +149,12 @@ def list_command(
             and ctx.queue.count_accounts(**{**filters, "status": "closed"}) > 0
         )
         pins = ctx.pins
+        from storage.queue.reseals import resealed_by
+        from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
+
+        # Marked, not checked: `review show` verifies the reseal before anything is shown.
+        demo = ReviewerPins(reviewer_pins_path_from_env(ctx.env)).demo_fingerprints()
+        by_demo = resealed_by(ctx.queue, ctx.fingerprint, demo) if demo else set()
     if as_json:
         click.echo(
             json.dumps(
@@ -170,6 +176,7 @@ def list_command(
                         "node_pinned": i.node_fingerprint in pins,
                         "mode": i.mode,
                         "documenter": i.documenter,
+                        "resealed_by_demo_key": i.account_id in by_demo,
                     }
                     for i in items
                 ],
@@ -183,7 +190,13 @@ def list_command(
             click.echo(_("Closed accounts are hidden (--all shows them)."))
         return
     for line in render_listing(
-        items, total, pins, ctx.t, closed_hidden=closed_hidden, cutoffs=ctx.node_cutoffs
+        items,
+        total,
+        pins,
+        ctx.t,
+        closed_hidden=closed_hidden,
+        cutoffs=ctx.node_cutoffs,
+        resealed_by_demo=by_demo,
     ):
         click.echo(line)
 
@@ -245,6 +258,7 @@ def _opened(ctx: ReviewerContext, account_id: str, check_files: bool = True) -> 
         check_files=check_files,
         trusted_reviewers=ctx.reviewer_pins,
         node_cutoffs=ctx.node_cutoffs,
+        demo_resealers=ctx.demo_reviewer_pins,
     )
 
 
@@ -264,7 +278,7 @@ def show_command(ctx: ReviewerContext, account_id: str) -> None:
             ctx.key,
             ctx.pins,
             reseals_for_key(ctx.queue, stored, ctx.key),
-            ctx.reviewer_pins,
+            ctx.reseal_signers,
         )
         notes = []
         for note in ctx.queue.notes(account_id):
@@ -351,7 +365,7 @@ def triage_command(
                 ctx.key,
                 ctx.pins,
                 reseals_for_key(ctx.queue, stored, ctx.key),
-                ctx.reviewer_pins,
+                ctx.reseal_signers,
             )
             text = sys.stdin.read() if note == "-" else note
             if not text.strip():
@@ -608,6 +622,11 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
                     if key.signing_key is not None
                 },
                 trusted_nodes=ctx.pins,
+                demo_signers={
+                    fp: key.signing_key
+                    for fp, key in ctx.demo_reviewer_pins.items()
+                    if key.signing_key is not None
+                },
             )
     if not ctx.witness.same_queue(ctx.where, queue.queue_id):
         click.echo(_("The audit log has been tampered with:"), err=True)
@@ -640,6 +659,16 @@ def audit_verify_command(ctx: ReviewerContext) -> None:
                     "{n} entries were written by an administrator's command and are not signed "
                     "(on PostgreSQL only the database's owner can write those)."
                 ).format(n=report.by_admin)
+            )
+        if report.by_demo:
+            click.echo(
+                warning(
+                    _(
+                        "{n} entries are signed by the demo key you pinned for recovery: anyone "
+                        "with the node's machine holds it, so who wrote them is not known. Only "
+                        "their hash chain counts, and they count as no reviewer's."
+                    ).format(n=report.by_demo)
+                )
             )
         if seen is None:
             click.echo(

@@ -344,6 +344,20 @@ class ReviewerContext:
         except CryptoError:
             return None
 
+    @property
+    def demo_reviewer_pins(self) -> dict[str, ReviewerPublicKey]:
+        """Demo keys pinned with --demo-recovery: their reseals open accounts, marked."""
+        return ReviewerPins(reviewer_pins_path_from_env(self.env)).load_demo()
+
+    @property
+    def reseal_signers(self) -> dict[str, ReviewerPublicKey]:
+        """Whose reseals open accounts for this reviewer: pinned reviewers and recovery demo keys.
+
+        Only for getting at a content key (which must still open the node-signed body);
+        never for audit entries or receipts, which use `reviewer_pins`.
+        """
+        return {**self.demo_reviewer_pins, **self.reviewer_pins}
+
     def key_configured(self) -> bool:
         """Whether a reviewer key is set (or the demo key of a first run exists)."""
         if self.env.get("ATTEST_REVIEWER_KEY"):

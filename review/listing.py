@@ -39,6 +39,7 @@ def render_listing(
     *,
     closed_hidden: bool,
     cutoffs: Mapping[str, datetime] | None = None,
+    resealed_by_demo: Collection[str] = (),
 ) -> list[str]:
     """The table's lines, header first, then the "showing N of M" line."""
     header = [
@@ -71,6 +72,9 @@ def render_listing(
                     "yellow",
                 )
             )
+        if i.account_id in resealed_by_demo:
+            # Reached through the demo key pinned for recovery: who resealed it is not known.
+            marks.append((t.gettext("RESEALED BY DEMO KEY"), "yellow"))
         cells = [
             i.account_id,
             when(i.submitted_at or i.received_at),

@@ -4,7 +4,8 @@
 
     the node that signed it is pinned by this reviewer        UntrustedNode
     a reseal (if the node did not seal to this key) is signed UntrustedReviewer /
-      by a pinned reviewer                                    TamperedData
+      by a pinned reviewer (or a demo key pinned for          TamperedData
+      recovery: then the account is marked)
     the node's signature covers id, metadata, recipients, body TamperedData
     the body decrypts under this reviewer's key               NotARecipient / TamperedData
     the queue's plaintext columns equal the signed metadata   VerificationFailed
@@ -74,6 +75,9 @@ class OpenedAccount:
     files: tuple[FileEntry, ...]
     # Set when the node key was untrusted after this time and the account came before it.
     untrusted_after: datetime | None = None
+    # Opened through a reseal signed by a demo key pinned for recovery: who resealed it is
+    # not known (anyone with the node's machine holds that key).
+    resealed_by_demo: str | None = None
 
     @property
     def scopes(self) -> dict[str, str]:
@@ -174,11 +178,15 @@ def open_verified(
     check_files: bool = True,
     trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
     node_cutoffs: Mapping[str, datetime] | None = None,
+    demo_resealers: Mapping[str, ReviewerPublicKey] | None = None,
 ) -> OpenedAccount:
     """The verified account, or an exception naming which check failed (see module doc).
 
     A key the node did not seal to opens it through a reseal signed by a reviewer in
-    `trusted_reviewers` (`attest review reseal`).
+    `trusted_reviewers` (`attest review reseal`), or by a demo key in `demo_resealers`
+    (pinned with --demo-recovery): such an account comes back marked `resealed_by_demo`.
+    A demo key counts for nothing else (not for receipts, below). Either way the content
+    key must decrypt the node-signed body, so no reseal changes what the account says.
     """
     untrusted_after = (node_cutoffs or {}).get(stored.sealed.node_fingerprint)
     from storage.crypto import open_account
@@ -194,7 +202,11 @@ def open_verified(
     ):
         raise UntrustedAfter()
     reseals = reseals_for_key(queue, stored, key)
-    body = open_account(stored.sealed, key, trusted_nodes, reseals, trusted_reviewers)
+    trusted = dict(trusted_reviewers or {})
+    demo = {fp: k for fp, k in (demo_resealers or {}).items() if fp not in trusted}
+    body = open_account(stored.sealed, key, trusted_nodes, reseals, {**demo, **trusted})
+    # open_content_key used the first reseal for this key (there is one per recipient).
+    by_demo = reseals[0].resealer if reseals and reseals[0].resealer in demo else None
     wrong = metadata_mismatches(stored.item, stored.sealed)
     if wrong:
         raise VerificationFailed("queue columns " + ", ".join(wrong))
@@ -206,7 +218,7 @@ def open_verified(
     if check_files:
         for entry in entries:
             decrypt_attachment(queue, stored.item.account_id, entry, _HashingSink())  # type: ignore[arg-type]
-    return OpenedAccount(stored.item, body, entries, untrusted_after)
+    return OpenedAccount(stored.item, body, entries, untrusted_after, by_demo)
 
 
 def write_attachment(queue: Queue, account_id: str, entry: FileEntry, out: Path) -> None:

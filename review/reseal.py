@@ -71,7 +71,7 @@ def reseal_command(ctx: ReviewerContext, to: Path) -> None:
                     ctx.key,
                     ctx.pins,
                     reseals_for_key(queue, stored, ctx.key),
-                    ctx.reviewer_pins,
+                    ctx.reseal_signers,
                 )
                 made.append(reseal_account(stored.sealed, content_key, new_key, ctx.key))
             except (CryptoError, StorageError):

@@ -151,6 +151,14 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
                 "{time}; the queue received this one before that."
             ).format(time=when(opened.untrusted_after))
         )
+    if opened.resealed_by_demo is not None:
+        lines.append(
+            t.gettext(
+                "NOTE: resealed by the demo key: who resealed it is not known (anyone with the "
+                "node's machine holds that key). What it says is checked against the node's "
+                "signature."
+            )
+        )
     if item.urgent:
         lines.append(t.gettext(URGENT_LINE))
     lines.append(status_line(item, t))

@@ -142,6 +142,9 @@ class AuditReport:
     witness_checked: bool
     history: int = 0  # unsigned entries from before signatures
     by_admin: int = 0  # unsigned administrator entries
+    # Entries signed by a demo key pinned for recovery: anyone with the node's machine
+    # could have signed them, so they are reported apart, never as a trusted reviewer's.
+    by_demo: int = 0
 
     @property
     def ok(self) -> bool:
@@ -390,17 +393,23 @@ def verify_chain(
     *,
     trusted_reviewers: Mapping[str, bytes] | None = None,
     trusted_nodes: Mapping[str, bytes] | None = None,
+    demo_signers: Mapping[str, bytes] | None = None,
 ) -> AuditReport:
     """Walk the whole chain; with a witness (seq, hash), also check the tail was not cut or rewritten.
 
     With `trusted_reviewers` (fingerprint -> raw Ed25519 signing key) and `trusted_nodes`,
     every entry from `signed_from` on must carry a valid signature by the actor it names,
-    or be an unsigned administrator entry (counted in `by_admin`).
+    or be an unsigned administrator entry (counted in `by_admin`). An entry validly signed
+    by one of `demo_signers` (demo keys pinned for recovery) is counted in `by_demo`, not
+    as a problem and not as trusted: its signature says nothing about who wrote it.
     """
     problems: list[AuditProblem] = []
     expected_seq, prev = 1, GENESIS
     count = 0
-    history = by_admin = 0
+    history = by_admin = by_demo = 0
+    demo_keys = {
+        fp: key for fp, key in (demo_signers or {}).items() if fp not in (trusted_reviewers or {})
+    }
     witnessed_hash: str | None = None
     check_signatures = trusted_reviewers is not None or trusted_nodes is not None
     replacements = Replacements()
@@ -436,7 +445,13 @@ def verify_chain(
                 reason = signature_problem(
                     row, trusted_reviewers or {}, trusted_nodes or {}, replacements
                 )
-                if reason is not None:
+                if (
+                    reason is not None
+                    and demo_keys
+                    and signature_problem(row, demo_keys, {}, replacements) is None
+                ):
+                    by_demo += 1
+                elif reason is not None:
                     unpinned = str(row.actor) if reason == NOT_PINNED else None
                     problems.append(AuditProblem(seq, reason, unpinned))
         if witness is not None and seq == witness[0]:
@@ -459,7 +474,7 @@ def verify_chain(
                 AuditProblem(witness[0], N_("An entry you saw earlier was rewritten since."))
             )
     return AuditReport(
-        count, head_seq, prev, tuple(problems), witness is not None, history, by_admin
+        count, head_seq, prev, tuple(problems), witness is not None, history, by_admin, by_demo
     )
 
 

@@ -8,7 +8,7 @@ reviewer who made it, in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -83,5 +83,18 @@ def resealed_ids(queue: Queue, recipient: str) -> set[str]:
     with read_connection(queue.engine) as conn:
         rows = conn.execute(
             select(reseals.c.account_id).where(reseals.c.recipient == recipient)
+        ).scalars()
+        return set(rows)
+
+
+def resealed_by(queue: Queue, recipient: str, resealers: Collection[str]) -> set[str]:
+    """Accounts whose reseal for `recipient` names one of `resealers` (unchecked: a listing)."""
+    if not resealers:
+        return set()
+    with read_connection(queue.engine) as conn:
+        rows = conn.execute(
+            select(reseals.c.account_id).where(
+                reseals.c.recipient == recipient, reseals.c.resealer.in_(sorted(resealers))
+            )
         ).scalars()
         return set(rows)

@@ -9,6 +9,13 @@ DATA_DIR/trusted-reviewers.json) holds each pinned public key file whole:
 An entry is used only when its key parses and hashes to the fingerprint it is filed
 under; anything else in the file is ignored, not trusted. Only version 2 keys (which
 carry a signing key) can be pinned: a version 1 key signs nothing.
+
+A demo reviewer key (the first run's, passphrase `demo`, on the node's disk) is refused,
+except with `demo_recovery`: then its entry says `"demo_recovery": true`, and it is
+returned only by `load_demo`, never by `load`. Its one use is to let a reviewer open
+accounts that were sealed to the demo key alone, resealed with it; its signature proves
+nothing about who made a reseal, so what it opens is marked, its audit entries are
+reported apart, and it counts nowhere a trusted reviewer's signature is needed.
 """
 
 from __future__ import annotations
@@ -55,8 +62,7 @@ class ReviewerPins:
         reviewers = document.get("reviewers", {}) if isinstance(document, dict) else {}
         return dict(reviewers) if isinstance(reviewers, dict) else {}
 
-    def load(self) -> dict[str, ReviewerPublicKey]:
-        """Fingerprint -> public key (with its signing key) of every usable pin."""
+    def _usable(self, *, demo: bool) -> dict[str, ReviewerPublicKey]:
         pinned: dict[str, ReviewerPublicKey] = {}
         for fingerprint, entry in self._document().items():
             document = entry.get("key") if isinstance(entry, dict) else None
@@ -68,12 +74,60 @@ class ReviewerPins:
                 key = ReviewerPublicKey.from_dict(document)
             except CryptoError:
                 continue
-            if key.fingerprint == fingerprint and key.signing_key is not None and not key.demo:
+            if key.fingerprint != fingerprint or key.signing_key is None:
+                continue
+            marked = isinstance(entry, dict) and entry.get("demo_recovery") is True
+            # A demo key only when asked for demo pins and marked as one; never otherwise.
+            if key.demo == demo and marked == demo:
                 pinned[fingerprint] = key
         return pinned
 
-    def pin(self, key: ReviewerPublicKey) -> str:
-        """Trust this reviewer's signatures from now on; its fingerprint."""
+    def load(self) -> dict[str, ReviewerPublicKey]:
+        """Fingerprint -> public key (with its signing key) of every trusted reviewer pin.
+
+        Never a demo key, even one pinned for recovery (`load_demo`).
+        """
+        return self._usable(demo=False)
+
+    def load_demo(self) -> dict[str, ReviewerPublicKey]:
+        """Demo keys pinned with `demo_recovery`: accepted on reseals only, and marked."""
+        return self._usable(demo=True)
+
+    def demo_fingerprints(self) -> set[str]:
+        """The fingerprints of demo keys pinned for recovery, read without `cryptography`.
+
+        For marking a listing only; opening an account checks the key (`load_demo`).
+        """
+        return {
+            fingerprint
+            for fingerprint, entry in self._document().items()
+            if isinstance(entry, dict) and entry.get("demo_recovery") is True
+        }
+
+    def unpin(self, fingerprint: str) -> str:
+        """Stop trusting the pin whose fingerprint is (or starts with, 8+ characters) this."""
+        reviewers = self._document()
+        wanted = fingerprint.strip().lower()
+        found = [fp for fp in reviewers if len(wanted) >= 8 and fp.lower().startswith(wanted)]
+        if len(found) != 1:
+            raise PinError(
+                N_("No reviewer key you trust has that fingerprint (give at least 8 characters).")
+                if not found
+                else N_("More than one trusted reviewer key starts with that; give more of it.")
+            )
+        del reviewers[found[0]]
+        replace_file(
+            self.path,
+            json.dumps({"reviewers": reviewers}, indent=1, sort_keys=True).encode(),
+            PRIVATE_FILE_MODE,
+        )
+        return found[0]
+
+    def pin(self, key: ReviewerPublicKey, *, demo_recovery: bool = False) -> str:
+        """Trust this reviewer's signatures from now on; its fingerprint.
+
+        A demo key only with `demo_recovery` (and only a demo key with it): see the module.
+        """
         if key.signing_key is None:
             raise PinError(
                 N_(
@@ -82,13 +136,24 @@ class ReviewerPins:
                     "new reviewer.pub."
                 )
             )
-        if key.demo:
-            raise PinError(N_("This is a demo reviewer key; it cannot be trusted."))
+        if key.demo and not demo_recovery:
+            raise PinError(
+                N_(
+                    "This is a demo reviewer key; it cannot be trusted. Only to open accounts "
+                    "that were sealed to the demo key alone and resealed with it, pin it with "
+                    "--demo-recovery."
+                )
+            )
+        if demo_recovery and not key.demo:
+            raise PinError(N_("This is not a demo reviewer key: pin it without --demo-recovery."))
         document = {"reviewers": self._document()}
-        document["reviewers"][key.fingerprint] = {
+        entry: dict[str, object] = {
             "key": key.to_dict(),
             "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if demo_recovery:
+            entry["demo_recovery"] = True
+        document["reviewers"][key.fingerprint] = entry
         replace_file(
             self.path, json.dumps(document, indent=1, sort_keys=True).encode(), PRIVATE_FILE_MODE
         )
