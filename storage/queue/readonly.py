@@ -15,7 +15,9 @@ nothing, and no statement here can change the queue. Every read runs in one snap
     no node key rotation a pin follows     `NodePins.may_follow`
 
 Anything else (PostgreSQL, a missing or damaged file, something to write) gives None, and
-the caller takes the full path, which does the work and names any problem.
+the caller takes the full path, which does the work and names any problem. Like any
+reader of a WAL database it may leave the queue's (empty) `-wal` and `-shm` files beside
+it, owner-only as the file; the next writer's close removes them.
 
 The listing and the count are `storage.queue.queries` (with `storage.queue.columns`)
 written out in SQL: the same conditions, order and index use. A test fills random queues
