@@ -39,9 +39,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.db import create_store_engine, database_url
 from storage.errors import N_, StorageError
-
-# Where the queue is, found without SQLAlchemy (`storage.queue.place`); named here too.
-from storage.queue.place import display_url as display_url
+from storage.queue.place import display_url as display_url  # callers' old home for these
 from storage.queue.place import queue_url_from_env as queue_url_from_env
 from storage.queue.reach import (
     NO_QUEUE_HERE,
