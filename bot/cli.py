@@ -17,9 +17,6 @@ from typing import Any
 
 import click
 
-from bot.logs import configure_logging
-from bot.settings import SettingsError, load_settings
-
 SUBCOMMANDS = {
     "console": ("bot.cli", "console", "Run an interview in this terminal."),
     "run": ("bot.cli_run", "run", "Run the Telegram bot (token from ATTEST_TELEGRAM_TOKEN)."),
@@ -120,6 +117,10 @@ def main() -> None:
 
 
 def settings_or_exit() -> Any:
+    # Here, not at the top: `attest --help` and `review list` need neither (start-up).
+    from bot.logs import configure_logging
+    from bot.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as exc:

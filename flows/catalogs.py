@@ -1,6 +1,6 @@
 """Translation catalogs: re-extract the template, update every language, check completeness.
 
-    python -m flows.catalogs update       # locales/messages.pot and every messages.po
+    python -m flows.catalogs update       # messages.pot, every messages.po and its .mo
     python -m flows.catalogs check        # non-zero exit if stale or incomplete
     python -m flows.catalogs init LANG    # start a catalog for a new language
 
@@ -13,6 +13,10 @@ the middle of someone's account. A step's label (a button in the review's list o
 answers to change) must stay within `LABEL_CHARS` in every language. In right-to-left catalogs (Arabic, Persian) `update`
 wraps every /command and Latin word in direction isolates (`flows.bidi`), and `check`
 fails on one left bare: unwrapped, "/exit" shows as "exit/".
+
+`update` also compiles each messages.po into the messages.mo beside it, which every start
+reads instead of parsing the .po (`flows.i18n`); `check` fails on a .mo compiled from an
+older .po. Commit both.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import io
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -32,7 +37,14 @@ from babel.messages.pofile import read_po, write_po
 
 from flows.bidi import LRI, PDI, is_rtl, isolate_latin, unisolated
 from flows.extract import LABEL_NOTE
-from flows.i18n import LOCALES_DIR, SOURCE_LANGUAGE
+from flows.i18n import (
+    LOCALES_DIR,
+    SOURCE_LANGUAGE,
+    compile_catalog,
+    compiled_path,
+    po_stamp,
+    read_compiled,
+)
 from flows.spec import LABEL_CHARS
 
 ROOT = LOCALES_DIR.parent
@@ -210,6 +222,38 @@ def update(root: Path = ROOT, locales_dir: Path = LOCALES_DIR) -> list[str]:
     return changed
 
 
+def compile_all(locales_dir: Path = LOCALES_DIR) -> list[str]:
+    """Compile every messages.po into the messages.mo beside it; the .mo files that changed."""
+    changed: list[str] = []
+    for language in languages(locales_dir):
+        path = compiled_path(language, locales_dir)
+        compiled = compile_catalog(po_path(language, locales_dir).read_bytes(), language)
+        if path.exists() and path.read_bytes() == compiled:
+            continue
+        path.write_bytes(compiled)
+        changed.append(str(path.relative_to(locales_dir)))
+    return changed
+
+
+def stale_compiled(locales_dir: Path = LOCALES_DIR) -> list[Problem]:
+    """Shipped .mo files compiled from another version of their .po (never used as they are)."""
+    problems: list[Problem] = []
+    for language in languages(locales_dir):
+        path = compiled_path(language, locales_dir)
+        if not path.exists():
+            continue  # nothing shipped to go wrong: the .po is read instead (slower)
+        shipped = read_compiled(path)
+        source = sha256(po_path(language, locales_dir).read_bytes()).hexdigest()
+        if shipped is None or po_stamp(shipped) != source:
+            problems.append(
+                Problem(
+                    str(path.relative_to(locales_dir)),
+                    "compiled from an older messages.po; run `python -m flows.catalogs update`",
+                )
+            )
+    return problems
+
+
 def stale_template(root: Path = ROOT, locales_dir: Path = LOCALES_DIR) -> list[Problem]:
     """Messages the sources have and the template lacks, or the other way round."""
     where = TEMPLATE_NAME
@@ -280,7 +324,7 @@ def check(root: Path = ROOT, locales_dir: Path = LOCALES_DIR) -> list[Problem]:
     problems = stale_template(root, locales_dir)
     for language in languages(locales_dir):
         problems += incomplete(language, locales_dir)
-    return problems
+    return problems + stale_compiled(locales_dir)
 
 
 def _short(key: MessageKey) -> str:
@@ -303,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "update":
         changed = update()
+        changed += compile_all()
         print("updated: " + ", ".join(changed) if changed else "catalogs already up to date")
         return 0
     if args.command == "init":

@@ -9,6 +9,10 @@ for no passphrase. The queue is
 the audit log's head is `ATTEST_AUDIT_WITNESS` (default DATA_DIR/audit-witness.json).
 Every command first logs receipts of newly synced accounts and applies withdrawals.
 Texts go through gettext in `ATTEST_REVIEWER_LANGUAGE` (default en).
+
+`list` reads a SQLite queue with nothing to log or apply read-only, without SQLAlchemy
+(`ReviewerContext.listing_queue`, issue 16: start-up), so this module imports the
+database machinery only inside the commands that use it.
 """
 
 from __future__ import annotations
@@ -43,11 +47,8 @@ from review.progress import Progress
 from review.show import URGENT_LINE, ShownNote, printable, render_account
 from storage.crypto import CryptoError
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, fsync_dir, write_temp
-from storage.db import read_connection
-from storage.queue.audit import entries_for, newest, verify_chain
-from storage.queue.items import AccountNotFound
-from storage.queue.store import reviewer_actor
-from storage.queue.tables import STATUSES
+from storage.queue.items import AccountNotFound, reviewer_actor
+from storage.queue.schema import STATUSES
 
 
 def _(message: str) -> str:
@@ -139,22 +140,27 @@ def list_command(
             "mode": mode,
             "documenter": documenter,
         }
-        items = ctx.queue.list_accounts(limit=limit or None, **filters)
-        total = len(items) if as_json else ctx.queue.count_accounts(**filters)
+        queue = ctx.listing_queue()
+        items = queue.list_accounts(limit=limit or None, **filters)
+        total = len(items) if as_json else queue.count_accounts(**filters)
         # Said only when some are hidden: "closed hidden" on an empty queue would mislead.
         closed_hidden = (
             not as_json
             and not show_all
             and status is None
-            and ctx.queue.count_accounts(**{**filters, "status": "closed"}) > 0
+            and queue.count_accounts(**{**filters, "status": "closed"}) > 0
         )
         pins = ctx.pins
-        from storage.queue.reseals import resealed_by
         from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
 
         # Marked, not checked: `review show` verifies the reseal before anything is shown.
+        # Only while a demo key is pinned for recovery (rare): that takes the full queue.
         demo = ReviewerPins(reviewer_pins_path_from_env(ctx.env)).demo_fingerprints()
-        by_demo = resealed_by(ctx.queue, ctx.fingerprint, demo) if demo else set()
+        by_demo: set[str] = set()
+        if demo:
+            from storage.queue.reseals import resealed_by
+
+            by_demo = resealed_by(ctx.queue, ctx.fingerprint, demo)
     if as_json:
         click.echo(
             json.dumps(
@@ -577,6 +583,9 @@ def audit_group() -> None:
 @click.option("--limit", default=50, show_default=True, help=_("How many of the newest entries."))
 @pass_reviewer
 def audit_show_command(ctx: ReviewerContext, account_id: str | None, limit: int) -> None:
+    from storage.db import read_connection
+    from storage.queue.audit import entries_for, newest
+
     with fail(ctx):
         whole = ctx.resolve(account_id) if account_id else None
         with read_connection(ctx.queue.engine) as conn:
@@ -608,6 +617,9 @@ def audit_show_command(ctx: ReviewerContext, account_id: str | None, limit: int)
 )
 @pass_reviewer
 def audit_verify_command(ctx: ReviewerContext) -> None:
+    from storage.db import read_connection
+    from storage.queue.audit import verify_chain
+
     ctx.read_only()  # pinned public keys only: no private key, no passphrase
     with fail(ctx):
         queue = ctx.queue

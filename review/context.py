@@ -12,6 +12,11 @@ triage key instead (`reviewer.triage`, no passphrase: storage/crypto/triage.py) 
 never read ATTEST_REVIEWER_PASSPHRASE; receipts and withdrawals, which need the main
 key, then wait for a command that unlocks it. A key file without a triage key gets one
 on the first such command, the only time it asks for the passphrase.
+
+`review list` asks for `listing_queue` instead: a SQLite queue with nothing to log,
+apply or tell is read read-only with the standard library's sqlite3
+(`storage.queue.readonly`), so the command never imports SQLAlchemy (issue 16:
+start-up). The queue's machinery is therefore imported where it is used, not here.
 """
 
 from __future__ import annotations
@@ -28,21 +33,21 @@ from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
 from storage.crypto import CorruptData, CryptoError, KeyFileMissing
 from storage.crypto.keyfiles import read_json_file
-from storage.db import read_connection
 from storage.errors import N_, CannotSign, StorageError
-from storage.queue.admin import check_schema, display_url, queue_url_from_env
-from storage.queue.audit import AuditSigner, Witness
 from storage.queue.items import reviewer_actor
 from storage.queue.node_pins import NodePins, pins_path_from_env
+from storage.queue.place import display_url, queue_url_from_env
 from storage.queue.reach import QueueAccessError, explain
 from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
-from storage.queue.store import Queue
-from storage.queue.untrust import rotations_in_queue
-from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
+from storage.queue.schema import HELD_NOTICE
+from storage.queue.witness import ChainEnd, Witness
 
 if TYPE_CHECKING:
     from storage.crypto import ReviewerPrivateKey, ReviewerPublicKey
     from storage.crypto.triage import TriageKey
+    from storage.queue.audit import AuditSigner
+    from storage.queue.readonly import ReadOnlyQueue
+    from storage.queue.store import Queue
 
 WITNESS_FILE = "audit-witness.json"
 # The kinds of key file (storage.crypto.reviewer), here so a listing loads no cryptography.
@@ -69,6 +74,7 @@ class ReviewerContext:
         self.t: Catalog = translator(env.get("ATTEST_REVIEWER_LANGUAGE", "en"))
         self.data_dir = Path(env.get("ATTEST_DATA_DIR", "attest-data")).expanduser()
         self._queue: Queue | None = None
+        self._read_only_view: ReadOnlyQueue | None = None
         # Where the queue lives, password hidden: the witness notices a swapped queue id.
         self.where = display_url(queue_url_from_env(env))
         self._key: ReviewerPrivateKey | None = None
@@ -86,6 +92,10 @@ class ReviewerContext:
     @property
     def queue(self) -> Queue:
         if self._queue is None:
+            from storage.queue.admin import check_schema
+            from storage.queue.store import Queue
+            from storage.queue.withdrawals import withdrawal_burst_from_env
+
             queue = Queue.open(
                 queue_url_from_env(self.env),
                 withdrawal_burst=withdrawal_burst_from_env(self.env),
@@ -164,7 +174,8 @@ class ReviewerContext:
         another computer) is refused: `audit verify` would call its entries stolen.
         """
         from storage.crypto.triage import TriageKey, triage_key_path
-        from storage.queue.audit import triage_replaced_on
+        from storage.db import read_connection
+        from storage.queue.audit import AuditSigner, triage_replaced_on
 
         path, demo = self._key_file()
         owner = self._public_of(path)
@@ -213,6 +224,35 @@ class ReviewerContext:
             err=True,
         )
         return triage
+
+    def listing_queue(self) -> Queue | ReadOnlyQueue:
+        """What `review list` reads: the queue read-only when nothing is to be written first.
+
+        The read-only look serves a SQLite queue at the newest revision with no receipt to
+        log, no withdrawal to examine or apply, no withdrawn account to tell this reviewer
+        of and no node key rotation to pin (`storage.queue.readonly.open_read_only`); it
+        advances the witness and tells of held withdrawals as `queue` does. Anything else
+        takes `queue`, which does the work first.
+        """
+        if self._read_only_view is not None:
+            return self._read_only_view
+        if self._queue is None and self._key is None:
+            from storage.queue.readonly import open_read_only
+
+            self._read_only_view = open_read_only(
+                queue_url_from_env(self.env),
+                reviewer=self._fingerprint_if_known(),
+                pins=NodePins(pins_path_from_env(self.env)),
+            )
+        if self._read_only_view is None:
+            return self.queue
+        view = self._read_only_view
+        assert view.queue_id is not None  # open_read_only serves only a queue set up
+        self._pins = NodePins(pins_path_from_env(self.env)).load()  # no rotation to follow
+        self._advance_witness(view, view.queue_id)
+        if held := view.held_count():
+            click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
+        return view
 
     def _tell_withdrawn_held(self, queue: Queue) -> None:
         """Tell a reviewer, once, that an account they held was withdrawn meanwhile."""
@@ -285,6 +325,8 @@ class ReviewerContext:
     def pins(self) -> dict[str, bytes]:
         """Pinned node keys, after following rotations certified by a pinned key."""
         if self._pins is None:
+            from storage.queue.untrust import rotations_in_queue
+
             pins = NodePins(pins_path_from_env(self.env))
             for fingerprint in pins.follow_rotations(rotations_in_queue(self.queue)):
                 click.echo(
@@ -382,6 +424,8 @@ class ReviewerContext:
 
     def _sign_with(self, key: ReviewerPrivateKey) -> None:
         """Every audit entry this command writes is signed by (and names) this reviewer."""
+        from storage.queue.audit import AuditSigner
+
         if not key.can_sign:
             raise CannotSign()
         assert self._queue is not None
@@ -448,9 +492,14 @@ class ReviewerContext:
         """Remember the audit log's new end outside the queue; warn if the old end changed."""
         if self._queue is None:
             return
+        from storage.db import read_connection
+        from storage.queue.audit import ChainReader
+
         with read_connection(self._queue.engine) as conn:
-            kept = self.witness.advance(conn, self._queue.queue_id, self.where)
-        if not kept:
+            self._advance_witness(ChainReader(conn), self._queue.queue_id)
+
+    def _advance_witness(self, chain: ChainEnd, queue_id: str) -> None:
+        if not self.witness.advance(chain, queue_id, self.where):
             click.echo(
                 warning(
                     self.t.gettext(
@@ -462,6 +511,8 @@ class ReviewerContext:
             )
 
     def close(self) -> None:
+        if self._read_only_view is not None:
+            self._read_only_view.close()
         if self._queue is not None:
             self._queue.close()
 

@@ -42,8 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from flows.dates import read_approximate_date
 from review.opened import OpenedAccount, VerificationFailed, open_verified, reseals_for_key
 from storage.crypto import CryptoError
-from storage.queue.items import QueueItem, StoredAccount
-from storage.queue.store import Queue, reviewer_actor
+from storage.queue.items import QueueItem, StoredAccount, reviewer_actor
 
 SCHEMA = "attest-export/3"
 Purpose = Literal["reports", "mechanisms", "internal"]
@@ -59,6 +58,7 @@ DATE_KINDS = frozenset({"approximate-date"})
 
 if TYPE_CHECKING:
     from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
+    from storage.queue.store import Queue
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,21 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from flows.types import Translator
 from review.show import printable, short, when
-from storage.queue.store import QueueItem
+from storage.queue.items import QueueItem
+
+if TYPE_CHECKING:
+    from flows.types import Translator  # its dataclasses cost a listing's start-up
 
 
 def width(text: str) -> int:
     """Columns `text` takes in a terminal: wide (East Asian) characters take two."""
+    if text.isascii():  # ids, times, statuses: one column each (controls are escaped)
+        return len(text)
     return sum(
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
         for c in text

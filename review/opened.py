@@ -23,23 +23,22 @@ import base64
 import hashlib
 import io
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from flows.account import answer_sha256
 from storage.errors import N_, StorageError, UntrustedAfter
+from storage.queue.items import QueueItem, StoredAccount
 from storage.queue.rows import metadata_mismatches
-from storage.queue.store import Queue, QueueItem, StoredAccount
 
-# What opens accounts loads `cryptography`: imported where it is used, so that a listing
-# (`attest review list`) never loads it (issue 16: start-up time).
+# What opens accounts loads `cryptography`, and the queue SQLAlchemy: imported where they
+# are used, so that a listing (`attest review list`) loads neither (issue 16: start-up).
 if TYPE_CHECKING:
     from storage.crypto.reseal import Reseal
     from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
+    from storage.queue.store import Queue
 
 
 class VerificationFailed(StorageError):
@@ -139,6 +138,7 @@ def decrypt_attachment(queue: Queue, account_id: str, entry: FileEntry, dst: Bin
 
 def _answer_sha256(value: Any) -> str | None:
     # flows.account (and with it the flow machinery) only when an account is opened.
+    from flows.account import answer_sha256
 
     return answer_sha256(value)
 
@@ -226,6 +226,8 @@ def write_attachment(queue: Queue, account_id: str, entry: FileEntry, out: Path)
     # A new owner-only file of a random name (mkstemp: O_EXCL, 0600): the decrypted file is
     # as sensitive as the account. A fixed name opened with O_TRUNC kept the permissions
     # of a file left there (perhaps world-readable) and followed a link planted there.
+    import tempfile  # here: a listing does not write files
+
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     partial = Path(name)
     try:

@@ -20,7 +20,6 @@ from review.context import ReviewerContext, fail
 from review.opened import reseals_for_key
 from storage.crypto import CryptoError
 from storage.errors import CannotSign, StorageError
-from storage.queue.reseals import resealed_ids, store_reseals
 
 pass_reviewer = click.make_pass_decorator(ReviewerContext)
 
@@ -47,6 +46,7 @@ def _(message: str) -> str:
 def reseal_command(ctx: ReviewerContext, to: Path) -> None:
     with fail(ctx):
         from storage.crypto import ReviewerPublicKey, open_content_key, reseal_account
+        from storage.queue.reseals import resealed_ids, store_reseals
 
         new_key = ReviewerPublicKey.load(to)
         if new_key.demo:

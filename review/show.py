@@ -11,11 +11,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flows.i18n import N_
-from flows.types import Translator
 from review.opened import OpenedAccount
-from storage.queue.store import QueueItem
+from storage.queue.items import QueueItem
+
+if TYPE_CHECKING:
+    from flows.types import Translator  # its dataclasses cost a listing's start-up
 
 SCOPE_LABELS = {
     "archive": N_("Keep in the secure archive"),

@@ -6,16 +6,26 @@ If the first test fails after you added or changed a text, run
 
 from __future__ import annotations
 
+import hashlib
+import io
 import subprocess
 import sys
 import textwrap
+from gettext import GNUTranslations
 from pathlib import Path
 
 import pytest
 
-from flows import catalogs
+from flows import catalogs, i18n
 from flows.catalogs import ROOT, TEMPLATE_NAME, keys, read_catalog
-from flows.i18n import LOCALES_DIR, translator
+from flows.i18n import (
+    LOCALES_DIR,
+    catalog_path,
+    compile_catalog,
+    compiled_path,
+    po_stamp,
+    translator,
+)
 from flows.loader import load_flow
 
 DEFINITIONS = ROOT / "flows" / "definitions"
@@ -198,3 +208,73 @@ def test_the_check_command_passes_on_the_shipped_catalogs() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+# Compiled catalogs (issue 16: start-up). Every command translates; parsing a .po with
+# babel cost ~40 ms of each start, so the .mo compiled from it ships beside it, stamped
+# with the .po's SHA-256, and a .mo that is missing or stale is never used.
+
+
+@pytest.mark.parametrize("language", catalogs.languages())
+def test_each_shipped_mo_is_its_po_compiled(language: str) -> None:
+    po, mo = catalog_path(language), compiled_path(language)
+    assert mo.exists(), "run `python -m flows.catalogs update` and commit locales/"
+    shipped = GNUTranslations(io.BytesIO(mo.read_bytes()))
+    fresh = GNUTranslations(io.BytesIO(compile_catalog(po.read_bytes(), language)))
+    assert po_stamp(shipped) == hashlib.sha256(po.read_bytes()).hexdigest()
+    # The translations, not the bytes: the header names the babel version that wrote it.
+    assert _messages(shipped) == _messages(fresh)
+
+
+def _messages(translations: GNUTranslations) -> dict[object, str]:
+    return {k: v for k, v in translations._catalog.items() if k != ""}  # type: ignore[attr-defined]
+
+
+def _tiny_catalog(locales: Path, translation: str) -> Path:
+    po = locales / "xx" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True, exist_ok=True)
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        f'msgid "Hello"\nmsgstr "{translation}"\n',
+        encoding="utf-8",
+    )
+    return po
+
+
+def test_a_fresh_mo_is_read_without_parsing_the_po(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tiny_catalog(tmp_path, "Bonjour")
+    assert catalogs.compile_all(tmp_path) == ["xx/LC_MESSAGES/messages.mo"]
+    assert catalogs.compile_all(tmp_path) == []  # unchanged, not rewritten
+
+    def parse_po(*_args: object) -> bytes:
+        raise AssertionError("the .po was parsed although its .mo is fresh")
+
+    monkeypatch.setattr(i18n, "compile_catalog", parse_po)
+    assert i18n.load_translator("xx", tmp_path).gettext("Hello") == "Bonjour"
+
+
+def test_a_stale_or_missing_mo_is_not_used(tmp_path: Path) -> None:
+    _tiny_catalog(tmp_path, "Bonjour")
+    catalogs.compile_all(tmp_path)
+    _tiny_catalog(tmp_path, "Salut")  # edited after compiling: the .mo is stale
+    assert i18n.load_translator("xx", tmp_path).gettext("Hello") == "Salut"
+    compiled_path("xx", tmp_path).unlink()
+    assert i18n.load_translator("xx", tmp_path).gettext("Hello") == "Salut"
+    compiled_path("xx", tmp_path).write_bytes(b"not a catalog")
+    assert i18n.load_translator("xx", tmp_path).gettext("Hello") == "Salut"
+
+
+def test_check_names_a_stale_mo(project: Path) -> None:
+    locales = project / "locales"
+    catalogs.update(project, locales)
+    catalogs.init_catalog("en", locales)
+    assert catalogs.compile_all(locales) == ["en/LC_MESSAGES/messages.mo"]
+    assert catalogs.check(project, locales) == []
+    po = catalogs.po_path("en", locales)
+    po.write_bytes(po.read_bytes() + b"\n")
+    assert [str(p) for p in catalogs.check(project, locales)] == [
+        "en/LC_MESSAGES/messages.mo: compiled from an older messages.po; "
+        "run `python -m flows.catalogs update`"
+    ]

@@ -139,3 +139,9 @@ def test_the_storage_rule_catches_the_node_reaching_into_the_queue(tmp_path: Pat
     assert not allowed("crypto", "storage.sync")
     assert {"storage.queue.audit", "storage.sync"} <= names
     assert allowed("intake", "storage.crypto.drafts") and allowed("queue", "storage.queue.tables")
+
+
+def test_the_standard_librarys_sqlite3_is_used_only_by_the_read_only_queue() -> None:
+    """Storage drives SQLite through SQLAlchemy; only the read-only listing takes sqlite3
+    itself (issue 16: start-up), and it stays in the queue's part of storage."""
+    assert users_of("sqlite3") == ["storage/queue/readonly.py"]

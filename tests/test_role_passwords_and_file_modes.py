@@ -19,8 +19,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from bot.cli_queue import queue
 from storage.crypto import NodeKeys
 from storage.queue.admin import migrate_queue, open_queue, scram_verifier
-from storage.queue.audit import Witness
+from storage.queue.audit import ChainReader
 from storage.queue.node_pins import NodePins
+from storage.queue.witness import Witness
 from tests.queue_support import PG_URL, create_schema, drop_schema, pg_schema_url
 
 
@@ -121,7 +122,7 @@ def test_the_audit_witness_file_is_owner_only(tmp_path: Path) -> None:
     try:
         witness = Witness(tmp_path / "audit-witness.json")
         with engine.connect() as conn:
-            assert witness.advance(conn, queue_id, url)
+            assert witness.advance(ChainReader(conn), queue_id, url)
         assert _mode(witness.path) == 0o600
         assert witness.seen(queue_id) is not None
     finally:

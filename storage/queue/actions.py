@@ -20,17 +20,13 @@ from sqlalchemy.engine import Connection
 
 from storage.queue import audit
 from storage.queue.audit import AuditSigner
+from storage.queue.columns import ACCOUNT_COLUMNS, ORDER, PENDING_WITHDRAWAL, VISIBLE, damaged_time
 from storage.queue.items import (
-    ACCOUNT_COLUMNS,
-    ORDER,
-    PENDING_WITHDRAWAL,
-    VISIBLE,
     AccountNotFound,
     AccountWithdrawn,
     HeldByAnother,
     NotHeld,
     UnknownStatus,
-    damaged_time,
     normal_tag,
     reviewer_actor,
     stored_time,

@@ -26,12 +26,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +39,8 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.db import create_store_engine, database_url
 from storage.errors import N_, StorageError
+from storage.queue.place import display_url as display_url  # callers' old home for these
+from storage.queue.place import queue_url_from_env as queue_url_from_env
 from storage.queue.reach import (
     NO_QUEUE_HERE,
     NOT_SET_UP,
@@ -48,6 +49,7 @@ from storage.queue.reach import (
     explain,
     unsupported_scheme,
 )
+from storage.queue.schema import QUEUE_HEAD, VERSION_TABLE
 from storage.queue.tables import NODE_ACCOUNT_COLUMNS, NODE_WITHDRAWAL_COLUMNS, queue_info
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -63,21 +65,6 @@ class QueueUnreachable(StorageError):
         "The reviewer queue cannot be reached. Check ATTEST_QUEUE_URL and that the database "
         "is running, then try again."
     )
-
-
-def queue_url_from_env(env: Mapping[str, str] | None = None) -> str:
-    """ATTEST_QUEUE_URL, else the SQLite file `queue.db` in ATTEST_DATA_DIR."""
-    env = os.environ if env is None else env
-    configured = env.get("ATTEST_QUEUE_URL")
-    if configured:
-        return configured
-    data_dir = Path(env.get("ATTEST_DATA_DIR", "attest-data")).expanduser()
-    return str(data_dir / "queue.db")
-
-
-def display_url(url: str) -> str:
-    """The URL with any password hidden, for messages."""
-    return database_url(url).render_as_string(hide_password=True)
 
 
 SCHEMES = ("postgresql", "postgres", "sqlite")
@@ -127,9 +114,6 @@ def migrate_queue(engine: Engine) -> str:
         return queue_id
 
 
-# The newest migration (storage/queue/migrations/versions); a test keeps it in step.
-QUEUE_HEAD = "0007"
-VERSION_TABLE = "alembic_version_queue"
 OUTDATED = N_(
     "The reviewer queue was made by another version of Attest. Ask whoever administers "
     "it to run `attest queue init`, which brings it up to date."

@@ -10,8 +10,9 @@ over all of that in canonical JSON. So:
     the newest entries cut    nothing inside the database can show it: the chain is still
     off, or rewritten          consistent. Hence the *witness*: every reviewer's machine
                               keeps, outside the database, the newest (seq, hash) it saw
-                              (`Witness`). `verify_chain` checks that this entry is still
-                              there with the same hash; a cut-off or rewritten tail fails.
+                              (`storage.queue.witness`). `verify_chain` checks that this
+                              entry is still there with the same hash; a cut-off or
+                              rewritten tail fails.
 
 Since queue revision 0006 every entry is also **signed by its actor** (Ed25519 over
 `b"attest-audit-v1\n" || hash`): a reviewer's entries with their reviewer signing key
@@ -39,12 +40,11 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
-from storage.crypto.keyfiles import PRIVATE_FILE_MODE, b64decode, b64encode, replace_file
+from storage.crypto.keyfiles import b64decode, b64encode
 from storage.errors import N_, CorruptData
 from storage.queue.tables import audit_log, queue_info
 from storage.queue.triage_signatures import (
@@ -478,59 +478,17 @@ def verify_chain(
     )
 
 
-class Witness:
-    """The newest (seq, hash) this machine saw, per queue, kept in a file outside the queue.
+@dataclass(frozen=True)
+class ChainReader:
+    """The chain's end as a witness reads it (`storage.queue.witness.ChainEnd`)."""
 
-    The file is JSON: {"queues": {queue_id: {"seq": n, "hash": h}}, "places": {where:
-    queue_id}}. It only moves forward, and only when the entry it remembered is still in
-    the chain unchanged, so evidence of a cut is never overwritten by the cut chain's new
-    head. `places` remembers which queue id lived at which URL: replacing a queue's id (to
-    look like a queue never seen before) is itself reported.
-    """
+    conn: Connection
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def head(self) -> tuple[int, str]:
+        return head(self.conn)
 
-    def _load_all(self) -> dict[str, dict[str, Any]]:
-        try:
-            data = json.loads(self.path.read_text("utf-8"))
-        except FileNotFoundError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        return {"queues": dict(data.get("queues", {})), "places": dict(data.get("places", {}))}
-
-    def seen(self, queue_id: str) -> tuple[int, str] | None:
-        entry = self._load_all()["queues"].get(queue_id)
-        if not isinstance(entry, dict):
-            return None
-        return int(entry["seq"]), str(entry["hash"])
-
-    def same_queue(self, where: str, queue_id: str) -> bool:
-        """False when this place held a queue with another id last time (a swapped identity)."""
-        known = self._load_all()["places"].get(where)
-        return known is None or known == queue_id
-
-    def advance(self, conn: Connection, queue_id: str, where: str) -> bool:
-        """Remember the chain's current head; False (file untouched) if what was remembered changed."""
-        if not self.same_queue(where, queue_id):
-            return False
-        seen = self.seen(queue_id)
-        if seen is not None and seen[0] > 0:
-            stored = conn.execute(
-                select(audit_log.c.hash).where(audit_log.c.seq == seen[0])
-            ).scalar_one_or_none()
-            if stored != seen[1]:
-                return False
-        seq, digest = head(conn)
-        data = self._load_all()
-        if seen is not None and seq <= seen[0] and data["places"].get(where) == queue_id:
-            return True
-        if seen is None or seq > seen[0]:
-            data["queues"][queue_id] = {"seq": seq, "hash": digest}
-        data["places"][where] = queue_id
-        # Owner-only: the file says which queues this machine reviews, and where.
-        replace_file(
-            self.path, json.dumps(data, indent=1, sort_keys=True).encode(), PRIVATE_FILE_MODE
-        )
-        return True
+    def hash_at(self, seq: int) -> str | None:
+        found = self.conn.execute(
+            select(audit_log.c.hash).where(audit_log.c.seq == seq)
+        ).scalar_one_or_none()
+        return None if found is None else str(found)

@@ -1,4 +1,9 @@
-"""What the queue hands out: items, stored accounts, notes, the errors, shared filters."""
+"""What the queue hands out: items, stored accounts, notes, the errors; no SQL here.
+
+Plain data and checks only, so the read-only listing (`storage.queue.readonly`) builds the
+same items without SQLAlchemy (issue 16: start-up). The SQL that every read of an account
+shares (tolerant times, what is visible, the order) is in `storage.queue.columns`.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    ColumnElement,
-    String,
-    and_,
-    case,
-    exists,
-    func,
-    not_,
-    null,
-    or_,
-    select,
-    type_coerce,
-)
-
 from storage.errors import N_, CorruptData, StorageError
 
 if TYPE_CHECKING:
     from storage.crypto import SealedAccount
-from storage.queue.tables import SUBMITTED, account_notes, accounts, withdrawals
 
 
 class QueueError(StorageError):
@@ -154,7 +144,7 @@ def sealed_of(raw: str | bytes) -> SealedAccount:
     return SealedAccount.from_dict(document)
 
 
-def _scopes(raw: str | None) -> dict[str, str]:
+def scopes_of(raw: str | None) -> dict[str, str]:
     """The plaintext scopes column; damaged gives {} so one bad row does not stop a listing.
 
     Nothing relies on this copy: `review show` compares it with the signed metadata (a
@@ -183,46 +173,10 @@ def stored_time(value: object) -> datetime | None:
 
 received_time = stored_time  # the name the received_at fix gave it
 
-
-# A time column as every read of it takes it: NULL unless between these bounds, and
-# left unparsed by SQLAlchemy (`stored_time` parses it). Nodes write received_at and
-# submitted_at (a field kit's too), and one value no reader could load failed the whole
-# statement: on SQLite any text (SQLAlchemy's parser raised), on PostgreSQL a valid
-# timestamp outside Python's years 1-9999 such as 'infinity' (psycopg raised). The
-# bounds keep a day's margin so no time zone can carry a value out of range.
-_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
-_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
-
-
-def tolerant_time(column: Any) -> ColumnElement[Any]:
-    return type_coerce(
-        case((column.between(_EARLIEST, _LATEST), column), else_=null()), String
-    ).label(column.name)
-
-
-def damaged_time(column: Any, dialect: str) -> ColumnElement[bool]:
-    """SQL: the column holds something, but not a time a reader can load."""
-    unreadable = not_(column.between(_EARLIEST, _LATEST))
-    if dialect == "sqlite":  # free text may still sort between the bounds
-        unreadable = or_(unreadable, func.datetime(column).is_(None))
-    return and_(column.isnot(None), unreadable)
-
-
-RECEIVED_AT = tolerant_time(accounts.c.received_at)
-TIME_COLUMNS = ("received_at", "submitted_at", "lease_until", "updated_at", "withdrawn_at")
-
-# The accounts columns for reading an account or a listing, every time as above, and
-# `withdrawn` (whether withdrawn_at holds anything, damaged or not: a tombstone whose
-# time is damaged is still a tombstone).
-ACCOUNT_COLUMNS = (
-    *(column for column in accounts.c if column.name not in TIME_COLUMNS),
-    *(tolerant_time(accounts.c[name]) for name in TIME_COLUMNS),
-    accounts.c.withdrawn_at.isnot(None).label("withdrawn"),
-)
-NOTE_COLUMNS = (
-    *(column for column in account_notes.c if column.name != "created_at"),
-    tolerant_time(account_notes.c.created_at),
-)
+# The times a reader can load: a day's margin inside Python's years 1-9999, so that no
+# time zone carries a value out of range (`storage.queue.columns.tolerant_time`).
+EARLIEST_TIME = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
@@ -234,7 +188,7 @@ def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
         language=row.language,
         channel=row.channel,
         urgent=bool(row.urgent),
-        scopes=_scopes(row.scopes),
+        scopes=scopes_of(row.scopes),
         status=row.status,
         assignee=row.assignee,
         lease_until=stored_time(row.lease_until),
@@ -244,17 +198,3 @@ def item_of(row: Any, tags: Sequence[str] = ()) -> QueueItem:
         mode=row.mode or "survivor",
         documenter=row.documenter,
     )
-
-
-# An accepted request whose hash (computed by the queue) names the account. A held one
-# (a burst, waiting for an administrator) hides nothing yet.
-PENDING_WITHDRAWAL = exists(
-    select(withdrawals.c.secret_hash).where(
-        withdrawals.c.secret_hash == accounts.c.withdrawal_hash,
-        withdrawals.c.status == "accepted",
-    )
-)
-VISIBLE = and_(
-    accounts.c.withdrawn_at.is_(None), accounts.c.sealed.isnot(None), ~PENDING_WITHDRAWAL
-)
-ORDER = (accounts.c.urgent.desc(), SUBMITTED, accounts.c.received_at, accounts.c.id)

@@ -14,7 +14,7 @@ the queue's burst limit are held for an administrator (`storage.queue.withdrawal
 
 A kit row whose time no reader can load (damaged on the way, or on the kit) does not stop
 the import, and no account or withdrawal request is dropped for it: its times are read
-tolerantly (`storage.queue.items.tolerant_time`), a damaged submitted_at is taken again
+tolerantly (`storage.queue.columns.tolerant_time`), a damaged submitted_at is taken again
 from the signed metadata when the row still holds it (NULL otherwise: `review show` then
 names the column), and a damaged received_at or requested_at, which may not be empty,
 becomes the time of this import, when this queue received it. How many rows had a damaged
@@ -34,7 +34,8 @@ from storage.crypto import CryptoError, withdrawal_hash
 from storage.db import insert_ignore, read_connection
 from storage.errors import N_
 from storage.queue.audit import verify_chain
-from storage.queue.items import QueueError, sealed_of, stored_time, tolerant_time
+from storage.queue.columns import tolerant_time
+from storage.queue.items import QueueError, sealed_of, stored_time
 from storage.queue.node_rows import record_node_keys
 from storage.queue.rows import carries_clear_tag, queue_row
 from storage.queue.tables import NODE_ACCOUNT_COLUMNS, account_files, accounts, nodes, withdrawals

@@ -23,9 +23,10 @@ from sqlalchemy import ColumnElement, Engine, and_, case, func, select, true
 from sqlalchemy.engine import Connection
 
 from storage.db import read_connection
-from storage.queue.items import ACCOUNT_COLUMNS, ORDER, QueueItem, UnknownStatus, item_of
-from storage.queue.tables import STATUSES, account_tags, accounts, withdrawals
-from storage.queue.withdrawals import ACCEPTED
+from storage.queue.columns import ACCOUNT_COLUMNS, ORDER
+from storage.queue.items import QueueItem, UnknownStatus, item_of
+from storage.queue.schema import ACCEPTED, STATUSES
+from storage.queue.tables import account_tags, accounts, withdrawals
 
 PAGE_SIZE = 50
 _BATCH = 500

@@ -26,7 +26,7 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,6 +167,23 @@ class NodePins:
             ALWAYS if after is None else after.astimezone(UTC).isoformat(timespec="seconds")
         )
         self._write(document)
+
+    def may_follow(self, rotations: Iterable[tuple[bytes, bytes]]) -> bool:
+        """Whether `follow_rotations` could pin a new key from these (old key, new key) pairs.
+
+        The same conditions without checking a certificate (that needs `cryptography`):
+        True sends a listing down the full path, which checks them and pins.
+        """
+        nodes = self._document()["nodes"]
+        for old_key, new_key in rotations:
+            entry = nodes.get(fingerprint_of(old_key))
+            if fingerprint_of(new_key) in nodes or not isinstance(entry, dict):
+                continue
+            if entry.get("untrusted_after"):
+                continue
+            if base64.b64decode(str(entry.get("public_key", ""))) == old_key:
+                return True
+        return False
 
     def follow_rotations(self, rotations: Sequence[Rotation]) -> list[str]:
         """Pin every key a trusted, never-untrusted pinned key certified; the new fingerprints."""

@@ -15,11 +15,9 @@ from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from storage.db import read_connection
+from storage.queue.columns import ACCOUNT_COLUMNS, ORDER, VISIBLE
 from storage.queue.items import (
-    ACCOUNT_COLUMNS,
     MIN_ID_PREFIX,
-    ORDER,
-    VISIBLE,
     AccountNotFound,
     AmbiguousId,
     IdTooShort,
@@ -28,15 +26,14 @@ from storage.queue.items import (
     item_of,
     normal_tag,
 )
+from storage.queue.schema import ACCEPTED, STATUSES
 from storage.queue.tables import (
-    STATUSES,
     SUBMITTED,
     UNSEALED,
     account_tags,
     accounts,
     withdrawals,
 )
-from storage.queue.withdrawals import ACCEPTED
 
 _BATCH = 1000
 

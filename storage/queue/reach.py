@@ -4,7 +4,8 @@
       missing database, authentication, permission, refused connection, unknown host,
       not set up, not a queue file, no queue at this path, unsupported URL scheme
 
-`explain(error)` turns a SQLAlchemy/driver error into one of these, or returns None for an
+`explain(error)` turns a SQLAlchemy/driver error, or a raw `sqlite3` error from the
+read-only listing (`storage.queue.readonly`), into one of these, or returns None for an
 error it does not recognise. PostgreSQL errors raised by a statement carry a SQLSTATE
 (`42501` insufficient privilege, `42P01` undefined table, …); a failed *connection* has
 none in psycopg, so the one line libpq wrote about it (`FATAL: database "x" does not
@@ -15,10 +16,9 @@ a statement, and statements can hold ids.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
 from storage.errors import N_, StorageError
 
@@ -117,11 +117,17 @@ def explain(error: BaseException, *, path: str | Path | None = None) -> QueueAcc
     """
     if isinstance(error, QueueAccessError):
         return error
-    if isinstance(error, NoSuchModuleError):
+    # An error of SQLAlchemy or sqlite3 exists only once that was imported: looked up, not
+    # imported here, so a listing that never loads SQLAlchemy does not load it for this.
+    alchemy, sqlite = sys.modules.get("sqlalchemy.exc"), sys.modules.get("sqlite3")
+    if alchemy is not None and isinstance(error, alchemy.NoSuchModuleError):
         return QueueAccessError(UNSUPPORTED_SCHEME, setting=SETTING, scheme="?")
-    if not isinstance(error, DBAPIError):
+    if alchemy is not None and isinstance(error, alchemy.DBAPIError):
+        orig = error.orig
+    elif sqlite is not None and isinstance(error, sqlite.Error):
+        orig = error
+    else:
         return None
-    orig = error.orig
     where = str(path) if path is not None else SETTING
     sqlite_name = getattr(orig, "sqlite_errorname", None)
     if sqlite_name is not None:

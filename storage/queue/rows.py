@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.crypto.digests import withdrawal_hash
+from storage.queue.items import QueueItem
 
 if TYPE_CHECKING:
     from storage.crypto import SealedAccount
-from storage.queue.store import QueueItem
 
 
 def _time(value: object) -> datetime | None:

@@ -27,12 +27,14 @@ from storage.queue import audit
 from storage.queue.actions import QueueActions
 from storage.queue.admin import open_queue, queue_id
 from storage.queue.audit import AuditSigner
-from storage.queue.items import (
+from storage.queue.columns import (
     ACCOUNT_COLUMNS,
     NOTE_COLUMNS,
     PENDING_WITHDRAWAL,
     RECEIVED_AT,
     VISIBLE,
+)
+from storage.queue.items import (
     AccountNotFound,
     AccountWithdrawn,
     AmbiguousId,
@@ -52,6 +54,7 @@ from storage.queue.items import (
     stored_time,
 )
 from storage.queue.queries import QueueListing
+from storage.queue.schema import ACCEPTED
 from storage.queue.tables import (
     UNLOGGED,
     account_files,
@@ -63,7 +66,6 @@ from storage.queue.tables import (
     withdrawals,
 )
 from storage.queue.withdrawals import (
-    ACCEPTED,
     DEFAULT_WITHDRAWAL_BURST,
     HeldBatch,
     QueueWithdrawals,

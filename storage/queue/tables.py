@@ -34,10 +34,9 @@ from sqlalchemy import (
 )
 
 from storage.db import UtcDateTime
+from storage.queue.schema import STATUSES as STATUSES
 
 metadata = MetaData()
-
-STATUSES: tuple[str, ...] = ("new", "in-review", "follow-up", "referred", "verified", "closed")
 
 # One row: the queue's random id, so a reviewer's outside copy of the audit head
 # (the witness file) is kept per queue.

@@ -32,20 +32,15 @@ from storage.db import read_connection
 from storage.errors import N_
 from storage.queue import audit
 from storage.queue.audit import AuditSigner
-from storage.queue.items import QueueError, stored_time, tolerant_time
+from storage.queue.columns import tolerant_time
+from storage.queue.items import QueueError, stored_time
+from storage.queue.schema import ACCEPTED, HELD
+from storage.queue.schema import HELD_NOTICE as HELD_NOTICE
 from storage.queue.tables import accounts, withdrawals
 
 DEFAULT_WITHDRAWAL_BURST = 5
 # Batches of requests carried in clear-tag form (a field kit from before 0003): always held.
 OLD_FORMAT_BATCH = "old-"
-ACCEPTED = "accepted"
-HELD = "held"
-
-
-HELD_NOTICE = N_(
-    "{count} withdrawal requests arrived together and are held: nothing was erased. An "
-    "administrator decides with `attest queue withdrawals list`, then `confirm` or `reject`."
-)
 
 
 class UnknownBatch(QueueError):
