@@ -43,7 +43,7 @@ def should_ask(step: Step, answers: Mapping[str, Answer], flags: frozenset[str])
         quoted = answers.get(step.quote_from)
         if quoted is None or quoted.status != "answered" or not isinstance(quoted.value, str):
             return False
-    return all(holds(c, answers, flags) for c in step.ask_if)
+    return not step.ask_if or all(holds(c, answers, flags) for c in step.ask_if)
 
 
 def offered(step: Step, answers: Mapping[str, Answer], flags: frozenset[str]) -> set[str]:
@@ -53,8 +53,13 @@ def offered(step: Step, answers: Mapping[str, Answer], flags: frozenset[str]) ->
 
 def fits(step: Step, answer: Answer, answers: Mapping[str, Answer], flags: frozenset[str]) -> bool:
     """False for an answer naming an option that is no longer offered: it is asked again."""
-    held_back = {o.id for o in step.options if o.ask_if} - offered(step, answers, flags)
-    return not (held_back and answer.status == "answered" and chosen(answer) & held_back)
+    conditional = step.conditional_options
+    if not conditional or answer.status != "answered":
+        return True
+    picked = chosen(answer)
+    return not any(
+        o.id in picked and not all(holds(c, answers, flags) for c in o.ask_if) for o in conditional
+    )
 
 
 def route(flow: Flow, step: Step, answer: Answer) -> str | None:
@@ -78,11 +83,14 @@ def stand_in(step: Step, answer: Answer) -> str | None:
 
 
 def option_flags(step: Step, answer: Answer) -> set[str]:
+    flagged = step.option_flag_sets
+    if not flagged:
+        return set()
     picked = chosen(answer) if answer.status == "answered" else set()
     standing_in = stand_in(step, answer)
     if standing_in is not None:
         picked = {standing_in}
-    return {flag for option in step.options if option.id in picked for flag in option.flags}
+    return {flag for option_id in picked if option_id in flagged for flag in flagged[option_id]}
 
 
 def walk(
@@ -110,7 +118,7 @@ def _walk(
     on leads to the flow's closing instead (`Flow.passed_by_stop`).
     """
     path: list[tuple[Step, Answer]] = []
-    flags: set[str] = set()
+    flags: frozenset[str] = frozenset()
     on_path: dict[str, Answer] = {}
     current: str | None = flow.start
     seen: set[str] = set()
@@ -119,19 +127,21 @@ def _walk(
         step = flow.step(current)
         if step.kind == "end":
             break
-        if step.kind in ("info", "review") or not should_ask(step, on_path, frozenset(flags)):
+        if step.kind in ("info", "review") or not should_ask(step, on_path, flags):
             current = flow.default_next(step.id)
             continue
         answer = answers.get(step.id)
-        if answer is not None and not fits(step, answer, on_path, frozenset(flags)):
+        if answer is not None and not fits(step, answer, on_path, flags):
             answer = None
         if answer is None and flow.passed_by_stop(step.id, stop_from):
             current = flow.closing
             continue
         if answer is None:
-            return path, frozenset(flags), step.id
+            return path, flags, step.id
         path.append((step, answer))
         on_path[step.id] = answer
-        flags |= option_flags(step, answer)
+        more = option_flags(step, answer)
+        if more and not more <= flags:
+            flags = flags | more
         current = route(flow, step, answer)
-    return path, frozenset(flags), None
+    return path, flags, None

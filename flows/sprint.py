@@ -74,6 +74,7 @@ class Sprint:
             tuple[list[tuple[Step, Answer]], frozenset[str]],
         ]
         self._walked = (({}, None), ([], frozenset()))
+        self._on_path: dict[str, Answer] | None = None
         self.messages: list[Outbound] = []
         self.effects: list[Effect] = []
         self.account: FinishedAccount | None = None
@@ -149,15 +150,23 @@ class Sprint:
         answers, stopped = self.session.answers, stop_from(self.session)
         if self._walked[0][0] is not answers or self._walked[0][1] != stopped:
             self._walked = ((answers, stopped), walk(self.flow, answers, stopped))
+            self._on_path = None
         return self._walked[1]
+
+    def _path_answers(self) -> tuple[dict[str, Answer], frozenset[str]]:
+        """The answers on the path by step id, and the flags (kept with the walk)."""
+        path, flags = self.walked()
+        if self._on_path is None:
+            self._on_path = {s.id: a for s, a in path}
+        return self._on_path, flags
 
     def _flags(self) -> frozenset[str]:
         """Flags follow from the answers on the path, so changing an answer unsets them."""
         return self.walked()[1]
 
     def should_ask(self, step: Step) -> bool:
-        path, flags = self.walked()
-        return should_ask(step, {s.id: a for s, a in path}, flags)
+        on_path, flags = self._path_answers()
+        return should_ask(step, on_path, flags)
 
     # -- walking -------------------------------------------------------------------
 
@@ -228,7 +237,7 @@ class Sprint:
         """
         if step.kind == "info":
             return step.id in self.data.get("info_shown", [])
-        return step.kind != "review" and step.id in {s.id for s, _a in self.answered_path()}
+        return step.kind != "review" and step.id in self._path_answers()[0]
 
     def route_on(self, step: Step) -> str:
         answer = self.session.answers.get(step.id)
@@ -273,8 +282,8 @@ class Sprint:
                 Choice(1, REMOVE_TEXT, _("Delete what I wrote")),
                 Choice(2, KEEP_TEXT, _("Go back, keep it")),
             )
-        path, flags = self.walked()
-        shown = offered(step, {s.id: a for s, a in path}, flags)
+        on_path, flags = self._path_answers()
+        shown = offered(step, on_path, flags)
         choices = self.r.choices(step, self.session, shown)
         if step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
