@@ -49,7 +49,7 @@ A rate counts answers: every update after /start.
 - profile: one run at 10,000 people under yappi (CPU clock, every thread: the event loop
   and the store's reader and writer threads), own time per function summed per area.
 
-Measured 2026-12-02, 00:05-01:xx UTC, after cutting attest's own CPU per answer (the path
+Measured 2026-12-02, 00:05-01:15 UTC, after cutting attest's own CPU per answer (the path
 walk worked out once per flow, the second walk of a turn going on from the first, drafts
 stored in encrypted segments so a turn encrypts only its new answer and the state:
 bench/turns.md), same machine kind, busier than the day before (load average 4-6, the
@@ -79,14 +79,24 @@ Targets, 2026-12-02:
   store's statements and threads (seven statements per answer, a reader and two writer
   trips), saving (~110 µs), the kept reply and message ids (a fresh wrapped key each),
   keyboards (an HMAC per button), and the dispatcher and channel around them.
-- ratio_vs_pickle_recipe >= 10 (2,000 people): **15.5 on whole interviews** (248 against
-  16 answers/s), but not to be trusted as met: the recipe's three runs coincided with the
+- ratio_vs_pickle_recipe >= 10 (2,000 people): **15.2 on whole interviews** (248 against
+  16.3 (14.9-32.0) answers/s), but not to be trusted as met: the recipe's three runs coincided with the
   before/after comparison above on the same two cores, and it ran at 16 answers/s against
   51 the day before (it waits on a rewrite and fsync of the whole pickle per answer).
   The day before, in a quieter sitting, it was 6.5.
 - rate within ±20% from 1,000 to 100,000 people: **met, -15%** (220 -> 188; the 100,000
   runs spread 153-425 under the load).
 - rss_mb_per_10000_unfinished <= 5: **met, +0.19 MB** at 100,000 people.
+
+Where the time goes, 2026-12-02 (yappi, CPU clock, every thread, 10,000 people + 200 whole
+interviews, own time summed per area): PTB 27.0%, engine 19.3% (`_walk` 2.2%,
+`Answer.from_dict` 1.6%), store 15.5% (HotStatement._run 2.2%), channel and dispatcher
+8.4%, other 7.1% (dataclasses.replace 1.0%), the fake Bot API 6.2% (`_fits` 2.5%), JSON
+5.6%, asyncio 4.5%, crypto 2.6%, the bench 2.5%, i18n 1.5%; the store's threads 25.9 s
+of 185 s (14%). tracemalloc at 6,000 people: +4.5 MB live per 10,000 unfinished, the
+same sites as before (the draft key cache, rows.py and crypto/), nothing from the
+segmented drafts. Under yappi the 10,000 starts weigh as much as the whole interviews,
+so the engine's share moves less than its CPU per answer (bench/turns.md).
 
 Before that, measured 2026-12-01, 21:47-22:30 UTC, on this project's machine kind (2 cores) while
 several other engineers ran test suites on it (load average 4-7): absolute rates are low
