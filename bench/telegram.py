@@ -84,8 +84,10 @@ Targets, 2026-12-02:
   before/after comparison above on the same two cores, and it ran at 16 answers/s against
   51 the day before (it waits on a rewrite and fsync of the whole pickle per answer).
   The day before, in a quieter sitting, it was 6.5.
-- rate within ±20% from 1,000 to 100,000 people: **met, -15%** (220 -> 188; the 100,000
-  runs spread 153-425 under the load).
+- rate within ±20% from 1,000 to 100,000 people: **met from 1,000 to 100,000, -15%**
+  (220 -> 188), but 2,000 -> 100,000 is -24% (rate_spread_across_sizes 0.32), and the
+  100,000 runs spread 153-425 under the load: not a clear pass in this sitting (-4% the
+  day before).
 - rss_mb_per_10000_unfinished <= 5: **met, +0.19 MB** at 100,000 people.
 
 Where the time goes, 2026-12-02 (yappi, CPU clock, every thread, 10,000 people + 200 whole
