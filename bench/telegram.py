@@ -49,7 +49,58 @@ A rate counts answers: every update after /start.
 - profile: one run at 10,000 people under yappi (CPU clock, every thread: the event loop
   and the store's reader and writer threads), own time per function summed per area.
 
-Measured 2026-12-01, 21:47-22:30 UTC, on this project's machine kind (2 cores) while
+Measured 2026-12-02, 00:05-01:15 UTC, after cutting attest's own CPU per answer (the path
+walk worked out once per flow, the second walk of a turn going on from the first, drafts
+stored in encrypted segments so a turn encrypts only its new answer and the state:
+bench/turns.md), same machine kind, busier than the day before (load average 4-6, the
+full test suite running beside part of it): every CPU figure about 1.6x the day
+before's, the baselines' too, so read the ratios. Median of 3 (min-max):
+
+| people | attest answers/s | CPU µs/answer: attest / same-calls bot / button echo | vs same-calls bot | vs bare echo | vs button echo | RSS per 10,000 unfinished |
+| --- | --- | --- | --- | --- | --- | --- |
+| 1,000 | 220 (216-267) | 2,385 / 386 / 675 | 0.153 (0.121-0.197) | 0.215 (0.123-0.234) | 0.252 (0.225-0.330) | +28.2 MB (warm-up) |
+| 2,000 | 248 (217-261) | 2,434 / 427 / 676 | 0.147 (0.145-0.156) | 0.203 (0.131-0.208) | 0.217 (0.186-0.231) | +5.4 MB |
+| 100,000 | 188 (153-425) | 2,484 / 419 / 719 | 0.170 (0.157-0.209) | 0.286 (0.169-0.295) | 0.343 (0.260-0.358) | +0.19 MB |
+
+Before and after in one sitting (the code of bf06806 and of this change interleaved, 2,000
+people, 200 whole interviews, 3 runs each, median (min-max)): attest's CPU per answer
+2,990 (2,706-3,724) -> 2,710 (2,526-2,855) µs, its CPU ratio to the same-calls bot 0.140
+-> 0.167; the rate ratio moved within the noise (0.198 (0.171-0.235) -> 0.167
+(0.119-0.247)). Without PTB (dispatcher, engine and store alone, bench/turns.md):
+1,710 -> 1,435 µs per answer.
+
+Targets, 2026-12-02:
+- ratio_vs_same_calls_bot >= 0.75 at 100,000 people: **missed, 0.170** (CPU ratio ~0.17).
+  The same-calls bot spends ~420 µs per answer in PTB, the fake Bot API and asyncio; for
+  0.75 attest could add ~140 µs of its own and adds ~2,000. What stands in the way, in
+  order (bench/turns.md): opening the draft (every answer decrypted and decoded each
+  turn, ~200 µs: the engine needs them all and no plaintext is kept between turns), the
+  engine (~300 µs: one walk from the start per turn, rendering choices and texts), the
+  store's statements and threads (seven statements per answer, a reader and two writer
+  trips), saving (~110 µs), the kept reply and message ids (a fresh wrapped key each),
+  keyboards (an HMAC per button), and the dispatcher and channel around them.
+- ratio_vs_pickle_recipe >= 10 (2,000 people): **15.2 on whole interviews** (248 against
+  16.3 (14.9-32.0) answers/s), but not to be trusted as met: the recipe's three runs coincided with the
+  before/after comparison above on the same two cores, and it ran at 16 answers/s against
+  51 the day before (it waits on a rewrite and fsync of the whole pickle per answer).
+  The day before, in a quieter sitting, it was 6.5.
+- rate within ±20% from 1,000 to 100,000 people: **met from 1,000 to 100,000, -15%**
+  (220 -> 188), but 2,000 -> 100,000 is -24% (rate_spread_across_sizes 0.32), and the
+  100,000 runs spread 153-425 under the load: not a clear pass in this sitting (-4% the
+  day before).
+- rss_mb_per_10000_unfinished <= 5: **met, +0.19 MB** at 100,000 people.
+
+Where the time goes, 2026-12-02 (yappi, CPU clock, every thread, 10,000 people + 200 whole
+interviews, own time summed per area): PTB 27.0%, engine 19.3% (`_walk` 2.2%,
+`Answer.from_dict` 1.6%), store 15.5% (HotStatement._run 2.2%), channel and dispatcher
+8.4%, other 7.1% (dataclasses.replace 1.0%), the fake Bot API 6.2% (`_fits` 2.5%), JSON
+5.6%, asyncio 4.5%, crypto 2.6%, the bench 2.5%, i18n 1.5%; the store's threads 25.9 s
+of 185 s (14%). tracemalloc at 6,000 people: +4.5 MB live per 10,000 unfinished, the
+same sites as before (the draft key cache, rows.py and crypto/), nothing from the
+segmented drafts. Under yappi the 10,000 starts weigh as much as the whole interviews,
+so the engine's share moves less than its CPU per answer (bench/turns.md).
+
+Before that, measured 2026-12-01, 21:47-22:30 UTC, on this project's machine kind (2 cores) while
 several other engineers ran test suites on it (load average 4-7): absolute rates are low
 and noisy; read the ratios, each taken within one run of attest and its baselines. 200
 whole interviews per run (~57 answers each; all 200 reached "sent" in the profiled run, same seed), N people at the

@@ -186,7 +186,24 @@ class Step:
         )
 
     def option(self, option_id: str) -> Option | None:
-        return next((o for o in self.options if o.id == option_id), None)
+        return self._options_by_id.get(option_id)
+
+    # Every turn walks the flow once or twice, each walk asking every step on the path
+    # the questions below: worked out once per step instead (bench/telegram.py).
+    @cached_property
+    def _options_by_id(self) -> dict[str, Option]:
+        # The first option with an id wins, as a scan would find it.
+        return {o.id: o for o in reversed(self.options)}
+
+    @cached_property
+    def conditional_options(self) -> tuple[Option, ...]:
+        """The options offered only while their `ask_if` holds."""
+        return tuple(o for o in self.options if o.ask_if)
+
+    @cached_property
+    def option_flag_sets(self) -> dict[str, frozenset[str]]:
+        """The flags each option sets, for the options that set any."""
+        return {o.id: frozenset(o.flags) for o in self.options if o.flags}
 
 
 @dataclass(frozen=True)
@@ -234,11 +251,15 @@ class Flow:
 
     def default_next(self, step_id: str) -> str | None:
         """The step after `step_id`: its `next`, else the following step in the file."""
-        i = self._positions[step_id]
-        step = self.steps[i]
-        if step.next is not None:
-            return step.next
-        return self.steps[i + 1].id if i + 1 < len(self.steps) else None
+        return self._default_next[step_id]
+
+    @cached_property
+    def _default_next(self) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for i, step in enumerate(self.steps):
+            following = self.steps[i + 1].id if i + 1 < len(self.steps) else None
+            found[step.id] = step.next if step.next is not None else following
+        return found
 
     def successors(self, step_id: str) -> tuple[str, ...]:
         """Every step `step_id` may lead to directly (the flow graph's edges)."""

@@ -7,7 +7,7 @@ content notes and info steps), asks questions, records answers and ends conversa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from flows.account import build_account, consent_scopes, make_answer, stop_from
 from flows.deployment import Deployment, pick
 from flows.machine import IllegalMove, Position, Rulebook
-from flows.path import closed_off, offered, route, should_ask, walk
+from flows.path import Walked, closed_off, offered, route, should_ask, walk_on
 from flows.reference import reference_code
 from flows.render import Renderer, SourceLanguage, pack_items, split_message
 from flows.spec import CONSENT_SECTION, ENGINE_STATES, TEXT_KINDS, Flow, Step
@@ -69,11 +69,7 @@ class Sprint:
         self.now = now
         self.translators = translators
         self.r = Renderer(flow, deployment, translator)
-        self._walked: tuple[
-            tuple[Mapping[str, Answer], str | None],
-            tuple[list[tuple[Step, Answer]], frozenset[str]],
-        ]
-        self._walked = (({}, None), ([], frozenset()))
+        self._walk: Walked | None = None  # the walk of the current answers, or earlier ones
         self.messages: list[Outbound] = []
         self.effects: list[Effect] = []
         self.account: FinishedAccount | None = None
@@ -166,17 +162,24 @@ class Sprint:
     def walked(self) -> tuple[list[tuple[Step, Answer]], frozenset[str]]:
         """The path and flags of the current answers (walked once per set of answers)."""
         answers, stopped = self.session.answers, stop_from(self.session)
-        if self._walked[0][0] is not answers or self._walked[0][1] != stopped:
-            self._walked = ((answers, stopped), walk(self.flow, answers, stopped))
-        return self._walked[1]
+        last = self._walk
+        if last is None or last.answers is not answers or last.stop_from != stopped:
+            last = self._walk = walk_on(self.flow, answers, stopped, last)
+        return last.path, last.flags
+
+    def _path_answers(self) -> tuple[dict[str, Answer], frozenset[str]]:
+        """The answers on the path by step id, and the flags (kept with the walk)."""
+        self.walked()
+        assert self._walk is not None
+        return self._walk.on_path, self._walk.flags
 
     def _flags(self) -> frozenset[str]:
         """Flags follow from the answers on the path, so changing an answer unsets them."""
         return self.walked()[1]
 
     def should_ask(self, step: Step) -> bool:
-        path, flags = self.walked()
-        return should_ask(step, {s.id: a for s, a in path}, flags)
+        on_path, flags = self._path_answers()
+        return should_ask(step, on_path, flags)
 
     # -- walking -------------------------------------------------------------------
 
@@ -247,7 +250,7 @@ class Sprint:
         """
         if step.kind == "info":
             return step.id in self.data.get("info_shown", [])
-        return step.kind != "review" and step.id in {s.id for s, _a in self.answered_path()}
+        return step.kind != "review" and step.id in self._path_answers()[0]
 
     def route_on(self, step: Step) -> str:
         answer = self.session.answers.get(step.id)
@@ -292,8 +295,8 @@ class Sprint:
                 Choice(1, REMOVE_TEXT, _("Delete what I wrote")),
                 Choice(2, KEEP_TEXT, _("Go back, keep it")),
             )
-        path, flags = self.walked()
-        shown = offered(step, {s.id: a for s, a in path}, flags)
+        on_path, flags = self._path_answers()
+        shown = offered(step, on_path, flags)
         choices = self.r.choices(step, self.session, shown)
         if step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))

@@ -105,8 +105,11 @@ class Answer:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Answer:
+        # Every turn opens every answer of the draft: filled in as Session.evolve fills a
+        # copy, since the frozen dataclass's __init__ (a setattr per field) cost twice this.
         value = d.get("value")
-        return cls(
+        answer = object.__new__(cls)
+        answer.__dict__.update(
             step=d["step"],
             status=d["status"],
             value=tuple(value) if isinstance(value, list) else value,
@@ -116,6 +119,7 @@ class Answer:
             message_ids=tuple(d.get("message_ids", ())),
             files=tuple(d.get("files", ())),
         )
+        return answer
 
     def __repr__(self) -> str:
         return _shape(
@@ -198,7 +202,11 @@ class Session:
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with `changes` (as dataclasses.replace, which costs ~4x this per call;
-        the engine evolves a session about ten times a turn)."""
+        the engine evolves a session about ten times a turn).
+
+        Attributes beyond the fields travel with the copy: storage notes there what a
+        session was read from, to append to it (storage/intake/session_blob.py).
+        """
         unknown = changes.keys() - _SESSION_FIELDS
         if unknown:
             raise TypeError(f"Session has no field(s) {sorted(unknown)}")
@@ -208,15 +216,16 @@ class Session:
         state.update(changes)
         return new
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, *, answers: bool = True) -> dict[str, Any]:
+        """As plain JSON-able values; `answers=False` leaves the answers out (storage keeps
+        them apart, storage/intake/session_blob.py)."""
+        found = {
             "respondent": self.respondent,
             "flow": self.flow,
             "flow_version": self.flow_version,
             "language": self.language,
             "state": self.state,
             "status": self.status,
-            "answers": {k: a.to_dict() for k, a in self.answers.items()},
             "history": list(self.history),
             "pending": list(self.pending),
             "return_to": self.return_to,
@@ -227,6 +236,9 @@ class Session:
             "data": dict(self.data),
             "nonces": dict(self.nonces),
         }
+        if answers:
+            found["answers"] = {k: a.to_dict() for k, a in self.answers.items()}
+        return found
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Session:

@@ -4,7 +4,8 @@ Every value is bound to its place by AAD `table|owner|column` (owner: the respon
 pseudonym, or a file id), so a blob moved to another row or column does not decrypt.
 
     sessions.wrapped_key   data key of the draft, wrapped by the node master key
-    sessions.blob          Session.to_dict() as JSON, under the data key
+    sessions.blob          the session in encrypted segments under the data key, a turn
+                           appending its new answers (storage/intake/session_blob.py)
     files.details          a file's key and custody details, under the draft's data key,
                            so shredding the draft also makes its files unreadable
     chat_messages.*        message ids, under a per-row key wrapped by the master key;
@@ -25,6 +26,7 @@ from typing import Any
 from flows.types import Session
 from storage.crypto import decrypt_value, encrypt_value, new_data_key, unwrap_key, wrap_key
 from storage.errors import CorruptDraft, StorageError
+from storage.intake import session_blob
 
 
 def aad(table: str, owner: str, column: str) -> bytes:
@@ -50,19 +52,13 @@ def open_draft_key(master: bytes, respondent: str, wrapped: bytes) -> bytes:
 
 
 def encrypt_session(key: bytes, session: Session) -> bytes:
-    return encrypt_value(key, _json(session.to_dict()), aad("sessions", session.respondent, "blob"))
+    """The session's stored form (storage/intake/session_blob.py)."""
+    return session_blob.encode_session(key, session)
 
 
 def decrypt_session(key: bytes, respondent: str, blob: bytes) -> Session:
     """The stored session; CorruptDraft when the blob is damaged or not this respondent's."""
-    try:
-        plain = decrypt_value(key, blob, aad("sessions", respondent, "blob"))
-        session = Session.from_dict(json.loads(plain))
-    except (StorageError, ValueError, KeyError, TypeError, AttributeError):
-        raise CorruptDraft() from None
-    if session.respondent != respondent:
-        raise CorruptDraft()
-    return session
+    return session_blob.decode_session(key, respondent, blob)
 
 
 @dataclass(frozen=True)
