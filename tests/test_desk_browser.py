@@ -213,7 +213,10 @@ def test_open_the_arabic_account_triage_print_and_export(page: Any, served: Runn
 
 def test_keyboard_only_use_of_the_queue_and_the_account(page: Any, served: RunningDesk) -> None:
     page.goto("/")
-    page.keyboard.type(PASSPHRASE)  # the passphrase field has focus on arrival
+    # The passphrase field has focus on arrival (autofocus); wait for it rather than race
+    # it on a loaded machine, then use the keyboard alone.
+    page.wait_for_function("document.activeElement && document.activeElement.type === 'password'")
+    page.keyboard.type(PASSPHRASE)
     page.keyboard.press("Enter")
     page.wait_for_url("**/queue")
     target = served.ids["urgent"]
