@@ -185,3 +185,18 @@ def test_withdrawing_after_answers_says_they_were_deleted_too() -> None:
     talk.press("delete")
     turn = typed(talk, CODE, sent=True)
     assert "unfinished answers of this conversation have been deleted" in said(turn)
+
+
+@pytest.mark.parametrize("language", ["fa", "ar"])
+def test_the_code_pasted_back_from_a_right_to_left_message_is_looked_up(language: str) -> None:
+    talk = Talk.of("tiny")
+    talk.start(language)
+    talk.command("withdraw")
+    assert talk.session is not None and talk.state == "withdraw-code"
+    pasted = f"\u2066{CODE}\u2069"
+    words = talk.translators(talk.session.language)
+    assert talk.engine.code_to_look_up(talk.session, Inbound(kind="text", text=pasted), words) == (
+        CODE
+    )
+    turn = typed(talk, pasted, sent=True)
+    assert recorded(turn) == [CODE]
