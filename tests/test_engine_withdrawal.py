@@ -131,7 +131,8 @@ def test_the_same_unmatched_code_sent_again_is_recorded_for_the_team_to_match(co
     assert talk.engine.code_to_look_up(talk.session, Inbound(kind="text", text=code)) is None
     turn = typed(talk, code.lower(), sent=None)
     assert recorded(turn) == [code]
-    assert turn.end == "withdrawn"
+    # Recorded for the team to match: not "withdrawn" (the console's end event says this).
+    assert turn.end == "withdrawal-requested" and turn.session is None
     text = said(turn)
     assert "is recorded" in text and "match" in text
     assert "will remove it" not in text and "is withdrawn" not in text
