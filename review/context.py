@@ -38,7 +38,11 @@ from storage.queue.reach import QueueAccessError, explain
 from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
 from storage.queue.store import Queue
 from storage.queue.untrust import rotations_in_queue
-from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
+from storage.queue.withdrawals import (
+    HELD_NOTICE,
+    WAITING_NOTICE,
+    withdrawal_burst_from_env,
+)
 
 if TYPE_CHECKING:
     from storage.crypto import ReviewerPrivateKey, ReviewerPublicKey
@@ -101,6 +105,8 @@ class ReviewerContext:
             self.witness_advance()
             if held := queue.held_count():
                 click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
+            if waiting := len(queue.waiting_requests()):
+                click.echo(self.t.gettext(WAITING_NOTICE).format(count=waiting), err=True)
             self._tell_withdrawn_held(queue)
         return self._queue
 

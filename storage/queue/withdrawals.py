@@ -42,6 +42,10 @@ ACCEPTED = "accepted"
 HELD = "held"
 
 
+WAITING_NOTICE = N_(
+    "{count} withdrawal requests are waiting for an account that has not arrived: "
+    "`attest queue withdrawals list` shows when they were made."
+)
 HELD_NOTICE = N_(
     "{count} withdrawal requests arrived together and are held: nothing was erased. An "
     "administrator decides with `attest queue withdrawals list`, then `confirm` or `reject`."
@@ -159,6 +163,24 @@ class QueueWithdrawals:
                     .where(withdrawals.c.status == HELD)
                 ).scalar_one()
             )
+
+    def waiting_requests(self) -> list[datetime]:
+        """When each accepted request that names no account in the queue was made, oldest
+        first.
+
+        Such a request stays, and applies if its account arrives later (a sync still to
+        come); until then nothing else shows it. Only the times: never a secret or hash.
+        """
+        with read_connection(self.engine) as conn:
+            named = select(accounts.c.id).where(
+                accounts.c.withdrawal_hash == withdrawals.c.secret_hash
+            )
+            rows = conn.execute(
+                select(tolerant_time(withdrawals.c.requested_at).label("made"))
+                .where(withdrawals.c.status == ACCEPTED, ~named.exists())
+                .order_by("made")
+            ).scalars()
+            return [t for t in (stored_time(r) for r in rows) if t is not None]
 
     def held_batches(self) -> list[HeldBatch]:
         """Every held batch, oldest request first, with the accounts it would withdraw."""
