@@ -52,7 +52,7 @@ from storage.queue.node_pins import (
 )
 from storage.queue.reach import NOT_A_QUEUE_FILE, QueueAccessError, explain
 from storage.queue.store import Queue
-from storage.queue.withdrawals import HELD_NOTICE, withdrawal_burst_from_env
+from storage.queue.withdrawals import HELD_NOTICE, HeldBatch, withdrawal_burst_from_env
 from storage.sync import (
     OLD_FORMAT_LEFT,
     Outbox,
@@ -442,8 +442,23 @@ def withdrawals_list() -> None:
     held_queue = _held_queue()
     try:
         batches = held_queue.held_batches()
+        waiting = held_queue.waiting_requests()
     finally:
         held_queue.close()
+    _list_held(batches)
+    if waiting:
+        click.echo(
+            _(
+                "{count} withdrawal requests are waiting for an account that has not arrived "
+                "in the queue. Each is applied if its account arrives (a node that has not "
+                "synced yet); a person may write to ask whether theirs was found. Made:"
+            ).format(count=len(waiting))
+        )
+        for made in waiting:
+            click.echo(f"  {made.isoformat(timespec='minutes')}")
+
+
+def _list_held(batches: list[HeldBatch]) -> None:
     if not batches:
         click.echo(_("No withdrawal requests are held."))
         return

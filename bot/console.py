@@ -9,6 +9,10 @@ Three ways to talk to it:
   {"type": "message", "text": T}
   {"type": "ask", "step": S, "kind": K, "text": T, "options": [{"n", "value", "label"}]}
   {"type": "end", "reason": R[, "reference": CODE]}
+  R is `submitted` (with the account's reference code), `declined`, `not-safe`,
+  `not-eligible`, `exited`, `paused`, `withdrawn` (a withdrawal recorded for an account
+  this node sent), `withdrawal-requested` (a code this node has no record of, recorded
+  for the team to match: nothing may be withdrawn), `input-ended`, `documenter-refused`.
 
 An answer is an option's number, numbers separated by commas, free text, or a command
 (`/skip`, `/back`, `/exit`, ...). When input ends before the interview does, the

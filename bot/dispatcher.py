@@ -76,7 +76,8 @@ WITHDRAWAL_REMOVED = N_(
 )
 WITHDRAWAL_RATE_LIMITED = N_(
     "Several codes were tried in a short time, so nothing was recorded this time. "
-    "For your safety, please wait an hour and send /withdraw again."
+    "For your safety, please wait an hour and send /withdraw again. You can also write to "
+    "{org_contact}."
 )
 
 ERASE_WINDOW = timedelta(hours=48)
@@ -602,7 +603,7 @@ class Dispatcher:
         messages = pending.messages
         _ = self._translations(pending.language).gettext
         if "rate-limited" in pending.withdrawals:
-            messages = (Outbound(text=_(WITHDRAWAL_RATE_LIMITED)),)
+            messages = (Outbound(text=self._with_contact(_(WITHDRAWAL_RATE_LIMITED), pending)),)
         elif "removed" in pending.withdrawals and pending.withdrawal_code is not None:
             code = pending.withdrawal_code
             # Shown the right way round inside Arabic or Persian text.
@@ -610,7 +611,8 @@ class Dispatcher:
             text = _(WITHDRAWAL_REMOVED).format(reference=code)
             messages = (*messages, Outbound(text=text))
         if pending.notes:
-            messages = (*(Outbound(text=_(n)) for n in pending.notes), *messages)
+            notes = (Outbound(text=self._with_contact(_(n), pending)) for n in pending.notes)
+            messages = (*notes, *messages)
         return Reply(
             messages=messages,
             erase_chat=pending.erase_chat,
@@ -620,6 +622,15 @@ class Dispatcher:
             language=pending.language,
             update_key=update_key,
         )
+
+    def _with_contact(self, text: str, pending: PendingReply) -> str:
+        """A dispatcher text with the organisation's contact address filled in."""
+        if "{org_contact}" not in text:
+            return text
+        contact = self._engines[self._default_flow].deployment.org_contact
+        # Shown the right way round inside Arabic or Persian text.
+        contact = isolate_latin(contact) if is_rtl(pending.language) else contact
+        return text.replace("{org_contact}", contact)
 
     async def replay(self, channel: str, chat_id: str | int, update_key: str) -> Reply | None:
         """For an update seen before: its saved reply (see `handle`) or IGNORED; None if new.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+from flows.bidi import without_invisible
 from flows.i18n import N_, available_languages
 from flows.i18n import translator as translator_for
 from flows.types import Inbound, Translator
@@ -68,13 +69,9 @@ ACCOUNT_REFUSED = N_(
     "Nothing of it was kept."
 )
 
-_BIDI_CONTROLS = dict.fromkeys(
-    (0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)), None
-)
-
 
 def _fold(word: str) -> str:
-    return unicodedata.normalize("NFKC", word.translate(_BIDI_CONTROLS)).casefold().strip()
+    return unicodedata.normalize("NFKC", without_invisible(word)).casefold().strip()
 
 
 def documenter_words(translator: Translator) -> set[str]:
@@ -108,7 +105,7 @@ def documenter_request(inbound: Inbound, translator: Translator) -> str | None:
     if inbound.kind == "command":
         word, rest = inbound.command or "", inbound.text
     elif inbound.kind == "text":
-        text = inbound.text.translate(_BIDI_CONTROLS).strip()
+        text = without_invisible(inbound.text).strip()
         if len(text) > MAX_CODE_CHARS + 40:
             return None
         word, _, rest = text.partition(" ")
@@ -142,7 +139,7 @@ def documenter_command(inbound: Inbound, translator: Translator) -> tuple[str, s
     if inbound.kind == "command":
         word, rest = inbound.command or "", inbound.text
     elif inbound.kind == "text":
-        text = inbound.text.translate(_BIDI_CONTROLS).strip()
+        text = without_invisible(inbound.text).strip()
         if len(text) > 40:
             return None
         word, _, rest = text.partition(" ")

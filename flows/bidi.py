@@ -11,6 +11,7 @@ fails on a token left bare.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 LRI = "\u2066"  # left-to-right isolate
 PDI = "\u2069"  # pop directional isolate
@@ -31,6 +32,18 @@ _NUMBER = re.compile(rf"\+?[{_DIGIT}](?:[ \-.()/]?[{_DIGIT}]){{6,}}")
 # A placeholder or format field, such as {org_name} or {delay:.0f}: filled in later.
 _PLACEHOLDER = re.compile(r"\{[^{}\s]*\}")
 _ISOLATED = re.compile(f"{LRI}[^{LRI}{PDI}]*{PDI}")
+
+
+def without_invisible(text: str) -> str:
+    """`text` without invisible format characters (Unicode category Cf).
+
+    Direction marks and isolates (U+200E/F, U+061C, U+202A–202E, U+2066–2069), zero-width
+    spaces and joiners, the byte-order mark: a code or command copied out of a message —
+    above all a right-to-left one, which shows codes inside LRI … PDI — carries them, and
+    the person cannot see them to take them out. Every reader of a typed code, command or
+    invite word strips them here, the same way.
+    """
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 def is_rtl(language: str) -> bool:

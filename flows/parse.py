@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from flows.bidi import without_invisible
 from flows.types import Choice, Inbound, Translator
 
 COMMANDS: tuple[str, ...] = (
@@ -55,16 +56,11 @@ def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", bare).translate(_LETTER_VARIANTS).split())
 
 
-# Invisible direction marks and isolates (LRM, RLM, ALM, embeddings, overrides, isolates):
-# a command copied out of a right-to-left message carries them.
-_BIDI_CONTROLS = dict.fromkeys(
-    (0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)), None
-)
-
-
 def _bare(text: str) -> str:
-    """`text` stripped of surrounding blanks and of every invisible direction control."""
-    return text.translate(_BIDI_CONTROLS).strip()
+    """`text` stripped of surrounding blanks and of every invisible mark (direction
+    controls, zero-width characters: a command copied out of a right-to-left message
+    carries them)."""
+    return without_invisible(text).strip()
 
 
 def _unreversed(text: str) -> str:

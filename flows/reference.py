@@ -25,6 +25,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from flows.bidi import without_invisible
+
 # No 0/O, 1/I/L, U, B/8, S/5: letters people misread or mistype.
 ALPHABET = "ACDEFGHJKMNPQRTVWXYZ234679"
 LENGTH = 11
@@ -88,8 +90,12 @@ def reference_code(entropy: bytes) -> str:
 
 
 def _compact(text: str) -> str:
-    """Upper case without separators; any script's digits as 0–9 (a Persian keyboard's ۶)."""
-    folded = unicodedata.normalize("NFKC", text)
+    """Upper case without separators or invisible marks; any script's digits as 0–9.
+
+    A code copied out of a Persian or Arabic message comes wrapped in direction isolates;
+    a Persian keyboard types ۶ for 6.
+    """
+    folded = unicodedata.normalize("NFKC", without_invisible(text))
     folded = "".join(
         str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in folded
     )

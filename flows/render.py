@@ -298,9 +298,26 @@ class Renderer:
         filled placeholders are) still reads right to left after its arrow.
         """
         shown = self.answer_text(step, answer, session)
+        # A long answer is shown cut with "…": say the whole of it is kept, so no one
+        # thinks part of their account was lost and writes it again. Part of the item, so
+        # it counts when the review is split into messages.
+        note = (
+            " " + self._("(shortened here — everything you wrote is kept)")
+            if self._shortened(step, answer)
+            else ""
+        )
         if is_rtl(self.language):
-            return f"• {self.label(step)}\n{RLM}   ← {isolate_latin(shown)}"
-        return f"• {self.label(step)}\n   → {shown}"
+            return f"• {self.label(step)}\n{RLM}   ← {isolate_latin(shown)}{note}"
+        return f"• {self.label(step)}\n   → {shown}{note}"
+
+    @staticmethod
+    def _shortened(step: Step, answer: Answer) -> bool:
+        """Whether `answer_text` shows this answer cut to an excerpt."""
+        if answer.status != "answered" or step.identifying or step.options:
+            return False
+        if step.kind == "yes-no" or not isinstance(answer.value, str):
+            return False
+        return len(" ".join(answer.value.split())) > EXCERPT_CHARS
 
     def answer_text(self, step: Step, answer: Answer, session: Session) -> str:
         """An answer as the person sees it in the review and in "(your answer was: …)".

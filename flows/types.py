@@ -36,7 +36,8 @@ EndReason = Literal[
     "not-eligible",
     "exited",
     "paused",
-    "withdrawn",
+    "withdrawn",  # a code this node sent: recorded, the account will be removed
+    "withdrawal-requested",  # a code it has no record of: recorded for the team to match
     "input-ended",
 ]
 

@@ -22,7 +22,7 @@ import hashlib
 from flows.parse import read_command
 from flows.reference import read_code
 from flows.sprint import Sprint
-from flows.types import Inbound, RecordWithdrawal, Session, Translator
+from flows.types import EndReason, Inbound, RecordWithdrawal, Session, Translator
 
 # Session data: a mark of the code last refused as unmatched (never the code itself).
 UNMATCHED = "withdraw_unmatched"
@@ -79,6 +79,7 @@ def answer_code(s: Sprint) -> None:
         _record(
             s,
             code,
+            "withdrawn",
             _(
                 "Your request to withdraw the account {reference} is recorded, and the team "
                 "will remove it. If it was already shared with investigators or a court, they "
@@ -89,6 +90,7 @@ def answer_code(s: Sprint) -> None:
         _record(
             s,
             code,
+            "withdrawal-requested",
             _(
                 "Your request to withdraw the account {reference} is recorded. This service "
                 "has no record of that code, so the team will look for an account it matches "
@@ -113,8 +115,12 @@ def answer_code(s: Sprint) -> None:
         s.reask()
 
 
-def _record(s: Sprint, code: str, text: str) -> None:
-    """Record the withdrawal request and end the conversation, saying what will happen."""
+def _record(s: Sprint, code: str, reason: EndReason, text: str) -> None:
+    """Record the withdrawal request and end the conversation, saying what will happen.
+
+    `reason` is "withdrawn" for a code this node sent, "withdrawal-requested" for one it
+    has no record of (the console's end event tells them apart).
+    """
     s.effects.append(RecordWithdrawal(code))
     language = s.flow.language_step
     if any(language is None or step != language.id for step in s.session.answers):
@@ -123,4 +129,4 @@ def _record(s: Sprint, code: str, text: str) -> None:
         text += "\n\n" + s._(
             "The unfinished answers of this conversation have been deleted as well."
         )
-    s.close("withdrawn", s.r.fill(text, s.session, {"reference": code}))
+    s.close(reason, s.r.fill(text, s.session, {"reference": code}))

@@ -39,7 +39,7 @@ from storage.queue.node_pins import NodePins, pins_path_from_env
 from storage.queue.place import display_url, queue_url_from_env
 from storage.queue.reach import QueueAccessError, explain
 from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
-from storage.queue.schema import HELD_NOTICE
+from storage.queue.schema import HELD_NOTICE, WAITING_NOTICE
 from storage.queue.witness import ChainEnd, Witness
 
 if TYPE_CHECKING:
@@ -111,6 +111,8 @@ class ReviewerContext:
             self.witness_advance()
             if held := queue.held_count():
                 click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
+            if waiting := len(queue.waiting_requests()):
+                click.echo(self.t.gettext(WAITING_NOTICE).format(count=waiting), err=True)
             self._tell_withdrawn_held(queue)
         return self._queue
 
@@ -252,6 +254,8 @@ class ReviewerContext:
         self._advance_witness(view, view.queue_id)
         if held := view.held_count():
             click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
+        if waiting := view.waiting_count():
+            click.echo(self.t.gettext(WAITING_NOTICE).format(count=waiting), err=True)
         return view
 
     def _tell_withdrawn_held(self, queue: Queue) -> None:

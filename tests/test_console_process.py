@@ -145,3 +145,20 @@ def test_quick_exit_by_bare_word_leaves_no_trace_of_the_draft_key(tmp_path: Path
             content = path.read_bytes()
             assert bytes(wrapped_key) not in content, path.name
             assert bytes(blob)[:64] not in content, path.name
+
+
+def test_a_code_matching_nothing_ends_as_a_request_not_a_withdrawal(tmp_path: Path) -> None:
+    """The end event must not say "withdrawn" when the team has yet to find the account."""
+    asked: list[str] = []
+
+    def withdraw(ask: dict[str, Any]) -> str:
+        asked.append(ask["step"])
+        if len(asked) == 1:
+            return "/withdraw"
+        if ask["step"] == "withdraw-code":
+            return "66WQ-96HV-VC"  # a code this node never sent: refused once, then recorded
+        return "1"
+
+    events, _ = run_console(tmp_path / "data", withdraw)
+    assert asked.count("withdraw-code") == 2
+    assert events[-1] == {"type": "end", "reason": "withdrawal-requested"}

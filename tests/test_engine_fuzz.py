@@ -15,7 +15,15 @@ TYPED = [
     "/pause", "/resume", "/help", "/language", "/withdraw", "K7QM-4TXA-9P", "/frobnicate",
     "/start", "x" * 5000, "exit",
 ]  # fmt: skip
-ENDED_WITHOUT_SESSION = {"submitted", "declined", "not-safe", "not-eligible", "exited", "withdrawn"}
+ENDED_WITHOUT_SESSION = {
+    "submitted",
+    "declined",
+    "not-safe",
+    "not-eligible",
+    "exited",
+    "withdrawn",
+    "withdrawal-requested",
+}
 
 step = st.one_of(
     st.sampled_from(TYPED).map(lambda t: ("text", t)),

@@ -229,3 +229,52 @@ def test_account_questions_are_filled_english_text_for_reviewers() -> None:
     assert not [q for q in questions if "{" in q]
     assert not any("They took my sister away" in q for q in questions)  # no follow-up quotes
     assert any("Example Documentation Project" in q for q in questions)
+
+
+KEPT_NOTE = "(shortened here — everything you wrote is kept)"
+
+
+def at_review_with(recall: str) -> str:
+    talk = at_recall()
+    through_recall(talk, recall)
+    talk.run("skip")
+    talk.press("prefer-not")
+    review = talk.press("dont-know").messages[-1]
+    assert review.ask == "review"
+    return review.text
+
+
+def test_a_long_answer_shortened_in_the_review_says_the_whole_text_is_kept() -> None:
+    """A person who sees her account cut with "…" must not think part of it was lost."""
+    long_recall = "They came at night and took my brother. " * 12  # 480 characters
+    text = at_review_with(long_recall)
+    assert "…" in text and KEPT_NOTE in text
+    assert text.count(KEPT_NOTE) == 1  # only after the shortened answer
+
+
+def test_a_short_answer_in_the_review_has_no_note() -> None:
+    text = at_review_with("They took my brother at night.")
+    assert KEPT_NOTE not in text and "…" not in text
+
+
+def test_the_note_is_translated_and_counted_within_the_message_split() -> None:
+    from flows.deployment import demo_deployment
+    from flows.i18n import translator
+    from flows.render import MESSAGE_CHARS, Renderer, pack_items, units
+    from flows.types import Answer
+
+    talk = at_recall()
+    through_recall(talk)
+    assert talk.session is not None
+    step = talk.flow.step("recall")
+    answer = Answer(step="recall", status="answered", value="word " * 400)
+    for language in ("en", "ar", "es", "fa", "fr", "uk"):
+        renderer = Renderer(talk.flow, demo_deployment(), translator(language))
+        item = renderer.review_item(step, answer, talk.session)
+        note = translator(language).gettext(KEPT_NOTE)
+        assert item.endswith(note) and (language == "en" or note != KEPT_NOTE), language
+        # Enough shortened answers to need several messages: each keeps its note whole.
+        messages = pack_items("Review:", [item] * 14, "Send it?")
+        assert len(messages) > 1
+        assert all(units(m) <= MESSAGE_CHARS for m in messages)
+        assert sum(m.count(note) for m in messages) == 14

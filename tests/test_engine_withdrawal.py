@@ -131,7 +131,8 @@ def test_the_same_unmatched_code_sent_again_is_recorded_for_the_team_to_match(co
     assert talk.engine.code_to_look_up(talk.session, Inbound(kind="text", text=code)) is None
     turn = typed(talk, code.lower(), sent=None)
     assert recorded(turn) == [code]
-    assert turn.end == "withdrawn"
+    # Recorded for the team to match: not "withdrawn" (the console's end event says this).
+    assert turn.end == "withdrawal-requested" and turn.session is None
     text = said(turn)
     assert "is recorded" in text and "match" in text
     assert "will remove it" not in text and "is withdrawn" not in text
@@ -185,3 +186,18 @@ def test_withdrawing_after_answers_says_they_were_deleted_too() -> None:
     talk.press("delete")
     turn = typed(talk, CODE, sent=True)
     assert "unfinished answers of this conversation have been deleted" in said(turn)
+
+
+@pytest.mark.parametrize("language", ["fa", "ar"])
+def test_the_code_pasted_back_from_a_right_to_left_message_is_looked_up(language: str) -> None:
+    talk = Talk.of("tiny")
+    talk.start(language)
+    talk.command("withdraw")
+    assert talk.session is not None and talk.state == "withdraw-code"
+    pasted = f"\u2066{CODE}\u2069"
+    words = talk.translators(talk.session.language)
+    assert talk.engine.code_to_look_up(talk.session, Inbound(kind="text", text=pasted), words) == (
+        CODE
+    )
+    turn = typed(talk, pasted, sent=True)
+    assert recorded(turn) == [CODE]

@@ -412,3 +412,23 @@ def test_a_raw_sqlite_error_is_named_as_the_same_error_through_sqlalchemy(tmp_pa
         assert named is not None and through is not None
         assert named.template == through.template == template
         assert str(named) == str(through)
+
+
+def test_requests_waiting_for_an_account_are_counted_as_the_full_path_counts_them(
+    queue_file: Path,
+) -> None:
+    """`review list` on the read-only path tells of them too (the full path's notice)."""
+    sql(queue_file, "UPDATE accounts SET withdrawal_hash = 'h' WHERE rowid = 1")
+    sql(
+        queue_file,
+        "INSERT INTO withdrawals (secret, secret_hash, status, requested_at) "
+        "VALUES ('s1', 'nothing-here', 'accepted', :t), ('s2', 'h2', 'held', :t)",
+        t=T,
+    )
+    view = open_read_only(str(queue_file))
+    assert view is not None
+    try:
+        assert view.waiting_count() == 1
+        assert view.waiting_count() == len(Queue(open_queue(str(queue_file))).waiting_requests())
+    finally:
+        view.close()

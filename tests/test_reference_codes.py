@@ -101,3 +101,55 @@ def test_text_of_another_length_is_not_a_code(text: str) -> None:
 def test_a_code_needs_enough_entropy() -> None:
     with pytest.raises(ValueError):
         reference_code(b"short")
+
+
+def _as_the_bot_shows_it(code: str, language: str) -> str:
+    """The reference code exactly as the confirmation message shows it in `language`."""
+    from flows.deployment import demo_deployment
+    from flows.i18n import translator
+    from flows.render import Renderer
+    from tests.golden.talk import Talk
+
+    talk = Talk.of("survivor")
+    talk.start(language)
+    assert talk.session is not None
+    renderer = Renderer(talk.flow, demo_deployment(), translator(language))
+    return renderer.fill("{reference}", talk.session, {"reference": code})
+
+
+def test_a_code_copied_from_the_message_is_read_in_every_shipped_language() -> None:
+    """Persian and Arabic show a code inside invisible direction isolates; a person who
+    copies it sends them back, and the code must still be read."""
+    from flows import catalogs
+
+    for language in catalogs.languages():
+        for code in CODES[:3]:
+            shown = _as_the_bot_shows_it(code, language)
+            assert read_code(shown) == CodeReading("code", code), (language, shown)
+    assert "\u2066" in _as_the_bot_shows_it(CODES[0], "fa")  # the case the tester hit
+
+
+@pytest.mark.parametrize(
+    "mark",
+    ["\u200e", "\u200f", "\u061c", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+     "\u2066", "\u2067", "\u2068", "\u2069", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"],
+)  # fmt: skip
+def test_invisible_marks_anywhere_in_a_code_are_ignored(mark: str) -> None:
+    code = CODES[2]
+    assert read_code(f"{mark}{code}{mark}") == CodeReading("code", code)
+    assert read_code(code[:4] + mark + code[4:]) == CodeReading("code", code)
+    assert read_code(f"{mark}{OLD_CODE}{mark}") == CodeReading("old-code", OLD_CODE)
+
+
+def test_commands_and_codes_share_one_reader_of_invisible_marks() -> None:
+    """A zero-width space or a byte-order mark around a command is ignored like a mark."""
+    from flows.i18n import translator
+    from flows.parse import read_command
+    from flows.types import Inbound
+
+    words = translator("en")
+    for mark in ("\u2066", "\u200b", "\ufeff", "\u200d"):
+        assert read_command(Inbound(kind="text", text=f"{mark}/withdraw{mark}"), words) == (
+            "withdraw"
+        )
+        assert read_command(Inbound(kind="text", text=f"{mark}exit/{mark}"), words) == "exit"

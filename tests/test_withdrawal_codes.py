@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from bot.node import Node, open_node
 from bot.settings import load_settings
 from flows.reference import ALPHABET
-from flows.types import Inbound
+from flows.types import Inbound, RecordWithdrawal
 from storage.crypto import NodeKeys, withdrawal_hash
 from storage.db import create_store_engine
 from storage.intake.memory import MemoryIntakeStore
@@ -107,11 +107,48 @@ async def test_unmatched_codes_count_towards_the_hourly_limit(
     for position in range(5):
         unknown = await any_store.check_withdrawal_code("guesser", typo(OLD_CODE, position), T0)
         assert unknown == "unknown"
-    # Even the right code: guessing must not go on at chat speed.
-    assert await any_store.check_withdrawal_code("guesser", CODE, T0) == "rate-limited"
-    assert await any_store.check_withdrawal_code("other", CODE, T0) == "sent"
-    later = T0 + timedelta(hours=1, seconds=1)
-    assert await any_store.check_withdrawal_code("guesser", CODE, later) == "sent"
+    # Guessing unknown codes stops at the limit; every look-up there still counts.
+    assert await any_store.check_withdrawal_code("guesser", typo(OLD_CODE, 6), T0) == (
+        "rate-limited"
+    )
+    later = T0 + timedelta(minutes=50)
+    for position in range(5):
+        assert await any_store.check_withdrawal_code(
+            "guesser", typo(OLD_CODE, position), later
+        ) == ("rate-limited")
+    # Once the first five are an hour old, the five made at the limit still hold it.
+    after_first = T0 + timedelta(hours=1, seconds=1)
+    assert await any_store.check_withdrawal_code("guesser", typo(OLD_CODE, 8), after_first) == (
+        "rate-limited"
+    )
+    after_all = later + timedelta(hours=1, seconds=1)
+    assert await any_store.check_withdrawal_code("guesser", typo(OLD_CODE, 8), after_all) == (
+        "unknown"
+    )
+
+
+async def test_a_code_this_node_sent_goes_through_even_at_the_limit(
+    any_store: SqlIntakeStore | MemoryIntakeStore,
+) -> None:
+    """A person who mistyped five times must not be kept from a genuine withdrawal."""
+    await any_store.commit_turn(
+        "author", turn(None, account=account(CODE)), update_key=None, channel="t", now=T0
+    )
+    for position in range(5):
+        await any_store.check_withdrawal_code("person", typo(OLD_CODE, position), T0)
+    assert await any_store.check_withdrawal_code("person", OLD_CODE, T0) == "rate-limited"
+    assert await any_store.check_withdrawal_code("person", CODE, T0) == "sent"
+    result = await any_store.commit_turn(
+        "person", turn(None, RecordWithdrawal(CODE)), update_key=None, channel="t", now=T0
+    )
+    assert result.withdrawals == ("removed",)
+    # Recording it counted as an attempt, like any other: an unknown code is still refused.
+    assert await any_store.check_withdrawal_code("person", OLD_CODE, T0) == "rate-limited"
+    # A request for a code this node has no record of is still held to the limit.
+    unknown = await any_store.commit_turn(
+        "person", turn(None, RecordWithdrawal(OLD_CODE)), update_key=None, channel="t", now=T0
+    )
+    assert unknown.withdrawals == ("rate-limited",)
 
 
 async def test_the_node_keeps_a_keyed_digest_not_the_code_nor_the_queues_hash(
@@ -310,3 +347,19 @@ async def test_a_held_request_for_the_right_code_withdraws_once_an_administrator
     queue.reconcile()
     assert queue.item(account_id).withdrawn_at is not None
     queue.close()
+
+
+async def test_after_five_wrong_codes_the_right_one_is_still_recorded(live: Node) -> None:
+    code = await give_account(live, "author")
+    empty_outbox(live)
+    await say(live, "person", Inbound(kind="command", command="withdraw"))
+    for position in range(5):
+        said = " ".join(await say(live, "person", typo(OLD_CODE, position)))
+        assert "couldn't find" in said
+    limited = " ".join(await say(live, "person", typo(OLD_CODE, 6)))
+    assert "Several codes were tried" in limited and "nothing was recorded" in limited
+    # Like every other withdrawal reply, it says whom to write to.
+    assert live.deployment.org_contact in limited
+    said = " ".join(await say(live, "person", code))
+    assert "is recorded, and the team will remove it" in said
+    assert requests_on(live) == 1

@@ -337,3 +337,30 @@ def _hash_of(engine: Any, account_id: str) -> str:
             select(accounts.c.withdrawal_hash).where(accounts.c.id == account_id)
         ).scalar_one()
     return str(found)
+
+
+def test_requests_waiting_for_an_account_that_has_not_arrived_are_listed(
+    queue_url: str, tmp_path: Path
+) -> None:
+    """A request that matched nothing waits in the queue; the team must be able to see it
+    (to answer the person who writes to ask), by when it was made, never by its hash."""
+    node, data, ids = _synced(tmp_path, queue_url, 3)
+    _withdraw(data, node, ["CODE0", "NOT-SENT-1", "NOT-SENT-2"])
+    sync_outbox(outbox_for(data), open_queue(queue_url), {})
+    assert _live(queue_url) == set(ids[1:])  # the matching one applied at once
+    queue_ = Queue(open_queue(queue_url))
+    queue_.reconcile()
+    assert queue_.waiting_requests() == [NOW, NOW]
+
+    env = {"ATTEST_QUEUE_URL": queue_url}
+    listed = CliRunner().invoke(queue, ["withdrawals", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "No withdrawal requests are held" in listed.output
+    assert "2 withdrawal requests are waiting for an account" in listed.output
+    assert listed.output.count(NOW.isoformat(timespec="minutes")) == 2
+    engine = open_queue(queue_url)
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT secret, secret_hash FROM withdrawals")).all()
+    for secret, secret_hash in kept:
+        assert secret not in listed.output and secret_hash not in listed.output
+        assert secret_hash[:8] not in listed.output

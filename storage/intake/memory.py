@@ -150,16 +150,20 @@ class MemoryIntakeStore:
     async def check_withdrawal_code(self, respondent: str, code: str, now: datetime) -> CodeCheck:
         async with self._lock:
             recent = [t for t in self.attempts.get(respondent, []) if t > now - WITHDRAWAL_WINDOW]
-            if len(recent) >= WITHDRAWAL_LIMIT:
-                return "rate-limited"
-            if self.node.sent_code_digest(code) in self.sent_codes:
-                return "sent"
+            if self._sent(code):
+                return "sent"  # even at the limit: a code that matches is not a guess
             self.attempts[respondent] = [*recent, now]
-            return "unknown"
+            return "rate-limited" if len(recent) >= WITHDRAWAL_LIMIT else "unknown"
+
+    def _sent(self, code: str) -> bool:
+        hashed = withdrawal_hash(self.node.withdrawal_secret(code))
+        return self.node.sent_code_digest(code) in self.sent_codes or any(
+            a.metadata.get("withdrawal_hash") == hashed for a in self.outbox
+        )
 
     def _withdraw(self, respondent: str, code: str, now: datetime) -> WithdrawalOutcome:
         recent = [t for t in self.attempts.get(respondent, []) if t > now - WITHDRAWAL_WINDOW]
-        if len(recent) >= WITHDRAWAL_LIMIT:
+        if len(recent) >= WITHDRAWAL_LIMIT and not self._sent(code):
             return "rate-limited"
         self.attempts[respondent] = [*recent, now]
         secret = self.node.withdrawal_secret(code)

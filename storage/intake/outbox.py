@@ -27,7 +27,13 @@ from flows.types import FinishedAccount
 from storage.crypto import NodeKeys, SealedAccount, withdrawal_hash
 from storage.db import read_connection
 from storage.errors import CorruptData
-from storage.intake.tables import files, outbox, withdrawal_attempts, withdrawal_requests
+from storage.intake.tables import (
+    files,
+    outbox,
+    sent_codes,
+    withdrawal_attempts,
+    withdrawal_requests,
+)
 from storage.intake.writer import AfterCommit
 
 WithdrawalOutcome = Literal["removed", "requested", "rate-limited"]
@@ -73,6 +79,23 @@ def recent_attempts(conn: Connection, respondent: str, now: datetime) -> int:
     return int(counted)
 
 
+def sent_by_this_node(conn: Connection, node: NodeKeys, code: str) -> bool:
+    """Whether this node sealed an account with `code` (its digest is kept, or it is still
+    in the outbox: sealed before the digests were kept)."""
+    digest = node.sent_code_digest(code)
+    found = conn.execute(
+        select(sent_codes.c.code_digest).where(sent_codes.c.code_digest == digest)
+    ).first()
+    if found is None:
+        secret = node.withdrawal_secret(code)
+        found = conn.execute(
+            select(outbox.c.account_id).where(
+                outbox.c.withdrawal_tag.in_((withdrawal_hash(secret), secret))
+            )
+        ).first()
+    return found is not None
+
+
 def record_withdrawal(
     conn: Connection,
     after: AfterCommit,
@@ -85,9 +108,13 @@ def record_withdrawal(
 ) -> WithdrawalOutcome:
     """Rate-limit, then delete a matching outbox account and keep a request for sync.
 
-    `file_path(file_id) -> Path` names an encrypted file on disk, unlinked after commit.
+    A code this node sent is recorded even at the limit (the limit slows the guessing of
+    codes, and a person who mistyped five times must not be kept from a genuine
+    withdrawal); it still counts as an attempt. `file_path(file_id) -> Path` names an
+    encrypted file on disk, unlinked after commit.
     """
-    if recent_attempts(conn, respondent, now) >= WITHDRAWAL_LIMIT:
+    limited = recent_attempts(conn, respondent, now) >= WITHDRAWAL_LIMIT
+    if limited and not sent_by_this_node(conn, node, code):
         return "rate-limited"
     conn.execute(insert(withdrawal_attempts).values(respondent=respondent, attempted_at=now))
     secret = node.withdrawal_secret(code)

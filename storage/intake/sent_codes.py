@@ -9,9 +9,9 @@ be joined with a copy of the queue without the node's key; no time and no respon
 it says nothing about who sent what, or when.
 
 Looking a code up is a withdrawal attempt like any other: a code that matches nothing
-here counts towards the per-person limit (storage/intake/outbox.py), so the answer cannot
-be used to test codes at chat speed. A code that matches counts when its request is
-recorded, with the turn.
+here counts towards the per-person limit (storage/intake/outbox.py), and past the limit
+it is refused. A code that matches goes through even past the limit and counts when its
+request is recorded, with the turn (docs/threat-model.md, "Guessing codes").
 """
 
 from __future__ import annotations
@@ -19,11 +19,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
-from storage.crypto import NodeKeys, withdrawal_hash
-from storage.intake.outbox import WITHDRAWAL_LIMIT, insert_ignore, recent_attempts
-from storage.intake.tables import outbox, sent_codes, withdrawal_attempts
+from storage.crypto import NodeKeys
+from storage.intake.outbox import (
+    WITHDRAWAL_LIMIT,
+    insert_ignore,
+    recent_attempts,
+    sent_by_this_node,
+)
+from storage.intake.tables import sent_codes, withdrawal_attempts
 
 CodeCheck = Literal["sent", "unknown", "rate-limited"]
 
@@ -38,23 +43,14 @@ def check_withdrawal_code(
 ) -> CodeCheck:
     """Whether this node sent an account with `code`: "sent", "unknown" or "rate-limited".
 
-    "sent" also for an account still in the outbox (sealed before the digests were kept).
-    Records nothing but an attempt, and that only for "unknown".
+    "sent" also for an account still in the outbox (sealed before the digests were kept),
+    and also when the person is at the limit: a code that matches is not a guess. Every
+    look-up costs the same: the code is always looked up, and one that matches nothing
+    counts as an attempt, at the limit too ("rate-limited" then instead of "unknown"); a
+    code that matches counts when its request is recorded. Records nothing else.
     """
-    if recent_attempts(conn, respondent, now) >= WITHDRAWAL_LIMIT:
-        return "rate-limited"
-    digest = node.sent_code_digest(code)
-    found = conn.execute(
-        select(sent_codes.c.code_digest).where(sent_codes.c.code_digest == digest)
-    ).first()
-    if found is None:
-        secret = node.withdrawal_secret(code)
-        found = conn.execute(
-            select(outbox.c.account_id).where(
-                outbox.c.withdrawal_tag.in_((withdrawal_hash(secret), secret))
-            )
-        ).first()
-    if found is not None:
+    limited = recent_attempts(conn, respondent, now) >= WITHDRAWAL_LIMIT
+    if sent_by_this_node(conn, node, code):
         return "sent"
     conn.execute(insert(withdrawal_attempts).values(respondent=respondent, attempted_at=now))
-    return "unknown"
+    return "rate-limited" if limited else "unknown"

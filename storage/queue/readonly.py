@@ -181,6 +181,14 @@ class ReadOnlyQueue:
         held = "SELECT count(*) FROM withdrawals WHERE withdrawals.status = ?"
         return int(self._first(held, (HELD,)))
 
+    def waiting_count(self) -> int:
+        """How many accepted withdrawal requests name no account in the queue (yet)."""
+        waiting = (
+            "SELECT count(*) FROM withdrawals WHERE withdrawals.status = ? AND NOT EXISTS "
+            "(SELECT 1 FROM accounts WHERE accounts.withdrawal_hash = withdrawals.secret_hash)"
+        )
+        return int(self._first(waiting, (ACCEPTED,)))
+
     # -- the audit chain's end, for the witness (`storage.queue.witness.ChainEnd`) ------
 
     def head(self) -> tuple[int, str]:

@@ -21,6 +21,10 @@ STATUSES: tuple[str, ...] = ("new", "in-review", "follow-up", "referred", "verif
 # applies) or held (part of a burst, waiting for `attest queue withdrawals`).
 ACCEPTED = "accepted"
 HELD = "held"
+WAITING_NOTICE = N_(
+    "{count} withdrawal requests are waiting for an account that has not arrived: "
+    "`attest queue withdrawals list` shows when they were made."
+)
 HELD_NOTICE = N_(
     "{count} withdrawal requests arrived together and are held: nothing was erased. An "
     "administrator decides with `attest queue withdrawals list`, then `confirm` or `reject`."

@@ -36,6 +36,7 @@ from storage.queue.columns import tolerant_time
 from storage.queue.items import QueueError, stored_time
 from storage.queue.schema import ACCEPTED, HELD
 from storage.queue.schema import HELD_NOTICE as HELD_NOTICE
+from storage.queue.schema import WAITING_NOTICE as WAITING_NOTICE
 from storage.queue.tables import accounts, withdrawals
 
 DEFAULT_WITHDRAWAL_BURST = 5
@@ -154,6 +155,24 @@ class QueueWithdrawals:
                     .where(withdrawals.c.status == HELD)
                 ).scalar_one()
             )
+
+    def waiting_requests(self) -> list[datetime]:
+        """When each accepted request that names no account in the queue was made, oldest
+        first.
+
+        Such a request stays, and applies if its account arrives later (a sync still to
+        come); until then nothing else shows it. Only the times: never a secret or hash.
+        """
+        with read_connection(self.engine) as conn:
+            named = select(accounts.c.id).where(
+                accounts.c.withdrawal_hash == withdrawals.c.secret_hash
+            )
+            rows = conn.execute(
+                select(tolerant_time(withdrawals.c.requested_at).label("made"))
+                .where(withdrawals.c.status == ACCEPTED, ~named.exists())
+                .order_by("made")
+            ).scalars()
+            return [t for t in (stored_time(r) for r in rows) if t is not None]
 
     def held_batches(self) -> list[HeldBatch]:
         """Every held batch, oldest request first, with the accounts it would withdraw."""
