@@ -343,6 +343,17 @@ def test_a_file_is_decrypted_only_on_request(served: RunningDesk) -> None:
     assert http.post(f"/accounts/{target}/files/9", data={"csrf": token}).status_code == 404
 
 
+def test_a_voice_note_downloads_with_the_extension_of_its_type(served: RunningDesk) -> None:
+    http, token = unlocked(served)
+    target = served.ids["voice"]  # audio/ogg, as Telegram sends a voice note
+    answer = http.post(f"/accounts/{target}/files/1", data={"csrf": token})
+    assert answer.status_code == 200
+    name = re.search(r'filename="([^"]+)"', answer.headers["content-disposition"])
+    assert name is not None
+    assert name.group(1).endswith(".ogg"), name.group(1)
+    assert re.fullmatch(r"[A-Za-z0-9-]+\.ogg", name.group(1))  # nothing the person typed
+
+
 def test_export_honours_consent_and_is_audited(served: RunningDesk) -> None:
     http, token = unlocked(served)
     answer = http.post("/export", data={"csrf": token, "purpose": "reports", "format": "json"})
