@@ -32,10 +32,40 @@ from storage.queue.tables import STATUSES
 
 MAX_NOTE = 20_000
 MAX_TAG = 64
+# The extension a decrypted file is saved with, from its MIME type as the node recorded
+# it; a type not listed here is saved as .bin. Only this table's values reach the file
+# name: nothing the person sent or typed (a document's own name is never used).
+EXTENSIONS = {
+    "audio/ogg": ".ogg",
+    "audio/opus": ".opus",
+    "audio/mpeg": ".mp3",
+    "audio/mp4": ".m4a",
+    "audio/x-m4a": ".m4a",
+    "audio/aac": ".aac",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/webm": ".webm",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/webm": ".webm",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "image/heic": ".heic",
+    "application/pdf": ".pdf",
+    "text/plain": ".txt",
+}
 
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", text)
+
+
+def extension_of(mime_type: str | None) -> str:
+    """".ogg" for "audio/ogg" (parameters aside); ".bin" for a type not in EXTENSIONS."""
+    base = (mime_type or "").split(";", 1)[0].strip().lower()
+    return EXTENSIONS.get(base, ".bin")
 
 
 class _Buffer:
@@ -235,7 +265,7 @@ def routes(desk: Desk) -> list[Route]:
         await desk.form(request)
         number = int(request.path_params["number"])
 
-        def decrypt() -> tuple[bytes, str]:
+        def decrypt() -> tuple[bytes, str, str]:
             _stored, opened = open_one(key, account_id, check_files=False)
             entries = {e.number: e for e in file_entries(opened.body)}
             if number not in entries:
@@ -255,11 +285,12 @@ def routes(desk: Desk) -> list[Route]:
                 {"file": entry.file_id},
             )
             desk.ctx.witness_advance()
-            return b"".join(sink.parts), entry.kind
+            return b"".join(sink.parts), entry.kind, extension_of(entry.mime_type)
 
-        data, kind = await desk.run(decrypt)
-        # Both come from the queue: only letters and digits reach the header.
-        name = f"{_safe(account_id)[:12]}-file{number}-{_safe(kind)[:16]}.bin"
+        data, kind, extension = await desk.run(decrypt)
+        # Id and kind come from the queue, the extension from a fixed table: only letters
+        # and digits reach the header.
+        name = f"{_safe(account_id)[:12]}-file{number}-{_safe(kind)[:16]}{extension}"
         return Response(
             data,
             media_type="application/octet-stream",
