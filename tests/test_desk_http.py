@@ -328,6 +328,45 @@ def test_triage_with_a_sealed_note(served: RunningDesk) -> None:
     assert b"Call back" not in bytes(stored)
 
 
+def opened_entries(served: RunningDesk) -> list[tuple[str, str]]:
+    """(account id, view) of every "opened" entry, oldest first."""
+    engine = open_queue(served.queue_url)
+    with engine.connect() as conn:
+        found = [
+            (str(r.account_id), json.loads(r.detail).get("view", ""))
+            for r in conn.execute(
+                select(audit_log.c.account_id, audit_log.c.detail)
+                .where(audit_log.c.action == "opened")
+                .order_by(audit_log.c.seq)
+            )
+        ]
+    engine.dispose()
+    return found
+
+
+def test_an_account_is_audited_as_opened_once_per_unlock_not_per_page_load(
+    served: RunningDesk,
+) -> None:
+    http, token = unlocked(served)
+    target, other = served.ids["arabic"], served.ids["urgent"]
+    for _ in range(3):  # reloads
+        assert http.get(f"/accounts/{target}").status_code == 200
+    for page in ("/queue?page=1", "/queue?page=2", "/queue?lacks=E3", "/queue?lacks=E5"):
+        assert http.get(page).status_code == 200  # paging, and the elements filter
+    assert http.get(f"/accounts/{other}").status_code == 200
+    assert http.get(f"/accounts/{target}").status_code == 200
+    entries = opened_entries(served)
+    assert entries.count((target, "desk")) == 1
+    assert entries.count((other, "desk")) == 1
+    assert len(entries) == len(set(entries)), entries  # the elements view once per account too
+    # A new unlock is a new reading: opened again, once.
+    http.post("/lock", headers={"Origin": served.url})
+    http, token = unlocked(served)
+    http.get(f"/accounts/{target}")
+    http.get(f"/accounts/{target}")
+    assert opened_entries(served).count((target, "desk")) == 2
+
+
 def test_a_file_is_decrypted_only_on_request(served: RunningDesk) -> None:
     from tests.desk_support import VOICE
 
