@@ -2,7 +2,7 @@
 
 Opening it runs every check of `review.opened.open_verified` (pinned node, signature,
 hashes of answers and files) and writes an "opened" audit entry, as `attest review show`
-does. A file is decrypted only when the reviewer asks for it, into the response and
+does: once per account and view (on screen, printed) per unlock, not at every reload. A file is decrypted only when the reviewer asks for it, into the response and
 nowhere else, and that is audited too ("file-decrypted").
 """
 
@@ -106,7 +106,7 @@ def routes(desk: Desk) -> list[Route]:
     ) -> dict[str, Any]:
         queue = desk.ctx.queue
         stored, opened = open_one(key, account_id)
-        if audited:
+        if audited and desk.first_opening(account_id, view):
             queue.record(reviewer_actor(key.fingerprint), "opened", account_id, {"view": view})
             desk.ctx.witness_advance()
         notes_of = notes_key(stored.sealed, key, desk.ctx.pins)

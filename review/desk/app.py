@@ -99,6 +99,10 @@ class Desk:
         # Facts read from opened accounts for the elements filter, patterns and case
         # summary: memory only, forgotten at every lock (review/desk/facts.py).
         self.facts = FactsCache()
+        # Which accounts were audited as opened, in which view, since the unlock (keyed
+        # by the lock's CSRF token, new at every unlock and lock): one "opened" entry per
+        # account and view per unlock, not one per reload.
+        self._opened: tuple[str | None, set[tuple[str, str]]] = (None, set())
         self._reconciled_at = -RECONCILE_SECONDS
         configured = env.get("ATTEST_REVIEWER_KEY")
         self.demo = not configured
@@ -180,6 +184,17 @@ class Desk:
             self.ctx.queue.reconcile()
             self.ctx.witness_advance()
             self._reconciled_at = now
+
+    def first_opening(self, account_id: str, view: str) -> bool:
+        """Whether this unlock has not yet opened `account_id` in `view` (now it has)."""
+        token = self.lock.csrf
+        if self._opened[0] != token:
+            self._opened = (token, set())
+        seen = self._opened[1]
+        if (account_id, view) in seen:
+            return False
+        seen.add((account_id, view))
+        return True
 
     async def run(self, work: Callable[[], T]) -> T:
         """`work` in a worker thread, after any other request's work has finished."""

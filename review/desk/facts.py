@@ -167,9 +167,6 @@ class FactsCache:
             opened = open_verified(queue, stored, key, pins, check_files=False)
         except (StorageError, CryptoError):
             return None
-        queue.record(
-            reviewer_actor(key.fingerprint), "opened", item.account_id, {"view": "elements"}
-        )
         return facts_of(item, opened.body, shipped_flows())
 
 
