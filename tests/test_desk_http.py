@@ -367,6 +367,58 @@ def test_an_account_is_audited_as_opened_once_per_unlock_not_per_page_load(
     assert opened_entries(served).count((target, "desk")) == 2
 
 
+def test_a_withdrawn_accounts_tags_leave_no_trace_in_the_queue_file(tmp_path: Path) -> None:
+    """Tags are typed by reviewers and can say much about a person ("pregnant-by-captor"):
+    once the account is withdrawn, the tag text must be nowhere in the queue's files, the
+    audit log included (which records that a tag changed, never its words)."""
+    from storage.db import insert_ignore
+    from storage.queue.store import Queue
+    from storage.queue.tables import withdrawals
+    from tests.queue_support import T0, make_account, put_accounts, reviewer
+
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url):
+            gone = make_account(served.node, [reviewer("a")], reference="ABCD-2345")
+            put_accounts(url, served.node, [gone])
+            target = gone.sealed.account_id
+            http, token = unlocked(served)
+            page = http.get(f"/accounts/{target}").text
+            saved = http.post(
+                f"/accounts/{target}/triage",
+                data={"csrf": csrf_of(page), "add_tag": "canarytagqx7", "note": ""},
+            )
+            assert saved.status_code == 303
+            http.post(
+                "/queue/act",
+                data={"csrf": token, "id": [target], "action": "tag", "tag": "secondcanaryzv9"},
+            )
+            page = http.get(f"/accounts/{target}").text
+            assert "canarytagqx7" in page and "secondcanaryzv9" in page  # shown while it lives
+            trail = page[page.index('id="trail-title"') :]
+            assert "tags_added" in trail  # the trail still says a tag was added
+
+            engine = open_queue(url)
+            with engine.begin() as conn:
+                insert_ignore(
+                    conn,
+                    withdrawals,
+                    [
+                        {
+                            "secret": served.node.withdrawal_secret("abcd 2345"),
+                            "requested_at": T0,
+                        }
+                    ],
+                )
+            queue = Queue(engine)
+            assert queue.reconcile() == (0, 1)
+            queue.close()
+            files = [p for p in Path(url).parent.iterdir() if p.name.startswith(Path(url).name)]
+            for path in files:
+                data = path.read_bytes()
+                for canary in (b"canarytagqx7", b"secondcanaryzv9"):
+                    assert canary not in data, f"{canary!r} still in {path.name}"
+
+
 def test_a_file_is_decrypted_only_on_request(served: RunningDesk) -> None:
     from tests.desk_support import VOICE
 
