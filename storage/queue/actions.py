@@ -173,7 +173,8 @@ class QueueActions:
         """Change status, tags, or add a note (`note(note_id)` returns its sealed bytes).
 
         Refused while another reviewer's lease is running. Returns what changed (the
-        audit entry's detail, which names fields and tags, never note text).
+        audit entry's detail: the status change, how many tags were added and removed, the
+        note's id; never a tag's or a note's text).
         """
         if status is not None and status not in STATUSES:
             raise UnknownStatus()
@@ -214,14 +215,16 @@ class QueueActions:
                 conn.execute(
                     insert(account_tags), [{"account_id": account_id, "tag": t} for t in added]
                 )
-                detail["tags_added"] = added
+                # How many, never which: a tag is words a reviewer typed about the person,
+                # and the audit log outlives a withdrawal (the tags themselves do not).
+                detail["tags_added"] = len(added)
             if removed:
                 conn.execute(
                     delete(account_tags).where(
                         account_tags.c.account_id == account_id, account_tags.c.tag.in_(removed)
                     )
                 )
-                detail["tags_removed"] = removed
+                detail["tags_removed"] = len(removed)
             if note is not None:
                 note_id = uuid.uuid4().hex
                 conn.execute(
