@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openpyxl
@@ -347,7 +348,7 @@ def opened_entries(served: RunningDesk) -> list[tuple[str, str]]:
 def test_an_account_is_audited_as_opened_once_per_unlock_not_per_page_load(
     served: RunningDesk,
 ) -> None:
-    http, token = unlocked(served)
+    http, _token = unlocked(served)
     target, other = served.ids["arabic"], served.ids["urgent"]
     for _ in range(3):  # reloads
         assert http.get(f"/accounts/{target}").status_code == 200
@@ -361,7 +362,7 @@ def test_an_account_is_audited_as_opened_once_per_unlock_not_per_page_load(
     assert len(entries) == len(set(entries)), entries  # the elements view once per account too
     # A new unlock is a new reading: opened again, once.
     http.post("/lock", headers={"Origin": served.url})
-    http, token = unlocked(served)
+    http, _token = unlocked(served)
     http.get(f"/accounts/{target}")
     http.get(f"/accounts/{target}")
     assert opened_entries(served).count((target, "desk")) == 2
@@ -417,6 +418,45 @@ def test_a_withdrawn_accounts_tags_leave_no_trace_in_the_queue_file(tmp_path: Pa
                 data = path.read_bytes()
                 for canary in (b"canarytagqx7", b"secondcanaryzv9"):
                     assert canary not in data, f"{canary!r} still in {path.name}"
+
+
+URGENCY_QUESTION = "Did any of what you want to tell us about happen in the last 5 days?"
+
+
+@pytest.mark.parametrize(
+    ("step", "value", "status", "banner"),
+    [
+        ("urgency", "yes", "answered", "URGENT: something happened in the last days"),
+        (
+            "urgency",
+            "not-sure",
+            "answered",
+            "URGENT: the person was not sure whether it happened in the last days",
+        ),
+        ("urgency", None, "skip", "URGENT: the person did not say whether it happened in the"),
+        ("needs", ["urgent-medical-care"], "answered", "URGENT: the person needs urgent medical"),
+    ],
+)
+def test_the_urgent_banner_says_why_the_account_is_urgent(
+    tmp_path: Path, step: str, value: Any, status: str, banner: str
+) -> None:
+    """Answering "I'm not sure" (or nothing) to "was it in the last 5 days?" marks the account
+    urgent, so a reviewer checks; the banner must not claim that it did happen."""
+    from tests.queue_support import answer, make_account, put_accounts, reviewer
+
+    kind = "single-choice" if step == "urgency" else "multiple-choice"
+    urgency = answer(step, URGENCY_QUESTION, value, kind=kind)
+    urgency["status"] = status
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url):
+            item = make_account(served.node, [reviewer("a")], urgent=True, answers=[urgency])
+            put_accounts(url, served.node, [item])
+            http, _token = unlocked(served)
+            page = http.get(f"/accounts/{item.sealed.account_id}").text
+            shown = re.findall(r'<p class="urgent-banner"><strong>([^<]*)</strong>', page)
+            assert len(shown) == 1 and shown[0].startswith(banner), shown
+            printed = http.get(f"/accounts/{item.sealed.account_id}/print").text
+            assert banner in printed
 
 
 def test_a_file_is_decrypted_only_on_request(served: RunningDesk) -> None:
