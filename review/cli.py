@@ -44,7 +44,7 @@ from review.listing import render_listing
 from review.opened import file_entries, open_verified, reseals_for_key, write_attachment
 from review.out import force_option, refuse_unsafe_out
 from review.progress import Progress
-from review.show import URGENT_LINE, ShownNote, printable, render_account
+from review.show import ShownNote, printable, render_account, urgent_reasons
 from storage.crypto import CryptoError
 from storage.crypto.keyfiles import PRIVATE_FILE_MODE, fsync_dir, write_temp
 from storage.queue.items import AccountNotFound, reviewer_actor
@@ -294,9 +294,10 @@ def show_command(ctx: ReviewerContext, account_id: str) -> None:
                 text = _("(this note failed its integrity check and is not shown)")
             notes.append(ShownNote(note.author, note.created_at, text))
     text = render_account(opened, notes, ctx.t)
-    urgent = ctx.t.gettext(URGENT_LINE)
     if opened.item.urgent:
-        text = text.replace(urgent, click.style(urgent, fg="red", bold=True), 1)
+        for reason in urgent_reasons(opened.body):
+            urgent = ctx.t.gettext(reason)
+            text = text.replace(urgent, click.style(urgent, fg="red", bold=True), 1)
     if _on_terminal() and text.count("\n") + 1 > _terminal_lines() - 1:
         # A long account in a pager (less, or $PAGER): its start does not scroll away.
         click.echo_via_pager(text + "\n")

@@ -8,10 +8,10 @@ catalog has them.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flows.i18n import N_
 from review.opened import OpenedAccount
@@ -40,6 +40,24 @@ STATUS_TEXTS = {
     "prefer-not": N_("Prefer not to say"),
 }
 URGENT_LINE = N_("URGENT: something happened in the last days; medical help may still be possible.")
+URGENT_NOT_SURE = N_(
+    "URGENT: the person was not sure whether it happened in the last days; medical help "
+    "may still be possible."
+)
+URGENT_NOT_SAID = N_(
+    "URGENT: the person did not say whether it happened in the last days; medical help "
+    "may still be possible."
+)
+URGENT_NEEDS = N_(
+    "URGENT: the person needs urgent medical care, or care after recent sexual violence."
+)
+URGENT_MARKED = N_("URGENT: the interview marked this account urgent; the answers say why.")
+# Where the flows set the `urgent` flag (flows/definitions): the "was it in the last 5
+# days?" step (yes; "I'm not sure", which a skip is taken as) and two options of the
+# needs step.
+URGENCY_STEP = "urgency"
+NEEDS_STEP = "needs"
+URGENT_NEEDS_OPTIONS = frozenset({"urgent-medical-care", "care-after-sexual-violence"})
 
 
 # C0 controls but newline and tab, DEL, and C1 controls (0x9b alone starts an escape
@@ -126,6 +144,30 @@ def _answer_text(answer: dict[str, object], t: Translator) -> str:
     return "" if value is None else str(value)
 
 
+def urgent_reasons(body: Mapping[str, Any]) -> list[str]:
+    """Why an urgent account is urgent, as msgids (the lines its banner shows).
+
+    "I'm not sure" marks an account urgent so that a reviewer checks, not because it
+    happened lately: the line says what the person answered, never more.
+    """
+    reasons: list[str] = []
+    for answer in body.get("answers", []):
+        step, status, value = answer.get("step"), answer.get("status"), answer.get("value")
+        if step == URGENCY_STEP:
+            if status != "answered":
+                reasons.append(URGENT_NOT_SAID)
+            elif value == "yes":
+                reasons.append(URGENT_LINE)
+            elif value == "not-sure":
+                reasons.append(URGENT_NOT_SURE)
+        elif step == NEEDS_STEP and status == "answered":
+            chosen = set(value) if isinstance(value, list) else {value}
+            if chosen & URGENT_NEEDS_OPTIONS:
+                reasons.append(URGENT_NEEDS)
+    unique = list(dict.fromkeys(reasons))
+    return unique or [URGENT_MARKED]
+
+
 def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Translator) -> str:
     """The whole account as plain text."""
     item, body = opened.item, opened.body
@@ -163,7 +205,7 @@ def render_account(opened: OpenedAccount, notes: Sequence[ShownNote], t: Transla
             )
         )
     if item.urgent:
-        lines.append(t.gettext(URGENT_LINE))
+        lines += [t.gettext(reason) for reason in urgent_reasons(body)]
     lines.append(status_line(item, t))
     lines.append(
         t.gettext(

@@ -59,5 +59,8 @@ def test_a_skipped_urgency_question_shows_urgent_and_not_answered(tmp_path: Path
         assert shown.exit_code == 0, shown.output
         lines = shown.output.splitlines()
         assert any(line.startswith("URGENT") for line in lines)
+        # Urgent so that someone checks; the line says what the person answered.
+        assert any(line.startswith("URGENT: the person did not say whether") for line in lines)
+        assert not any("something happened" in line for line in lines)
         asked = next(i for i, line in enumerate(lines) if "in the last 5 days?" in line)
         assert lines[asked + 1].strip() == "(not answered: skipped)"

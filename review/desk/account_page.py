@@ -21,7 +21,7 @@ from review.desk.elements_page import elements_of
 from review.desk.guard import has_control
 from review.desk.views import answers_of, scopes_of
 from review.opened import OpenedAccount, decrypt_attachment, file_entries, open_verified
-from review.show import ShownNote, printable
+from review.show import ShownNote, printable, urgent_reasons
 from storage.crypto import CryptoError, ReviewerPrivateKey
 from storage.crypto.notes import notes_key, open_note, seal_note
 from storage.db import read_connection
@@ -133,6 +133,7 @@ def routes(desk: Desk) -> list[Route]:
             "notes": notes,
             "trail": trail,
             "statuses": STATUSES,
+            "urgent_reasons": urgent_reasons(body),
         }
 
     def account_id_of(request: Request) -> str:
