@@ -63,7 +63,7 @@ def _safe(text: str) -> str:
 
 
 def extension_of(mime_type: str | None) -> str:
-    """".ogg" for "audio/ogg" (parameters aside); ".bin" for a type not in EXTENSIONS."""
+    """The extension of `mime_type` (".ogg" for "audio/ogg"); ".bin" if not in EXTENSIONS."""
     base = (mime_type or "").split(";", 1)[0].strip().lower()
     return EXTENSIONS.get(base, ".bin")
 
