@@ -274,6 +274,49 @@ def test_the_desk_locks_itself_in_the_browser(browser: Any, tmp_path: Path) -> N
             context.close()
 
 
+def test_a_note_half_typed_when_the_desk_locks_itself_comes_back_after_unlocking(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Typing makes no request, so a long note can outlast the idle time. The lock still
+    takes the key and clears the account off the screen; the unsaved note is kept in the
+    page's memory only (never in sessionStorage or localStorage, which reach the disk),
+    and is back in the form once the reviewer unlocks."""
+    typed = "Call the clinic about the check-up before Friday"
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url, idle_seconds=3.0):
+            context = browser.new_context(base_url=served.url)
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            unlock(page)
+            with page.expect_navigation():
+                page.locator(f'a[href="/accounts/{served.ids["arabic"]}"]').click()
+            note = page.get_by_label("New note (sealed: only the account's reviewers can read it)")
+            note.fill(typed)
+            passphrase = page.get_by_label("Passphrase for your reviewer key")
+            passphrase.wait_for(timeout=20_000)  # locked: asked for the passphrase again
+            deadline = time.monotonic() + 5
+            while served.desk.lock.unlocked and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not served.desk.lock.unlocked
+            assert ARABIC_STORY not in page.content()  # the account is off the screen
+            assert typed not in page.content()
+            stored = page.evaluate("() => sessionStorage.length + localStorage.length")
+            assert stored == 0
+            shot(page, "locked-with-a-draft")
+
+            passphrase.fill(PASSPHRASE)
+            page.get_by_role("button", name="Unlock").click()
+            page.locator("p.value", has_text=ARABIC_STORY).wait_for()
+            assert served.desk.lock.unlocked
+            note = page.get_by_label("New note (sealed: only the account's reviewers can read it)")
+            assert note.input_value() == typed
+            with page.expect_navigation():
+                page.get_by_role("button", name="Save").click()
+            assert page.locator(".notice").first.inner_text() == "Saved."
+            assert typed in page.locator(".note-text").inner_text()
+            context.close()
+
+
 class _Attacker(BaseHTTPRequestHandler):
     target = ""
 
