@@ -304,6 +304,12 @@ def test_a_note_half_typed_when_the_desk_locks_itself_comes_back_after_unlocking
             assert stored == 0
             shot(page, "locked-with-a-draft")
 
+            passphrase.fill("not the passphrase")
+            page.get_by_role("button", name="Unlock").click()
+            refused = page.get_by_role("alert")
+            refused.wait_for()
+            assert "That passphrase does not open this key" in refused.inner_text()
+            assert not served.desk.lock.unlocked
             passphrase.fill(PASSPHRASE)
             page.get_by_role("button", name="Unlock").click()
             page.locator("p.value", has_text=ARABIC_STORY).wait_for()
