@@ -327,10 +327,11 @@ class _Attacker(BaseHTTPRequestHandler):
     target = ""
 
     def do_GET(self) -> None:
+        victim = self.server.victim  # type: ignore[attr-defined]
         body = f"""<!doctype html><form id=f method=post action="{self.target}/queue/act">
             <input name=action value=status><input name=status value=closed>
-            <input name=id value="{self.server.victim}"></form>
-            <script>document.getElementById('f').submit()</script>""".encode()  # type: ignore[attr-defined]
+            <input name=id value="{victim}"></form>
+            <script>document.getElementById('f').submit()</script>""".encode()
         self.send_response(200)
         self.send_header("content-type", "text/html")
         self.end_headers()
