@@ -323,6 +323,23 @@ def test_a_note_half_typed_when_the_desk_locks_itself_comes_back_after_unlocking
             context.close()
 
 
+def test_without_a_script_the_account_page_still_clears_itself_at_the_lock(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The account page leaves clearing itself to desk.js (to keep an unsaved note); with
+    scripts off, its refresh still takes the account off the screen."""
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url, idle_seconds=2.0):
+            context = browser.new_context(base_url=served.url, java_script_enabled=False)
+            page = context.new_page()
+            unlock(page)
+            page.goto(f"/accounts/{served.ids['arabic']}")
+            assert page.locator("p.value", has_text=ARABIC_STORY).count() == 1
+            page.wait_for_url("**/unlock", timeout=10_000)
+            assert ARABIC_STORY not in page.content()
+            context.close()
+
+
 class _Attacker(BaseHTTPRequestHandler):
     target = ""
 
