@@ -33,7 +33,7 @@ from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
 from storage.crypto import CorruptData, CryptoError, KeyFileMissing
 from storage.crypto.keyfiles import read_json_file
-from storage.errors import N_, CannotSign, StorageError
+from storage.errors import N_, CannotSign, KeyFileExposed, StorageError
 from storage.queue.items import reviewer_actor
 from storage.queue.node_pins import NodePins, pins_path_from_env
 from storage.queue.place import display_url, queue_url_from_env
@@ -552,8 +552,8 @@ def fail(ctx: ReviewerContext) -> Iterator[None]:
         raise click.ClickException(
             ctx.t.gettext("The key file {path} does not exist.").format(path=error.path)
         ) from None
-    except QueueAccessError as error:
-        raise click.ClickException(error.translated(ctx.t)) from None
+    except (QueueAccessError, KeyFileExposed) as error:
+        raise click.ClickException(error.translated(ctx.t.gettext)) from None
     except (CryptoError, StorageError) as error:
         raise click.ClickException(ctx.t.gettext(str(error))) from None
     except Exception as error:
