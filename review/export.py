@@ -275,10 +275,12 @@ def build_export(
     key: ReviewerPrivateKey,
     trusted_nodes: Mapping[str, bytes],
     purpose: Purpose,
+    *,
+    node_cutoffs: Mapping[str, datetime] | None,
     now: datetime | None = None,
     include_free_text: bool = False,
     trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
-    node_cutoffs: Mapping[str, datetime] | None = None,
+    receipt_signers: Mapping[str, ReviewerPublicKey] | None = None,
     progress: Callable[[int], None] | None = None,
     selection: ExportFilter | None = None,
     include_notes: bool = False,
@@ -319,6 +321,7 @@ def build_export(
                 trusted_reviewers=trusted_reviewers,
                 node_cutoffs=node_cutoffs,
                 demo_resealers=demo_resealers,
+                receipt_signers=receipt_signers,
             )
         except NotARecipient:
             result.sealed_to_other_keys += 1

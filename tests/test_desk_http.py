@@ -595,6 +595,7 @@ def test_the_desk_refuses_what_untrust_node_after_refuses(served: RunningDesk) -
     http, token = unlocked(served)
     page = http.get(f"/accounts/{target}").text
     assert "In your own words" not in page, page
+    assert "untrusted from a time before the queue received it" in " ".join(page.split())
     answer = http.post("/export", data={"csrf": token, "purpose": "internal", "format": "json"})
     assert answer.status_code == 200
     document = json.loads(answer.text)

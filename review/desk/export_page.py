@@ -60,6 +60,9 @@ def routes(desk: Desk) -> list[Route]:
                 desk.ctx.pins,
                 purpose,  # type: ignore[arg-type]
                 include_free_text=include_free_text,
+                node_cutoffs=desk.ctx.node_cutoffs,
+                receipt_signers=desk.ctx.reviewer_pins,
+                demo_resealers=desk.ctx.demo_reviewer_pins,
             )
             accounts = result.document["accounts"]
             if fmt == "xlsx":
