@@ -280,3 +280,18 @@ def test_a_pinned_nodes_row_replaced_later_is_told_on_every_reading_command(
     told(done.stderr)
     modules = json.loads(done.stderr.strip().splitlines()[-1])
     assert sorted(m for m in modules if m.split(".")[0] in FORBIDDEN) == []
+
+
+def test_a_mistyped_key_file_is_named_not_taken_for_a_fingerprint(tmp_path: Path) -> None:
+    """The mistake: `attest keys trust-node node-key.txt` with the file's name mistyped was
+    read as a fingerprint and answered "Give the node's whole fingerprint", which sends the
+    operator the wrong way. A path that is not there is named; nothing is pinned or made."""
+    url = tmp_path / "queue.db"
+    env = _env(str(url), tmp_path)
+    for typed in (str(tmp_path / "node-key.txt"), "node.pub", "~/keys/node.txt"):
+        result = CliRunner().invoke(trust_node, [typed], env=env)
+        assert result.exit_code == 1, result.output
+        said = " ".join(result.output.split())
+        assert "There is no file" in said and "whole fingerprint" not in said.split(":")[0], said
+        assert str(Path(typed).expanduser()) in said, said
+    assert not (tmp_path / "pins.json").exists() and not url.exists()
