@@ -46,6 +46,7 @@ from storage.queue.admin import (
 from storage.queue.kit_import import import_queue_file, kit_log_intact
 from storage.queue.node_pins import (
     NodePins,
+    PinError,
     full_fingerprint,
     parse_node_public_key,
     pins_path_from_env,
@@ -379,7 +380,18 @@ def trust_node(key_or_fingerprint: str) -> None:
         if path.is_file():
             public_key = parse_node_public_key(path.read_text("utf-8"))
         else:
-            expected = full_fingerprint(key_or_fingerprint)
+            try:
+                expected = full_fingerprint(key_or_fingerprint)
+            except PinError:
+                if not _looks_like_a_path(key_or_fingerprint):
+                    raise
+                raise click.ClickException(
+                    _(
+                        "There is no file {path}. Give the file with the node's public key "
+                        "(what `attest keys node` prints on the node), or the node's whole "
+                        "fingerprint."
+                    ).format(path=path)
+                ) from None
             engine = open_queue(queue_url_from_env(), create=False)
             try:
                 found = Queue(engine).node_key(expected)
@@ -402,6 +414,11 @@ def trust_node(key_or_fingerprint: str) -> None:
             fingerprint=fingerprint
         )
     )
+
+
+def _looks_like_a_path(text: str) -> bool:
+    """A fingerprint is hex (spaces allowed): a folder, a dot or a `~` means a file name."""
+    return any(mark in text for mark in ("/", "\\", ".", "~"))
 
 
 @queue.group(

@@ -36,6 +36,7 @@ from review.export import (
     ExportFilter,
     audit_export,
     build_export,
+    left_out_lines,
     to_csv,
     to_json,
     to_xlsx,
@@ -533,6 +534,7 @@ def export_command(
             ),
             selection=selection,
             include_notes=include_notes,
+            demo_resealers=ctx.demo_reviewer_pins,
         )
         moving.done()
     if fmt == "xlsx":
@@ -566,6 +568,8 @@ def export_command(
         ).format(n=len(result.exported), no=result.not_consented, bad=result.unverified),
         err=True,
     )
+    for line in left_out_lines(result, _):
+        click.echo(line, err=True)
 
 
 def _stage(out: Path, data: bytes) -> Path:

@@ -33,7 +33,7 @@ from flows.i18n import Catalog, translator
 from review.opened import VerificationFailed
 from storage.crypto import CorruptData, CryptoError, KeyFileMissing
 from storage.crypto.keyfiles import read_json_file
-from storage.errors import N_, CannotSign, StorageError
+from storage.errors import N_, CannotSign, KeyFileExposed, StorageError
 from storage.queue.items import reviewer_actor
 from storage.queue.node_pins import NodePins, pins_path_from_env
 from storage.queue.place import display_url, queue_url_from_env
@@ -63,6 +63,15 @@ TRIAGE_KEY_REPLACED = N_(
     "changed. Copy the new reviewer.triage from the computer where it was made, or run "
     "'attest keys new-triage-key' here, which retires the other one. If you did not "
     "replace it, your key may have been copied: tell your team."
+)
+
+NODE_KEY_REPLACED = N_(
+    "WARNING: the key this queue holds for node {pinned} no longer matches the key you "
+    "pinned; the queue's key hashes to {found}. A key always hashes to its own "
+    "fingerprint, so someone who can write the queue changed it. Your pin still holds: "
+    "accounts signed by that key are refused. Do not pin {found}. Ask whoever runs the "
+    "node to read `attest keys node` there and compare it with {pinned}, and tell your "
+    "administrator; keep the queue as it is for them to examine."
 )
 
 
@@ -114,6 +123,7 @@ class ReviewerContext:
             if waiting := len(queue.waiting_requests()):
                 click.echo(self.t.gettext(WAITING_NOTICE).format(count=waiting), err=True)
             self._tell_withdrawn_held(queue)
+            self._tell_replaced_nodes(queue)
         return self._queue
 
     def _reconcile(self, queue: Queue) -> None:
@@ -256,7 +266,28 @@ class ReviewerContext:
             click.echo(self.t.gettext(HELD_NOTICE).format(count=held), err=True)
         if waiting := view.waiting_count():
             click.echo(self.t.gettext(WAITING_NOTICE).format(count=waiting), err=True)
+        self._tell_replaced_nodes(view, self._pins)
         return view
+
+    def _tell_replaced_nodes(
+        self, source: Queue | ReadOnlyQueue, pinned: dict[str, bytes] | None = None
+    ) -> None:
+        """Warn when the queue's row for a pinned node holds another key (hashed, with
+        hashlib only: the fast listing loads no cryptography)."""
+        from storage.queue.node_pins import replaced_node_keys
+
+        if pinned is None:
+            try:
+                pinned = NodePins(pins_path_from_env(self.env)).load()
+            except StorageError:
+                return  # a damaged pins file: the commands that need the pins say so
+        if not pinned:
+            return
+        for fingerprint, found in replaced_node_keys(pinned, source.node_rows(list(pinned))):
+            click.echo(
+                warning(self.t.gettext(NODE_KEY_REPLACED).format(pinned=fingerprint, found=found)),
+                err=True,
+            )
 
     def _tell_withdrawn_held(self, queue: Queue) -> None:
         """Tell a reviewer, once, that an account they held was withdrawn meanwhile."""
@@ -552,8 +583,8 @@ def fail(ctx: ReviewerContext) -> Iterator[None]:
         raise click.ClickException(
             ctx.t.gettext("The key file {path} does not exist.").format(path=error.path)
         ) from None
-    except QueueAccessError as error:
-        raise click.ClickException(error.translated(ctx.t)) from None
+    except (QueueAccessError, KeyFileExposed) as error:
+        raise click.ClickException(error.translated(ctx.t.gettext)) from None
     except (CryptoError, StorageError) as error:
         raise click.ClickException(ctx.t.gettext(str(error))) from None
     except Exception as error:

@@ -18,8 +18,11 @@ account says whether free text was "withheld" or "included". Approximate dates a
 freely too ("spring 2023, when they came to X"): an anonymised account keeps only the
 coarse year or season `flows.dates` reads from one (`"withheld": "date-detail"`), or
 withholds it whole like free text when nothing can be read. Withdrawn accounts never
-appear (the queue does not hand them out). Accounts that fail verification are left out
-and counted. Every exported account gets an "exported" audit entry before anything is
+appear (the queue does not hand them out). Accounts that cannot be exported are left
+out and counted by why: failed verification (changed after the node signed it), sealed
+only to keys this reviewer does not hold, resealed to them by the demo key (pinned for
+recovery: `review show` opens those, marked, exports do not), or signed by a node key or
+resealed by a reviewer key they have not trusted. Every exported account gets an "exported" audit entry before anything is
 written, so the log lists every copy that may need recalling after a withdrawal.
 
 Internal exports also carry the team's triage work (`triage`: status, tags, assignee, and
@@ -42,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from flows.dates import read_approximate_date
 from review.opened import OpenedAccount, VerificationFailed, open_verified, reseals_for_key
 from storage.crypto import CryptoError
+from storage.errors import N_, NotARecipient, UntrustedAfter, UntrustedNode, UntrustedReviewer
 from storage.queue.items import QueueItem, StoredAccount, reviewer_actor
 
 SCHEMA = "attest-export/3"
@@ -97,9 +101,36 @@ class ExportResult:
     document: dict[str, Any]
     exported: list[tuple[str, Sharing]] = field(default_factory=list)
     not_consented: int = 0
-    unverified: int = 0
+    unverified: int = 0  # failed a check: changed after the node signed it
+    sealed_to_other_keys: int = 0  # neither sealed nor resealed to this reviewer's key
+    resealed_by_demo_key: int = 0  # opens only through the demo key's reseal: left out
+    untrusted_keys: int = 0  # a node or resealer key not pinned, or untrusted
     include_free_text: bool = False
     include_notes: bool = False
+
+
+SEALED_TO_OTHER_KEYS = N_(
+    "Also left out: {n} sealed only to reviewer keys you do not hold. A reviewer who "
+    "holds one can let you in with `attest review reseal --to` and your reviewer.pub."
+)
+RESEALED_BY_DEMO_KEY = N_(
+    "Also left out: {n} resealed to you by the demo key, so who resealed them is not "
+    "known; exports leave them out. `attest review show ID` opens each, marked."
+)
+UNTRUSTED_KEYS = N_(
+    "Also left out: {n} signed by a node key or resealed by a reviewer key you have not "
+    "trusted (or have untrusted); `attest review show ID` says which."
+)
+
+
+def left_out_lines(result: ExportResult, gettext: Callable[[str], str]) -> list[str]:
+    """What else an export left out and why, beside consent and failed verification."""
+    counts = (
+        (SEALED_TO_OTHER_KEYS, result.sealed_to_other_keys),
+        (RESEALED_BY_DEMO_KEY, result.resealed_by_demo_key),
+        (UNTRUSTED_KEYS, result.untrusted_keys),
+    )
+    return [gettext(template).format(n=n) for template, n in counts if n]
 
 
 def sharing_for(purpose: Purpose, scopes: Mapping[str, Any]) -> Sharing | None:
@@ -244,15 +275,21 @@ def build_export(
     key: ReviewerPrivateKey,
     trusted_nodes: Mapping[str, bytes],
     purpose: Purpose,
+    *,
+    node_cutoffs: Mapping[str, datetime] | None,
     now: datetime | None = None,
     include_free_text: bool = False,
     trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
-    node_cutoffs: Mapping[str, datetime] | None = None,
+    receipt_signers: Mapping[str, ReviewerPublicKey] | None = None,
     progress: Callable[[int], None] | None = None,
     selection: ExportFilter | None = None,
     include_notes: bool = False,
+    demo_resealers: Mapping[str, ReviewerPublicKey] | None = None,
 ) -> ExportResult:
     """Open and verify every account, keep what consent allows; nothing audited or written yet.
+
+    `demo_resealers` (demo keys pinned for recovery) only tell an account that opens through
+    the demo key's reseal, counted apart and left out, from one that failed verification.
 
     `progress(n)` is called with how many accounts have been read so far. Internal exports
     carry each account's triage state, and its notes if `include_notes` (which only an
@@ -283,9 +320,20 @@ def build_export(
                 check_files=False,
                 trusted_reviewers=trusted_reviewers,
                 node_cutoffs=node_cutoffs,
+                demo_resealers=demo_resealers,
+                receipt_signers=receipt_signers,
             )
+        except NotARecipient:
+            result.sealed_to_other_keys += 1
+            continue
+        except (UntrustedNode, UntrustedReviewer, UntrustedAfter):
+            result.untrusted_keys += 1
+            continue
         except (CryptoError, VerificationFailed):
             result.unverified += 1
+            continue
+        if opened.resealed_by_demo is not None:
+            result.resealed_by_demo_key += 1
             continue
         sharing = sharing_for(purpose, opened.scopes)
         if sharing is None:
@@ -306,7 +354,13 @@ def build_export(
         "exported_at": (now or datetime.now(UTC)).isoformat(),
         "exported_by": key.fingerprint,
         "accounts": records,
-        "left_out": {"not_consented": result.not_consented, "unverified": result.unverified},
+        "left_out": {
+            "not_consented": result.not_consented,
+            "unverified": result.unverified,
+            "sealed_to_other_keys": result.sealed_to_other_keys,
+            "resealed_by_demo_key": result.resealed_by_demo_key,
+            "untrusted_keys": result.untrusted_keys,
+        },
     }
     return result
 

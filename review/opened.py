@@ -175,12 +175,18 @@ def open_verified(
     key: ReviewerPrivateKey,
     trusted_nodes: Mapping[str, bytes],
     *,
+    node_cutoffs: Mapping[str, datetime] | None,
     check_files: bool = True,
     trusted_reviewers: Mapping[str, ReviewerPublicKey] | None = None,
-    node_cutoffs: Mapping[str, datetime] | None = None,
     demo_resealers: Mapping[str, ReviewerPublicKey] | None = None,
+    receipt_signers: Mapping[str, ReviewerPublicKey] | None = None,
 ) -> OpenedAccount:
     """The verified account, or an exception naming which check failed (see module doc).
+
+    `node_cutoffs` (`attest keys untrust-node FP --after TIME`) must be given, None only
+    where there are none: every caller that forgot them opened what they refuse. The
+    receipts that show an account came before a cut-off count when signed by a reviewer
+    in `receipt_signers` (default: `trusted_reviewers`), which opens no reseal.
 
     A key the node did not seal to opens it through a reseal signed by a reviewer in
     `trusted_reviewers` (`attest review reseal`), or by a demo key in `demo_resealers`
@@ -197,7 +203,7 @@ def open_verified(
         stored.item.account_id,
         stored.sealed.node_fingerprint,
         untrusted_after,
-        signing_keys(trusted_reviewers or {}),
+        signing_keys(receipt_signers if receipt_signers is not None else trusted_reviewers or {}),
         trusted_nodes,
     ):
         raise UntrustedAfter()

@@ -10,6 +10,7 @@
           ├── NotARecipient       this reviewer key is not among an account's recipients
           ├── CorruptData         a record or key file is truncated, malformed or inconsistent
           ├── KeyFileMissing      a configured key file does not exist
+          ├── KeyFileExposed      a key file without a passphrase others can read
           ├── NodeKeyLocked       the node key is protected and no passphrase was given
           └── CannotSign          a version 1 reviewer key has no signing key
      ├── CorruptDraft             a stored draft cannot be opened (damaged or not this row's)
@@ -24,6 +25,7 @@ what to do next. `KeyFileMissing` also keeps the path in `.path` (paths are not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -98,6 +100,26 @@ class KeyFileMissing(CryptoError):
     def __init__(self, path: Path, message: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class KeyFileExposed(CryptoError):
+    """A key file kept without a passphrase can be read by group or others; it was not used.
+
+    `template` names the file as `{path}`; `translated` gives the message in a language.
+    """
+
+    default_message = N_(
+        "A key file without a passphrase can be read by other users of this computer, "
+        "so it was not used."
+    )
+
+    def __init__(self, path: Path, template: str) -> None:
+        super().__init__(template.format(path=path))
+        self.path = path
+        self.template = template
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        return gettext(self.template).format(path=self.path)
 
 
 class CorruptDraft(StorageError):

@@ -231,3 +231,26 @@ async def test_a_forged_demo_reseal_with_another_content_key_is_refused_not_show
     assert refused.exit_code == 1
     assert "failed its integrity check" in refused.output
     assert "My answer to" not in refused.output
+
+
+async def test_export_counts_demo_resealed_accounts_apart_not_as_failed_verification(
+    tmp_path: Path,
+) -> None:
+    """The mistake a tester met: after the documented recovery, `review export` said the
+    account "failed verification". Nothing failed: it verifies against the node's
+    signature and opens in `review show`; exports leave it out because only the demo key
+    resealed it. The count says so, apart from accounts that really failed a check."""
+    r = Recovery(tmp_path)
+    await first_run_account(r.data_dir)
+    r.documented_steps()
+    for purpose in (["--internal"], ["--purpose", "reports"]):
+        result = r.alice("review", "export", "--format", "json", *purpose)
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        assert document["accounts"] == []
+        assert document["left_out"]["unverified"] == 0, document["left_out"]
+        assert document["left_out"]["resealed_by_demo_key"] == 1, document["left_out"]
+        said = flat(result)
+        assert "0 that failed verification" in said, said
+        assert "1 resealed to you by the demo key" in said, said
+        assert "attest review show" in said, said

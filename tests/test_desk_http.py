@@ -712,3 +712,34 @@ def test_control_characters_get_a_clear_answer_not_an_error(served: RunningDesk)
     answer = http.post("/queue/act", data={"csrf": token, "id": "a\x00b", "action": "claim"})
     assert 400 <= answer.status_code < 500
     assert statuses(served) == before
+
+
+def test_the_desk_refuses_what_untrust_node_after_refuses(served: RunningDesk) -> None:
+    """The mistake: a reviewer runs `attest keys untrust-node FP --after TIME` because the
+    node's key may have been stolen then; `review show` and `review export` refuse what the
+    queue cannot show it received before TIME, but the desk opened and exported it: it
+    read the pins without the cut-off."""
+    from bot.cli import main
+
+    untrusted = CliRunner().invoke(
+        main,
+        ["keys", "untrust-node", served.node.fingerprint, "--after", "2026-01-01T00:00"],
+        env=served.env,
+    )
+    assert untrusted.exit_code == 0, untrusted.output
+    target = served.ids["urgent"]
+    shown = CliRunner().invoke(
+        review_command,
+        ["show", target],
+        env={**served.env, "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE},
+    )
+    assert shown.exit_code == 1, shown.output  # the CLI refuses it
+    http, token = unlocked(served)
+    page = http.get(f"/accounts/{target}").text
+    assert "In your own words" not in page, page
+    assert "untrusted from a time before the queue received it" in " ".join(page.split())
+    answer = http.post("/export", data={"csrf": token, "purpose": "internal", "format": "json"})
+    assert answer.status_code == 200
+    document = json.loads(answer.text)
+    assert document["accounts"] == []
+    assert document["left_out"]["untrusted_keys"] == len(served.ids)

@@ -153,6 +153,52 @@ def test_scopes_come_from_the_verified_body_not_the_queue_column(exporting: Expo
     assert document["left_out"]["unverified"] == 1
 
 
+def test_left_out_accounts_are_counted_by_why_not_all_as_failed_verification(
+    exporting: Exporting, tmp_path: Path
+) -> None:
+    """An account sealed only to a colleague, one from a node this reviewer has not pinned
+    and one resealed by a reviewer they have not pinned failed nothing: each is counted
+    for what it is. Only an account changed after signing "failed verification"."""
+    from storage.crypto import reseal_account
+    from storage.crypto.seal import open_content_key
+    from storage.queue.reseals import store_reseals
+    from storage.queue.store import Queue
+
+    node, other_node = exporting.node, NodeKeys.generate()
+    for_b = make_account(node, [reviewer("b")], scopes=SCOPES["named"])
+    elsewhere = make_account(other_node, [reviewer("a")], scopes=SCOPES["named"])
+    via_c = make_account(node, [reviewer("c")], scopes=SCOPES["named"])
+    put_accounts(exporting.url, node, [for_b, via_c])
+    put_accounts(exporting.url, other_node, [elsewhere])
+    content_key = open_content_key(
+        via_c.sealed, reviewer("c"), {node.fingerprint: node.public_key_bytes}
+    )
+    reseal = reseal_account(via_c.sealed, content_key, reviewer("a").public, reviewer("c"))
+    engine = open_queue(exporting.url)
+    store_reseals(Queue(engine), [reseal])
+    engine.dispose()
+    engine = open_queue(exporting.url)
+    with engine.begin() as conn:  # and one really changed after signing
+        conn.execute(
+            text("UPDATE accounts SET language = 'fr' WHERE id = :i"),
+            {"i": exporting.ids["named"]},
+        )
+    engine.dispose()
+
+    document, said = exporting.export("--internal")
+    assert document["left_out"] == {
+        "not_consented": 0,
+        "unverified": 1,
+        "sealed_to_other_keys": 1,
+        "resealed_by_demo_key": 0,
+        "untrusted_keys": 2,
+    }
+    said = " ".join(said.split())
+    assert "1 that failed verification" in said, said
+    assert "1 sealed only to reviewer keys you do not hold" in said, said
+    assert "2 signed by a node key or resealed by a reviewer key you have not trusted" in said
+
+
 def test_csv_has_one_row_per_answer_and_defuses_formulas(
     tmp_path: Path, exporting: Exporting
 ) -> None:

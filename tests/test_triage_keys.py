@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from review.cli import review
-from storage.crypto import FAST_KDF, CorruptData, ReviewerPrivateKey
+from storage.crypto import FAST_KDF, CorruptData, CryptoError, ReviewerPrivateKey
 from storage.crypto.triage import TriageCertificate, TriageKey, issue_triage_key, triage_key_path
 from storage.queue import audit
 from storage.queue.admin import open_queue
@@ -371,6 +371,34 @@ def test_the_first_triage_command_makes_the_key_once_then_never_asks(team: Log) 
     signatures = [r["signature"] for r in team.rows()[len(rows) :]]
     assert len(signatures) == 4 and all(str(s).startswith("triage:") for s in signatures)
     assert verify(team, "b").exit_code == 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_triage_key_file_others_can_read_is_refused_with_how_to_fix(team: Log) -> None:
+    """The mistake: reviewer.triage copied to a second computer with `cp` (umask 022) or
+    unpacked from an archive ends up readable by group or others. It has no passphrase,
+    so whoever can read it can claim, release and tag in this reviewer's name. It is
+    refused, like ssh refuses an open private key, with the fix, and nothing is written."""
+    path = team.tmp / "a" / "reviewer.triage"
+    secret = json.loads(path.read_text())["private_key"]
+    no_passphrase = {**team.env("a"), "ATTEST_REVIEWER_PASSPHRASE": ""}
+    rows = team.rows()
+    for mode in (0o644, 0o640, 0o604):
+        path.chmod(mode)
+        with pytest.raises(CryptoError):
+            TriageKey.load(path, reviewer("a").public)
+        refused = CliRunner().invoke(main, ["review", "claim"], env=no_passphrase, input="")
+        assert refused.exit_code == 1, (oct(mode), refused.output)
+        text = " ".join(refused.output.split())
+        assert str(path) in text and f"chmod 600 {path}" in text, text
+        assert "new-triage-key" in text  # someone may have copied it meanwhile
+        assert "Passphrase" not in text and secret not in refused.output
+        assert "Traceback" not in refused.output
+        assert stat.S_IMODE(path.stat().st_mode) == mode  # told, not changed behind its back
+        assert team.rows() == rows
+    path.chmod(0o600)
+    claimed = CliRunner().invoke(main, ["review", "claim"], env=no_passphrase, input="")
+    assert claimed.exit_code == 0, claimed.output
 
 
 def test_a_note_still_needs_the_passphrase(team: Log) -> None:

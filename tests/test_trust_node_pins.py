@@ -193,3 +193,105 @@ def test_the_reviewer_role_may_only_read_node_keys(pg_queue_url: str) -> None:
             with pytest.raises(ProgrammingError, match="permission denied"), engine.begin() as conn:
                 conn.execute(text(statement))
         engine.dispose()
+
+
+# -- issue: a pinned node's row replaced later ------------------------------------------
+
+REPLACED_WARNING = "no longer matches the key you pinned"
+
+
+def test_a_pinned_nodes_row_replaced_later_is_told_on_every_reading_command(
+    tmp_path: Path,
+) -> None:
+    """The attack: after a reviewer pinned node N, someone who can write the queue file
+    (a field kit on the way, a copy on a shared drive) replaces the key in N's row. The
+    pin still holds (what the new key signs is refused), but nobody was told. Every command
+    that reads the queue now warns, naming the pinned fingerprint and the one the queue's
+    key really hashes to (never trusting the fingerprint column), with what to do; the
+    fast read-only listing says it too and still loads neither SQLAlchemy nor cryptography.
+    """
+    import base64
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from bot.cli import main
+    from storage.crypto import fingerprint_of
+    from tests.queue_support import PASSPHRASE, save_reviewer
+    from tests.test_fast_start import FORBIDDEN, LOADED
+
+    url = next(fresh_queue_url("sqlite", tmp_path))
+    real, attacker = NodeKeys.generate(), NodeKeys.generate()
+    item = make_account(real, [reviewer("a")])
+    put_accounts(url, real, [item])
+    env = {
+        "ATTEST_DATA_DIR": str(tmp_path / "data"),
+        "ATTEST_QUEUE_URL": url,
+        "ATTEST_REVIEWER_KEY": str(save_reviewer(tmp_path / "reviewer.key")),
+        "ATTEST_REVIEWER_PASSPHRASE": PASSPHRASE,
+    }
+    assert (
+        CliRunner().invoke(main, ["keys", "trust-node", real.fingerprint], env=env).exit_code == 0
+    )
+    intact = CliRunner().invoke(main, ["review", "list"], env=env)
+    assert intact.exit_code == 0 and REPLACED_WARNING not in intact.output
+
+    planted = attacker.public_key_bytes
+    engine = open_queue(url)
+    with engine.begin() as conn:
+        conn.execute(
+            nodes.update().where(nodes.c.fingerprint == real.fingerprint).values(public_key=planted)
+        )
+    engine.dispose()
+
+    def told(output: str) -> str:
+        text = " ".join(output.split())
+        assert REPLACED_WARNING in text, output
+        assert real.fingerprint in text and fingerprint_of(planted) in text, text
+        assert "attest keys node" in text and "administrator" in text, text
+        for secret in (planted, real.public_key_bytes):
+            assert base64.b64encode(secret).decode() not in output
+            assert secret.hex() not in output
+        return text
+
+    for command in (
+        ["review", "list"],
+        ["review", "list", "--json"],
+        ["review", "show", item.sealed.account_id],
+        ["review", "audit", "verify"],
+    ):
+        result = CliRunner().invoke(main, command, env=env)
+        told(result.output)
+    # The pin is unchanged: the real node's account still opens, the planted key is not pinned.
+    assert NodePins(tmp_path / "data" / "trusted-nodes.json").load() == {
+        real.fingerprint: real.public_key_bytes
+    }
+
+    # The fast listing (read-only sqlite3) tells it too, without SQLAlchemy or cryptography.
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED],
+        env={**os.environ, **env, "ATTEST_REVIEWER_PASSPHRASE": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    told(done.stderr)
+    modules = json.loads(done.stderr.strip().splitlines()[-1])
+    assert sorted(m for m in modules if m.split(".")[0] in FORBIDDEN) == []
+
+
+def test_a_mistyped_key_file_is_named_not_taken_for_a_fingerprint(tmp_path: Path) -> None:
+    """The mistake: `attest keys trust-node node-key.txt` with the file's name mistyped was
+    read as a fingerprint and answered "Give the node's whole fingerprint", which sends the
+    operator the wrong way. A path that is not there is named; nothing is pinned or made."""
+    url = tmp_path / "queue.db"
+    env = _env(str(url), tmp_path)
+    for typed in (str(tmp_path / "node-key.txt"), "node.pub", "~/keys/node.txt"):
+        result = CliRunner().invoke(trust_node, [typed], env=env)
+        assert result.exit_code == 1, result.output
+        said = " ".join(result.output.split())
+        assert "There is no file" in said and "whole fingerprint" not in said.split(":")[0], said
+        assert str(Path(typed).expanduser()) in said, said
+    assert not (tmp_path / "pins.json").exists() and not url.exists()

@@ -98,7 +98,15 @@ def routes(desk: Desk) -> list[Route]:
         stored = queue.get(account_id)
         if stored.sealed.node_fingerprint not in desk.ctx.pins:
             raise untrusted(stored)
-        opened = open_verified(queue, stored, key, desk.ctx.pins, check_files=check_files)
+        opened = open_verified(
+            queue,
+            stored,
+            key,
+            desk.ctx.pins,
+            check_files=check_files,
+            node_cutoffs=desk.ctx.node_cutoffs,
+            receipt_signers=desk.ctx.reviewer_pins,
+        )
         return stored, opened
 
     def shown(

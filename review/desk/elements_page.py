@@ -28,7 +28,7 @@ from flows.i18n import N_
 from flows.spec import ELEMENTS, Flow
 from flows.types import Translator
 from review.desk.app import Desk, to_unlock
-from review.desk.facts import AccountFacts, lacks_of, shipped_flows
+from review.desk.facts import AccountFacts, DeskTrust, lacks_of, shipped_flows
 
 LEVEL_TEXTS = {
     SUPPORTED: N_("Answers support it"),
@@ -155,7 +155,9 @@ def routes(desk: Desk) -> list[Route]:
 
         def read() -> Any:
             ctx = desk.ctx
-            opened = desk.facts.open_all(ctx.queue, key, ctx.pins, desk.lock.csrf, filters)
+            opened = desk.facts.open_all(
+                ctx.queue, key, ctx.pins, desk.lock.csrf, filters, trust=DeskTrust.of(ctx)
+            )
             ctx.witness_advance()
             facts = [f for f in opened.facts if lacks is None or f.level(lacks) != SUPPORTED]
             return facts, opened.unopened

@@ -14,7 +14,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from review.desk.app import Desk, Refused, first, to_unlock
-from review.export import audit_export, build_export, to_csv, to_json, to_xlsx
+from review.export import (
+    ExportResult,
+    audit_export,
+    build_export,
+    left_out_lines,
+    to_csv,
+    to_json,
+    to_xlsx,
+)
 
 PURPOSES = ("reports", "mechanisms", "internal")
 FORMATS = {
@@ -43,7 +51,7 @@ def routes(desk: Desk) -> list[Route]:
         if purpose not in PURPOSES or fmt not in FORMATS:
             raise Refused(t.gettext("Choose a purpose and a format for the export."))
 
-        def build() -> tuple[bytes, int, int, int]:
+        def build() -> tuple[bytes, ExportResult]:
             queue = desk.ctx.queue
             desk.reconcile(force=True)
             result = build_export(
@@ -52,6 +60,9 @@ def routes(desk: Desk) -> list[Route]:
                 desk.ctx.pins,
                 purpose,  # type: ignore[arg-type]
                 include_free_text=include_free_text,
+                node_cutoffs=desk.ctx.node_cutoffs,
+                receipt_signers=desk.ctx.reviewer_pins,
+                demo_resealers=desk.ctx.demo_reviewer_pins,
             )
             accounts = result.document["accounts"]
             if fmt == "xlsx":
@@ -62,16 +73,17 @@ def routes(desk: Desk) -> list[Route]:
                 data = to_json(result.document).encode("utf-8")
             audit_export(queue, result, key.fingerprint, fmt)
             desk.ctx.witness_advance()
-            return data, len(result.exported), result.not_consented, result.unverified
+            return data, result
 
-        data, exported, not_consented, unverified = await desk.run(build)
+        data, result = await desk.run(build)
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
         name = f"attest-export-{purpose}-{stamp}.{fmt}"
         desk.notice(
             request,
             t.gettext(
                 "Exported {n} account(s); left out {no} without consent for this purpose and {bad} that failed verification."
-            ).format(n=exported, no=not_consented, bad=unverified),
+            ).format(n=len(result.exported), no=result.not_consented, bad=result.unverified)
+            + "".join(" " + line for line in left_out_lines(result, t.gettext)),
         )
         return Response(
             data,

@@ -26,7 +26,7 @@ from flows.elements import SUPPORTED, ElementSupport, element_support
 from flows.loader import load_flows
 from flows.spec import ELEMENTS, Flow
 from review.opened import open_verified
-from storage.crypto import CryptoError, ReviewerPrivateKey
+from storage.crypto import CryptoError, ReviewerPrivateKey, ReviewerPublicKey
 from storage.errors import StorageError
 from storage.queue.listing import PAGE_SIZE, Filters, Page, list_page
 from storage.queue.store import Queue, QueueItem, reviewer_actor
@@ -35,6 +35,23 @@ BATCH = 1000
 INCIDENT_STEP = "when-started"
 # The structured answers the patterns page counts, by the shared list they answer.
 COUNTED = ("harms", "perpetrators", "grounds")
+
+
+@dataclass(frozen=True)
+class DeskTrust:
+    """What decides, beside the pinned nodes, whether an account opens on the desk.
+
+    `node_cutoffs` (`attest keys untrust-node FP --after TIME`) and the reviewers whose
+    receipts show an account came before one, as `review show` reads them.
+    """
+
+    node_cutoffs: Mapping[str, datetime]
+    receipt_signers: Mapping[str, ReviewerPublicKey]
+
+    @classmethod
+    def of(cls, ctx: Any) -> DeskTrust:
+        """From a `review.context.ReviewerContext`."""
+        return cls(ctx.node_cutoffs, ctx.reviewer_pins)
 
 
 @cache
@@ -133,6 +150,8 @@ class FactsCache:
         pins: Mapping[str, bytes],
         token: str,
         filters: Filters,
+        *,
+        trust: DeskTrust,
     ) -> Opened:
         """The facts of every listed account matching `filters`, in the queue's order."""
         known = self._for(token)
@@ -140,7 +159,7 @@ class FactsCache:
         newly_opened: list[str] = []
         for item in _listed(queue, filters):
             if item.account_id not in known:
-                known[item.account_id] = self._open(queue, key, pins, item)
+                known[item.account_id] = self._open(queue, key, pins, item, trust)
                 if known[item.account_id] is not None:
                     newly_opened.append(item.account_id)
             facts = known[item.account_id]
@@ -158,13 +177,26 @@ class FactsCache:
         return result
 
     def _open(
-        self, queue: Queue, key: ReviewerPrivateKey, pins: Mapping[str, bytes], item: QueueItem
+        self,
+        queue: Queue,
+        key: ReviewerPrivateKey,
+        pins: Mapping[str, bytes],
+        item: QueueItem,
+        trust: DeskTrust,
     ) -> AccountFacts | None:
         try:
             stored = queue.get(item.account_id)
             if stored.sealed.node_fingerprint not in pins:
                 return None
-            opened = open_verified(queue, stored, key, pins, check_files=False)
+            opened = open_verified(
+                queue,
+                stored,
+                key,
+                pins,
+                check_files=False,
+                node_cutoffs=trust.node_cutoffs,
+                receipt_signers=trust.receipt_signers,
+            )
         except (StorageError, CryptoError):
             return None
         return facts_of(item, opened.body, shipped_flows())
@@ -179,13 +211,15 @@ def lacking_page(
     filters: Filters,
     element: str,
     offset: int,
+    *,
+    trust: DeskTrust,
 ) -> tuple[Page, int]:
     """One queue page of the accounts whose answers do not support `element`.
 
     Possibly counts as lacking: a free text nobody has read supports nothing yet. Also
     returns how many matching accounts could not be opened (and so are not listed).
     """
-    opened = cache.open_all(queue, key, pins, token, filters)
+    opened = cache.open_all(queue, key, pins, token, filters, trust=trust)
     lacking = [f.item for f in opened.facts if f.level(element) != SUPPORTED]
     counts = list_page(queue.engine, filters, size=0).counts
     page = Page(

@@ -37,7 +37,7 @@ from flows.i18n import N_
 from flows.spec import Flow
 from flows.types import Translator
 from review.desk.app import Desk, to_unlock
-from review.desk.facts import AccountFacts, Opened, lacks_of, shipped_flows
+from review.desk.facts import AccountFacts, DeskTrust, Opened, lacks_of, shipped_flows
 from storage.queue.store import reviewer_actor
 
 SMALL = 5  # exported counts below this are written "fewer than 5"
@@ -278,7 +278,9 @@ def routes(desk: Desk) -> list[Route]:
 
         def read() -> Opened:
             ctx = desk.ctx
-            found = desk.facts.open_all(ctx.queue, key, ctx.pins, desk.lock.csrf, filters)
+            found = desk.facts.open_all(
+                ctx.queue, key, ctx.pins, desk.lock.csrf, filters, trust=DeskTrust.of(ctx)
+            )
             ctx.witness_advance()
             if lacks is not None:
                 found = Opened(

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from flows.elements import ELEMENT_TITLES
 from flows.spec import ELEMENTS
 from review.desk.app import Desk, Refused, first, to_unlock
-from review.desk.facts import lacking_page, lacks_of
+from review.desk.facts import DeskTrust, lacking_page, lacks_of
 from review.desk.guard import has_control
 from review.desk.views import ids_of
 from storage.errors import StorageError
@@ -100,7 +100,15 @@ def routes(desk: Desk) -> list[Route]:
             else:  # "lacks E2" needs the answers: every matching account is opened
                 ctx = desk.ctx
                 page, unopened = lacking_page(
-                    desk.facts, queue, key, ctx.pins, desk.lock.csrf, filters, lacks, offset
+                    desk.facts,
+                    queue,
+                    key,
+                    ctx.pins,
+                    desk.lock.csrf,
+                    filters,
+                    lacks,
+                    offset,
+                    trust=DeskTrust.of(ctx),
                 )
                 ctx.witness_advance()
             now = time.monotonic()

@@ -3,9 +3,10 @@
 Claims, releases, tag and status changes touch no sealed data, yet every audit entry is
 signed by the reviewer it names (issue 15). Asking the passphrase for each of them pushes
 people to put it in the environment (issue 16). So each reviewer also has a triage key:
-an Ed25519 key in `reviewer.triage` beside `reviewer.key`, owner-only (0600) but not
-wrapped, certified by the reviewer's main signing key. `audit verify` accepts it only for
-those four kinds of entry (`storage.queue.triage_signatures`); whoever steals it can
+an Ed25519 key in `reviewer.triage` beside `reviewer.key`, owner-only (0600; a file that
+group or others can read is refused when loaded, with the fix) but not wrapped,
+certified by the reviewer's main signing key. `audit verify` accepts it only for those
+four kinds of entry (`storage.queue.triage_signatures`); whoever steals it can
 claim, release, tag and move accounts in that reviewer's name, never open, export, note
 or reseal anything.
 
@@ -33,6 +34,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
+import stat
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +56,7 @@ from storage.crypto.keyfiles import (
     require_str,
 )
 from storage.crypto.node import verify_node_signature
-from storage.errors import N_, CannotSign, CorruptData
+from storage.errors import N_, CannotSign, CorruptData, KeyFileExposed
 
 if TYPE_CHECKING:
     from storage.crypto.reviewer import ReviewerPrivateKey, ReviewerPublicKey
@@ -68,6 +71,14 @@ NOT_THIS_REVIEWERS = N_(
 DAMAGED = N_(
     "The triage key file beside your reviewer key is damaged. Make a new one: "
     "attest keys new-triage-key"
+)
+
+EXPOSED = N_(
+    "The triage key file {path} can be read by other users of this computer, so it was "
+    "not used: it has no passphrase, and whoever reads it can claim, release and tag "
+    "accounts in your name. Make it readable by you alone with `chmod 600 {path}`. If "
+    "someone else may have copied it meanwhile, run 'attest keys new-triage-key' instead, "
+    "which retires it."
 )
 
 
@@ -202,10 +213,14 @@ class TriageKey:
     def load(cls, path: Path, owner: ReviewerPublicKey) -> TriageKey:
         """The triage key at `path`, checked against its owner's public key.
 
-        KeyFileMissing when there is none; CorruptData when it is damaged, names another
-        reviewer, or its certificate was not made by `owner`'s signing key.
+        KeyFileMissing when there is none; KeyFileExposed when group or others may read
+        it (it has no passphrase: as ssh does with an open private key, it is not used);
+        CorruptData when it is damaged, names another reviewer, or its certificate was
+        not made by `owner`'s signing key.
         """
         document = read_json_file(path)
+        if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            raise KeyFileExposed(path, EXPOSED)
         if document.get("kind") != TRIAGE_KIND or require_int(document, "version") != 1:
             raise CorruptData(DAMAGED)
         certificate = TriageCertificate.from_dict(document.get("certificate"))

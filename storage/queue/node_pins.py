@@ -95,6 +95,28 @@ def full_fingerprint(text: str) -> str:
     return fingerprint
 
 
+def replaced_node_keys(
+    pinned: Mapping[str, bytes], rows: Iterable[tuple[str, bytes]]
+) -> list[tuple[str, str]]:
+    """(pinned fingerprint, what the queue's key hashes to) for each pinned node whose row
+    in the queue holds another key.
+
+    The column a row sits in proves nothing: each stored key is hashed. A key always
+    hashes to its own fingerprint, so a row under a pinned fingerprint holding a key that
+    does not was changed by someone who can write the queue (sync and import refuse such
+    rows, and on PostgreSQL a CHECK does). The pin still protects: accounts signed by the
+    planted key are refused; this is for telling the reviewer.
+    """
+    found: set[tuple[str, str]] = set()
+    for fingerprint, key in rows:
+        if fingerprint not in pinned:
+            continue
+        actual = fingerprint_of(key)
+        if actual != fingerprint or key != pinned[fingerprint]:
+            found.add((fingerprint, actual))
+    return sorted(found)
+
+
 class NodePins:
     """The pinned node keys in one file."""
 

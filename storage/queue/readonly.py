@@ -176,6 +176,18 @@ class ReadOnlyQueue:
         )
         return [(bytes(old), bytes(new)) for old, new in rows]
 
+    def node_rows(self, fingerprints: Sequence[str]) -> list[tuple[str, bytes]]:
+        """(fingerprint column, key as stored) under these fingerprints (`Queue.node_rows`)."""
+        wanted = sorted(set(fingerprints))
+        if not wanted:
+            return []
+        rows = self._all(
+            "SELECT nodes.fingerprint, nodes.public_key FROM nodes "
+            f"WHERE nodes.fingerprint IN ({_marks(wanted)})",
+            wanted,
+        )
+        return [(str(fingerprint), bytes(key)) for fingerprint, key in rows]
+
     def held_count(self) -> int:
         """How many withdrawal requests are held for an administrator."""
         held = "SELECT count(*) FROM withdrawals WHERE withdrawals.status = ?"

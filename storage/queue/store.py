@@ -15,7 +15,7 @@ names, so a withdrawal counts from the moment it is examined.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -348,6 +348,23 @@ class Queue(QueueListing, QueueActions, QueueWithdrawals):
                 select(nodes.c.public_key).where(nodes.c.fingerprint == fingerprint)
             ).scalar_one_or_none()
         return None if key is None else bytes(key)
+
+    def node_rows(self, fingerprints: Iterable[str]) -> list[tuple[str, bytes]]:
+        """(fingerprint column, key as stored) of the rows under these fingerprints: unchecked.
+
+        For `node_pins.replaced_node_keys`, which hashes each key rather than trusting the
+        column it sits in.
+        """
+        wanted = sorted(set(fingerprints))
+        if not wanted:
+            return []
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(
+                select(nodes.c.fingerprint, nodes.c.public_key).where(
+                    nodes.c.fingerprint.in_(wanted)
+                )
+            ).all()
+        return [(str(row.fingerprint), bytes(row.public_key)) for row in rows]
 
     def count(self) -> int:
         with read_connection(self.engine) as conn:
