@@ -45,7 +45,18 @@ class Answers:
         elif state in ENGINE_STATES:
             choices = engine_choices(s, state)
             picked = self.text_pick(choices) if state == "more" else self.pick(choices, multi=False)
-            if state == "more" and picked is None and s.inbound.kind in ("text", "media"):
+            if state == "more" and picked is None and self.typed_other_number():
+                # The terminal numbers "Add more" and "Done": a number not shown is a slip,
+                # never words of the story (a tester's "9" was added to their account).
+                s.say_t(
+                    self._(
+                        "Please reply with one of the numbers shown: {more} to add more, or "
+                        "{done} if that is all. Nothing was added."
+                    ),
+                    **{c.value: str(c.n) for c in choices},
+                )
+                s.reask()
+            elif state == "more" and picked is None and s.inbound.kind in ("text", "media"):
                 self.text_answer(s.flow.step(s.session.history[-1]), appending=True)
             elif picked is None:
                 self.reprompt(multi=False)
@@ -84,6 +95,11 @@ class Answers:
         if inbound.kind == "text":
             return read_choices(inbound.text, choices, multi)
         return None
+
+    def typed_other_number(self) -> bool:
+        """A bare number (or list of numbers) typed where the channel shows numbered options."""
+        inbound = self.s.inbound
+        return inbound.kind == "text" and inbound.numbered and only_numbers(inbound.text)
 
     def text_pick(self, choices: tuple[Choice, ...]) -> tuple[str, ...] | None:
         """What an inbound picks where text is an answer too (a text question, "add more").
@@ -257,7 +273,9 @@ class Answers:
                 return
         if inbound.kind == "choice" or (inbound.kind == "text" and step.kind == "media"):
             picked = self.pick(s.step_choices(step), multi=False)
-            if picked and picked[0] == REMOVE_TEXT:
+            if picked and picked[0] == DONE and appending:
+                self.choose_engine("more", DONE)
+            elif picked and picked[0] == REMOVE_TEXT:
                 s.ask_remove(step)
             elif picked and picked[0] in (DONT_KNOW, PREFER_NOT):
                 self.single_answer(step, picked[0])
@@ -278,6 +296,9 @@ class Answers:
                 return
             # Remove what I wrote (by its number on the terminal) is confirmed first.
             status = self.text_pick(s.step_choices(step))
+            if status and status[0] == DONE and appending:  # Done by its number
+                self.choose_engine("more", DONE)
+                return
             if status and status[0] == REMOVE_TEXT:
                 s.ask_remove(step)
                 return

@@ -298,7 +298,8 @@ class Sprint:
         on_path, flags = self._path_answers()
         shown = offered(step, on_path, flags)
         choices = self.r.choices(step, self.session, shown)
-        if step.kind == "multiple-choice":
+        if step.kind == "multiple-choice" or self.data.get("appending") == step.id:
+            # After "Add more" too: the way to finish is on the screen (a button on Telegram).
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
         if self.can_remove(step):
             choices = (*choices, Choice(len(choices) + 1, REMOVE_TEXT, _("Remove what I wrote")))
@@ -471,7 +472,10 @@ class Sprint:
             step = self.flow.step(state)
             appending = self.data.get("appending") == state
             lead = (
-                self._("Please go on. Send your next message whenever you are ready.")
+                self._(
+                    "Please go on. Send your next message whenever you are ready. When that "
+                    "is all, choose “Done”."
+                )
                 if appending
                 else None
             )
