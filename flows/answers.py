@@ -216,6 +216,7 @@ class Answers:
             s.ask_step(step, keep_pending=True)
             return
         picked = self.pick(choices, multi=True)
+        ticking = picked is not None and DONE not in picked and self.shows_ticks(step)
         if picked is not None and DONE in picked:
             picked = tuple(dict.fromkeys((*(v for v in picked if v != DONE), *s.session.pending)))
         statuses = [v for v in picked or () if v in (DONT_KNOW, PREFER_NOT)]
@@ -224,6 +225,8 @@ class Answers:
             self.reprompt(multi=True)
         elif alone and len(picked) > 1:
             self.conflicting(step, picked, alone[0])
+        elif ticking and not statuses:
+            self.tick_typed(step, picked or ())
         elif not picked:
             s.say(self._("Please choose at least one option first, or send /skip to move on."))
             s.reask()
@@ -236,6 +239,46 @@ class Answers:
                 if option.id in chosen and option.reply:
                     s.say(s.r.text(option.reply, s.session))
             self.after(step, s.next_of(step))
+
+    def shows_ticks(self, step: Step) -> bool:
+        """The question is on the screen with options ticked: some are pending, or it is
+        asked again (from the review, after /back) with an earlier choice."""
+        earlier = self.s.session.answers.get(step.id)
+        return bool(self.s.session.pending) or (
+            earlier is not None
+            and earlier.status == "answered"
+            and isinstance(earlier.value, tuple)
+        )
+
+    def tick_typed(self, step: Step, picked: tuple[str, ...]) -> None:
+        """Options typed where ticks are shown tick or untick, as their buttons do.
+
+        A typed number used to replace the whole earlier choice: "2" typed beside a ticked
+        "1. [x] Detention" dropped Detention. Now the list is shown again with the new
+        ticks, and "Done" keeps them.
+        """
+        s, _ = self.s, self._
+        pending = s.session.pending
+        for value in picked:
+            pending = toggle(step, pending, value)
+        s.update(pending=pending)
+        if s.inbound.numbered:
+            done = next(c.n for c in s.step_choices(step) if c.value == DONE)
+            s.say_t(
+                _(
+                    "Changed. You can send more numbers to tick or untick options. When the "
+                    "ticks are right, send {done} for “Done”."
+                ),
+                done=str(done),
+            )
+        else:
+            s.say(
+                _(
+                    "Changed. You can tap options to tick or untick them. When the ticks are "
+                    "right, tap “Done”."
+                )
+            )
+        s.ask_step(step, keep_pending=True)
 
     def conflicting(self, step: Step, picked: tuple[str, ...], alone: str) -> None:
         """Choices that cannot go together are asked again, naming them; nothing is dropped.

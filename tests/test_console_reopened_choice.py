@@ -59,7 +59,7 @@ def test_a_typed_number_ticks_it_beside_the_earlier_choice_and_waits_for_done() 
     talk.send(done(talk))
     assert harms(talk) == ("detention", "threats")
     assert talk.ask.ask == "review"
-    assert "→ Detention, Threats" in talk.ask.text
+    assert "→ Detention; Threats" in talk.ask.text
 
 
 def test_a_typed_number_of_a_ticked_option_unticks_it() -> None:
