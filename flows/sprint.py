@@ -415,15 +415,12 @@ class Sprint:
         elif step.kind == "multiple-choice" and earlier and isinstance(earlier.value, tuple):
             pending = earlier.value
         self.update(state=step.id, pending=pending)
-        extra: dict[str, str] = {}
-        if step.quote_from is not None:
-            extra["quote"] = self.r.quote(self.session, step.quote_from)
         if step.kind == "review" and lead is None:
             *before_review, text = self.review_messages(step)
             for chunk in before_review:
                 self.messages.append(Outbound(text=chunk))
         else:
-            text = lead or self.r.text(step.text, self.session, extra)
+            text = lead or self.question_text(step)
         if lead is None and earlier is not None and step.kind != "review":
             typed = step.kind in TEXT_KINDS or step.kind == "media"
             if step.multi and earlier.status == "answered":
@@ -455,6 +452,13 @@ class Sprint:
             )
         )
 
+    def question_text(self, step: Step) -> str:
+        """A step's question, filled (with the person's words where it quotes them)."""
+        extra: dict[str, str] = {}
+        if step.quote_from is not None:
+            extra["quote"] = self.r.quote(self.session, step.quote_from)
+        return self.r.text(step.text, self.session, extra)
+
     def ask_state(self, state: str) -> None:
         """Ask the question of an engine state (the model is already there)."""
         self.update(state=state)
@@ -470,6 +474,12 @@ class Sprint:
             self.ask_state(state)
         else:
             step = self.flow.step(state)
+            if self.data.get("removing") == state:
+                # Waiting for "This deletes what you wrote": asked again (after /pause and
+                # /resume, /help), after the question it is about, never dropped.
+                self.say(self.question_text(step))
+                self.ask_remove(step)
+                return
             appending = self.data.get("appending") == state
             lead = (
                 self._(
