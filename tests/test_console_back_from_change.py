@@ -1,0 +1,63 @@
+"""/back at a question reopened from the review's change list.
+
+The person came to it from the change list ("Which answer would you like to change?"),
+so /back goes one screen back: to that list (in the survivor flow, the list of the same
+group), changing nothing, where they can pick another answer or go back again (to the
+groups, then to the review). It used to jump to the whole review, a long message, as if
+the list had never been there. Back goes to the review only from the change list itself.
+"""
+
+from __future__ import annotations
+
+from tests.golden.talk import Talk
+from tests.test_console_reopened_choice import harms, reopened
+from tests.test_typed_number_in_text import to_review
+
+
+def test_back_at_a_reopened_question_returns_to_the_change_list_changing_nothing() -> None:
+    talk = reopened("1")
+    talk.command("back")
+    assert talk.ask.ask == "review-change"
+    assert "harms" in [c.value for c in talk.ask.choices]
+    assert harms(talk) == ("detention",)
+    talk.command("back")  # from the change list: the review
+    assert talk.ask.ask == "review"
+
+
+def test_ticks_changed_before_back_are_not_kept() -> None:
+    talk = reopened("1")
+    talk.send("2")  # ticks threats, not yet Done
+    talk.command("back")
+    assert talk.ask.ask == "review-change"
+    assert harms(talk) == ("detention",)
+    talk.press("harms")  # asked again: the earlier choice, as it was
+    assert talk.ask.selected == ("detention",)
+
+
+def test_after_back_to_the_change_list_another_answer_can_be_changed() -> None:
+    talk = reopened("1")
+    talk.command("back")
+    talk.press("when")
+    talk.send("last winter")
+    assert talk.ask.ask == "review"
+    assert "→ last winter" in talk.ask.text
+
+
+def test_in_the_survivor_flow_back_returns_to_the_same_groups_list() -> None:
+    talk = Talk.of("survivor")
+    talk.start(hint="en")
+    to_review(talk)
+    talk.press("change")
+    talk.press("topic:when-where")
+    group = [c.value for c in talk.ask.choices]
+    step = group[0]
+    talk.press(step)
+    assert talk.ask.ask == step
+    talk.command("back")
+    assert talk.ask.ask == "review-change"
+    assert [c.value for c in talk.ask.choices] == group  # the same group's answers
+    talk.command("back")
+    assert talk.ask.ask == "review-change"
+    assert any(c.value.startswith("topic:") for c in talk.ask.choices)  # the groups
+    talk.command("back")
+    assert talk.ask.ask == "review"
