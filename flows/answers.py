@@ -14,7 +14,7 @@ from flows.confirm import answer_confirmation, ask_before_deleting, confirm_firs
 from flows.parse import clean_text, only_numbers, read_choices, split_long
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
-from flows.states import BACK_CHOICE, TOPIC_PREFIX, can_send, engine_choices
+from flows.states import BACK_CHOICE, TOPIC_PREFIX, can_send, change_topic, engine_choices
 from flows.types import (
     DONE,
     DONT_KNOW,
@@ -442,12 +442,31 @@ class Answers:
         s = self.s
         review = s.flow.review_step
         s.update(return_to=None)
-        s.set_data(change_topic=None)
+        s.set_data(change_topic=None, reopened=None)
         if review is None:  # only reachable through a review step; kept for safety
             s.reask()
             return
         s.place(review.id)
         s.ask_step(review)
+
+    def back_to_change_list(self) -> None:
+        """/back at a question opened from the change list: back to that list (the same
+        group's answers), changing nothing; ticks not yet kept with Done are dropped."""
+        s = self.s
+        opened = s.data.get("reopened")
+        topic = opened.get("topic") if isinstance(opened, dict) else None
+        history = list(s.session.history)
+        while history and history[-1] == s.session.state:
+            history.pop()
+        s.update(history=tuple(history), return_to=None, pending=())
+        s.set_data(
+            reopened=None,
+            appending=None,
+            removing=None,
+            change_topic=topic if isinstance(topic, str) else None,
+        )
+        s.place("review-change")
+        s.reask()
 
     def leave_change_list(self) -> None:
         """Back from the change list, changing nothing: from a group's answers to the
@@ -510,7 +529,8 @@ class Answers:
             s.set_data(change_topic=value.removeprefix(TOPIC_PREFIX))
             s.reask()
         elif state == "review-change":
-            s.set_data(change_topic=None)
+            # Kept while the question is open, so that /back returns to this same list.
+            s.set_data(change_topic=None, reopened={"step": value, "topic": change_topic(s)})
             s.drop_change_request()
             step = s.flow.step(value)
             review = s.flow.review_step

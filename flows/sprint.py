@@ -185,6 +185,7 @@ class Sprint:
 
     def go(self, target: str, how: str) -> None:
         """Walk from the current state to `target` and on, until a step asks or ends."""
+        self.set_data(reopened=None)  # moving on: no longer just opened from the change list
         for _ in range(len(self.flow.steps) + 1):
             step = self.flow.step(target)
             self.rulebook.move(self.position, how, target)
