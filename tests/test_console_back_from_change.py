@@ -61,3 +61,19 @@ def test_in_the_survivor_flow_back_returns_to_the_same_groups_list() -> None:
     assert any(c.value.startswith("topic:") for c in talk.ask.choices)  # the groups
     talk.command("back")
     assert talk.ask.ask == "review"
+
+
+def test_back_within_a_change_still_returns_to_the_review_afterwards() -> None:
+    """/back from a question the change newly opened, to the changed one, and on again:
+    what was answered before is passed over on the way back to the review, as it is
+    without the /back (it used to ask every later answered question again)."""
+    talk = reopened("3")  # other: held-where is not asked
+    talk.send("1, 3")  # now detention
+    talk.send("6")  # Done: held-where, newly opened
+    assert talk.ask.ask == "held-where"
+    talk.command("back")
+    assert talk.ask.ask == "harms" and talk.ask.selected == ("detention",)
+    talk.send("6")
+    assert talk.ask.ask == "held-where"
+    talk.send("Townville")
+    assert talk.ask.ask == "review"  # not "when", answered before
