@@ -159,7 +159,10 @@ class Reading(Answers):
             s.reask()
             return
         previous = history.pop()
-        s.update(history=tuple(history), return_to=None, pending=())
+        # Still inside a change made from the review (the review is further back): keep the
+        # way back to it, so answered questions are passed over again on the way.
+        return_to = s.session.return_to if s.session.return_to in history else None
+        s.update(history=tuple(history), return_to=return_to, pending=())
         s.set_data(appending=None)
         s.place(previous)
         s.ask_step(s.flow.step(previous))
