@@ -77,3 +77,50 @@ def test_back_within_a_change_still_returns_to_the_review_afterwards() -> None:
     assert talk.ask.ask == "held-where"
     talk.send("Townville")
     assert talk.ask.ask == "review"  # not "when", answered before
+
+
+def test_leaving_a_change_unmade_still_asks_the_last_consent_check_before_the_review() -> None:
+    """The last consent check's "I want to change something" is dropped when an answer
+    is opened from the change list; leaving it unchanged (/back to the list, back to the
+    review) must not send the account without that check asked again."""
+    talk = Talk.of("survivor")
+    talk.start(hint="en")
+    to_review_via_change_request(talk)
+    talk.press("change")
+    talk.press("topic:consent")
+    talk.press("consent-reports")
+    talk.command("back")  # the consent group's list
+    talk.command("back")  # the groups
+    talk.command("back")
+    assert talk.ask.ask == "consent-final"  # asked again, before the review
+    talk.press("keep")
+    assert talk.ask.ask == "review"
+    account = talk.press("send").account
+    assert account is not None
+    assert {a.step: a.value for a in account.answers}["consent-final"] == "keep"
+
+
+def to_review_via_change_request(talk: Talk) -> None:
+    """Cooperative answers, and "I want to change something" at the last consent check."""
+    while talk.ask.ask != "consent-final":
+        if talk.ask.ask == "review":
+            raise AssertionError("the last consent check was never asked")
+        to_review_step(talk)
+    talk.press("change")
+    assert talk.ask.ask == "review"
+
+
+def to_review_step(talk: Talk) -> None:
+    ask = talk.ask
+    if ask.ask == "check-in":
+        talk.press("continue")
+    elif ask.ask == "more":
+        talk.press("done")
+    elif ask.kind in ("free-text", "approximate-date", "place"):
+        talk.send("A few words.")
+    elif ask.ask == "others-affected":
+        talk.press("many")
+    elif ask.multi:
+        talk.send("1")
+    else:
+        talk.press(ask.choices[0].value)
