@@ -446,6 +446,22 @@ class Answers:
         if review is None:  # only reachable through a review step; kept for safety
             s.reask()
             return
+        dropped = s.data.get("dropped_request")
+        s.set_data(dropped_request=None)
+        missing = [
+            step_id
+            for step_id in (dropped if isinstance(dropped, list) else ())
+            if isinstance(step_id, str)
+            and s.flow.has_step(step_id)
+            and step_id not in s.session.answers
+        ]
+        if missing:
+            # The last consent check's "I want to change something" was dropped when an
+            # answer was opened from the change list, and the answer was left unchanged:
+            # the check is asked again before the review, never left out of the account.
+            s.update(return_to=review.id)
+            s.go(missing[0], "jump")
+            return
         s.place(review.id)
         s.ask_step(review)
 

@@ -383,6 +383,8 @@ class Sprint:
         ]
         for step in asked:
             self.forget(step)
+        if asked:  # asked again before the review even if no change is made after all
+            self.set_data(dropped_request=[step.id for step in asked])
 
     def changeable(self) -> list[tuple[Step, Answer]]:
         """Answers the review lists and lets the person change.

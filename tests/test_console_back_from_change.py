@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tests.golden.talk import Talk
 from tests.test_console_reopened_choice import harms, reopened
+from tests.test_engine import at_recall
 from tests.test_typed_number_in_text import to_review
 
 
@@ -124,3 +125,16 @@ def to_review_step(talk: Talk) -> None:
         talk.send("1")
     else:
         talk.press(ask.choices[0].value)
+
+
+def test_after_stopping_early_leaving_the_change_list_goes_to_the_review() -> None:
+    """Only the dropped consent check is asked again: the questions a person spared
+    themselves by stopping early are not."""
+    talk = at_recall()
+    talk.send("They came at night.")
+    talk.press("done")
+    talk.press("stop")
+    talk.press("review")
+    talk.press("change")
+    talk.command("back")
+    assert talk.ask.ask == "review"
