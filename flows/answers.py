@@ -14,7 +14,7 @@ from flows.confirm import answer_confirmation, ask_before_deleting, confirm_firs
 from flows.parse import clean_text, only_numbers, read_choices, split_long
 from flows.spec import ENGINE_STATES, TEXT_KINDS, Step
 from flows.sprint import Sprint
-from flows.states import BACK_CHOICE, TOPIC_PREFIX, can_send, engine_choices
+from flows.states import BACK_CHOICE, TOPIC_PREFIX, can_send, change_topic, engine_choices
 from flows.types import (
     DONE,
     DONT_KNOW,
@@ -45,7 +45,18 @@ class Answers:
         elif state in ENGINE_STATES:
             choices = engine_choices(s, state)
             picked = self.text_pick(choices) if state == "more" else self.pick(choices, multi=False)
-            if state == "more" and picked is None and s.inbound.kind in ("text", "media"):
+            if state == "more" and picked is None and self.typed_other_number():
+                # The terminal numbers "Add more" and "Done": a number not shown is a slip,
+                # never words of the story (a tester's "9" was added to their account).
+                s.say_t(
+                    self._(
+                        "Please reply with one of the numbers shown: {more} to add more, or "
+                        "{done} if that is all. Nothing was added."
+                    ),
+                    **{c.value: str(c.n) for c in choices},
+                )
+                s.reask()
+            elif state == "more" and picked is None and s.inbound.kind in ("text", "media"):
                 self.text_answer(s.flow.step(s.session.history[-1]), appending=True)
             elif picked is None:
                 self.reprompt(multi=False)
@@ -84,6 +95,11 @@ class Answers:
         if inbound.kind == "text":
             return read_choices(inbound.text, choices, multi)
         return None
+
+    def typed_other_number(self) -> bool:
+        """A bare number (or list of numbers) typed where the channel shows numbered options."""
+        inbound = self.s.inbound
+        return inbound.kind == "text" and inbound.numbered and only_numbers(inbound.text)
 
     def text_pick(self, choices: tuple[Choice, ...]) -> tuple[str, ...] | None:
         """What an inbound picks where text is an answer too (a text question, "add more").
@@ -200,6 +216,7 @@ class Answers:
             s.ask_step(step, keep_pending=True)
             return
         picked = self.pick(choices, multi=True)
+        ticking = picked is not None and DONE not in picked and self.shows_ticks(step)
         if picked is not None and DONE in picked:
             picked = tuple(dict.fromkeys((*(v for v in picked if v != DONE), *s.session.pending)))
         statuses = [v for v in picked or () if v in (DONT_KNOW, PREFER_NOT)]
@@ -208,6 +225,8 @@ class Answers:
             self.reprompt(multi=True)
         elif alone and len(picked) > 1:
             self.conflicting(step, picked, alone[0])
+        elif ticking and not statuses:
+            self.tick_typed(step, picked or ())
         elif not picked:
             s.say(self._("Please choose at least one option first, or send /skip to move on."))
             s.reask()
@@ -220,6 +239,46 @@ class Answers:
                 if option.id in chosen and option.reply:
                     s.say(s.r.text(option.reply, s.session))
             self.after(step, s.next_of(step))
+
+    def shows_ticks(self, step: Step) -> bool:
+        """The question is on the screen with options ticked: some are pending, or it is
+        asked again (from the review, after /back) with an earlier choice."""
+        earlier = self.s.session.answers.get(step.id)
+        return bool(self.s.session.pending) or (
+            earlier is not None
+            and earlier.status == "answered"
+            and isinstance(earlier.value, tuple)
+        )
+
+    def tick_typed(self, step: Step, picked: tuple[str, ...]) -> None:
+        """Options typed where ticks are shown tick or untick, as their buttons do.
+
+        A typed number used to replace the whole earlier choice: "2" typed beside a ticked
+        "1. [x] Detention" dropped Detention. Now the list is shown again with the new
+        ticks, and "Done" keeps them.
+        """
+        s, _ = self.s, self._
+        pending = s.session.pending
+        for value in picked:
+            pending = toggle(step, pending, value)
+        s.update(pending=pending)
+        if s.inbound.numbered:
+            done = next(c.n for c in s.step_choices(step) if c.value == DONE)
+            s.say_t(
+                _(
+                    "Changed. You can send more numbers to tick or untick options. When the "
+                    "ticks are right, send {done} for “Done”."
+                ),
+                done=str(done),
+            )
+        else:
+            s.say(
+                _(
+                    "Changed. You can tap options to tick or untick them. When the ticks are "
+                    "right, tap “Done”."
+                )
+            )
+        s.ask_step(step, keep_pending=True)
 
     def conflicting(self, step: Step, picked: tuple[str, ...], alone: str) -> None:
         """Choices that cannot go together are asked again, naming them; nothing is dropped.
@@ -257,7 +316,9 @@ class Answers:
                 return
         if inbound.kind == "choice" or (inbound.kind == "text" and step.kind == "media"):
             picked = self.pick(s.step_choices(step), multi=False)
-            if picked and picked[0] == REMOVE_TEXT:
+            if picked and picked[0] == DONE and appending:
+                self.choose_engine("more", DONE)
+            elif picked and picked[0] == REMOVE_TEXT:
                 s.ask_remove(step)
             elif picked and picked[0] in (DONT_KNOW, PREFER_NOT):
                 self.single_answer(step, picked[0])
@@ -278,6 +339,9 @@ class Answers:
                 return
             # Remove what I wrote (by its number on the terminal) is confirmed first.
             status = self.text_pick(s.step_choices(step))
+            if status and status[0] == DONE and appending:  # Done by its number
+                self.choose_engine("more", DONE)
+                return
             if status and status[0] == REMOVE_TEXT:
                 s.ask_remove(step)
                 return
@@ -378,12 +442,47 @@ class Answers:
         s = self.s
         review = s.flow.review_step
         s.update(return_to=None)
-        s.set_data(change_topic=None)
+        s.set_data(change_topic=None, reopened=None)
         if review is None:  # only reachable through a review step; kept for safety
             s.reask()
             return
+        dropped = s.data.get("dropped_request")
+        s.set_data(dropped_request=None)
+        missing = [
+            step_id
+            for step_id in (dropped if isinstance(dropped, list) else ())
+            if isinstance(step_id, str)
+            and s.flow.has_step(step_id)
+            and step_id not in s.session.answers
+        ]
+        if missing:
+            # The last consent check's "I want to change something" was dropped when an
+            # answer was opened from the change list, and the answer was left unchanged:
+            # the check is asked again before the review, never left out of the account.
+            s.update(return_to=review.id)
+            s.go(missing[0], "jump")
+            return
         s.place(review.id)
         s.ask_step(review)
+
+    def back_to_change_list(self) -> None:
+        """/back at a question opened from the change list: back to that list (the same
+        group's answers), changing nothing; ticks not yet kept with Done are dropped."""
+        s = self.s
+        opened = s.data.get("reopened")
+        topic = opened.get("topic") if isinstance(opened, dict) else None
+        history = list(s.session.history)
+        while history and history[-1] == s.session.state:
+            history.pop()
+        s.update(history=tuple(history), return_to=None, pending=())
+        s.set_data(
+            reopened=None,
+            appending=None,
+            removing=None,
+            change_topic=topic if isinstance(topic, str) else None,
+        )
+        s.place("review-change")
+        s.reask()
 
     def leave_change_list(self) -> None:
         """Back from the change list, changing nothing: from a group's answers to the
@@ -446,7 +545,8 @@ class Answers:
             s.set_data(change_topic=value.removeprefix(TOPIC_PREFIX))
             s.reask()
         elif state == "review-change":
-            s.set_data(change_topic=None)
+            # Kept while the question is open, so that /back returns to this same list.
+            s.set_data(change_topic=None, reopened={"step": value, "topic": change_topic(s)})
             s.drop_change_request()
             step = s.flow.step(value)
             review = s.flow.review_step

@@ -130,6 +130,8 @@ class Reading(Answers):
             s.reask()
         elif state == "review-change":
             self.leave_change_list()
+        elif self.opened_from_change_list(state):
+            self.back_to_change_list()
         elif state in ENGINE_STATES:
             s.set_data(appending=None)
             last = s.session.history[-1]
@@ -137,6 +139,15 @@ class Reading(Answers):
             s.ask_step(s.flow.step(last))
         else:
             self.back_from_step(state)
+
+    def opened_from_change_list(self, state: str) -> bool:
+        """`state` is the question just picked from the review's change list."""
+        opened = self.s.data.get("reopened")
+        return (
+            isinstance(opened, dict)
+            and opened.get("step") == state
+            and self.s.session.return_to is not None
+        )
 
     def back_from_step(self, state: str) -> None:
         s = self.s
@@ -148,7 +159,10 @@ class Reading(Answers):
             s.reask()
             return
         previous = history.pop()
-        s.update(history=tuple(history), return_to=None, pending=())
+        # Still inside a change made from the review (the review is further back): keep the
+        # way back to it, so answered questions are passed over again on the way.
+        return_to = s.session.return_to if s.session.return_to in history else None
+        s.update(history=tuple(history), return_to=return_to, pending=())
         s.set_data(appending=None)
         s.place(previous)
         s.ask_step(s.flow.step(previous))

@@ -185,6 +185,7 @@ class Sprint:
 
     def go(self, target: str, how: str) -> None:
         """Walk from the current state to `target` and on, until a step asks or ends."""
+        self.set_data(reopened=None)  # moving on: no longer just opened from the change list
         for _ in range(len(self.flow.steps) + 1):
             step = self.flow.step(target)
             self.rulebook.move(self.position, how, target)
@@ -298,7 +299,8 @@ class Sprint:
         on_path, flags = self._path_answers()
         shown = offered(step, on_path, flags)
         choices = self.r.choices(step, self.session, shown)
-        if step.kind == "multiple-choice":
+        if step.kind == "multiple-choice" or self.data.get("appending") == step.id:
+            # After "Add more" too: the way to finish is on the screen (a button on Telegram).
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
         if self.can_remove(step):
             choices = (*choices, Choice(len(choices) + 1, REMOVE_TEXT, _("Remove what I wrote")))
@@ -381,6 +383,8 @@ class Sprint:
         ]
         for step in asked:
             self.forget(step)
+        if asked:  # asked again before the review even if no change is made after all
+            self.set_data(dropped_request=[step.id for step in asked])
 
     def changeable(self) -> list[tuple[Step, Answer]]:
         """Answers the review lists and lets the person change.
@@ -414,15 +418,12 @@ class Sprint:
         elif step.kind == "multiple-choice" and earlier and isinstance(earlier.value, tuple):
             pending = earlier.value
         self.update(state=step.id, pending=pending)
-        extra: dict[str, str] = {}
-        if step.quote_from is not None:
-            extra["quote"] = self.r.quote(self.session, step.quote_from)
         if step.kind == "review" and lead is None:
             *before_review, text = self.review_messages(step)
             for chunk in before_review:
                 self.messages.append(Outbound(text=chunk))
         else:
-            text = lead or self.r.text(step.text, self.session, extra)
+            text = lead or self.question_text(step)
         if lead is None and earlier is not None and step.kind != "review":
             typed = step.kind in TEXT_KINDS or step.kind == "media"
             if step.multi and earlier.status == "answered":
@@ -454,6 +455,13 @@ class Sprint:
             )
         )
 
+    def question_text(self, step: Step) -> str:
+        """A step's question, filled (with the person's words where it quotes them)."""
+        extra: dict[str, str] = {}
+        if step.quote_from is not None:
+            extra["quote"] = self.r.quote(self.session, step.quote_from)
+        return self.r.text(step.text, self.session, extra)
+
     def ask_state(self, state: str) -> None:
         """Ask the question of an engine state (the model is already there)."""
         self.update(state=state)
@@ -469,9 +477,18 @@ class Sprint:
             self.ask_state(state)
         else:
             step = self.flow.step(state)
+            if self.data.get("removing") == state:
+                # Waiting for "This deletes what you wrote": asked again (after /pause and
+                # /resume, /help), after the question it is about, never dropped.
+                self.say(self.question_text(step))
+                self.ask_remove(step)
+                return
             appending = self.data.get("appending") == state
             lead = (
-                self._("Please go on. Send your next message whenever you are ready.")
+                self._(
+                    "Please go on. Send your next message whenever you are ready. When that "
+                    "is all, choose “Done”."
+                )
                 if appending
                 else None
             )

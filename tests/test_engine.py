@@ -241,7 +241,9 @@ def test_typed_numbers_choose_several_options_and_a_condition_follows_them() -> 
     talk.send("skip")
     assert talk.send("1, 2").messages[-1].ask == "held-where"
     talk.command("back")
-    assert talk.send("2,3").messages[-1].ask == "when"  # no detention: held-where passed over
+    # Asked again with detention and threats ticked: typed numbers tick and untick them.
+    assert talk.send("1,3").messages[-1].selected == ("threats", "other")
+    assert talk.send("6").messages[-1].ask == "when"  # Done; no detention: held-where passed over
 
 
 def test_typed_labels_choose_several_options() -> None:

@@ -132,7 +132,8 @@ def test_a_change_at_the_review_asks_what_it_newly_opens_then_returns() -> None:
     talk.run("skip", "3", "skip")  # harms: other, so held-where is passed over
     talk.press("change")
     talk.press("harms")
-    turn = talk.send("1")  # now detention
+    talk.send("1")  # detention ticked beside other
+    turn = talk.send("6")  # Done
     assert turn.messages[-1].ask == "held-where"
     turn = talk.send("Townville")
     assert turn.messages[-1].ask == "review"
@@ -141,7 +142,8 @@ def test_a_change_at_the_review_asks_what_it_newly_opens_then_returns() -> None:
     assert "Townville" not in turn.messages[-1].text
     talk.press("change")
     talk.press("harms")
-    turn = talk.send("2")  # threats only: held-where drops out of the account
+    talk.send("1, 2, 3")  # untick detention and other, tick threats
+    turn = talk.send("6")  # Done, threats only: held-where drops out of the account
     assert "Townville" not in turn.messages[-1].text
     account = talk.press("send").account
     assert account is not None and "held-where" not in {a.step for a in account.answers}
