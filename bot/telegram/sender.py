@@ -204,13 +204,14 @@ class Sender:
         if len(chunks) != 1:
             return False
 
+        data: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": chunks[0]}
+        if keyboard is not None:
+            data["reply_markup"] = keyboard.to_dict()
+
         async def call() -> bool:
-            await self.bot.edit_message_text(
-                chunks[0],
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=keyboard.markup() if keyboard else None,
-            )
+            # Raw JSON, as sendMessage: PTB would build a Message (and its User and Chat)
+            # from the answer only for it to be thrown away.
+            await self.bot._post("editMessageText", dict(data))
             return True
 
         try:
