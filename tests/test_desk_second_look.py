@@ -1,0 +1,44 @@
+"""The desk as a fresh-eyed tester found it (second round): what a reviewer would notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.db import insert_ignore
+from storage.queue.admin import open_queue
+from storage.queue.store import Queue
+from storage.queue.tables import withdrawals
+from tests.desk_support import running_desk
+from tests.queue_support import T0, fresh_queue_url, make_account, put_accounts, reviewer
+from tests.test_desk_http import csrf_of, unlocked
+
+
+def test_a_withdrawn_accounts_tags_leave_the_running_desks_tag_filter(tmp_path: Path) -> None:
+    """Tags can carry names: once another command applied the withdrawal, the running
+    desk's Tag filter must not list them any more (it kept them until restarted)."""
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url):
+            gone = make_account(served.node, [reviewer("a")], reference="ABCD-2345")
+            put_accounts(url, served.node, [gone])
+            target = gone.sealed.account_id
+            http, token = unlocked(served)
+            page = http.get(f"/accounts/{target}").text
+            saved = http.post(
+                f"/accounts/{target}/triage",
+                data={"csrf": csrf_of(page), "add_tag": "amina-from-kabul", "note": ""},
+            )
+            assert saved.status_code == 303
+            assert '<option value="amina-from-kabul"' in http.get("/queue").text
+
+            engine = open_queue(url)
+            with engine.begin() as conn:
+                insert_ignore(
+                    conn,
+                    withdrawals,
+                    [{"secret": served.node.withdrawal_secret("abcd 2345"), "requested_at": T0}],
+                )
+            queue = Queue(engine)  # as `attest review list` run meanwhile would
+            assert queue.reconcile() == (0, 1)
+            queue.close()
+            page = http.get("/queue").text
+            assert "amina-from-kabul" not in page
