@@ -24,7 +24,7 @@ from review.desk.facts import DeskTrust, lacking_page, lacks_of
 from review.desk.guard import has_control
 from review.desk.views import ids_of
 from storage.errors import StorageError
-from storage.queue.listing import PAGE_SIZE, Filters, choices, list_page
+from storage.queue.listing import PAGE_SIZE, Filters, choices, list_page, tag_choices
 from storage.queue.tables import STATUSES
 
 MAX_PAGE = 100_000
@@ -114,7 +114,10 @@ def routes(desk: Desk) -> list[Route]:
             now = time.monotonic()
             if desk.menus is None or now - desk.menus[0] > MENUS_SECONDS:
                 desk.menus = (now, choices(queue.engine))
-            return page, desk.menus[1], set(desk.ctx.pins), unopened
+            # Languages and modes may wait a minute; tags never: a withdrawal applied by
+            # another command since must take its tags (which can name people) with it.
+            menus = {**desk.menus[1], "tags": tag_choices(queue.engine)}
+            return page, menus, set(desk.ctx.pins), unopened
 
         page, menus, pins, unopened = await desk.run(read)
         if unopened:
