@@ -11,9 +11,10 @@ import getpass
 import importlib
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -49,10 +50,24 @@ class LazyGroup(click.Group):
             raise click.ClickException(f"{module_name}.{attribute} is not a command")
         return command
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """`attest --help` is written here, before any subcommand runs."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise click.exceptions.Exit(CLOSED_PIPE) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the subcommand; Ctrl-C and any error nobody expected end in one line, never a traceback."""
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except (KeyboardInterrupt, click.exceptions.Abort) as stop:
             # click.prompt turns both Ctrl-C and the end of input (Ctrl-D, an empty pipe)
             # into Abort ("Aborted!", status 1), raised while handling the EOFError or
@@ -66,8 +81,17 @@ class LazyGroup(click.Group):
             ctx.exit(130)
         except (click.exceptions.ClickException, click.exceptions.Exit):
             raise
+        except BrokenPipeError:
+            _closed_pipe(ctx)
         except Exception as error:
             raise click.ClickException(_unexpected(ctx, error)) from None
+        try:
+            # Output still buffered (a pager-less listing into a pipe) meets a closed pipe
+            # here rather than at exit, where Python would print a traceback.
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _closed_pipe(ctx)
+        return result
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SUBCOMMANDS[name][2]) for name in sorted(SUBCOMMANDS)]
@@ -77,6 +101,26 @@ class LazyGroup(click.Group):
 
 def N_(message: str) -> str:
     return message
+
+
+CLOSED_PIPE = 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
+
+
+def _closed_pipe(ctx: click.Context) -> NoReturn:
+    """The reader of our output went away (`attest review list | head -1`): stop quietly.
+
+    Python's recommended way (docs.python.org/3/library/signal.html#note-on-sigpipe):
+    point stdout at devnull, so the flush at exit fails no more, and end with the status
+    a Unix tool killed by SIGPIPE has in the shell (141), as `head`'s writer would.
+    """
+    _quiet_stdout()
+    ctx.exit(CLOSED_PIPE)
+
+
+def _quiet_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 INTERRUPTED = N_("Stopped.")

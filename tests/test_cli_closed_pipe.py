@@ -41,7 +41,7 @@ def test_a_closed_pipe_ends_every_output_path_quietly(tmp_path: Path) -> None:
         ["review", "list"],  # receipts to log first: the full path (SQLAlchemy)
         ["review", "list"],  # nothing to write: the fast read-only path
         ["review", "list", "--json"],
-        ["review", "audit"],
+        ["review", "audit", "show"],
         ["--help"],
     ):
         done = _closed_pipe_run(args, env)
