@@ -47,6 +47,7 @@ from storage.queue.kit_import import import_queue_file, kit_log_intact
 from storage.queue.node_pins import (
     NodePins,
     PinError,
+    close_fingerprints,
     full_fingerprint,
     parse_node_public_key,
     pins_path_from_env,
@@ -377,6 +378,14 @@ def trust_node(key_or_fingerprint: str) -> None:
     path = Path(key_or_fingerprint).expanduser()
     try:
         expected: str | None = None
+        if path.is_dir():
+            raise click.ClickException(
+                _(
+                    "{path} is a folder, not a key file. Give the file with the node's public "
+                    "key (what `attest keys node` prints on the node), or the node's whole "
+                    "fingerprint."
+                ).format(path=path)
+            )
         if path.is_file():
             public_key = parse_node_public_key(path.read_text("utf-8"))
         else:
@@ -395,16 +404,11 @@ def trust_node(key_or_fingerprint: str) -> None:
             engine = open_queue(queue_url_from_env(), create=False)
             try:
                 found = Queue(engine).node_key(expected)
+                synced = [] if found is not None else Queue(engine).node_fingerprints()
             finally:
                 engine.dispose()
             if found is None:
-                raise click.ClickException(
-                    _(
-                        "No node with that fingerprint has synced to this queue yet. Pin it from "
-                        "the public key instead: on the node run `attest keys node`, save the key "
-                        "to a file, and give that file here."
-                    )
-                )
+                raise click.ClickException(_not_synced(expected, synced))
             public_key = found
         fingerprint = pins.pin(public_key, expected)
     except StorageError as error:
@@ -413,6 +417,29 @@ def trust_node(key_or_fingerprint: str) -> None:
         _("Trusted node {fingerprint}. Accounts it signs can now be opened.").format(
             fingerprint=fingerprint
         )
+    )
+
+
+def _not_synced(typed: str, synced: list[str]) -> str:
+    """No synced node has `typed`: a likely typo named (fingerprints are public), else how
+    to pin from the key itself."""
+    close = close_fingerprints(typed, synced)
+    if len(close) == 1:
+        return _(
+            "No node with fingerprint {typed} has synced to this queue, but node {close} has, "
+            "which differs by a character or two. Check for a typo and compare it with what "
+            "`attest keys node` prints on the node."
+        ).format(typed=typed, close=close[0])
+    if len(synced) == 1:
+        return _(
+            "No node with fingerprint {typed} has synced to this queue. One node has: {only}. "
+            "If that is the node you mean, check for a typo and compare it with what "
+            "`attest keys node` prints on the node."
+        ).format(typed=typed, only=synced[0])
+    return _(
+        "No node with that fingerprint has synced to this queue yet. Pin it from "
+        "the public key instead: on the node run `attest keys node`, save the key "
+        "to a file, and give that file here."
     )
 
 

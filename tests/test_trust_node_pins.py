@@ -88,9 +88,11 @@ def test_trust_node_wants_the_whole_fingerprint(queue_url: str, tmp_path: Path) 
     node = NodeKeys.generate()
     put_accounts(queue_url, node, [make_account(node, [reviewer("a")])])
     env = _env(queue_url, tmp_path)
-    for partial in (node.fingerprint[:8], node.fingerprint[:31], node.fingerprint + "0"):
+    for partial in (node.fingerprint[:8], node.fingerprint[:31]):
         refused = CliRunner().invoke(trust_node, [partial], env=env)
         assert refused.exit_code == 1 and "whole fingerprint" in refused.output
+    refused = CliRunner().invoke(trust_node, [node.fingerprint + "0"], env=env)
+    assert refused.exit_code == 1 and "too long" in refused.output
     assert NodePins(tmp_path / "pins.json").load() == {}
     spaced = " ".join(node.fingerprint[i : i + 4] for i in range(0, 32, 4))
     pinned = CliRunner().invoke(trust_node, [spaced], env=env)

@@ -83,9 +83,16 @@ def parse_node_public_key(text: str) -> bytes:
 def full_fingerprint(text: str) -> str:
     """A node fingerprint as typed (spaces, case ignored), if it is a whole one; PinError if not."""
     fingerprint = "".join(text.split()).lower()
-    if len(fingerprint) != FINGERPRINT_CHARS or any(
-        c not in "0123456789abcdef" for c in fingerprint
-    ):
+    hexadecimal = all(c in "0123456789abcdef" for c in fingerprint)
+    if hexadecimal and len(fingerprint) > FINGERPRINT_CHARS:
+        raise PinError(
+            N_(
+                "That fingerprint is too long: a node's fingerprint has 32 characters (as "
+                "`attest keys node` prints it on the node). Check it for a character typed "
+                "twice or copied with it."
+            )
+        )
+    if len(fingerprint) != FINGERPRINT_CHARS or not hexadecimal:
         raise PinError(
             N_(
                 "Give the node's whole fingerprint (32 characters, as `attest keys node` prints "
@@ -93,6 +100,20 @@ def full_fingerprint(text: str) -> str:
             )
         )
     return fingerprint
+
+
+def close_fingerprints(typed: str, synced: Iterable[str], most: int = 2) -> list[str]:
+    """The synced fingerprints at most `most` characters away from `typed` (a typo)."""
+
+    def distance(a: str, b: str) -> int:  # Levenshtein, row by row
+        row = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            previous, row[0] = row[0], i
+            for j, cb in enumerate(b, 1):
+                previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+        return row[-1]
+
+    return sorted(f for f in synced if distance(typed, f) <= most)
 
 
 def replaced_node_keys(

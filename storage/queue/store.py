@@ -349,6 +349,11 @@ class Queue(QueueListing, QueueActions, QueueWithdrawals):
             ).scalar_one_or_none()
         return None if key is None else bytes(key)
 
+    def node_fingerprints(self) -> list[str]:
+        """The fingerprints of every node that has synced to this queue."""
+        with read_connection(self.engine) as conn:
+            return [str(f) for f in conn.execute(select(nodes.c.fingerprint)).scalars()]
+
     def node_rows(self, fingerprints: Iterable[str]) -> list[tuple[str, bytes]]:
         """(fingerprint column, key as stored) of the rows under these fingerprints: unchecked.
 
