@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import html
 from pathlib import Path
 
+import httpx
+import pytest
+
+from storage.crypto import NodeKeys
 from storage.db import insert_ignore
 from storage.queue.admin import open_queue
 from storage.queue.store import Queue
@@ -42,3 +48,40 @@ def test_a_withdrawn_accounts_tags_leave_the_running_desks_tag_filter(tmp_path: 
             queue.close()
             page = http.get("/queue").text
             assert "amina-from-kabul" not in page
+
+
+def test_a_replaced_key_for_a_pinned_node_is_warned_on_the_page_and_the_terminal(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Someone who can write the queue replaced the key in a pinned node's row while the
+    desk runs: the unlock and queue pages say so with both fingerprints (never the key),
+    and the desk's terminal gets the CLI's line."""
+    from storage.crypto import fingerprint_of
+    from storage.queue.tables import nodes
+
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url):
+            http, _token = unlocked(served)
+            assert "no longer matches" not in http.get("/queue").text
+            planted = NodeKeys.generate().public_key_bytes
+            engine = open_queue(url)
+            with engine.begin() as conn:
+                conn.execute(
+                    nodes.update()
+                    .where(nodes.c.fingerprint == served.node.fingerprint)
+                    .values(public_key=planted)
+                )
+            engine.dispose()
+            capfd.readouterr()
+            pages = [http.get("/queue").text, httpx.get(served.url + "/unlock").text]
+            for page in pages:
+                text = " ".join(html.unescape(page).split())
+                assert "no longer matches the key you pinned" in text
+                assert served.node.fingerprint in text and fingerprint_of(planted) in text
+                for secret in (planted, served.node.public_key_bytes):
+                    assert base64.b64encode(secret).decode() not in page
+                    assert secret.hex() not in page
+            terminal = " ".join(capfd.readouterr().err.split())
+            assert "no longer matches the key you pinned" in terminal
+            assert served.node.fingerprint in terminal and fingerprint_of(planted) in terminal
+            assert terminal.count("no longer matches") == 1  # once, not at every page
