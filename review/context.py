@@ -91,6 +91,7 @@ class ReviewerContext:
         self._triage_only = False
         self._read_only = False  # `audit verify`: opens no private key, logs nothing
         self._demo_warned = False
+        self._told_replaced: set[tuple[str, str]] = set()
         self._pins: dict[str, bytes] | None = None
         self._reviewer_pins: dict[str, ReviewerPublicKey] | None = None
         witness = env.get("ATTEST_AUDIT_WITNESS")
@@ -271,7 +272,7 @@ class ReviewerContext:
 
     def _tell_replaced_nodes(
         self, source: Queue | ReadOnlyQueue, pinned: dict[str, bytes] | None = None
-    ) -> None:
+    ) -> list[tuple[str, str]]:
         """Warn when the queue's row for a pinned node holds another key (hashed, with
         hashlib only: the fast listing loads no cryptography)."""
         from storage.queue.node_pins import replaced_node_keys
@@ -280,14 +281,38 @@ class ReviewerContext:
             try:
                 pinned = NodePins(pins_path_from_env(self.env)).load()
             except StorageError:
-                return  # a damaged pins file: the commands that need the pins say so
+                return []  # a damaged pins file: the commands that need the pins say so
         if not pinned:
-            return
-        for fingerprint, found in replaced_node_keys(pinned, source.node_rows(list(pinned))):
+            return []
+        replaced = replaced_node_keys(pinned, source.node_rows(list(pinned)))
+        for fingerprint, found in replaced:
+            if (fingerprint, found) in self._told_replaced:
+                continue  # a long-running desk says it once, not at every page
+            self._told_replaced.add((fingerprint, found))
             click.echo(
                 warning(self.t.gettext(NODE_KEY_REPLACED).format(pinned=fingerprint, found=found)),
                 err=True,
             )
+        return replaced
+
+    def replaced_nodes(self) -> list[tuple[str, str]]:
+        """(pinned fingerprint, what the queue's key hashes to) for each pinned node whose
+        row holds another key now, told on stderr the first time (the desk asks at every
+        unlock and queue page: the row can be replaced while it runs).
+
+        Reads the node rows only: before the desk is unlocked, opening `queue` would log
+        receipts, which needs the key (and would ask its passphrase on the terminal).
+        """
+        if self._queue is not None:
+            return self._tell_replaced_nodes(self._queue)
+        from storage.queue.admin import open_queue
+        from storage.queue.store import Queue
+
+        engine = open_queue(queue_url_from_env(self.env), create=False)
+        try:
+            return self._tell_replaced_nodes(Queue(engine))
+        finally:
+            engine.dispose()
 
     def _tell_withdrawn_held(self, queue: Queue) -> None:
         """Tell a reviewer, once, that an account they held was withdrawn meanwhile."""

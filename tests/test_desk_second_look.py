@@ -85,3 +85,22 @@ def test_a_replaced_key_for_a_pinned_node_is_warned_on_the_page_and_the_terminal
             assert "no longer matches the key you pinned" in terminal
             assert served.node.fingerprint in terminal and fingerprint_of(planted) in terminal
             assert terminal.count("no longer matches") == 1  # once, not at every page
+
+
+def test_the_unlock_page_of_a_fresh_desk_warns_without_opening_anything(tmp_path: Path) -> None:
+    from storage.queue.tables import nodes
+
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url):
+            engine = open_queue(url)
+            with engine.begin() as conn:
+                conn.execute(
+                    nodes.update()
+                    .where(nodes.c.fingerprint == served.node.fingerprint)
+                    .values(public_key=NodeKeys.generate().public_key_bytes)
+                )
+            engine.dispose()
+            answer = httpx.get(served.url + "/unlock", timeout=20)
+            assert answer.status_code == 200
+            assert "no longer matches the key you pinned" in html.unescape(answer.text)
+            assert unlocked(served)  # and unlocking still works

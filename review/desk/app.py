@@ -33,7 +33,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from flows.i18n import Catalog, translator
-from review.context import ReviewerContext
+from review.context import NODE_KEY_REPLACED, ReviewerContext
 from review.desk.facts import FactsCache
 from review.desk.guard import BadForm, DeskGuard, origin_ok, read_form
 from review.desk.lock import COOKIE, DeskLock
@@ -184,6 +184,16 @@ class Desk:
             self.ctx.queue.reconcile()
             self.ctx.witness_advance()
             self._reconciled_at = now
+
+    def replaced_node_warnings(self) -> list[str]:
+        """The warning `attest review` commands print when the queue's key for a pinned node
+        was replaced, for the page (fingerprints only); the terminal gets the CLI's line
+        once (ReviewerContext.replaced_nodes). Asked at every unlock and queue page: the
+        row can be replaced while the desk runs. Call from a worker thread (`run`)."""
+        return [
+            self.t.gettext(NODE_KEY_REPLACED).format(pinned=pinned, found=found)
+            for pinned, found in self.ctx.replaced_nodes()
+        ]
 
     def first_opening(self, account_id: str, view: str) -> bool:
         """Whether this unlock has not yet opened `account_id` in `view` (now it has)."""

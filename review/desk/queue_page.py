@@ -91,7 +91,7 @@ def routes(desk: Desk) -> list[Route]:
         bad, shown["lacks"] = bad or bad_lacks, lacks or ""
         number = _page_number(request.query_params.get("page"))
 
-        def read() -> tuple[object, dict[str, list[str]], set[str], int]:
+        def read() -> tuple[object, dict[str, list[str]], set[str], int, list[str]]:
             queue = desk.ctx.queue
             desk.reconcile()
             offset, unopened = (number - 1) * PAGE_SIZE, 0
@@ -117,9 +117,10 @@ def routes(desk: Desk) -> list[Route]:
             # Languages and modes may wait a minute; tags never: a withdrawal applied by
             # another command since must take its tags (which can name people) with it.
             menus = {**desk.menus[1], "tags": tag_choices(queue.engine)}
-            return page, menus, set(desk.ctx.pins), unopened
+            warnings = desk.replaced_node_warnings()
+            return page, menus, set(desk.ctx.pins), unopened, warnings
 
-        page, menus, pins, unopened = await desk.run(read)
+        page, menus, pins, unopened, node_warnings = await desk.run(read)
         if unopened:
             desk.notice(
                 request,
@@ -142,6 +143,7 @@ def routes(desk: Desk) -> list[Route]:
             shown=shown,
             menus=menus,
             pins=pins,
+            node_warnings=node_warnings,
             me=key.fingerprint,
             statuses=STATUSES,
             elements=ELEMENTS,

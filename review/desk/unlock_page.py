@@ -21,7 +21,11 @@ def routes(desk: Desk) -> list[Route]:
         if desk.key(request) is not None:
             return RedirectResponse("/queue", status_code=303)
         return desk.page(
-            "unlock.html", request=request, demo=desk.demo, key_path=str(desk.key_path)
+            "unlock.html",
+            request=request,
+            demo=desk.demo,
+            key_path=str(desk.key_path),
+            node_warnings=await desk.run(desk.replaced_node_warnings),
         )
 
     async def unlock(request: Request) -> Response:
@@ -54,6 +58,7 @@ def routes(desk: Desk) -> list[Route]:
                 problem=problem,
                 demo=desk.demo,
                 key_path=str(desk.key_path),
+                node_warnings=await desk.run(desk.replaced_node_warnings),
             )
         response = RedirectResponse("/queue", status_code=303)
         response.set_cookie(COOKIE, session, httponly=True, samesite="strict", path="/")
