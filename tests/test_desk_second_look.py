@@ -27,7 +27,7 @@ def test_a_withdrawn_accounts_tags_leave_the_running_desks_tag_filter(tmp_path: 
             gone = make_account(served.node, [reviewer("a")], reference="ABCD-2345")
             put_accounts(url, served.node, [gone])
             target = gone.sealed.account_id
-            http, token = unlocked(served)
+            http, _token = unlocked(served)
             page = http.get(f"/accounts/{target}").text
             saved = http.post(
                 f"/accounts/{target}/triage",
