@@ -104,3 +104,38 @@ def test_the_unlock_page_of_a_fresh_desk_warns_without_opening_anything(tmp_path
             assert answer.status_code == 200
             assert "no longer matches the key you pinned" in html.unescape(answer.text)
             assert unlocked(served)  # and unlocking still works
+
+
+async def test_patterns_and_summary_say_why_an_account_was_left_out(tmp_path: Path) -> None:
+    """After the documented demo recovery, `review show` opens the account and `review
+    export` counts it as "resealed to you by the demo key"; the desk's patterns and case
+    summary said it "could not be opened with your key"."""
+    import asyncio
+
+    from review.desk.app import Desk
+    from tests.desk_support import free_port, serve, stop
+    from tests.test_demo_recovery import PASSPHRASE as ALICE, Recovery, first_run_account
+
+    r = Recovery(tmp_path)
+    await first_run_account(r.data_dir)
+    await asyncio.to_thread(r.documented_steps)
+    env = {k: v for k, v in r.alice_env.items() if k != "ATTEST_REVIEWER_PASSPHRASE"}
+    port = free_port()
+    desk = Desk(env, port=port, idle_seconds=900)
+    served = await asyncio.to_thread(serve, desk, port)
+    try:
+
+        def pages() -> list[str]:
+            http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+            token = csrf_of(http.get("/unlock").text)
+            answer = http.post("/unlock", data={"csrf": token, "passphrase": ALICE})
+            assert answer.status_code == 303, answer.text
+            return [
+                " ".join(html.unescape(http.get(p).text).split()) for p in ("/patterns", "/summary")
+            ]
+
+        for page in await asyncio.to_thread(pages):
+            assert "could not be opened with your key" not in page
+            assert "1 resealed to you by the demo key" in page, page[-1500:]
+    finally:
+        await asyncio.to_thread(stop, served)
