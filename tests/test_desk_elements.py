@@ -76,7 +76,7 @@ def test_the_queue_filter_lists_the_accounts_that_lack_an_element(
     assert not listed & set(ids[:6])  # "being a woman or girl" supports E3
     assert ids[6] in listed  # no grounds answered
     assert ids[7] not in listed  # sealed to another key: never counted, and said so
-    assert "could not be opened with your key" in lacking_e3.text
+    assert "Left out: 1 sealed only to reviewer keys you do not hold" in lacking_e3.text
     assert "not a legal finding" in lacking_e3.text
     assert '<option value="E3" selected>' in lacking_e3.text
     assert f"{len(listed)} accounts match" in lacking_e3.text
@@ -107,7 +107,7 @@ def test_the_patterns_page_draws_each_chart_as_svg_with_its_table(
     # The numbers beside the chart: six accounts named the morality police.
     assert re.search(r"<th scope=\"row\">“Morality” or vice-and-virtue police</th><td>6</td>", html)
     assert re.search(r"<th scope=\"row\">2023</th><td>6</td>", html)
-    assert "could not be opened with your key, left out: 1" in html
+    assert "Left out: 1 sealed only to reviewer keys you do not hold" in html
     by_sending = http.get("/patterns?time=submitted").text
     assert "by when they were sent" in by_sending
     assert page.headers["content-security-policy"].startswith("default-src 'self'")

@@ -114,7 +114,8 @@ async def test_patterns_and_summary_say_why_an_account_was_left_out(tmp_path: Pa
 
     from review.desk.app import Desk
     from tests.desk_support import free_port, serve, stop
-    from tests.test_demo_recovery import PASSPHRASE as ALICE, Recovery, first_run_account
+    from tests.test_demo_recovery import PASSPHRASE as ALICE
+    from tests.test_demo_recovery import Recovery, first_run_account
 
     r = Recovery(tmp_path)
     await first_run_account(r.data_dir)

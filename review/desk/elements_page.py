@@ -28,7 +28,7 @@ from flows.i18n import N_
 from flows.spec import ELEMENTS, Flow
 from flows.types import Translator
 from review.desk.app import Desk, to_unlock
-from review.desk.facts import AccountFacts, DeskTrust, lacks_of, shipped_flows
+from review.desk.facts import AccountFacts, DeskTrust, lacks_of, left_out_lines, shipped_flows
 
 LEVEL_TEXTS = {
     SUPPORTED: N_("Answers support it"),
@@ -160,9 +160,9 @@ def routes(desk: Desk) -> list[Route]:
             )
             ctx.witness_advance()
             facts = [f for f in opened.facts if lacks is None or f.level(lacks) != SUPPORTED]
-            return facts, opened.unopened
+            return facts, opened.left_out
 
-        facts, unopened = await desk.run(read)
+        facts, left_out = await desk.run(read)
         if bad:
             desk.notice(
                 request,
@@ -175,7 +175,7 @@ def routes(desk: Desk) -> list[Route]:
             request=request,
             rows=case_summary(facts, desk.t),
             total=len(facts),
-            unopened=unopened,
+            left_out=left_out_lines(left_out, desk.t.gettext),
             shown=shown,
             me=key.fingerprint,
         )

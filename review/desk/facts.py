@@ -10,12 +10,15 @@ anywhere; the first opening of each account per unlock is audited ("opened", vie
 "elements"), as opening it on its page is.
 
 An account this reviewer cannot open (another team's key, an unpinned node, a failed
-check) is left out of every count, and the pages say how many were.
+check) is left out of every count, and the pages say how many were and why, in the
+categories of `review export` (`left_out_lines`); so is one that opens only through the
+demo key's reseal, as exports leave it out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
@@ -27,7 +30,14 @@ from flows.loader import load_flows
 from flows.spec import ELEMENTS, Flow
 from review.opened import open_verified
 from storage.crypto import CryptoError, ReviewerPrivateKey, ReviewerPublicKey
-from storage.errors import StorageError
+from storage.errors import (
+    N_,
+    NotARecipient,
+    StorageError,
+    UntrustedAfter,
+    UntrustedNode,
+    UntrustedReviewer,
+)
 from storage.queue.listing import PAGE_SIZE, Filters, Page, list_page
 from storage.queue.store import Queue, QueueItem, reviewer_actor
 
@@ -47,11 +57,48 @@ class DeskTrust:
 
     node_cutoffs: Mapping[str, datetime]
     receipt_signers: Mapping[str, ReviewerPublicKey]
+    # Whose reseals open an account (`attest keys trust-reviewer`), and the demo keys
+    # pinned for recovery, whose reseals are told apart and left out, as exports do.
+    trusted_reviewers: Mapping[str, ReviewerPublicKey] = field(default_factory=dict)
+    demo_resealers: Mapping[str, ReviewerPublicKey] = field(default_factory=dict)
 
     @classmethod
     def of(cls, ctx: Any) -> DeskTrust:
         """From a `review.context.ReviewerContext`."""
-        return cls(ctx.node_cutoffs, ctx.reviewer_pins)
+        return cls(ctx.node_cutoffs, ctx.reviewer_pins, ctx.reviewer_pins, ctx.demo_reviewer_pins)
+
+
+# Why an account was left out: `review export`'s categories (ExportResult).
+UNVERIFIED = "unverified"
+SEALED_TO_OTHER_KEYS = "sealed_to_other_keys"
+RESEALED_BY_DEMO_KEY = "resealed_by_demo_key"
+UNTRUSTED_KEYS = "untrusted_keys"
+LEFT_OUT = {
+    UNVERIFIED: N_(
+        "Left out: {n} that failed a check (changed after the node signed them); each "
+        "account's page says which check."
+    ),
+    SEALED_TO_OTHER_KEYS: N_(
+        "Left out: {n} sealed only to reviewer keys you do not hold. A reviewer who holds "
+        "one can let you in with `attest review reseal --to` and your reviewer.pub."
+    ),
+    RESEALED_BY_DEMO_KEY: N_(
+        "Left out: {n} resealed to you by the demo key, so who resealed them is not known; "
+        "they are counted nowhere, as exports leave them out. `attest review show ID` opens "
+        "each, marked."
+    ),
+    UNTRUSTED_KEYS: N_(
+        "Left out: {n} signed by a node key or resealed by a reviewer key you have not "
+        "trusted (or have untrusted); `attest review show ID` says which."
+    ),
+}
+
+
+def left_out_lines(left_out: Mapping[str, int], gettext: Callable[[str], str]) -> list[str]:
+    """Why accounts were left out, one line per reason, as `review export` says it."""
+    return [
+        gettext(text).format(n=left_out[why]) for why, text in LEFT_OUT.items() if left_out.get(why)
+    ]
 
 
 @cache
@@ -128,7 +175,11 @@ class Opened:
     """The facts of the accounts asked for, and how many could not be opened."""
 
     facts: list[AccountFacts] = field(default_factory=list)
-    unopened: int = 0
+    left_out: Counter[str] = field(default_factory=Counter)  # by LEFT_OUT's reasons
+
+    @property
+    def unopened(self) -> int:
+        return sum(self.left_out.values())
 
 
 class FactsCache:
@@ -136,9 +187,9 @@ class FactsCache:
 
     def __init__(self) -> None:
         self._token: str | None = None
-        self._facts: dict[str, AccountFacts | None] = {}
+        self._facts: dict[str, AccountFacts | str] = {}  # facts, or why left out
 
-    def _for(self, token: str) -> dict[str, AccountFacts | None]:
+    def _for(self, token: str) -> dict[str, AccountFacts | str]:
         if token != self._token:  # locked and unlocked since: forget everything
             self._facts, self._token = {}, token
         return self._facts
@@ -160,11 +211,11 @@ class FactsCache:
         for item in _listed(queue, filters):
             if item.account_id not in known:
                 known[item.account_id] = self._open(queue, key, pins, item, trust)
-                if known[item.account_id] is not None:
+                if not isinstance(known[item.account_id], str):
                     newly_opened.append(item.account_id)
             facts = known[item.account_id]
-            if facts is None:
-                result.unopened += 1
+            if isinstance(facts, str):
+                result.left_out[facts] += 1
             elif facts.item != item:  # triage changed since: the row is re-read, not reopened
                 facts = replace(facts, item=item)
                 known[item.account_id] = facts
@@ -183,22 +234,31 @@ class FactsCache:
         pins: Mapping[str, bytes],
         item: QueueItem,
         trust: DeskTrust,
-    ) -> AccountFacts | None:
+    ) -> AccountFacts | str:
+        """The account's facts, or why it was left out (a LEFT_OUT reason)."""
         try:
             stored = queue.get(item.account_id)
             if stored.sealed.node_fingerprint not in pins:
-                return None
+                return UNTRUSTED_KEYS
             opened = open_verified(
                 queue,
                 stored,
                 key,
                 pins,
                 check_files=False,
+                trusted_reviewers=trust.trusted_reviewers,
                 node_cutoffs=trust.node_cutoffs,
+                demo_resealers=trust.demo_resealers,
                 receipt_signers=trust.receipt_signers,
             )
+        except NotARecipient:
+            return SEALED_TO_OTHER_KEYS
+        except (UntrustedNode, UntrustedReviewer, UntrustedAfter):
+            return UNTRUSTED_KEYS
         except (StorageError, CryptoError):
-            return None
+            return UNVERIFIED
+        if opened.resealed_by_demo is not None:
+            return RESEALED_BY_DEMO_KEY
         return facts_of(item, opened.body, shipped_flows())
 
 
@@ -213,11 +273,11 @@ def lacking_page(
     offset: int,
     *,
     trust: DeskTrust,
-) -> tuple[Page, int]:
+) -> tuple[Page, Counter[str]]:
     """One queue page of the accounts whose answers do not support `element`.
 
     Possibly counts as lacking: a free text nobody has read supports nothing yet. Also
-    returns how many matching accounts could not be opened (and so are not listed).
+    returns how many matching accounts were left out (and so are not listed), by reason.
     """
     opened = cache.open_all(queue, key, pins, token, filters, trust=trust)
     lacking = [f.item for f in opened.facts if f.level(element) != SUPPORTED]
@@ -229,7 +289,7 @@ def lacking_page(
         offset=offset,
         size=PAGE_SIZE,
     )
-    return page, opened.unopened
+    return page, opened.left_out
 
 
 def _listed(queue: Queue, filters: Filters) -> Iterable[QueueItem]:
@@ -249,5 +309,6 @@ __all__ = [
     "facts_of",
     "lacking_page",
     "lacks_of",
+    "left_out_lines",
     "shipped_flows",
 ]

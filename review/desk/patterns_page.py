@@ -37,7 +37,14 @@ from flows.i18n import N_
 from flows.spec import Flow
 from flows.types import Translator
 from review.desk.app import Desk, to_unlock
-from review.desk.facts import AccountFacts, DeskTrust, Opened, lacks_of, shipped_flows
+from review.desk.facts import (
+    AccountFacts,
+    DeskTrust,
+    Opened,
+    lacks_of,
+    left_out_lines,
+    shipped_flows,
+)
 from storage.queue.store import reviewer_actor
 
 SMALL = 5  # exported counts below this are written "fewer than 5"
@@ -284,7 +291,7 @@ def routes(desk: Desk) -> list[Route]:
             ctx.witness_advance()
             if lacks is not None:
                 found = Opened(
-                    [f for f in found.facts if f.level(lacks) != "supported"], found.unopened
+                    [f for f in found.facts if f.level(lacks) != "supported"], found.left_out
                 )
             return found
 
@@ -303,7 +310,7 @@ def routes(desk: Desk) -> list[Route]:
             request=request,
             charts=list(zip(charts, drawn, strict=True)),
             total=len(found.facts),
-            unopened=found.unopened,
+            left_out=left_out_lines(found.left_out, t.gettext),
             view=view,
             views=TIME_VIEWS,
             shown=shown,

@@ -9,6 +9,7 @@ worked and why the others did not.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ from starlette.routing import Route
 from flows.elements import ELEMENT_TITLES
 from flows.spec import ELEMENTS
 from review.desk.app import Desk, Refused, first, to_unlock
-from review.desk.facts import DeskTrust, lacking_page, lacks_of
+from review.desk.facts import DeskTrust, lacking_page, lacks_of, left_out_lines
 from review.desk.guard import has_control
 from review.desk.views import ids_of
 from storage.errors import StorageError
@@ -91,15 +92,15 @@ def routes(desk: Desk) -> list[Route]:
         bad, shown["lacks"] = bad or bad_lacks, lacks or ""
         number = _page_number(request.query_params.get("page"))
 
-        def read() -> tuple[object, dict[str, list[str]], set[str], int, list[str]]:
+        def read() -> tuple[object, dict[str, list[str]], set[str], Counter[str], list[str]]:
             queue = desk.ctx.queue
             desk.reconcile()
-            offset, unopened = (number - 1) * PAGE_SIZE, 0
+            offset, left_out = (number - 1) * PAGE_SIZE, Counter[str]()
             if lacks is None:
                 page = list_page(queue.engine, filters, offset=offset)
             else:  # "lacks E2" needs the answers: every matching account is opened
                 ctx = desk.ctx
-                page, unopened = lacking_page(
+                page, left_out = lacking_page(
                     desk.facts,
                     queue,
                     key,
@@ -118,16 +119,11 @@ def routes(desk: Desk) -> list[Route]:
             # another command since must take its tags (which can name people) with it.
             menus = {**desk.menus[1], "tags": tag_choices(queue.engine)}
             warnings = desk.replaced_node_warnings()
-            return page, menus, set(desk.ctx.pins), unopened, warnings
+            return page, menus, set(desk.ctx.pins), left_out, warnings
 
-        page, menus, pins, unopened, node_warnings = await desk.run(read)
-        if unopened:
-            desk.notice(
-                request,
-                t.gettext(
-                    "Accounts that could not be opened with your key, left out of this list: {n}."
-                ).format(n=unopened),
-            )
+        page, menus, pins, left_out, node_warnings = await desk.run(read)
+        for line in left_out_lines(left_out, t.gettext):
+            desk.notice(request, line)
         if bad:
             desk.notice(
                 request,
