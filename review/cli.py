@@ -213,8 +213,23 @@ def list_command(
 def claim_command(ctx: ReviewerContext) -> None:
     ctx.triage_only()  # signed with the triage key: no passphrase (issue 16)
     with fail(ctx):
-        claimed = ctx.queue.claim_next(ctx.fingerprint)
+        from storage.queue.reseals import resealed_ids
+
+        # Only an account this key can open: the sealed envelope names its recipients'
+        # fingerprints in the clear, so no passphrase is needed to know (a claim is no
+        # use to a reviewer who cannot read it, and would keep it from one who can).
+        me = ctx.fingerprint
+        claimed, passed = ctx.queue.claim_next_openable(me, resealed=resealed_ids(ctx.queue, me))
         ctx.witness_advance()
+    if passed:
+        click.echo(
+            _(
+                "Passed over {n} waiting account(s) your key cannot open (sealed only to "
+                "other reviewer keys, such as the demo key); they are left for reviewers "
+                "who can open them, or for a reseal to you."
+            ).format(n=passed),
+            err=True,
+        )
     if claimed is None:
         click.echo(_("Nothing to claim: every account is taken or done."), err=True)
         sys.exit(1)

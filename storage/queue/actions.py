@@ -10,14 +10,16 @@ exists only so a test can show the naive read-then-write version hands out dupli
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from storage.db import read_connection
 from storage.queue import audit
 from storage.queue.audit import AuditSigner
 from storage.queue.columns import ACCOUNT_COLUMNS, ORDER, PENDING_WITHDRAWAL, VISIBLE, damaged_time
@@ -38,6 +40,17 @@ from storage.queue.tables import (
     account_tags,
     accounts,
 )
+
+
+def _sealed_to(sealed: str | None, fingerprint: str) -> bool:
+    """Whether a stored SealedAccount (JSON) lists `fingerprint` among its recipients."""
+    if not sealed:
+        return False
+    try:
+        recipients = json.loads(sealed).get("recipients")
+    except (ValueError, AttributeError):
+        return False  # damaged: `review show` says so; never handed out blind
+    return isinstance(recipients, dict) and fingerprint in recipients
 
 
 class QueueActions:
@@ -97,6 +110,74 @@ class QueueActions:
                     conn, reviewer_actor(reviewer), "claimed", claimed, {}, now, self.signer
                 )
         return claimed
+
+    def claim_next_openable(
+        self, reviewer: str, *, resealed: Collection[str] = (), batch: int = 50
+    ) -> tuple[str | None, int]:
+        """As `claim_next`, but only an account `reviewer`'s key can open: its sealed
+        envelope lists that fingerprint among its recipients, or it was resealed to it
+        (`resealed`: those ids, from the small reseals table). No passphrase is needed:
+        the envelope names its recipients in the clear. (the id or None, how many
+        accounts ahead of it were passed over).
+
+        Candidates are read in the queue's order, then the chosen one is taken by an
+        UPDATE that repeats the claimable condition, so a claim never takes an account
+        another reviewer took meanwhile; one taken meanwhile is simply passed.
+        """
+        now = self.clock()
+        claimable = self._claimable(now)
+        passed: set[str] = set()
+        values = {
+            "status": "in-review",
+            "assignee": reviewer,
+            "lease_until": now + self.lease,
+            "updated_at": now,
+        }
+        while True:
+            with read_connection(self.engine) as conn:
+                rows = conn.execute(
+                    select(accounts.c.id, accounts.c.sealed)
+                    .where(claimable)
+                    .order_by(*ORDER)
+                    .offset(len(passed))
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return None, len(passed)
+            for row in rows:
+                if row.id in passed:
+                    continue
+                if row.id not in resealed and not _sealed_to(row.sealed, reviewer):
+                    passed.add(str(row.id))
+                    continue
+                with self.engine.begin() as conn:
+                    claimed = conn.execute(
+                        update(accounts)
+                        .where(accounts.c.id == row.id, claimable)
+                        .values(**values)
+                        .returning(accounts.c.id)
+                    ).scalar_one_or_none()
+                    if claimed is not None:
+                        audit.append(
+                            conn, reviewer_actor(reviewer), "claimed", claimed, {}, now, self.signer
+                        )
+                        return str(claimed), len(passed)
+
+    def _claimable(self, now: datetime) -> Any:
+        return and_(
+            VISIBLE,
+            OPEN_ACCOUNTS,
+            or_(
+                accounts.c.status == "new",
+                and_(
+                    accounts.c.status == "in-review",
+                    or_(
+                        accounts.c.lease_until < now,
+                        damaged_time(accounts.c.lease_until, self.engine.dialect.name),
+                    ),
+                ),
+            ),
+        )
 
     def _claim_unlocked(
         self,
