@@ -140,3 +140,33 @@ async def test_patterns_and_summary_say_why_an_account_was_left_out(tmp_path: Pa
             assert "1 resealed to you by the demo key" in page, page[-1500:]
     finally:
         await asyncio.to_thread(stop, served)
+
+
+def test_unlocking_from_another_browser_tells_the_first_why_it_was_locked(
+    tmp_path: Path,
+) -> None:
+    """One session at a time: the last unlock wins. The reviewer thrown out must read why,
+    not a bare unlock page; a wrong passphrase from elsewhere changes nothing for them,
+    but they are told it was tried."""
+    from tests.test_desk_http import client
+
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url):
+            first, _token = unlocked(served)
+            stranger = client(served)
+            form = csrf_of(stranger.get("/unlock").text)
+            wrong = stranger.post("/unlock", data={"csrf": form, "passphrase": "guess"})
+            assert wrong.status_code == 401
+            page = first.get("/queue")
+            assert page.status_code == 200  # still working
+            said = " ".join(html.unescape(page.text).split())
+            assert "wrong passphrase was typed" in said and "another window or browser" in said
+
+            second, _token = unlocked(served)  # the passphrase, from a second browser
+            assert second.get("/queue").status_code == 200
+            thrown_out = first.get("/queue", follow_redirects=True)
+            said = " ".join(html.unescape(thrown_out.text).split())
+            assert "unlocked it from another window or browser" in said
+            assert "is no longer in memory" not in said
+            again = first.get("/unlock").text  # said once
+            assert "another window or browser" not in html.unescape(again)
