@@ -133,10 +133,15 @@ class Desk:
 
     def notice(self, request: Request | None, text: str) -> None:
         """Show `text` on the next page this request's session sees (and no other's)."""
-        session = request.cookies.get(COOKIE, "") if request is not None else ""
+        self.notice_for(request.cookies.get(COOKIE, "") if request is not None else "", text)
+
+    def notice_for(self, session: str, text: str) -> None:
+        """Show `text` on the next page of the browser holding cookie `session`."""
         if len(self._notices) > 64:  # stale sessions' notices never pile up
             self._notices.clear()
-        self._notices.setdefault(session, []).append(text)
+        pending = self._notices.setdefault(session, [])
+        if text not in pending:  # repeated tries elsewhere: said once, never piled up
+            pending.append(text)
 
     def page(
         self, name: str, status: int = 200, *, request: Request | None = None, **values: Any

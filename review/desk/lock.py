@@ -37,15 +37,23 @@ class DeskLock:
         self._csrf = secrets.token_urlsafe(32)
         self._last_seen = clock()
 
-    def unlock(self, key_path: Path, passphrase: str) -> str:
-        """Load the key (CryptoError on a wrong passphrase); the new session's cookie value."""
+    def unlock(self, key_path: Path, passphrase: str) -> tuple[str, str | None]:
+        """Load the key (CryptoError on a wrong passphrase, which changes nothing: the
+        session unlocked before goes on); (the new session's cookie value, the session it
+        replaced if the desk was unlocked, so that one can be told why it ended)."""
         key = ReviewerPrivateKey.load(key_path, passphrase)
         with self._mutex:
+            replaced = self._session if self._key is not None else None
             self._key = key
             self._session = secrets.token_urlsafe(32)
             self._csrf = secrets.token_urlsafe(32)
             self._last_seen = self.clock()
-            return self._session
+            return self._session, replaced
+
+    def current_session(self) -> str | None:
+        """The unlocked session's cookie value (None when locked): for its notices only."""
+        with self._mutex:
+            return self._session if self._key is not None else None
 
     def lock(self) -> None:
         with self._mutex:

@@ -41,7 +41,21 @@ def routes(desk: Desk) -> list[Route]:
             ).format(path=desk.key_path)
         else:
             try:
-                session = await desk.run(lambda: desk.lock.unlock(desk.key_path, passphrase))
+                session, replaced = await desk.run(
+                    lambda: desk.lock.unlock(desk.key_path, passphrase)
+                )
+                if replaced is not None:
+                    # One session at a time, the last unlock wins (it needed the
+                    # passphrase). The browser thrown out is told why on its next page.
+                    desk.notice_for(
+                        replaced,
+                        t.gettext(
+                            "The desk was locked here because someone unlocked it from "
+                            "another window or browser (one session at a time). If that "
+                            "was not you, unlock it and lock it again, and find out who "
+                            "can use this computer."
+                        ),
+                    )
             except KeyFileMissing:
                 problem = t.gettext("The key file {path} does not exist.").format(
                     path=desk.key_path
@@ -50,6 +64,18 @@ def routes(desk: Desk) -> list[Route]:
                 problem = t.gettext(
                     "That passphrase does not open this key. Check it and try again."
                 )
+                working = desk.lock.current_session()
+                if working is not None and working != request.cookies.get(COOKIE):
+                    # Nothing changes for the reviewer at work (the key and session stay),
+                    # but they should know someone tried.
+                    desk.notice_for(
+                        working,
+                        t.gettext(
+                            "A wrong passphrase was typed on this desk's unlock page from "
+                            "another window or browser. Your session goes on; if that was "
+                            "not you, find out who can use this computer."
+                        ),
+                    )
         if problem is not None:
             return desk.page(
                 "unlock.html",
