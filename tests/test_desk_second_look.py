@@ -170,3 +170,31 @@ def test_unlocking_from_another_browser_tells_the_first_why_it_was_locked(
             assert "is no longer in memory" not in said
             again = first.get("/unlock").text  # said once
             assert "another window or browser" not in html.unescape(again)
+
+
+def test_an_account_resealed_by_a_trusted_colleague_opens_on_the_desk(tmp_path: Path) -> None:
+    """`review show` and exports open an account a pinned colleague resealed to you; the
+    desk's account page refused it, and its patterns left it out."""
+    from storage.crypto import reseal_account
+    from storage.crypto.seal import open_content_key
+    from storage.queue.reseals import store_reseals
+    from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
+
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url):
+            node = served.node
+            via_c = make_account(node, [reviewer("c")])
+            put_accounts(url, node, [via_c])
+            content_key = open_content_key(
+                via_c.sealed, reviewer("c"), {node.fingerprint: node.public_key_bytes}
+            )
+            reseal = reseal_account(via_c.sealed, content_key, reviewer("a").public, reviewer("c"))
+            queue = Queue(open_queue(url))
+            store_reseals(queue, [reseal])
+            queue.close()
+            ReviewerPins(reviewer_pins_path_from_env(served.env)).pin(reviewer("c").public)
+            http, _token = unlocked(served)
+            page = http.get(f"/accounts/{via_c.sealed.account_id}")
+            assert page.status_code == 200, page.text[-600:]
+            patterns = " ".join(html.unescape(http.get("/patterns").text).split())
+            assert "Left out" not in patterns
