@@ -196,5 +196,11 @@ def test_an_account_resealed_by_a_trusted_colleague_opens_on_the_desk(tmp_path: 
             http, _token = unlocked(served)
             page = http.get(f"/accounts/{via_c.sealed.account_id}")
             assert page.status_code == 200, page.text[-600:]
+            saved = http.post(
+                f"/accounts/{via_c.sealed.account_id}/triage",
+                data={"csrf": csrf_of(page.text), "add_tag": "", "note": "called back"},
+            )
+            assert saved.status_code == 303, saved.text[-600:]
+            assert "called back" in http.get(f"/accounts/{via_c.sealed.account_id}").text
             patterns = " ".join(html.unescape(http.get("/patterns").text).split())
             assert "Left out" not in patterns

@@ -20,7 +20,13 @@ from review.desk.app import Desk, Refused, first, to_unlock
 from review.desk.elements_page import elements_of
 from review.desk.guard import has_control
 from review.desk.views import answers_of, scopes_of
-from review.opened import OpenedAccount, decrypt_attachment, file_entries, open_verified
+from review.opened import (
+    OpenedAccount,
+    decrypt_attachment,
+    file_entries,
+    open_verified,
+    reseals_for_key,
+)
 from review.show import ShownNote, printable, urgent_reasons
 from storage.crypto import CryptoError, ReviewerPrivateKey
 from storage.crypto.notes import notes_key, open_note, seal_note
@@ -104,6 +110,7 @@ def routes(desk: Desk) -> list[Route]:
             key,
             desk.ctx.pins,
             check_files=check_files,
+            trusted_reviewers=desk.ctx.reviewer_pins,  # reseals by pinned colleagues, as `show`
             node_cutoffs=desk.ctx.node_cutoffs,
             receipt_signers=desk.ctx.reviewer_pins,
         )
@@ -117,7 +124,13 @@ def routes(desk: Desk) -> list[Route]:
         if audited and desk.first_opening(account_id, view):
             queue.record(reviewer_actor(key.fingerprint), "opened", account_id, {"view": view})
             desk.ctx.witness_advance()
-        notes_of = notes_key(stored.sealed, key, desk.ctx.pins)
+        notes_of = notes_key(
+            stored.sealed,
+            key,
+            desk.ctx.pins,
+            reseals_for_key(queue, stored, key),
+            desk.ctx.reviewer_pins,  # a pinned colleague's reseal, as `review show`
+        )
         notes = []
         for note in queue.notes(account_id):
             try:
@@ -251,7 +264,13 @@ def routes(desk: Desk) -> list[Route]:
             stored = queue.get(account_id)
             if stored.sealed.node_fingerprint not in desk.ctx.pins:
                 raise untrusted(stored)
-            notes_of = notes_key(stored.sealed, key, desk.ctx.pins)
+            notes_of = notes_key(
+                stored.sealed,
+                key,
+                desk.ctx.pins,
+                reseals_for_key(queue, stored, key),
+                desk.ctx.reviewer_pins,  # a pinned colleague's reseal, as `review show`
+            )
 
             def sealer(note_id: str) -> bytes:
                 return seal_note(notes_of, account_id, note_id, text)
