@@ -204,3 +204,36 @@ def test_an_account_resealed_by_a_trusted_colleague_opens_on_the_desk(tmp_path: 
             assert "called back" in http.get(f"/accounts/{via_c.sealed.account_id}").text
             patterns = " ".join(html.unescape(http.get("/patterns").text).split())
             assert "Left out" not in patterns
+
+
+def test_the_desks_export_includes_an_account_a_pinned_colleague_resealed(
+    tmp_path: Path,
+) -> None:
+    """`attest review export` includes it; the desk's export left it out as untrusted."""
+    import json
+
+    from storage.crypto import reseal_account
+    from storage.crypto.seal import open_content_key
+    from storage.queue.reseals import store_reseals
+    from storage.queue.reviewer_pins import ReviewerPins, reviewer_pins_path_from_env
+
+    for url in fresh_queue_url("sqlite", tmp_path):
+        for served in running_desk(tmp_path, url):
+            node = served.node
+            via_c = make_account(node, [reviewer("c")])
+            put_accounts(url, node, [via_c])
+            content_key = open_content_key(
+                via_c.sealed, reviewer("c"), {node.fingerprint: node.public_key_bytes}
+            )
+            reseal = reseal_account(via_c.sealed, content_key, reviewer("a").public, reviewer("c"))
+            queue = Queue(open_queue(url))
+            store_reseals(queue, [reseal])
+            queue.close()
+            ReviewerPins(reviewer_pins_path_from_env(served.env)).pin(reviewer("c").public)
+            http, token = unlocked(served)
+            answer = http.post(
+                "/export", data={"csrf": token, "purpose": "internal", "format": "json"}
+            )
+            document = json.loads(answer.text)
+            assert document["left_out"]["untrusted_keys"] == 0, document["left_out"]
+            assert via_c.sealed.account_id in {a["account_id"] for a in document["accounts"]}
