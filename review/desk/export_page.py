@@ -60,6 +60,7 @@ def routes(desk: Desk) -> list[Route]:
                 desk.ctx.pins,
                 purpose,  # type: ignore[arg-type]
                 include_free_text=include_free_text,
+                trusted_reviewers=desk.ctx.reviewer_pins,  # as `review export`
                 node_cutoffs=desk.ctx.node_cutoffs,
                 receipt_signers=desk.ctx.reviewer_pins,
                 demo_resealers=desk.ctx.demo_reviewer_pins,
