@@ -305,15 +305,19 @@ class Answers:
     def text_answer(self, step: Step, *, appending: bool) -> None:
         s, inbound = self.s, self.s.inbound
         if s.data.get("removing") == step.id:
-            # Asked to confirm removing what was written: delete, keep, or go on as usual.
-            picked = self.text_pick(s.step_choices(step))
+            # Asked to confirm removing what was written: delete or keep, nothing else.
+            # Anything else (a tester's "yes", "delete", "9") was added to the story and
+            # the confirmation dropped; now it is refused and the confirmation asked again.
+            choices = s.step_choices(step)
+            picked = self.text_pick(choices)
             if picked and picked[0] == REMOVE_TEXT:
                 self.remove_text(step)
-                return
-            s.set_data(removing=None)
-            if picked and picked[0] == KEEP_TEXT:
+            elif picked and picked[0] == KEEP_TEXT:
+                s.set_data(removing=None)
                 s.reask()
-                return
+            else:
+                self.refuse_at_confirmation(choices)
+            return
         if inbound.kind == "choice" or (inbound.kind == "text" and step.kind == "media"):
             picked = self.pick(s.step_choices(step), multi=False)
             if picked and picked[0] == DONE and appending:
@@ -378,6 +382,28 @@ class Answers:
             s.reask()
         else:
             self.after(step, s.next_of(step))
+
+    def refuse_at_confirmation(self, choices: tuple[Choice, ...]) -> None:
+        """Something other than "Delete what I wrote" / "Go back, keep it": nothing is
+        recorded, and the confirmation is asked again, naming how to answer it."""
+        s, _ = self.s, self._
+        delete, keep = choices[0], choices[1]
+        if s.inbound.numbered:
+            s.say_t(
+                _(
+                    "Nothing has been changed. Please reply {delete} to delete what you "
+                    "wrote, or {keep} to keep it."
+                ),
+                delete=str(delete.n),
+                keep=str(keep.n),
+            )
+        else:
+            s.say_t(
+                _("Nothing has been changed. Please tap “{delete}” or “{keep}”."),
+                delete=delete.label,
+                keep=keep.label,
+            )
+        s.reask()
 
     def remove_text(self, step: Step) -> None:
         """Remove what the person wrote at `step`, then ask it afresh (/skip moves on)."""
