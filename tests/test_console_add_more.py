@@ -91,3 +91,32 @@ def test_after_add_more_more_words_are_still_added() -> None:
     talk.send("Then they left.")
     assert parts(talk) == (STORY, "Then they left.")
     assert talk.ask.ask == "more"
+
+
+@pytest.mark.parametrize("numbered", [True, False])
+@pytest.mark.parametrize("typed", ["ok", "yes", "thanks"])
+def test_words_typed_at_add_more_are_added_and_the_person_is_told(
+    typed: str, numbered: bool
+) -> None:
+    """A polite "ok" at "Add more / Done" went into the account with no sign."""
+    talk = at_more(numbered=numbered)
+    turn = talk.send(typed)
+    texts = "\n".join(m.text for m in turn.messages)
+    assert "Added to what you wrote" in texts
+    assert parts(talk) == (STORY, typed)
+    assert talk.ask.ask == "more"  # the same choice, Add more / Done
+    assert [c.value for c in talk.ask.choices] == ["more", DONE]
+
+
+def test_a_voice_note_at_add_more_is_added_and_the_person_is_told() -> None:
+    talk = at_more(numbered=False)
+    turn = talk.media("voice")
+    assert "Added to what you wrote" in "\n".join(m.text for m in turn.messages)
+    assert talk.ask.ask == "more"
+
+
+def test_words_sent_after_add_more_need_no_notice() -> None:
+    talk = at_more()
+    talk.press("more")
+    turn = talk.send("Then they left.")
+    assert "Added to what you wrote" not in "\n".join(m.text for m in turn.messages)
