@@ -57,7 +57,9 @@ class Answers:
                 )
                 s.reask()
             elif state == "more" and picked is None and s.inbound.kind in ("text", "media"):
-                self.text_answer(s.flow.step(s.session.history[-1]), appending=True)
+                # Words sent at "Add more / Done" are kept, and the person is told so:
+                # a polite "ok" must not go into the account without a sign.
+                self.text_answer(s.flow.step(s.session.history[-1]), appending=True, tell=True)
             elif picked is None:
                 self.reprompt(multi=False)
             else:
@@ -302,7 +304,7 @@ class Answers:
         )
         s.reask()
 
-    def text_answer(self, step: Step, *, appending: bool) -> None:
+    def text_answer(self, step: Step, *, appending: bool, tell: bool = False) -> None:
         s, inbound = self.s, self.s.inbound
         if s.data.get("removing") == step.id:
             # Asked to confirm removing what was written: delete or keep, nothing else.
@@ -379,6 +381,8 @@ class Answers:
         if step.multi:
             s.set_data(appending=None)
             s.place("more")
+            if tell:
+                s.say(self._("Added to what you wrote."))
             s.reask()
         else:
             self.after(step, s.next_of(step))
