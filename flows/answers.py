@@ -348,6 +348,18 @@ class Answers:
             if status and status[0] == DONE and appending:  # Done by its number
                 self.choose_engine("more", DONE)
                 return
+            if appending and status is None and self.typed_other_number():
+                # A number not shown (1, "Add more" a moment ago) is a slip, not words.
+                done = next(c.n for c in s.step_choices(step) if c.value == DONE)
+                s.say_t(
+                    self._(
+                        "Please write what you want to add, or reply {done} if that is all. "
+                        "Nothing was added."
+                    ),
+                    done=str(done),
+                )
+                s.reask()
+                return
             if status and status[0] == REMOVE_TEXT:
                 s.ask_remove(step)
                 return

@@ -19,7 +19,7 @@ from flows.path import Walked, closed_off, offered, route, should_ask, walk_on
 from flows.reference import reference_code
 from flows.render import Renderer, SourceLanguage, pack_items, split_message
 from flows.spec import CONSENT_SECTION, ENGINE_STATES, TEXT_KINDS, Flow, Step
-from flows.states import engine_ask
+from flows.states import engine_ask, engine_choices
 from flows.types import (
     DONE,
     HIDE_BUTTON,
@@ -299,11 +299,17 @@ class Sprint:
         on_path, flags = self._path_answers()
         shown = offered(step, on_path, flags)
         choices = self.r.choices(step, self.session, shown)
-        if step.kind == "multiple-choice" or self.data.get("appending") == step.id:
-            # After "Add more" too: the way to finish is on the screen (a button on Telegram).
+        if self.data.get("appending") == step.id:
+            # After "Add more" too: the way to finish is on the screen (a button on Telegram),
+            # with the number it had at "Add more / Done", so that a number learned there
+            # never leads anywhere else (2 was once "Remove what I wrote" here).
+            at_more = next(c.n for c in engine_choices(self, "more") if c.value == DONE)
+            choices = (*choices, Choice(max(len(choices) + 1, at_more), DONE, _("Done")))
+        elif step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
         if self.can_remove(step):
-            choices = (*choices, Choice(len(choices) + 1, REMOVE_TEXT, _("Remove what I wrote")))
+            after = max((c.n for c in choices), default=0) + 1
+            choices = (*choices, Choice(after, REMOVE_TEXT, _("Remove what I wrote")))
         return choices
 
     def can_remove(self, step: Step) -> bool:
