@@ -214,7 +214,9 @@ class Answers:
         s = self.s
         choices = s.step_choices(step)
         if s.inbound.kind == "choice" and s.inbound.choice in {o.id for o in step.options}:
-            s.update(pending=toggle(step, s.session.pending, s.inbound.choice or ""))
+            before = s.session.pending
+            s.update(pending=toggle(step, before, s.inbound.choice or ""))
+            self.say_cleared(step, before, (s.inbound.choice or "",))
             s.ask_step(step, keep_pending=True)
             return
         picked = self.pick(choices, multi=True)
@@ -227,7 +229,7 @@ class Answers:
             self.reprompt(multi=True)
         elif alone and len(picked) > 1:
             self.conflicting(step, picked, alone[0])
-        elif ticking and not statuses:
+        elif ticking:
             self.tick_typed(step, picked or ())
         elif not picked:
             s.say(self._("Please choose at least one option first, or send /skip to move on."))
@@ -248,8 +250,10 @@ class Answers:
         earlier = self.s.session.answers.get(step.id)
         return bool(self.s.session.pending) or (
             earlier is not None
-            and earlier.status == "answered"
-            and isinstance(earlier.value, tuple)
+            and (
+                (earlier.status == "answered" and isinstance(earlier.value, tuple))
+                or earlier.status in (DONT_KNOW, PREFER_NOT)
+            )
         )
 
     def tick_typed(self, step: Step, picked: tuple[str, ...]) -> None:
@@ -260,10 +264,11 @@ class Answers:
         ticks, and "Done" keeps them.
         """
         s, _ = self.s, self._
-        pending = s.session.pending
+        pending = before = s.session.pending
         for value in picked:
             pending = toggle(step, pending, value)
         s.update(pending=pending)
+        self.say_cleared(step, before, picked)
         if s.inbound.numbered:
             done = next(c.n for c in s.step_choices(step) if c.value == DONE)
             s.say_t(
@@ -281,6 +286,28 @@ class Answers:
                 )
             )
         s.ask_step(step, keep_pending=True)
+
+    def say_cleared(self, step: Step, before: tuple[str, ...], picked: tuple[str, ...]) -> None:
+        """Ticking an option that goes on its own unticks the others: say so, never
+        silently (a tester's ticks vanished when they chose "Prefer not to say")."""
+        s = self.s
+        alone = next(
+            (
+                v
+                for v in picked
+                if v in s.session.pending
+                and (v in (DONT_KNOW, PREFER_NOT) or is_exclusive(step, v))
+            ),
+            None,
+        )
+        cleared = [v for v in before if v not in s.session.pending and v not in picked]
+        if alone is None or not cleared:
+            return
+        labels = {c.value: c.label for c in s.step_choices(step)}
+        s.say_t(
+            self._("That clears the other ticks: “{choice}” can only be chosen on its own."),
+            choice=labels.get(alone, alone),
+        )
 
     def conflicting(self, step: Step, picked: tuple[str, ...], alone: str) -> None:
         """Choices that cannot go together are asked again, naming them; nothing is dropped.
@@ -618,11 +645,14 @@ class Answers:
 
 
 def toggle(step: Step, pending: tuple[str, ...], value: str) -> tuple[str, ...]:
-    """A multiple-choice selection after pressing `value`'s button."""
+    """A multiple-choice selection after pressing `value`'s button.
+
+    "I don't know" and "Prefer not to say" go on their own, as an exclusive option does.
+    """
     if value in pending:
         return tuple(v for v in pending if v != value)
     option = step.option(value)
-    if option is not None and option.exclusive:
+    if value in (DONT_KNOW, PREFER_NOT) or (option is not None and option.exclusive):
         return (value,)
     exclusive = {o.id for o in step.options if o.exclusive}
     return select(step, (*(v for v in pending if v not in exclusive), value))

@@ -22,7 +22,9 @@ from flows.spec import CONSENT_SECTION, ENGINE_STATES, TEXT_KINDS, Flow, Step
 from flows.states import engine_ask, engine_choices
 from flows.types import (
     DONE,
+    DONT_KNOW,
     HIDE_BUTTON,
+    PREFER_NOT,
     KEEP_TEXT,
     REMOVE_TEXT,
     Answer,
@@ -40,6 +42,9 @@ from flows.types import (
     Translator,
     Turn,
 )
+
+# Answers given by a status choice, shown ticked when a multiple-choice question opens again.
+STATUS_TICKS = (DONT_KNOW, PREFER_NOT)
 
 # How far back a chat's messages can be deleted (Telegram's limit for bots).
 ERASE_LIMIT = timedelta(hours=48)
@@ -423,6 +428,10 @@ class Sprint:
             pending = self.session.pending
         elif step.kind == "multiple-choice" and earlier and isinstance(earlier.value, tuple):
             pending = earlier.value
+        elif step.kind == "multiple-choice" and earlier and earlier.status in STATUS_TICKS:
+            # "Prefer not to say" (or "I don't know") ticked, as a choice would be: the
+            # question opens in the same tick mode, and Done keeps it.
+            pending = (earlier.status,)
         self.update(state=step.id, pending=pending)
         if step.kind == "review" and lead is None:
             *before_review, text = self.review_messages(step)
