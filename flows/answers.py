@@ -225,7 +225,19 @@ class Answers:
             picked = tuple(dict.fromkeys((*(v for v in picked if v != DONE), *s.session.pending)))
         statuses = [v for v in picked or () if v in (DONT_KNOW, PREFER_NOT)]
         alone = [v for v in picked or () if v in statuses or is_exclusive(step, v)]
-        if picked is None:
+        if picked is None and s.inbound.numbered and self.shows_ticks(step):
+            # Ticks on the screen: the error says how ticking works, as the ticks' reply
+            # does (it said "separated by commas", as if the list were answered at once).
+            done = next(c.n for c in choices if c.value == DONE)
+            s.say_t(
+                self._(
+                    "Sorry, I didn't understand that. You can send option numbers to tick or "
+                    "untick them. When the ticks are right, send {done} for “Done”."
+                ),
+                done=str(done),
+            )
+            s.reask()
+        elif picked is None:
             self.reprompt(multi=True)
         elif alone and len(picked) > 1:
             self.conflicting(step, picked, alone[0])
