@@ -72,8 +72,7 @@ DRAFT_UNREADABLE = N_(
     "We're sorry: your unfinished answers could not be opened, so we have to start again."
 )
 WITHDRAWAL_REMOVED = N_(
-    "Your account {reference} is withdrawn. It had not left this service yet, so it is "
-    "now deleted."
+    "Your account {reference} is withdrawn. It had not left this service yet, so it is now deleted."
 )
 # Said by the engine after a withdrawal that ended a conversation with answers.
 UNFINISHED_DELETED = N_("The unfinished answers of this conversation have been deleted as well.")
