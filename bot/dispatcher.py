@@ -72,8 +72,10 @@ DRAFT_UNREADABLE = N_(
     "We're sorry: your unfinished answers could not be opened, so we have to start again."
 )
 WITHDRAWAL_REMOVED = N_(
-    "Your account {reference} had not left this service yet, and it is now deleted."
+    "Your account {reference} is withdrawn. It had not left this service yet, so it is now deleted."
 )
+# Said by the engine after a withdrawal that ended a conversation with answers.
+UNFINISHED_DELETED = N_("The unfinished answers of this conversation have been deleted as well.")
 WITHDRAWAL_RATE_LIMITED = N_(
     "Several codes were tried in a short time, so nothing was recorded this time. "
     "For your safety, please wait an hour and send /withdraw again. You can also write to "
@@ -609,7 +611,12 @@ class Dispatcher:
             # Shown the right way round inside Arabic or Persian text.
             code = isolate_latin(code) if is_rtl(pending.language) else code
             text = _(WITHDRAWAL_REMOVED).format(reference=code)
-            messages = (*messages, Outbound(text=text))
+            # In place of the engine's "recorded, the team will remove it", which was said
+            # beside it: one message, with the engine's note on unfinished answers if any.
+            note = _(UNFINISHED_DELETED)
+            if messages and messages[0].text.endswith(note):
+                text += "\n\n" + note
+            messages = (Outbound(text=text), *messages[1:])
         if pending.notes:
             notes = (Outbound(text=self._with_contact(_(n), pending)) for n in pending.notes)
             messages = (*notes, *messages)

@@ -57,7 +57,9 @@ class Answers:
                 )
                 s.reask()
             elif state == "more" and picked is None and s.inbound.kind in ("text", "media"):
-                self.text_answer(s.flow.step(s.session.history[-1]), appending=True)
+                # Words sent at "Add more / Done" are kept, and the person is told so:
+                # a polite "ok" must not go into the account without a sign.
+                self.text_answer(s.flow.step(s.session.history[-1]), appending=True, tell=True)
             elif picked is None:
                 self.reprompt(multi=False)
             else:
@@ -212,7 +214,9 @@ class Answers:
         s = self.s
         choices = s.step_choices(step)
         if s.inbound.kind == "choice" and s.inbound.choice in {o.id for o in step.options}:
-            s.update(pending=toggle(step, s.session.pending, s.inbound.choice or ""))
+            before = s.session.pending
+            s.update(pending=toggle(step, before, s.inbound.choice or ""))
+            self.say_cleared(step, before, (s.inbound.choice or "",))
             s.ask_step(step, keep_pending=True)
             return
         picked = self.pick(choices, multi=True)
@@ -221,11 +225,23 @@ class Answers:
             picked = tuple(dict.fromkeys((*(v for v in picked if v != DONE), *s.session.pending)))
         statuses = [v for v in picked or () if v in (DONT_KNOW, PREFER_NOT)]
         alone = [v for v in picked or () if v in statuses or is_exclusive(step, v)]
-        if picked is None:
+        if picked is None and s.inbound.numbered and self.shows_ticks(step):
+            # Ticks on the screen: the error says how ticking works, as the ticks' reply
+            # does (it said "separated by commas", as if the list were answered at once).
+            done = next(c.n for c in choices if c.value == DONE)
+            s.say_t(
+                self._(
+                    "Sorry, I didn't understand that. You can send option numbers to tick or "
+                    "untick them. When the ticks are right, send {done} for “Done”."
+                ),
+                done=str(done),
+            )
+            s.reask()
+        elif picked is None:
             self.reprompt(multi=True)
         elif alone and len(picked) > 1:
             self.conflicting(step, picked, alone[0])
-        elif ticking and not statuses:
+        elif ticking:
             self.tick_typed(step, picked or ())
         elif not picked:
             s.say(self._("Please choose at least one option first, or send /skip to move on."))
@@ -246,8 +262,10 @@ class Answers:
         earlier = self.s.session.answers.get(step.id)
         return bool(self.s.session.pending) or (
             earlier is not None
-            and earlier.status == "answered"
-            and isinstance(earlier.value, tuple)
+            and (
+                (earlier.status == "answered" and isinstance(earlier.value, tuple))
+                or earlier.status in (DONT_KNOW, PREFER_NOT)
+            )
         )
 
     def tick_typed(self, step: Step, picked: tuple[str, ...]) -> None:
@@ -258,10 +276,11 @@ class Answers:
         ticks, and "Done" keeps them.
         """
         s, _ = self.s, self._
-        pending = s.session.pending
+        pending = before = s.session.pending
         for value in picked:
             pending = toggle(step, pending, value)
         s.update(pending=pending)
+        self.say_cleared(step, before, picked)
         if s.inbound.numbered:
             done = next(c.n for c in s.step_choices(step) if c.value == DONE)
             s.say_t(
@@ -279,6 +298,28 @@ class Answers:
                 )
             )
         s.ask_step(step, keep_pending=True)
+
+    def say_cleared(self, step: Step, before: tuple[str, ...], picked: tuple[str, ...]) -> None:
+        """Ticking an option that goes on its own unticks the others: say so, never
+        silently (a tester's ticks vanished when they chose "Prefer not to say")."""
+        s = self.s
+        alone = next(
+            (
+                v
+                for v in picked
+                if v in s.session.pending
+                and (v in (DONT_KNOW, PREFER_NOT) or is_exclusive(step, v))
+            ),
+            None,
+        )
+        cleared = [v for v in before if v not in s.session.pending and v not in picked]
+        if alone is None or not cleared:
+            return
+        labels = {c.value: c.label for c in s.step_choices(step)}
+        s.say_t(
+            self._("That clears the other ticks: “{choice}” can only be chosen on its own."),
+            choice=labels.get(alone, alone),
+        )
 
     def conflicting(self, step: Step, picked: tuple[str, ...], alone: str) -> None:
         """Choices that cannot go together are asked again, naming them; nothing is dropped.
@@ -302,18 +343,22 @@ class Answers:
         )
         s.reask()
 
-    def text_answer(self, step: Step, *, appending: bool) -> None:
+    def text_answer(self, step: Step, *, appending: bool, tell: bool = False) -> None:
         s, inbound = self.s, self.s.inbound
         if s.data.get("removing") == step.id:
-            # Asked to confirm removing what was written: delete, keep, or go on as usual.
-            picked = self.text_pick(s.step_choices(step))
+            # Asked to confirm removing what was written: delete or keep, nothing else.
+            # Anything else (a tester's "yes", "delete", "9") was added to the story and
+            # the confirmation dropped; now it is refused and the confirmation asked again.
+            choices = s.step_choices(step)
+            picked = self.text_pick(choices)
             if picked and picked[0] == REMOVE_TEXT:
                 self.remove_text(step)
-                return
-            s.set_data(removing=None)
-            if picked and picked[0] == KEEP_TEXT:
+            elif picked and picked[0] == KEEP_TEXT:
+                s.set_data(removing=None)
                 s.reask()
-                return
+            else:
+                self.refuse_at_confirmation(choices)
+            return
         if inbound.kind == "choice" or (inbound.kind == "text" and step.kind == "media"):
             picked = self.pick(s.step_choices(step), multi=False)
             if picked and picked[0] == DONE and appending:
@@ -341,6 +386,18 @@ class Answers:
             status = self.text_pick(s.step_choices(step))
             if status and status[0] == DONE and appending:  # Done by its number
                 self.choose_engine("more", DONE)
+                return
+            if appending and status is None and self.typed_other_number():
+                # A number not shown (1, "Add more" a moment ago) is a slip, not words.
+                done = next(c.n for c in s.step_choices(step) if c.value == DONE)
+                s.say_t(
+                    self._(
+                        "Please write what you want to add, or reply {done} if that is all. "
+                        "Nothing was added."
+                    ),
+                    done=str(done),
+                )
+                s.reask()
                 return
             if status and status[0] == REMOVE_TEXT:
                 s.ask_remove(step)
@@ -375,9 +432,33 @@ class Answers:
         if step.multi:
             s.set_data(appending=None)
             s.place("more")
+            if tell:
+                s.say(self._("Added to what you wrote."))
             s.reask()
         else:
             self.after(step, s.next_of(step))
+
+    def refuse_at_confirmation(self, choices: tuple[Choice, ...]) -> None:
+        """Something other than "Delete what I wrote" / "Go back, keep it": nothing is
+        recorded, and the confirmation is asked again, naming how to answer it."""
+        s, _ = self.s, self._
+        delete, keep = choices[0], choices[1]
+        if s.inbound.numbered:
+            s.say_t(
+                _(
+                    "Nothing has been changed. Please reply {delete} to delete what you "
+                    "wrote, or {keep} to keep it."
+                ),
+                delete=str(delete.n),
+                keep=str(keep.n),
+            )
+        else:
+            s.say_t(
+                _("Nothing has been changed. Please tap “{delete}” or “{keep}”."),
+                delete=delete.label,
+                keep=keep.label,
+            )
+        s.reask()
 
     def remove_text(self, step: Step) -> None:
         """Remove what the person wrote at `step`, then ask it afresh (/skip moves on)."""
@@ -576,11 +657,14 @@ class Answers:
 
 
 def toggle(step: Step, pending: tuple[str, ...], value: str) -> tuple[str, ...]:
-    """A multiple-choice selection after pressing `value`'s button."""
+    """A multiple-choice selection after pressing `value`'s button.
+
+    "I don't know" and "Prefer not to say" go on their own, as an exclusive option does.
+    """
     if value in pending:
         return tuple(v for v in pending if v != value)
     option = step.option(value)
-    if option is not None and option.exclusive:
+    if value in (DONT_KNOW, PREFER_NOT) or (option is not None and option.exclusive):
         return (value,)
     exclusive = {o.id for o in step.options if o.exclusive}
     return select(step, (*(v for v in pending if v not in exclusive), value))

@@ -184,6 +184,15 @@ class Reading(Answers):
             if step.kind == "review":
                 s.say(self._("Please choose whether to send your account or change an answer."))
                 s.reask()
+            elif step.needs_answer:
+                # Consent is never assumed: a skip here would send the account as if "yes".
+                s.say(
+                    self._(
+                        "This one needs an answer, so it can't be skipped. Please choose "
+                        "one of the options. You can also send /pause to take a break."
+                    )
+                )
+                s.reask()
             elif s.data.get("appending") == step.id:
                 self.choose_engine("more", "done")
             elif step.id in s.session.answers:

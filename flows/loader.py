@@ -49,6 +49,7 @@ STEP_KEYS = (
     "identifying", "elements", "consent", "skip_as", "dont_know", "prefer_not", "sets",
     "multi", "media", "quote_from", "explain", "skip_again", "reason", "remember",
     "source_of", "language_from", "process", "topic", "options_from", "label",
+    "needs_answer",
 )  # fmt: skip
 OPTION_KEYS = (
     "id", "text", "next", "reply", "flags", "exclusive", "correct", "confirm", "ask_if",
@@ -274,6 +275,7 @@ def _read_step(reader: _Reader, node: yaml.Node) -> Step:
         source_of=reader.ident(f["source_of"], "source_of") if "source_of" in f else None,
         language_from=reader.ident(f["language_from"], "language_from") if "language_from" in f else None,
         process=opt_flag("process"),
+        needs_answer=opt_flag("needs_answer"),
         topic=reader.ident(f["topic"], "topic") if "topic" in f else None,
         label=opt_text("label"),
         options_from=reader.one_of(f["options_from"], "options_from", ("regions",))
@@ -327,6 +329,10 @@ def _check_step_shape(reader: _Reader, step: Step, f: Fields, node: yaml.Node) -
     ):
         raise reader.fail(
             f["skip_as"], f"skip_as {step.skip_as!r} is not an option of step {sid!r}"
+        )
+    if step.needs_answer and (step.skip_as is not None or step.skip_again is not None):
+        raise reader.fail(
+            f["needs_answer"], f"step {sid!r} needs an answer, so it cannot have `skip_as`"
         )
     if step.skip_again is not None and step.skip_as is None:
         raise reader.fail(f["skip_again"], "`skip_again` needs `skip_as`: what a second skip means")

@@ -152,6 +152,9 @@ class Step:
     # An answer about the conversation itself (safety, pace, understanding, the last
     # consent check): kept in the account, never listed at the review.
     process: bool = False
+    # /skip is refused: the question needs an answer (the last consent check, where a
+    # skip must never be taken as "yes, send it").
+    needs_answer: bool = False
     topic: str | None = None
     # A few words naming the answer in the review's list of answers to change.
     label: str | None = None

@@ -19,11 +19,13 @@ from flows.path import Walked, closed_off, offered, route, should_ask, walk_on
 from flows.reference import reference_code
 from flows.render import Renderer, SourceLanguage, pack_items, split_message
 from flows.spec import CONSENT_SECTION, ENGINE_STATES, TEXT_KINDS, Flow, Step
-from flows.states import engine_ask
+from flows.states import engine_ask, engine_choices
 from flows.types import (
     DONE,
+    DONT_KNOW,
     HIDE_BUTTON,
     KEEP_TEXT,
+    PREFER_NOT,
     REMOVE_TEXT,
     Answer,
     AnswerStatus,
@@ -40,6 +42,9 @@ from flows.types import (
     Translator,
     Turn,
 )
+
+# Answers given by a status choice, shown ticked when a multiple-choice question opens again.
+STATUS_TICKS = (DONT_KNOW, PREFER_NOT)
 
 # How far back a chat's messages can be deleted (Telegram's limit for bots).
 ERASE_LIMIT = timedelta(hours=48)
@@ -299,11 +304,17 @@ class Sprint:
         on_path, flags = self._path_answers()
         shown = offered(step, on_path, flags)
         choices = self.r.choices(step, self.session, shown)
-        if step.kind == "multiple-choice" or self.data.get("appending") == step.id:
-            # After "Add more" too: the way to finish is on the screen (a button on Telegram).
+        if self.data.get("appending") == step.id:
+            # After "Add more" too: the way to finish is on the screen (a button on Telegram),
+            # with the number it had at "Add more / Done", so that a number learned there
+            # never leads anywhere else (2 was once "Remove what I wrote" here).
+            at_more = next(c.n for c in engine_choices(self, "more") if c.value == DONE)
+            choices = (*choices, Choice(max(len(choices) + 1, at_more), DONE, _("Done")))
+        elif step.kind == "multiple-choice":
             choices = (*choices, Choice(len(choices) + 1, DONE, _("Done")))
         if self.can_remove(step):
-            choices = (*choices, Choice(len(choices) + 1, REMOVE_TEXT, _("Remove what I wrote")))
+            after = max((c.n for c in choices), default=0) + 1
+            choices = (*choices, Choice(after, REMOVE_TEXT, _("Remove what I wrote")))
         return choices
 
     def can_remove(self, step: Step) -> bool:
@@ -417,6 +428,10 @@ class Sprint:
             pending = self.session.pending
         elif step.kind == "multiple-choice" and earlier and isinstance(earlier.value, tuple):
             pending = earlier.value
+        elif step.kind == "multiple-choice" and earlier and earlier.status in STATUS_TICKS:
+            # "Prefer not to say" (or "I don't know") ticked, as a choice would be: the
+            # question opens in the same tick mode, and Done keeps it.
+            pending = (earlier.status,)
         self.update(state=step.id, pending=pending)
         if step.kind == "review" and lead is None:
             *before_review, text = self.review_messages(step)

@@ -91,3 +91,60 @@ def test_after_add_more_more_words_are_still_added() -> None:
     talk.send("Then they left.")
     assert parts(talk) == (STORY, "Then they left.")
     assert talk.ask.ask == "more"
+
+
+@pytest.mark.parametrize("numbered", [True, False])
+@pytest.mark.parametrize("typed", ["ok", "yes", "thanks"])
+def test_words_typed_at_add_more_are_added_and_the_person_is_told(
+    typed: str, numbered: bool
+) -> None:
+    """A polite "ok" at "Add more / Done" went into the account with no sign."""
+    talk = at_more(numbered=numbered)
+    turn = talk.send(typed)
+    texts = "\n".join(m.text for m in turn.messages)
+    assert "Added to what you wrote" in texts
+    assert parts(talk) == (STORY, typed)
+    assert talk.ask.ask == "more"  # the same choice, Add more / Done
+    assert [c.value for c in talk.ask.choices] == ["more", DONE]
+
+
+def test_a_voice_note_at_add_more_is_added_and_the_person_is_told() -> None:
+    talk = at_more(numbered=False)
+    turn = talk.media("voice")
+    assert "Added to what you wrote" in "\n".join(m.text for m in turn.messages)
+    assert talk.ask.ask == "more"
+
+
+def test_words_sent_after_add_more_need_no_notice() -> None:
+    talk = at_more()
+    talk.press("more")
+    turn = talk.send("Then they left.")
+    assert "Added to what you wrote" not in "\n".join(m.text for m in turn.messages)
+
+
+def numbers(talk: Talk) -> dict[str, int]:
+    return {c.value: c.n for c in talk.ask.choices}
+
+
+def test_done_keeps_its_number_from_add_more_to_the_next_screen() -> None:
+    """1 = Add more, 2 = Done; right after "Add more", 1 was Done and 2 "Remove what I
+    wrote": someone who learned 2 = Done landed on the delete confirmation."""
+    talk = at_more()
+    done = numbers(talk)[DONE]
+    talk.press("more")
+    after = numbers(talk)
+    assert after[DONE] == done
+    assert 1 not in after.values()  # 1 was "Add more": it never leads elsewhere here
+    talk.send(str(done))
+    assert talk.ask.ask == "check-in"
+    assert parts(talk) == (STORY,)
+
+
+def test_the_add_more_number_typed_again_after_add_more_is_refused_gently() -> None:
+    talk = at_more()
+    talk.press("more")
+    turn = talk.send("1")
+    texts = "\n".join(m.text for m in turn.messages)
+    assert "Nothing was added" in texts
+    assert parts(talk) == (STORY,)
+    assert talk.ask.ask == "recall" and DONE in numbers(talk)

@@ -37,7 +37,9 @@ def test_a_whole_interview_ends_with_a_reference_code(tmp_path: Path) -> None:
 
 def test_every_answer_can_be_skipped_and_the_account_still_sent(tmp_path: Path) -> None:
     base = cooperative(RECALL)
-    consent = {"language", "safety", "route", "age", "consent-archive", "review", "more"}
+    # The last consent check needs an answer too: /skip there is refused, never a yes.
+    consent = {"language", "safety", "route", "age", "consent-archive", "consent-final"}
+    consent |= {"review", "more"}
 
     def skipper(ask: dict[str, Any]) -> str:
         if ask["step"] in consent or ask["step"].startswith("check-in"):

@@ -172,13 +172,20 @@ def test_a_first_answer_offers_no_removal() -> None:
     assert talk.session.answers["contact-how"].value == REMOVE_TEXT
 
 
-def test_writing_instead_of_confirming_the_removal_is_an_answer() -> None:
+def test_writing_instead_of_confirming_the_removal_is_refused_and_asked_again() -> None:
+    """Changed on purpose (a tester's "yes" and "9" became words of their account): at
+    "This deletes what you wrote" only Delete / Keep answer; words change nothing."""
     talk = talk_to_contact()
     talk.send("Signal, evenings.")
     talk.send("/back")
     talk.press(REMOVE_TEXT)
     assert talk.session is not None and talk.session.data.get("removing") == "contact-how"
-    talk.send("WhatsApp, mornings.")  # an answer, not a confirmation
+    talk.send("WhatsApp, mornings.")  # not a confirmation: refused, nothing changed
+    assert talk.session is not None
+    assert talk.session.answers["contact-how"].value == "Signal, evenings."
+    assert talk.session.data.get("removing") == "contact-how"  # asked again
+    talk.press(KEEP_TEXT)
+    talk.send("WhatsApp, mornings.")  # now an answer, in place of the earlier one
     assert talk.session is not None
     assert talk.session.answers["contact-how"].value == "WhatsApp, mornings."
     assert "removing" not in talk.session.data

@@ -51,7 +51,7 @@ CASES: dict[str, tuple[str, str]] = {
         "unknown key 'colour' in a step (known: id, kind, text, options, next, ask_if, section, "
         "check_in, identifying, elements, consent, skip_as, dont_know, prefer_not, sets, multi, "
         "media, quote_from, explain, skip_again, reason, remember, source_of, language_from, "
-        "process, topic, options_from, label)",
+        "process, topic, options_from, label, needs_answer)",
     ),
     "duplicate key": (
         """

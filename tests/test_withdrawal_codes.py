@@ -363,3 +363,26 @@ async def test_after_five_wrong_codes_the_right_one_is_still_recorded(live: Node
     said = " ".join(await say(live, "person", code))
     assert "is recorded, and the team will remove it" in said
     assert requests_on(live) == 1
+
+
+async def test_withdrawing_an_account_not_yet_synced_says_one_thing(live: Node) -> None:
+    """It said both "recorded, the team will remove it" and "had not left this service
+    yet, it is now deleted": one clear message for each case."""
+    code = await give_account(live, "author")  # still in the outbox
+    await say(live, "author", Inbound(kind="command", command="withdraw"))
+    said = await say(live, "author", code)
+    whole = " ".join(said)
+    assert len(said) == 1
+    assert "had not left this service yet" in whole and "deleted" in whole
+    assert "the team will remove it" not in whole and "is recorded" not in whole
+
+
+async def test_withdrawing_an_account_already_synced_says_the_team_will_remove_it(
+    live: Node,
+) -> None:
+    code = await give_account(live, "author")
+    empty_outbox(live)
+    await say(live, "author", Inbound(kind="command", command="withdraw"))
+    said = await say(live, "author", code)
+    assert len(said) == 1
+    assert "the team will remove it" in said[0] and "had not left" not in said[0]
