@@ -647,10 +647,12 @@ def _chat_of(update: dict[str, Any]) -> int:
     return int(inner["chat"]["id"])
 
 
-async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
+def pickle_application(workdir: Path) -> Application[Any, Any, Any, Any, Any, Any]:
+    """PTB's recipe for durable conversations: PicklePersistence, the whole pickle written
+    at every `update_persistence` (on_flush=False), on the fake Telegram."""
     api = FakeBotAPI(record_calls=False, keep_messages=False)
     persistence = PicklePersistence(workdir / "conversations.pickle", on_flush=False)
-    app = (
+    return (
         Application.builder()
         .token(TOKEN)
         .request(FakeRequest(api))
@@ -658,6 +660,10 @@ async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
         .persistence(persistence)
         .build()
     )
+
+
+async def run_pickle_recipe(people: int, answers: int, workdir: Path) -> float:
+    app = pickle_application(workdir)
 
     def state(n: int) -> Callable[[Update, Any], Awaitable[int]]:
         async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -710,16 +716,7 @@ async def run_pickle_replay(trace_path: Path, workdir: Path) -> dict[str, Any]:
     from telegram.warnings import PTBUserWarning
 
     rounds, _, _ = read_trace(trace_path)
-    api = FakeBotAPI(record_calls=False, keep_messages=False)
-    persistence = PicklePersistence(workdir / "conversations.pickle", on_flush=False)
-    app = (
-        Application.builder()
-        .token(TOKEN)
-        .request(FakeRequest(api))
-        .get_updates_request(FakeRequest(api))
-        .persistence(persistence)
-        .build()
-    )
+    app = pickle_application(workdir)
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=label)] for label in ("Yes", "No", "Skip")]
     )

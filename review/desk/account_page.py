@@ -64,6 +64,19 @@ EXTENSIONS = {
 }
 
 
+def _notes_key(desk: Desk, stored: StoredAccount, key: ReviewerPrivateKey) -> bytes:
+    """The key of this account's notes, as `review show` finds it: from the sealed envelope,
+    or a reseal to this key by a pinned node's account or a pinned colleague."""
+    queue = desk.ctx.queue
+    return notes_key(
+        stored.sealed,
+        key,
+        desk.ctx.pins,
+        reseals_for_key(queue, stored, key),
+        desk.ctx.reviewer_pins,
+    )
+
+
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", text)
 
@@ -124,13 +137,7 @@ def routes(desk: Desk) -> list[Route]:
         if audited and desk.first_opening(account_id, view):
             queue.record(reviewer_actor(key.fingerprint), "opened", account_id, {"view": view})
             desk.ctx.witness_advance()
-        notes_of = notes_key(
-            stored.sealed,
-            key,
-            desk.ctx.pins,
-            reseals_for_key(queue, stored, key),
-            desk.ctx.reviewer_pins,  # a pinned colleague's reseal, as `review show`
-        )
+        notes_of = _notes_key(desk, stored, key)
         notes = []
         for note in queue.notes(account_id):
             try:
@@ -264,13 +271,7 @@ def routes(desk: Desk) -> list[Route]:
             stored = queue.get(account_id)
             if stored.sealed.node_fingerprint not in desk.ctx.pins:
                 raise untrusted(stored)
-            notes_of = notes_key(
-                stored.sealed,
-                key,
-                desk.ctx.pins,
-                reseals_for_key(queue, stored, key),
-                desk.ctx.reviewer_pins,  # a pinned colleague's reseal, as `review show`
-            )
+            notes_of = _notes_key(desk, stored, key)
 
             def sealer(note_id: str) -> bytes:
                 return seal_note(notes_of, account_id, note_id, text)

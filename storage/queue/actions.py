@@ -70,23 +70,7 @@ class QueueActions:
     ) -> str | None:
         """Take the next unheld account (urgent, then oldest) with a lease; its id, or None."""
         now = self.clock()
-        claimable = and_(
-            VISIBLE,
-            # The partial index's own condition, as literal SQL: a planner matches an index
-            # predicate only against the same terms, and bound parameters are not.
-            OPEN_ACCOUNTS,
-            or_(
-                accounts.c.status == "new",
-                and_(
-                    accounts.c.status == "in-review",
-                    # A lease whose time is damaged counts as no lease: claimable.
-                    or_(
-                        accounts.c.lease_until < now,
-                        damaged_time(accounts.c.lease_until, self.engine.dialect.name),
-                    ),
-                ),
-            ),
-        )
+        claimable = self._claimable(now)
         pick = select(accounts.c.id).where(claimable).order_by(*ORDER).limit(1)
         values = {
             "status": "in-review",
@@ -164,13 +148,17 @@ class QueueActions:
                         return str(claimed), len(passed)
 
     def _claimable(self, now: datetime) -> Any:
+        """New, or in review under a lease that ran out (or whose time is damaged)."""
         return and_(
             VISIBLE,
+            # The partial index's own condition, as literal SQL: a planner matches an index
+            # predicate only against the same terms, and bound parameters are not.
             OPEN_ACCOUNTS,
             or_(
                 accounts.c.status == "new",
                 and_(
                     accounts.c.status == "in-review",
+                    # A lease whose time is damaged counts as no lease: claimable.
                     or_(
                         accounts.c.lease_until < now,
                         damaged_time(accounts.c.lease_until, self.engine.dialect.name),
