@@ -35,9 +35,15 @@ A rate counts answers: every update after /start.
 - bare echo: one message in, one "ok" out through `send_message` (one call), per update.
 - button echo: answers a press (answerCallbackQuery) and sends a question with a
   three-button keyboard through PTB's objects, per update; stores nothing.
-- pickle recipe: ConversationHandler + PicklePersistence written after every answer, 2,000
-  people, 2 answers each (`--pickle-answers`; whole interviews would rewrite the pickle
-  ~110,000 times: too long to measure, and its per-answer cost only grows with them).
+- pickle recipe: the very updates of the attest run too (same people, rounds, kinds and
+  sizes: the unfinished interviews and the whole ones), handled by PTB's
+  ConversationHandler with PicklePersistence written after every update, each answer kept
+  in user_data and a question with a three-button keyboard sent back, one update at a
+  time as the tutorial bot does; at `--pickle-people` (2,000) only, interleaved with the
+  others run by run. It rewrites the whole pickle each time, without fsync and in place (a
+  crash mid-write loses every conversation): a lower bar than attest's fsynced group
+  commit. Printed for history beside it: the recipe as issue #4 ran it, N people giving
+  only their first `--pickle-answers` (2) answers (a small pickle; no ratio).
 - CPU per answer: `time.process_time` (every thread of the process) over the timed part,
   per answer. On one core the GIL serialises everything, so this decides how many people a
   cheap machine carries; the rates also hold waiting (fsync, thread hand-offs).
@@ -49,103 +55,87 @@ A rate counts answers: every update after /start.
 - profile: one run at 10,000 people under yappi (CPU clock, every thread: the event loop
   and the store's reader and writer threads), own time per function summed per area.
 
-Measured 2026-12-02, 00:05-01:15 UTC, after cutting attest's own CPU per answer (the path
-walk worked out once per flow, the second walk of a turn going on from the first, drafts
-stored in encrypted segments so a turn encrypts only its new answer and the state:
-bench/turns.md), same machine kind, busier than the day before (load average 4-6, the
-full test suite running beside part of it): every CPU figure about 1.6x the day
-before's, the baselines' too, so read the ratios. Median of 3 (min-max):
+Measured 2026-12-02 in three sittings on this project's machine kind (2 cores), 3 runs
+per size each, median (min-max). Sitting C, 04:47-05:25 UTC, the code as it stands
+(2ce7088), nothing else running (load about 1). Sitting A, 02:59-03:21 UTC, the code of
+2772a66, load 0.6 at the start and 2-5 once three engineers' tests began beside it.
+Sitting B, 03:41-04:16 UTC, the code of 409d330 (keyboards edited with raw JSON; the
+pickle recipe on the same updates), load 2-3.5, two engineers' tests beside it. Absolute
+rates move with the load; read the ratios, each taken within one run. Between B and C the
+survivor flow gained refusals and notices at Add more / Done, the delete confirmation and
+the last consent check (none on the benchmark's cooperative path); attest's CPU per
+answer in C (1,709-1,785 µs) is above A's (1,445-1,661) on a quieter machine, not yet
+pinned to a change (compare 2772a66 and 2ce7088 interleaved, bench/turns.md's way).
 
-| people | attest answers/s | CPU µs/answer: attest / same-calls bot / button echo | vs same-calls bot | vs bare echo | vs button echo | RSS per 10,000 unfinished |
-| --- | --- | --- | --- | --- | --- | --- |
-| 1,000 | 220 (216-267) | 2,385 / 386 / 675 | 0.153 (0.121-0.197) | 0.215 (0.123-0.234) | 0.252 (0.225-0.330) | +28.2 MB (warm-up) |
-| 2,000 | 248 (217-261) | 2,434 / 427 / 676 | 0.147 (0.145-0.156) | 0.203 (0.131-0.208) | 0.217 (0.186-0.231) | +5.4 MB |
-| 100,000 | 188 (153-425) | 2,484 / 419 / 719 | 0.170 (0.157-0.209) | 0.286 (0.169-0.295) | 0.343 (0.260-0.358) | +0.19 MB |
+| people | sitting | attest answers/s | CPU µs/answer: attest / same-calls bot / button echo | vs same-calls bot | vs bare echo | vs button echo | vs pickle recipe | RSS per 10,000 unfinished |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| 1,000 | C | 595 (544-649) | 1,735 / 252 / 368 | 0.146 (0.139-0.161) | 0.150 (0.133-0.157) | 0.233 (0.211-0.239) | | +28.1 MB (warm-up) |
+| 2,000 | C | 602 (472-651) | 1,709 / 243 / 429 | 0.146 (0.142-0.147) | 0.146 (0.145-0.169) | 0.238 (0.227-0.261) | 7.15 (6.89-9.35) | +8.0 MB |
+| 100,000 | C | 576 (516-631) | 1,785 / 219 / 403 | 0.113 (0.108-0.148) | 0.149 (0.148-0.181) | 0.233 (0.227-0.254) | | +0.67 MB |
+| 1,000 | A | 552 (444-710) | 1,470 / 234 / 406 | 0.145 (0.131-0.197) | 0.156 (0.138-0.213) | 0.263 (0.212-0.368) | | +29.1 MB (warm-up) |
+| 2,000 | A | 703 (593-763) | 1,445 / 191 / 336 | 0.135 (0.116-0.139) | 0.151 (0.122-0.182) | 0.240 (0.233-0.270) | | +8.9 MB |
+| 100,000 | A | 480 (371-503) | 1,661 / 199 / 333 | 0.154 (0.129-0.176) | 0.204 (0.084-0.234) | 0.206 (0.109-0.209) | | +0.20 MB |
+| 1,000 | B | 644 (444-648) | 1,585 / 251 / 376 | 0.157 (0.112-0.171) | 0.165 (0.102-0.295) | 0.243 (0.137-0.448) | | +28.4 MB (warm-up) |
+| 2,000 | B | 631 (572-691) | 1,611 / 246 / 443 | 0.150 (0.143-0.225) | 0.168 (0.155-0.253) | 0.280 (0.265-0.288) | 9.95 (8.86-10.21) | +5.0 MB |
+| 100,000 | B | 829 (632-829) | 1,171 / 209 / 342 | 0.195 (0.177-0.202) | 0.183 (0.154-0.196) | 0.267 (0.259-0.340) | | +0.10 MB |
 
-Before and after in one sitting (the code of bf06806 and of this change interleaved, 2,000
-people, 200 whole interviews, 3 runs each, median (min-max)): attest's CPU per answer
-2,990 (2,706-3,724) -> 2,710 (2,526-2,855) µs, its CPU ratio to the same-calls bot 0.140
--> 0.167; the rate ratio moved within the noise (0.198 (0.171-0.235) -> 0.167
-(0.119-0.247)). Without PTB (dispatcher, engine and store alone, bench/turns.md):
-1,710 -> 1,435 µs per answer.
+The pickle recipe on the same updates (2,000 people + 200 whole interviews): 69.7 (68.5-84.2) answers/s at 13,628 µs CPU per answer in C,
+67.7 (57.4-71.2) answers/s in B at 12,243 µs CPU per answer, nearly all of it pickling
+every conversation and answer again after each update. As issue #4 ran it (the first two
+answers of 2,000 people, nothing else): 65 answers/s in C, 114 in A, 62 in B. The ratios
+printed before this change (6.2 in A, 15.2 and 6.5 on earlier days) divided attest's whole
+interviews by that: not the same work, no longer printed.
 
 Targets, 2026-12-02:
-- ratio_vs_same_calls_bot >= 0.75 at 100,000 people: **missed, 0.170** (CPU ratio ~0.17).
-  The same-calls bot spends ~420 µs per answer in PTB, the fake Bot API and asyncio; for
-  0.75 attest could add ~140 µs of its own and adds ~2,000. What stands in the way, in
-  order (bench/turns.md): opening the draft (every answer decrypted and decoded each
-  turn, ~200 µs: the engine needs them all and no plaintext is kept between turns), the
-  engine (~300 µs: one walk from the start per turn, rendering choices and texts), the
-  store's statements and threads (seven statements per answer, a reader and two writer
-  trips), saving (~110 µs), the kept reply and message ids (a fresh wrapped key each),
-  keyboards (an HMAC per button), and the dispatcher and channel around them.
-- ratio_vs_pickle_recipe >= 10 (2,000 people): **15.2 on whole interviews** (248 against
-  16.3 (14.9-32.0) answers/s), but not to be trusted as met: the recipe's three runs coincided with the
-  before/after comparison above on the same two cores, and it ran at 16 answers/s against
-  51 the day before (it waits on a rewrite and fsync of the whole pickle per answer).
-  The day before, in a quieter sitting, it was 6.5.
-- rate within ±20% from 1,000 to 100,000 people: **met from 1,000 to 100,000, -15%**
-  (220 -> 188), but 2,000 -> 100,000 is -24% (rate_spread_across_sizes 0.32), and the
-  100,000 runs spread 153-425 under the load: not a clear pass in this sitting (-4% the
-  day before).
-- rss_mb_per_10000_unfinished <= 5: **met, +0.19 MB** at 100,000 people.
+- ratio_vs_same_calls_bot >= 0.75 at 100,000 people: **missed: 0.113 (C), 0.154 (A), 0.195
+  (B)**, CPU ratio 0.11 (C). Out of reach without giving up what attest is for. The
+  same-calls bot spends 200-250 µs per answer in PTB, the fake Bot API and asyncio; for
+  0.75 attest could spend ~300 in all, ~70-80 µs of its own beside the calls. It spends
+  ~950-1,570 µs of its own. What stands in the way, from the profile below (own time,
+  share of all CPU): the engine 22.6% (the path walk, rebuilding every stored answer,
+  rendering choices and texts, the state machine, reading commands), the store 17.8%
+  (seven statements per answer, ~30 µs each in SQLite; decrypting and decoding every
+  answer of the draft each turn, ~100-150 µs, because nothing of a draft is kept in
+  memory between turns: answers are encrypted on arrival and a plaintext cache was ruled
+  out; the store's thread, 16% of all CPU), the channel and dispatcher 9.2% (an HMAC per
+  keyboard button, pseudonyms, nonces, the kept reply encrypted under a fresh key), JSON
+  5.5% (the draft's segments, the kept reply) and crypto 2.5%. The engine alone or the
+  store alone costs several times the whole budget; halving both would leave the ratio
+  under 0.3.
+- ratio_vs_pickle_recipe >= 10 at 2,000 people, on the same updates: **missed: 7.15
+  (6.89-9.35) in C; 9.95 (8.86-10.21) in B.** What stands in the way is the same CPU per
+  answer as above: the recipe spends ~12 ms of CPU per update pickling everything it
+  holds, attest ~1.7 ms; for 10x attest would need ~1.2 ms of all its CPU per answer
+  (with the same-calls bot's ~250 µs inside it). The recipe's cost grows with every
+  conversation and answer it keeps, attest's does not, so the ratio grows past 2,000
+  people. The recipe does not fsync and rewrites its one file in place (a crash mid-write
+  loses every conversation); attest's answers are fsynced before the reply.
+- rate within ±20% from 1,000 to 100,000 people: **met in C, the quiet sitting: -3% (595 -> 576; 2,000: 602; spread across the
+  three sizes 4.6%)**. In A -13% (552 -> 480); in B
+  +29% (644 -> 829), where the load beside the runs fell before the 100,000 runs.
+- rss_mb_per_10000_unfinished <= 5: **met: +0.67 MB (C), +0.20 (A), +0.10 (B)** at 100,000
+  people. Below 10,000 people the growth is larger (+5.0 to +8.9 MB at 2,000) while the
+  store's cache of opened draft keys (storage/intake/rows.py, KEY_CACHE_SIZE = 10,000
+  entries) fills; past it nothing grows per person. tracemalloc at 6,000 people (sitting
+  B, the second half against the first): +4.41 MB live per 10,000 (A: +4.43), the key
+  cache ~3.9 of it (intake/rows.py:338 +1.38, pseudonym keys crypto/node.py:264 +1.07, data
+  keys crypto/drafts.py:41/35 +1.51), the per-chat turn locks (telegram/channel.py:163 and
+  dispatcher.py:212, +0.42 together); PTB, the fake Bot API and the bench under +0.02.
 
-Where the time goes, 2026-12-02 (yappi, CPU clock, every thread, 10,000 people + 200 whole
-interviews, own time summed per area): PTB 27.0%, engine 19.3% (`_walk` 2.2%,
-`Answer.from_dict` 1.6%), store 15.5% (HotStatement._run 2.2%), channel and dispatcher
-8.4%, other 7.1% (dataclasses.replace 1.0%), the fake Bot API 6.2% (`_fits` 2.5%), JSON
-5.6%, asyncio 4.5%, crypto 2.6%, the bench 2.5%, i18n 1.5%; the store's threads 25.9 s
-of 185 s (14%). tracemalloc at 6,000 people: +4.5 MB live per 10,000 unfinished, the
-same sites as before (the draft key cache, rows.py and crypto/), nothing from the
-segmented drafts. Under yappi the 10,000 starts weigh as much as the whole interviews,
-so the engine's share moves less than its CPU per answer (bench/turns.md).
+Where the time goes, sitting B (yappi, CPU clock, every thread, 10,000 people + 200 whole
+interviews, own time summed per area): engine 22.6%, PTB 20.2% (building Update, Message
+and User objects from JSON: User.__setattr__ 3.8%, Message.de_json 2.6%; 27.9% in A,
+before edits went out as raw JSON), store 17.8% (HotStatement._run 2.0%), channel and
+dispatcher 9.2%, other 7.4% (dataclasses.replace 1.0%), the fake Bot API 6.4% (its spec
+validation `_fits` 2.2%), JSON 5.5%, asyncio 4.8%, the bench 2.8%, crypto 2.5%, i18n
+0.8%; by thread: the event loop 150.9 s, the store's thread 28.6 s. Under yappi the
+10,000 starts weigh as much as the whole interviews and small functions look dearer than
+they are (the profiled run costs ~7x the CPU), so read areas, not microseconds.
 
-Before that, measured 2026-12-01, 21:47-22:30 UTC, on this project's machine kind (2 cores) while
-several other engineers ran test suites on it (load average 4-7): absolute rates are low
-and noisy; read the ratios, each taken within one run of attest and its baselines. 200
-whole interviews per run (~57 answers each; all 200 reached "sent" in the profiled run, same seed), N people at the
-language question, 2.15 Bot API calls per answer, median of 3 runs (min-max):
-
-| people | attest answers/s | CPU µs/answer: attest / same-calls bot / button echo | vs same-calls bot | vs bare echo | vs button echo | RSS per 10,000 unfinished |
-| --- | --- | --- | --- | --- | --- | --- |
-| 1,000 | 344 (330-466) | 1,586 / 242 / 380 | 0.134 (0.132-0.152) | 0.132 (0.108-0.176) | 0.232 (0.189-0.245) | +30.1 MB (500 people a half: warm-up) |
-| 2,000 | 334 (316-338) | 1,554 / 219 / 347 | 0.191 (0.076-0.209) | 0.192 (0.071-0.203) | 0.230 (0.124-0.290) | +7.7 MB |
-| 100,000 | 330 (225-393) | 1,496 / 216 / 342 | 0.141 (0.120-0.151) | 0.098 (0.085-0.189) | 0.218 (0.127-0.226) | +0.17 MB |
-
-Pickle recipe at 2,000 people, 2 answers each: 51 answers/s in that sitting.
-
-Targets:
-- ratio_vs_same_calls_bot >= 0.75 at 100,000 people: **missed, 0.141** (CPU ratio 0.144:
-  216 against 1,496 µs per answer). For 0.75 attest could spend ~290 µs per answer in all,
-  i.e. ~70 µs of its own beside the calls; it spends ~1,280. The profile below says where:
-  the engine alone (20% of ~1,500 µs, ~300 µs) is over that budget, and the store (12%),
-  the channel and dispatcher (9%), the session's JSON and dataclass copies (most of JSON
-  and "other", ~10%) and crypto (2.4%) come on top. The same-calls bot pays only PTB, the
-  fake and asyncio. Whole interviews cost more per answer than the first two answers
-  (940 µs CPU at 2,000 people with `--answers 2 --walkers 0`): the session grows with
-  every answer and is decrypted, decoded, walked, encoded and encrypted whole each turn.
-- ratio_vs_pickle_recipe >= 10 (2,000 people): **missed on whole interviews, 6.5**
-  (334 / 51 answers/s); **met on the workload the recipe runs, 15.0 (12.5-15.4)**: attest
-  with `--answers 2 --walkers 0` against the recipe, interleaved three times in the same
-  sitting (attest 977 (334-1,042) answers/s, recipe 67.7 (22.3-78.4)). The recipe is not run
-  on whole interviews (it rewrites the whole pickle per answer: ~110,000 rewrites).
-- rate within ±20% from 1,000 to 100,000 people: **met, -4%** (344 -> 330; 2,000: 334).
-- rss_mb_per_10000_unfinished <= 5: **met, +0.17 MB** at 100,000 people. Below 10,000
-  people the growth is larger (+7.7 MB at 2,000) because the store's cache of opened
-  draft keys (storage/intake/rows.py, KEY_CACHE_SIZE = 10,000 entries) is still filling;
-  past it, nothing grows per person. tracemalloc at 6,000 people (`--malloc-people`,
-  unfinished interviews only, the second half against the first): +4.6 MB live per 10,000,
-  of which that cache is ~3.9 (rows.py:314 +1.38, the pseudonym keys crypto/node.py:132
-  +1.11, data keys crypto/drafts.py:41/35 +1.51), dispatcher.py:225/196 (turn locks and
-  context) +0.42 net; PTB, the fake Bot API and the bench +0.02 together.
-
-Where the time goes: yappi, CPU clock, every thread, 10,000 people + 200 whole interviews
-(own time per function, summed per area): PTB 26.5% (building Update/User/Message objects
-from JSON: User.__setattr__ 4.9%, Message.de_json 2.9%), engine 20.4% (Session.from_dict
-1.6%, path walk 1.5%, Answer.to_dict 1.0%), store 12.1% (HotStatement._run 2.1%),
-channel and dispatcher 9.4%, other 7.9% (dataclasses.replace 1.1%, ...), the fake Bot API
-6.3% (its spec validation `_fits` 2.2%), JSON 6.0%, asyncio 5.0%, the bench 3.1%, crypto
-2.4%, i18n 0.8%. By thread: the event loop 91.7 s, the store's thread 10.3 s (~10%).
+Earlier sittings (2026-12-01 21:47-22:30 and 2026-12-02 00:05-01:15 UTC, both under load
+4-7): attest 1,496 and 2,484 µs CPU per answer at 100,000 people, ratio to the same-calls
+bot 0.141 and 0.170; the changes between them (the path walk worked out once per flow,
+drafts in encrypted segments, `walk_on`) are in bench/turns.md.
 
 History: issue #4 compared attest with the bare echo only (0.169 at 100,000 people on
 2026-11-27, 13.6x the pickle recipe, first two answers); issue #18 replaced that headline
