@@ -63,6 +63,7 @@ from flows.types import (
     Translator,
     Turn,
 )
+from flows.withdrawal import UNFINISHED_DELETED
 from storage.errors import StorageError
 from storage.intake.replies import PendingReply
 
@@ -74,8 +75,6 @@ DRAFT_UNREADABLE = N_(
 WITHDRAWAL_REMOVED = N_(
     "Your account {reference} is withdrawn. It had not left this service yet, so it is now deleted."
 )
-# Said by the engine after a withdrawal that ended a conversation with answers.
-UNFINISHED_DELETED = N_("The unfinished answers of this conversation have been deleted as well.")
 WITHDRAWAL_RATE_LIMITED = N_(
     "Several codes were tried in a short time, so nothing was recorded this time. "
     "For your safety, please wait an hour and send /withdraw again. You can also write to "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 
+from flows.i18n import N_
 from flows.parse import read_command
 from flows.reference import read_code
 from flows.sprint import Sprint
@@ -115,6 +116,10 @@ def answer_code(s: Sprint) -> None:
         s.reask()
 
 
+# Also read by the dispatcher, which says it beside its own text for an unsent account.
+UNFINISHED_DELETED = N_("The unfinished answers of this conversation have been deleted as well.")
+
+
 def _record(s: Sprint, code: str, reason: EndReason, text: str) -> None:
     """Record the withdrawal request and end the conversation, saying what will happen.
 
@@ -126,7 +131,5 @@ def _record(s: Sprint, code: str, reason: EndReason, text: str) -> None:
     if any(language is None or step != language.id for step in s.session.answers):
         # Withdrawing ends this conversation too; say so when it had answers (the choice
         # of language alone is not one, as /withdraw does not ask before deleting it).
-        text += "\n\n" + s._(
-            "The unfinished answers of this conversation have been deleted as well."
-        )
+        text += "\n\n" + s._(UNFINISHED_DELETED)
     s.close(reason, s.r.fill(text, s.session, {"reference": code}))
